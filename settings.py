@@ -1,0 +1,296 @@
+"""Configuration from alerthygiene.toml and secrets from the environment, read in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_CONFIG_FILE = "alerthygiene.toml"
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SECRET_VARIABLES = (
+    "PAGERDUTY_TOKEN",
+    "OPSGENIE_API_KEY",
+    "GRAFANA_ONCALL_TOKEN",
+    "ALERTMANAGER_WEBHOOK_TOKEN",
+)
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Hours:
+    """When a team works and sleeps, in its local time."""
+
+    business_start: dt.time = dt.time(8)
+    business_end: dt.time = dt.time(18)
+    sleep_start: dt.time = dt.time(22)
+    sleep_end: dt.time = dt.time(8)
+    working_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    holidays: str | None = None  # a country code of the `holidays` package, e.g. "DE"
+
+
+@dataclass(frozen=True)
+class TeamSettings:
+    time_zone: str | None = None
+    hours: Hours | None = None  # None: the default hours
+    max_wakeups_per_sprint: int | None = None
+    max_noise_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    transient_s: int = 300
+    flap_s: int = 1800
+    grouping_window_s: int = 60
+    novelty_lookback_days: int = 90
+    hold_down_s: int = 300
+    repeat_offender_sprints: int = 3
+    ack_to_resolve_cap_s: int = 4 * 3600
+    paging_ceiling_per_shift: int = 2
+
+
+@dataclass(frozen=True)
+class CostModel:
+    business_minutes: float = 15
+    off_minutes: float = 30
+    sleep_minutes: float = 60
+
+
+@dataclass(frozen=True)
+class Settings:
+    sprint_anchor: dt.date = dt.date(2026, 1, 5)  # a Monday
+    sprint_length_days: int = 14
+    default_time_zone: str = "UTC"
+    hours: Hours = field(default_factory=Hours)
+    teams: dict[str, TeamSettings] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    cost: CostModel = field(default_factory=CostModel)
+    service_teams: dict[str, str] = field(default_factory=dict)
+    alertmanager_signature_labels: tuple[str, ...] = ("service", "job", "namespace")
+    alertmanager_team_label: str = "team"
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source_file: str | None = None
+
+    def team(self, name: str) -> TeamSettings:
+        return self.teams.get(name, TeamSettings())
+
+    def team_time_zone(self, name: str) -> str:
+        return self.team(name).time_zone or self.default_time_zone
+
+    def team_hours(self, name: str) -> Hours:
+        return self.team(name).hours or self.hours
+
+    def sprint_start(self, day: dt.date) -> dt.date:
+        """The first day of the sprint that contains `day`."""
+        offset = (day - self.sprint_anchor).days % self.sprint_length_days
+        return day - dt.timedelta(days=offset)
+
+
+def secret(name: str) -> str | None:
+    """A secret from the environment; never from files, never logged."""
+    value = os.environ.get(name)
+    return value or None
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def _fail(key: str, expected: str, got: Any) -> None:
+    raise ConfigError(f"{key}: expected {expected}, got {got!r}")
+
+
+def _time_zone(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        _fail(key, "an IANA time zone name like 'Europe/Berlin'", value)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        _fail(key, "an IANA time zone name like 'Europe/Berlin'", value)
+    return value
+
+
+def _clock(key: str, value: Any) -> dt.time:
+    if isinstance(value, dt.time):
+        return value
+    try:
+        return dt.time.fromisoformat(value)
+    except (TypeError, ValueError):
+        _fail(key, "a time of day like '08:00'", value)
+
+
+def _date(key: str, value: Any) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        _fail(key, "a date like 2026-01-05", value)
+
+
+def _number(key: str, value: Any, kind: type = float, minimum: float = 0) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        what = "an integer" if kind is int else "a number"
+        _fail(key, f"{what} >= {minimum}", value)
+    if kind is int and value != int(value):
+        _fail(key, "an integer", value)
+    return kind(value)
+
+
+def _table(key: str, value: Any) -> dict:
+    if not isinstance(value, dict):
+        _fail(key, "a table", value)
+    return value
+
+
+def _reject_unknown(prefix: str, table: dict, known: set[str]) -> None:
+    for name in table:
+        if name not in known:
+            raise ConfigError(f"{prefix}{name}: unknown key (known: {', '.join(sorted(known))})")
+
+
+def _holidays(key: str, value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    import holidays  # imported here: it is slow to import and only needed with a calendar
+
+    if not isinstance(value, str) or value.upper() not in holidays.list_supported_countries():
+        _fail(key, "a country code of the holidays package like 'DE' or 'US'", value)
+    return value.upper()
+
+
+_HOURS_KEYS = {"business_start", "business_end", "sleep_start", "sleep_end", "working_days", "holidays"}
+
+
+def _hours(prefix: str, table: dict, base: Hours) -> Hours:
+    _reject_unknown(prefix, table, _HOURS_KEYS)
+    hours = base
+    for name in ("business_start", "business_end", "sleep_start", "sleep_end"):
+        if name in table:
+            hours = replace(hours, **{name: _clock(prefix + name, table[name])})
+    if "working_days" in table:
+        days = table["working_days"]
+        if not isinstance(days, list) or any(d not in WEEKDAYS for d in days):
+            _fail(prefix + "working_days", f"a list of {', '.join(WEEKDAYS)}", days)
+        hours = replace(hours, working_days=tuple(sorted(WEEKDAYS.index(d) for d in days)))
+    if "holidays" in table:
+        hours = replace(hours, holidays=_holidays(prefix + "holidays", table["holidays"]))
+    return hours
+
+
+def _dataclass_numbers(prefix: str, table: dict, base: Any) -> Any:
+    known = {f.name: f.type for f in fields(base)}
+    _reject_unknown(prefix, table, set(known))
+    values = {}
+    for name, value in table.items():
+        kind = int if known[name] in ("int", int) else float
+        values[name] = _number(prefix + name, value, kind)
+    return replace(base, **values)
+
+
+def parse(doc: dict, source_file: str | None = None) -> Settings:
+    """Settings from a parsed TOML document; raises ConfigError naming the bad key."""
+    _reject_unknown(
+        "",
+        doc,
+        {"sprint", "time", "hours", "teams", "thresholds", "cost", "services", "alertmanager", "providers"},
+    )
+    settings = Settings(source_file=source_file)
+    sprint = _table("sprint", doc.get("sprint", {}))
+    _reject_unknown("sprint.", sprint, {"anchor", "length_days"})
+    if "anchor" in sprint:
+        settings = replace(settings, sprint_anchor=_date("sprint.anchor", sprint["anchor"]))
+    if "length_days" in sprint:
+        settings = replace(
+            settings, sprint_length_days=_number("sprint.length_days", sprint["length_days"], int, 1)
+        )
+    time_table = _table("time", doc.get("time", {}))
+    _reject_unknown("time.", time_table, {"default_time_zone"})
+    if "default_time_zone" in time_table:
+        settings = replace(
+            settings, default_time_zone=_time_zone("time.default_time_zone", time_table["default_time_zone"])
+        )
+    settings = replace(settings, hours=_hours("hours.", _table("hours", doc.get("hours", {})), Hours()))
+
+    teams = {}
+    for name, table in _table("teams", doc.get("teams", {})).items():
+        prefix = f"teams.{name}."
+        table = dict(_table(f"teams.{name}", table))
+        own = {k: table.pop(k) for k in list(table) if k in _HOURS_KEYS}
+        _reject_unknown(prefix, table, {"time_zone", "max_wakeups_per_sprint", "max_noise_ratio"})
+        teams[name] = TeamSettings(
+            time_zone=_time_zone(prefix + "time_zone", table["time_zone"]) if "time_zone" in table else None,
+            hours=_hours(prefix, own, settings.hours) if own else None,
+            max_wakeups_per_sprint=(
+                _number(prefix + "max_wakeups_per_sprint", table["max_wakeups_per_sprint"], int)
+                if "max_wakeups_per_sprint" in table
+                else None
+            ),
+            max_noise_ratio=(
+                _number(prefix + "max_noise_ratio", table["max_noise_ratio"])
+                if "max_noise_ratio" in table
+                else None
+            ),
+        )
+        if teams[name].max_noise_ratio is not None and teams[name].max_noise_ratio > 1:
+            _fail(prefix + "max_noise_ratio", "a share between 0 and 1", teams[name].max_noise_ratio)
+    settings = replace(settings, teams=teams)
+
+    settings = replace(
+        settings,
+        thresholds=_dataclass_numbers("thresholds.", _table("thresholds", doc.get("thresholds", {})), Thresholds()),
+        cost=_dataclass_numbers("cost.", _table("cost", doc.get("cost", {})), CostModel()),
+    )
+    services = _table("services", doc.get("services", {}))
+    for name, team in services.items():
+        if not isinstance(team, str) or not team:
+            _fail(f"services.{name}", "a team name", team)
+    settings = replace(settings, service_teams=dict(services))
+
+    am = _table("alertmanager", doc.get("alertmanager", {}))
+    _reject_unknown("alertmanager.", am, {"signature_labels", "team_label"})
+    if "signature_labels" in am:
+        labels = am["signature_labels"]
+        if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
+            _fail("alertmanager.signature_labels", "a list of label names", labels)
+        settings = replace(settings, alertmanager_signature_labels=tuple(labels))
+    if "team_label" in am:
+        if not isinstance(am["team_label"], str):
+            _fail("alertmanager.team_label", "a label name", am["team_label"])
+        settings = replace(settings, alertmanager_team_label=am["team_label"])
+
+    providers = _table("providers", doc.get("providers", {}))
+    for name, table in providers.items():
+        for key in _table(f"providers.{name}", table):
+            if any(word in key.lower() for word in ("token", "key", "secret", "password")):
+                raise ConfigError(
+                    f"providers.{name}.{key}: secrets are read only from the environment, "
+                    "never from the configuration file"
+                )
+    return replace(settings, providers={k: dict(v) for k, v in providers.items()})
+
+
+def load(path: str | os.PathLike | None = None) -> Settings:
+    """Settings from `path`, else ./alerthygiene.toml when present, else the defaults."""
+    explicit = path is not None
+    path = Path(path) if explicit else Path(DEFAULT_CONFIG_FILE)
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"{path}: configuration file not found")
+        return Settings()
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    try:
+        return parse(doc, str(path))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -1,0 +1,30 @@
+"""The one module that owns DuckDB: opening, migrations, lock retry and bulk upserts."""
+
+from store.connection import (
+    DatabaseBusy,
+    DatabaseError,
+    default_db,
+    is_local_file,
+    last_change,
+    migrate,
+    reading,
+    schema_version,
+    writing,
+)
+from store.migrations import LATEST_VERSION, PRIMARY_KEYS
+from store.upsert import upsert
+
+__all__ = [
+    "DatabaseBusy",
+    "DatabaseError",
+    "LATEST_VERSION",
+    "PRIMARY_KEYS",
+    "default_db",
+    "is_local_file",
+    "last_change",
+    "migrate",
+    "reading",
+    "schema_version",
+    "upsert",
+    "writing",
+]

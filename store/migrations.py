@@ -1,0 +1,176 @@
+"""Versioned schema migrations for the canonical tables, applied in order on open."""
+
+from __future__ import annotations
+
+# Each migration is (version, description, statements). Never edit a released
+# migration: add a new one, so an old database upgrades without losing rows.
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "canonical tables",
+        [
+            """
+            CREATE TABLE alerts (
+                source          VARCHAR NOT NULL,
+                source_id       VARCHAR NOT NULL,
+                title           VARCHAR,
+                signature       VARCHAR NOT NULL,
+                service         VARCHAR,
+                team            VARCHAR NOT NULL DEFAULT 'unassigned',
+                severity        VARCHAR,
+                created_at      TIMESTAMPTZ NOT NULL,
+                acknowledged_at TIMESTAMPTZ,
+                resolved_at     TIMESTAMPTZ,
+                acknowledged_by VARCHAR,
+                resolved_by     VARCHAR,
+                auto_resolved   BOOLEAN,
+                escalations     INTEGER,
+                runbook_url     VARCHAR,
+                url             VARCHAR,
+                labels          JSON,
+                raw             JSON,
+                ingested_at     TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+                PRIMARY KEY (source, source_id)
+            )
+            """,
+            """
+            CREATE TABLE notifications (
+                source          VARCHAR NOT NULL,
+                alert_source_id VARCHAR NOT NULL,
+                person_id       VARCHAR NOT NULL,
+                channel         VARCHAR NOT NULL,
+                notified_at     TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (source, alert_source_id, person_id, channel, notified_at)
+            )
+            """,
+            """
+            CREATE TABLE events (
+                source          VARCHAR NOT NULL,
+                event_id        VARCHAR NOT NULL,
+                alert_source_id VARCHAR NOT NULL,
+                type            VARCHAR NOT NULL,
+                occurred_at     TIMESTAMPTZ NOT NULL,
+                agent_id        VARCHAR,
+                agent_type      VARCHAR,
+                details         JSON,
+                PRIMARY KEY (source, event_id)
+            )
+            """,
+            """
+            CREATE TABLE people (
+                source    VARCHAR NOT NULL,
+                person_id VARCHAR NOT NULL,
+                name      VARCHAR,
+                email     VARCHAR,
+                time_zone VARCHAR,
+                team      VARCHAR,
+                PRIMARY KEY (source, person_id)
+            )
+            """,
+            """
+            CREATE TABLE teams (
+                source  VARCHAR NOT NULL,
+                team_id VARCHAR NOT NULL,
+                name    VARCHAR NOT NULL,
+                PRIMARY KEY (source, team_id)
+            )
+            """,
+            """
+            CREATE TABLE services (
+                source     VARCHAR NOT NULL,
+                service_id VARCHAR NOT NULL,
+                name       VARCHAR NOT NULL,
+                team       VARCHAR,
+                PRIMARY KEY (source, service_id)
+            )
+            """,
+            """
+            CREATE TABLE reviews (
+                review_id       VARCHAR NOT NULL PRIMARY KEY,
+                signature       VARCHAR NOT NULL,
+                alert_source    VARCHAR,
+                alert_source_id VARCHAR,
+                verdict         VARCHAR NOT NULL
+                    CHECK (verdict IN ('actionable', 'noise', 'needs-tuning', 'duplicate')),
+                note            VARCHAR,
+                reviewer        VARCHAR,
+                reviewed_at     TIMESTAMPTZ NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE fix_estimates (
+                signature    VARCHAR NOT NULL PRIMARY KEY,
+                hours        DOUBLE NOT NULL CHECK (hours >= 0),
+                note         VARCHAR,
+                estimated_by VARCHAR,
+                estimated_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE sync_state (
+                source     VARCHAR NOT NULL,
+                stream     VARCHAR NOT NULL,
+                cursor     VARCHAR,
+                updated_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (source, stream)
+            )
+            """,
+            """
+            CREATE TABLE ingest_runs (
+                run_id      VARCHAR NOT NULL PRIMARY KEY,
+                source      VARCHAR NOT NULL,
+                started_at  TIMESTAMPTZ NOT NULL,
+                finished_at TIMESTAMPTZ,
+                status      VARCHAR NOT NULL,
+                rows_loaded BIGINT NOT NULL DEFAULT 0,
+                quarantined BIGINT NOT NULL DEFAULT 0,
+                error       VARCHAR
+            )
+            """,
+            """
+            CREATE TABLE quarantine (
+                source         VARCHAR NOT NULL,
+                stream         VARCHAR NOT NULL,
+                record_hash    VARCHAR NOT NULL,
+                raw            VARCHAR NOT NULL,
+                reason         VARCHAR NOT NULL,
+                run_id         VARCHAR,
+                quarantined_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (source, stream, record_hash)
+            )
+            """,
+        ],
+    ),
+    (
+        2,
+        "runbook links entered in the app",
+        [
+            """
+            CREATE TABLE runbook_links (
+                signature VARCHAR NOT NULL PRIMARY KEY,
+                url       VARCHAR NOT NULL,
+                added_by  VARCHAR,
+                added_at  TIMESTAMPTZ NOT NULL
+            )
+            """,
+        ],
+    ),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+# Primary keys by table: the upsert path and the tests read them from here.
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "alerts": ("source", "source_id"),
+    "notifications": ("source", "alert_source_id", "person_id", "channel", "notified_at"),
+    "events": ("source", "event_id"),
+    "people": ("source", "person_id"),
+    "teams": ("source", "team_id"),
+    "services": ("source", "service_id"),
+    "reviews": ("review_id",),
+    "fix_estimates": ("signature",),
+    "sync_state": ("source", "stream"),
+    "ingest_runs": ("run_id",),
+    "quarantine": ("source", "stream", "record_hash"),
+    "runbook_links": ("signature",),
+}
