@@ -11,6 +11,7 @@ from store.connection import (
     schema_version,
     writing,
 )
+from store import retro
 from store.migrations import LATEST_VERSION, PRIMARY_KEYS
 from store.upsert import upsert
 
@@ -24,6 +25,7 @@ __all__ = [
     "last_change",
     "migrate",
     "reading",
+    "retro",
     "schema_version",
     "upsert",
     "writing",

@@ -1,0 +1,1 @@
+"""Ingest: provider records → canonical rows in the DuckDB store."""

@@ -1,0 +1,192 @@
+"""The demo source: maps the demo history's records to canonical rows and loads them like a sync."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import random
+from collections.abc import Callable
+
+from tqdm import tqdm
+
+import store
+from ingest.demo_history import DemoHistory, Rule, fill_template
+from ingest.load import IngestRun
+from ingest.mapping import Mapped, MappingError, as_json, map_each, optional_time, parse_time, required
+from ingest.signature import title_signature
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+SOURCE = "demo"
+PAGE_SIZE = 2000
+_EVENT_TYPES = {"trigger", "acknowledge", "resolve", "escalate", "notify", "annotate", "reopen"}
+
+
+def map_team(record: dict) -> Mapped:
+    out = Mapped()
+    out.add("teams", {"source": SOURCE, "team_id": required(record, "id"), "name": required(record, "name")})
+    return out
+
+
+def map_service(record: dict) -> Mapped:
+    out = Mapped()
+    out.add("services", {
+        "source": SOURCE,
+        "service_id": required(record, "id"),
+        "name": required(record, "name"),
+        "team": (record.get("team") or {}).get("name"),
+    })
+    return out
+
+
+def map_user(record: dict) -> Mapped:
+    out = Mapped()
+    out.add("people", {
+        "source": SOURCE,
+        "person_id": required(record, "id"),
+        "name": record.get("name"),
+        "email": record.get("email"),
+        "time_zone": record.get("time_zone"),
+        "team": (record.get("team") or {}).get("name"),
+    })
+    return out
+
+
+def map_incident(record: dict, settings: Settings) -> Mapped:
+    """One incident with its log entries → an alert, its events and its notifications."""
+    incident_id = str(required(record, "id"))
+    created_at = parse_time(required(record, "created_at"), "created_at")
+    service = (record.get("service") or {}).get("name")
+    title = record.get("title")
+    if not isinstance(title, str):
+        raise MappingError("missing required field 'title'")
+    team = (record.get("team") or {}).get("name") or settings.service_teams.get(service or "", "unassigned")
+    out = Mapped()
+    acknowledged_at = acknowledged_by = resolved_at = resolved_by = None
+    auto_resolved = None
+    escalations = 0
+    for entry in record.get("log_entries") or []:
+        kind = entry.get("type")
+        if kind not in _EVENT_TYPES:
+            raise MappingError(f"log entry {entry.get('id')!r} has unknown type {kind!r}")
+        at = parse_time(entry.get("created_at"), f"log entry {entry.get('id')!r} created_at")
+        agent = entry.get("agent") or {}
+        if kind == "acknowledge" and acknowledged_at is None:
+            acknowledged_at, acknowledged_by = at, agent.get("id")
+        elif kind == "resolve":
+            resolved_at, resolved_by = at, agent.get("id")
+            auto_resolved = agent.get("type") != "user"
+        elif kind == "escalate":
+            escalations += 1
+        elif kind == "notify":
+            out.add("notifications", {
+                "source": SOURCE,
+                "alert_source_id": incident_id,
+                "person_id": required(entry, "user"),
+                "channel": entry.get("channel") or "other",
+                "notified_at": at,
+            })
+        out.add("events", {
+            "source": SOURCE,
+            "event_id": str(required(entry, "id")),
+            "alert_source_id": incident_id,
+            "type": kind,
+            "occurred_at": at,
+            "agent_id": agent.get("id") or entry.get("user"),
+            "agent_type": agent.get("type") or ("user" if entry.get("user") else None),
+            "details": as_json({k: entry[k] for k in ("channel", "note", "assignees") if k in entry} or None),
+        })
+    if resolved_at is not None and resolved_at < created_at:
+        raise MappingError("resolved before it was created")
+    out.add("alerts", {
+        "source": SOURCE,
+        "source_id": incident_id,
+        "title": title,
+        "signature": title_signature(service, title),
+        "service": service,
+        "team": team,
+        "severity": record.get("urgency"),
+        "created_at": created_at,
+        "acknowledged_at": acknowledged_at,
+        "resolved_at": optional_time(resolved_at),
+        "acknowledged_by": acknowledged_by,
+        "resolved_by": resolved_by,
+        "auto_resolved": auto_resolved,
+        "escalations": escalations,
+        "runbook_url": record.get("runbook_url"),
+        "url": record.get("html_url"),
+        "labels": as_json({"urgency": record.get("urgency")}),
+        "raw": as_json(record),
+    })
+    return out
+
+
+def _pages(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def load_demo(
+    db: str,
+    settings: Settings,
+    seed: int = 7,
+    days: int = 180,
+    end: dt.datetime | None = None,
+    progress: bool = False,
+    on_page: Callable[[int], None] | None = None,
+) -> IngestRun:
+    """Write the demo history into `db` through the same mapping and loader as a provider sync."""
+    history = DemoHistory(seed=seed, days=days, end=end)
+    run = IngestRun(db, SOURCE)
+    try:
+        run.load("teams", map_each("teams", history.teams(), map_team))
+        run.load("services", map_each("services", history.services(), map_service))
+        run.load("users", map_each("users", history.users(), map_user))
+        incidents = history.incidents()
+        bar = tqdm(total=len(incidents), unit="incident", desc="demo incidents", disable=not progress)
+        for page in _pages(incidents, PAGE_SIZE):
+            mapped = map_each("incidents", page, lambda r: map_incident(r, settings))
+            run.load("incidents", mapped, cursor=page[-1]["created_at"])
+            bar.update(len(page))
+            if on_page:
+                on_page(len(page))
+        bar.close()
+        _write_retro(db, history)
+    except BaseException as exc:
+        run.finish(error=f"{type(exc).__name__}: {exc}")
+        raise
+    run.finish()
+    return run
+
+
+def _write_retro(db: str, history: DemoHistory) -> None:
+    """The verdicts and fix estimates the demo teams entered, through the app's own write path."""
+    for review in history.reviews:
+        rule = review["rule"]
+        signature = _rule_signature(rule)
+        at = history.start + dt.timedelta(days=review["day"], hours=10)
+        review_id = hashlib.sha256(f"{history.seed}|{signature}|{at.isoformat()}".encode()).hexdigest()[:32]
+        store.retro.save_review(db, signature, review["verdict"], note=review["note"],
+                                reviewer=f"{rule.team} retro", reviewed_at=at, review_id=review_id)
+    for estimate in history.fix_estimates:
+        rule = estimate["rule"]
+        store.retro.save_fix_estimate(db, _rule_signature(rule), estimate["hours"],
+                                      note="Estimated in backlog refinement", estimated_by="product owner",
+                                      estimated_at=history.start + dt.timedelta(days=60))
+
+
+def _rule_signature(rule: Rule) -> str:
+    # Every alert of a demo rule shares one signature: the template's placeholders are
+    # exactly what title normalization replaces, so any sample title gives it.
+    return title_signature(rule.service, fill_template(rule.template, random.Random(0), rule.service))
+
+
+def clear_demo(db: str) -> None:
+    """Remove earlier demo rows so a new demo history replaces, not mixes with, the old one."""
+    with store.writing(db) as con:
+        for table in ("alerts", "notifications", "events", "people", "teams", "services", "sync_state", "quarantine"):
+            con.execute(f"DELETE FROM {table} WHERE source = ?", [SOURCE])  # noqa: S608 - fixed names
+        con.execute("DELETE FROM reviews")
+        con.execute("DELETE FROM fix_estimates")

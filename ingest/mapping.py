@@ -1,0 +1,112 @@
+"""Building blocks for pure mapping functions: canonical rows out, bad records to quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+CHANNELS = ("phone", "sms", "push", "email", "chat", "other")
+
+
+class MappingError(ValueError):
+    """A record cannot be turned into canonical rows; the message is the quarantine reason."""
+
+
+@dataclass
+class Rejected:
+    stream: str
+    raw: str
+    reason: str
+
+
+@dataclass
+class Mapped:
+    """The canonical rows a page of provider records maps to, and the records that did not."""
+
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def add(self, table: str, row: dict[str, Any]) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+    def reject(self, stream: str, record: Any, reason: str) -> None:
+        self.rejected.append(Rejected(stream, raw_text(record), reason))
+
+    def extend(self, other: Mapped) -> None:
+        for table, rows in other.rows.items():
+            self.rows.setdefault(table, []).extend(rows)
+        self.rejected.extend(other.rejected)
+
+    def count(self, table: str) -> int:
+        return len(self.rows.get(table, ()))
+
+
+def map_each(stream: str, records: list[Any], map_one) -> Mapped:
+    """Map records one by one; a record whose mapping fails is rejected with the reason."""
+    out = Mapped()
+    for record in records:
+        try:
+            out.extend(map_one(record))
+        except MappingError as exc:
+            out.reject(stream, record, str(exc))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            out.reject(stream, record, f"unexpected record shape: {type(exc).__name__}: {exc}")
+    return out
+
+
+def raw_text(record: Any) -> str:
+    """The record as text for `raw`/quarantine, whatever it is (dict, bytes, broken)."""
+    if isinstance(record, bytes):
+        return record.decode("utf-8", errors="backslashreplace")
+    if isinstance(record, str):
+        return record
+    try:
+        return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(record)
+
+
+def as_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def parse_time(value: Any, what: str = "time", naive_tz: dt.tzinfo = dt.UTC) -> dt.datetime:
+    """An aware UTC datetime from ISO 8601 text, epoch seconds or a datetime; MappingError if not."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return dt.datetime.fromtimestamp(value, dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise MappingError(f"{what} out of range: {value!r}") from None
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise MappingError(f"{what} is not an ISO 8601 time: {value[:80]!r}") from None
+    else:
+        raise MappingError(f"{what} is missing or not a time: {str(value)[:80]!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=naive_tz)
+    if not 1970 <= parsed.year <= 2200:
+        raise MappingError(f"{what} out of range: {value!r}")
+    return parsed.astimezone(dt.UTC)
+
+
+def optional_time(value: Any, what: str = "time") -> dt.datetime | None:
+    """Like parse_time, but None/empty (and Alertmanager's zero time) mean 'not yet'."""
+    if value in (None, "") or (isinstance(value, str) and value.startswith("0001-01-01")):
+        return None
+    return parse_time(value, what)
+
+
+def required(record: dict, key: str) -> Any:
+    value = record.get(key) if isinstance(record, dict) else None
+    if value in (None, ""):
+        raise MappingError(f"missing required field {key!r}")
+    return value

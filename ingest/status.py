@@ -1,0 +1,42 @@
+"""What each source has loaded: last sync, rows, open alerts, quarantine and the last error."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import store
+
+_STATUS_SQL = """
+WITH runs AS (
+    SELECT source,
+           max(finished_at) FILTER (WHERE status <> 'failed') AS last_sync,
+           arg_max(status, started_at) AS last_status,
+           arg_max(error, started_at) AS last_error
+    FROM ingest_runs GROUP BY source
+), alert_counts AS (
+    SELECT source, count(*) AS alerts, count(*) FILTER (WHERE resolved_at IS NULL) AS open_alerts
+    FROM alerts GROUP BY source
+), quarantined AS (
+    SELECT source, count(*) AS quarantined FROM quarantine GROUP BY source
+), final AS (
+    SELECT coalesce(r.source, a.source) AS source, r.last_sync, r.last_status,
+           coalesce(a.alerts, 0) AS alerts, coalesce(a.open_alerts, 0) AS open_alerts,
+           coalesce(q.quarantined, 0) AS quarantined, r.last_error
+    FROM runs r
+    FULL JOIN alert_counts a USING (source)
+    LEFT JOIN quarantined q ON q.source = coalesce(r.source, a.source)
+)
+SELECT * FROM final ORDER BY source
+"""
+
+
+def source_status(db: str) -> pd.DataFrame:
+    """One row per source."""
+    with store.reading(db) as con:
+        return con.execute(_STATUS_SQL).df()
+
+
+def sources_in(db: str) -> set[str]:
+    """The sources that have written alerts into `db`."""
+    with store.reading(db) as con:
+        return {row[0] for row in con.execute("SELECT DISTINCT source FROM alerts").fetchall()}
