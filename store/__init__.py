@@ -1,5 +1,6 @@
 """The one module that owns DuckDB: opening, migrations, lock retry and bulk upserts."""
 
+from store import retro
 from store.connection import (
     DatabaseBusy,
     DatabaseError,
@@ -11,7 +12,6 @@ from store.connection import (
     schema_version,
     writing,
 )
-from store import retro
 from store.migrations import LATEST_VERSION, PRIMARY_KEYS
 from store.upsert import upsert
 

@@ -27,16 +27,31 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table | pd.DataF
     missing = [k for k in keys if k not in rows.column_names]
     if missing:
         raise ValueError(f"upsert into {table}: batch lacks key columns {missing}")
+    _check_columns(con, table, rows.column_names)
     view = f"_batch_{next(_names)}"
     con.register(view, rows.append_column("_ord", pa.array(range(rows.num_rows), pa.int64())))
     try:
         columns = ", ".join(f'"{c}"' for c in rows.column_names)
         partition = ", ".join(f'"{k}"' for k in keys)
+        # Identifiers are checked against the table's own columns above.
         con.execute(
-            f"INSERT OR REPLACE INTO {table} ({columns}) "
+            f"INSERT OR REPLACE INTO {table} ({columns}) "  # noqa: S608
             f"SELECT {columns} FROM {view} "
             f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY _ord DESC) = 1"
         )
     finally:
         con.unregister(view)
     return rows.num_rows
+
+
+def _check_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> None:
+    """Identifiers in the statement come only from the table itself, never from data."""
+    known = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+        ).fetchall()
+    }
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"upsert into {table}: unknown columns {unknown}")
