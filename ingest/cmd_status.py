@@ -1,0 +1,24 @@
+"""`python -m ingest status`: what each source has loaded."""
+
+from __future__ import annotations
+
+import argparse
+
+from ingest.status import source_status
+
+NAME = "status"
+HELP = "show per source: last sync, alerts, open alerts, quarantined records, last error"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """No options beyond --db."""
+
+
+def run(args: argparse.Namespace) -> int:
+    table = source_status(args.db)
+    if table.empty:
+        print(f"{args.db}: no data yet. Try: python -m ingest demo --db {args.db}")
+        return 0
+    print(f"database: {args.db}")
+    print(table.to_string(index=False, na_rep="-"))
+    return 0
