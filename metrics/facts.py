@@ -1,0 +1,293 @@
+"""Shared SQL: per-alert and per-interruption facts for a scope, and how queries are run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+import store
+from metrics.period import Period
+from settings import Hours, Settings
+
+log = logging.getLogger(__name__)
+
+PAGING_CHANNELS = ("phone", "sms", "push")
+DEFAULT_KEY = "*"  # the team_config row for teams without settings of their own
+
+# One row per alert created in [$start, $end) for the team/service, tagged with the bucket
+# ($buckets: sorted starts of sprints or weeks) it falls in, and every per-alert fact the
+# registry's "alert" metrics aggregate. Interruption facts follow (one row per page).
+FACTS = """
+buckets AS (
+    SELECT unnest($buckets::TIMESTAMPTZ[]) AS bucket_start
+),
+in_period AS (
+    SELECT source, source_id, title, signature, service, team, created_at,
+           acknowledged_at, resolved_at, acknowledged_by, auto_resolved
+    FROM alerts
+    WHERE created_at >= $start AND created_at < $end
+      AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
+      AND ($service::VARCHAR IS NULL OR service = $service::VARCHAR)
+),
+scope AS (
+    SELECT p.*, b.bucket_start
+    FROM in_period AS p
+    ASOF JOIN buckets AS b ON p.created_at >= b.bucket_start
+),
+resolutions AS (
+    SELECT signature, created_at, resolved_at
+    FROM alerts
+    WHERE resolved_at >= $start - to_seconds($flap_s) AND resolved_at < $end
+),
+latest_resolution AS (
+    SELECT s.source, s.source_id, s.created_at - r.resolved_at < to_seconds($flap_s) AS recent
+    FROM scope AS s
+    ASOF LEFT JOIN resolutions AS r
+      ON s.signature = r.signature AND s.created_at > r.resolved_at
+),
+touching_resolution AS (
+    SELECT DISTINCT s.source, s.source_id
+    FROM scope AS s
+    JOIN resolutions AS r
+      ON r.signature = s.signature AND r.resolved_at = s.created_at AND r.created_at < s.created_at
+),
+signature_history AS (
+    SELECT signature, min(created_at) AS first_seen
+    FROM alerts
+    WHERE signature IN (SELECT signature FROM scope)
+    GROUP BY signature
+),
+source_history AS (
+    SELECT source, min(created_at) AS history_from FROM alerts GROUP BY source
+),
+runbooks AS (
+    SELECT DISTINCT signature FROM alerts WHERE coalesce(runbook_url, '') <> ''
+    UNION
+    SELECT signature FROM runbook_links
+),
+signature_reviews AS (
+    SELECT signature, verdict, reviewed_at, review_id FROM reviews WHERE alert_source_id IS NULL
+),
+first_review AS (
+    SELECT signature, verdict FROM signature_reviews
+    QUALIFY row_number() OVER (PARTITION BY signature ORDER BY reviewed_at, review_id) = 1
+),
+alert_review AS (
+    SELECT alert_source AS source, alert_source_id AS source_id, verdict FROM reviews
+    WHERE alert_source_id IS NOT NULL
+    QUALIFY row_number() OVER (
+        PARTITION BY alert_source, alert_source_id ORDER BY reviewed_at DESC, review_id DESC) = 1
+),
+verdict_in_force AS (
+    SELECT s.source, s.source_id, r.verdict
+    FROM scope AS s
+    ASOF LEFT JOIN signature_reviews AS r
+      ON s.signature = r.signature AND s.created_at >= r.reviewed_at
+),
+alert_facts AS (
+    SELECT s.*,
+        epoch(s.acknowledged_at - s.created_at) AS tta_s,
+        epoch(s.resolved_at - s.created_at) AS ttr_s,
+        s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL AS is_unacknowledged,
+        s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL
+            AND s.resolved_at - s.created_at <= to_seconds($transient_s) AS is_transient,
+        coalesce(lr.recent, false) OR tr.source_id IS NOT NULL AS is_flap,
+        CASE WHEN sh.history_from > s.bucket_start - to_days($lookback_days) THEN NULL
+             ELSE g.first_seen >= s.bucket_start END AS is_new,
+        coalesce(ar.verdict, vf.verdict, fr.verdict) AS verdict,
+        rb.signature IS NOT NULL AS has_runbook,
+        least(greatest(epoch(s.resolved_at - s.acknowledged_at), 0), $ack_cap_s) AS ack_to_resolve_s
+    FROM scope AS s
+    LEFT JOIN latest_resolution AS lr USING (source, source_id)
+    LEFT JOIN touching_resolution AS tr USING (source, source_id)
+    LEFT JOIN signature_history AS g ON g.signature = s.signature
+    LEFT JOIN source_history AS sh ON sh.source = s.source
+    LEFT JOIN alert_review AS ar USING (source, source_id)
+    LEFT JOIN verdict_in_force AS vf USING (source, source_id)
+    LEFT JOIN first_review AS fr ON fr.signature = s.signature
+    LEFT JOIN runbooks AS rb ON rb.signature = s.signature
+),
+notified AS (
+    SELECT n.source, n.alert_source_id AS source_id, n.person_id, n.channel, n.notified_at
+    FROM notifications AS n
+    SEMI JOIN scope AS s ON n.source = s.source AND n.alert_source_id = s.source_id
+),
+paged AS (
+    SELECT source, source_id, person_id, min(notified_at) AS at, false AS fallback
+    FROM notified
+    WHERE channel IN ('phone', 'sms', 'push')
+    GROUP BY source, source_id, person_id
+),
+unnotified AS (
+    SELECT s.source, s.source_id, coalesce(s.acknowledged_by, 'unknown') AS person_id,
+           s.created_at AS at, true AS fallback
+    FROM scope AS s
+    ANTI JOIN notified AS n ON n.source = s.source AND n.source_id = s.source_id
+),
+placed AS (
+    SELECT r.*, s.team, s.signature, s.bucket_start, coalesce(p.name, r.person_id) AS person_name,
+        coalesce(tp.key, ta.key, '*') AS cfg_key,
+        CASE WHEN p.time_zone IN (SELECT name FROM pg_timezone_names()) THEN p.time_zone END AS person_tz
+    FROM (SELECT * FROM paged UNION ALL SELECT * FROM unnotified) AS r
+    JOIN scope AS s USING (source, source_id)
+    LEFT JOIN people AS p ON p.source = r.source AND p.person_id = r.person_id
+    LEFT JOIN team_config AS tp ON tp.key = p.team
+    LEFT JOIN team_config AS ta ON ta.key = s.team
+),
+localized AS (
+    SELECT pl.*, c.business_start, c.business_end, c.sleep_start, c.sleep_end, c.working_days,
+        coalesce(pl.person_tz, c.time_zone) AS time_zone,
+        timezone(coalesce(pl.person_tz, c.time_zone), pl.at) AS local_at
+    FROM placed AS pl
+    JOIN team_config AS c ON c.key = pl.cfg_key
+),
+classified AS (
+    SELECT l.*,
+        CASE WHEN l.sleep_start > l.sleep_end
+             THEN l.local_at::TIME >= l.sleep_start OR l.local_at::TIME < l.sleep_end
+             ELSE l.local_at::TIME >= l.sleep_start AND l.local_at::TIME < l.sleep_end END AS in_sleep,
+        list_contains(l.working_days, isodow(l.local_at) - 1) AND h.day IS NULL AS working_day
+    FROM localized AS l
+    LEFT JOIN team_holidays AS h ON h.key = l.cfg_key AND h.day = l.local_at::DATE
+),
+interruption_facts AS (
+    SELECT source, source_id, person_id, person_name, at, fallback, team, signature, bucket_start,
+        time_zone, local_at,
+        CASE WHEN in_sleep THEN 'sleep'
+             WHEN working_day AND local_at::TIME >= business_start AND local_at::TIME < business_end
+             THEN 'business'
+             ELSE 'off' END AS time_bucket,
+        local_at::DATE AS local_day,
+        (local_at - INTERVAL 12 HOUR)::DATE AS night,
+        CASE WHEN in_sleep THEN $cost_sleep_min
+             WHEN working_day AND local_at::TIME >= business_start AND local_at::TIME < business_end
+             THEN $cost_business_min
+             ELSE $cost_off_min END / 60.0 AS cost_h
+    FROM classified
+)
+"""
+
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def with_facts(body: str) -> str:
+    """A full statement: the shared fact CTEs, then `body`'s own CTEs (comma-led) and SELECT."""
+    return "WITH " + FACTS.strip() + "\n" + body
+
+
+def params(
+    settings: Settings,
+    period: Period,
+    team: str | None = None,
+    service: str | None = None,
+    buckets: Sequence[dt.datetime] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Every named parameter a metric statement may use; `run` binds the ones it does."""
+    t = settings.thresholds
+    return {
+        "start": period.start,
+        "end": period.end,
+        "buckets": list(buckets or [period.start]),
+        "team": team,
+        "service": service,
+        "flap_s": t.flap_s,
+        "transient_s": t.transient_s,
+        "lookback_days": t.novelty_lookback_days,
+        "ack_cap_s": t.ack_to_resolve_cap_s,
+        "grouping_s": t.grouping_window_s,
+        "cost_business_min": float(settings.cost.business_minutes),
+        "cost_off_min": float(settings.cost.off_minutes),
+        "cost_sleep_min": float(settings.cost.sleep_minutes),
+        "tz": settings.default_time_zone,
+        **extra,
+    }
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> pd.DataFrame:
+    """Execute `sql` binding only the named parameters it mentions."""
+    used = {name: values[name] for name in set(_PARAM.findall(sql))}
+    return con.execute(sql, used).df()
+
+
+def _hours_row(key: str, time_zone: str, hours: Hours) -> dict[str, Any]:
+    return {
+        "key": key,
+        "time_zone": time_zone,
+        "business_start": hours.business_start,
+        "business_end": hours.business_end,
+        "sleep_start": hours.sleep_start,
+        "sleep_end": hours.sleep_end,
+        "working_days": list(hours.working_days),
+        "holidays": hours.holidays,
+    }
+
+
+def team_config(settings: Settings) -> list[dict[str, Any]]:
+    """One row per configured team plus the default row, with each one's zone and hours."""
+    rows = [_hours_row(DEFAULT_KEY, settings.default_time_zone, settings.hours)]
+    for name in settings.teams:
+        rows.append(_hours_row(name, settings.team_time_zone(name), settings.team_hours(name)))
+    return rows
+
+
+_CONFIG_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("time_zone", pa.string()),
+        ("business_start", pa.time64("us")),
+        ("business_end", pa.time64("us")),
+        ("sleep_start", pa.time64("us")),
+        ("sleep_end", pa.time64("us")),
+        ("working_days", pa.list_(pa.int32())),
+    ]
+)
+_HOLIDAY_SCHEMA = pa.schema([("key", pa.string()), ("day", pa.date32()), ("name", pa.string())])
+
+
+def holiday_rows(config: list[dict[str, Any]], years: range) -> list[dict[str, Any]]:
+    """Holiday dates per team_config key from the `holidays` package's country calendars."""
+    rows = []
+    for row in config:
+        if not row["holidays"]:
+            continue
+        import holidays  # slow to import; only needed when a calendar is configured
+
+        calendar = holidays.country_holidays(row["holidays"], years=list(years))
+        rows += [{"key": row["key"], "day": day, "name": name} for day, name in sorted(calendar.items())]
+    return rows
+
+
+def register_calendars(con: duckdb.DuckDBPyConnection, settings: Settings, years: range) -> None:
+    """Register team_config and team_holidays (built in Python) for the fact CTEs."""
+    config = team_config(settings)
+    columns = {name: [row[name] for row in config] for name in _CONFIG_SCHEMA.names}
+    con.register("team_config", pa.Table.from_pydict(columns, schema=_CONFIG_SCHEMA))
+    days = holiday_rows(config, years)
+    holiday_columns = {name: [row[name] for row in days] for name in _HOLIDAY_SCHEMA.names}
+    con.register("team_holidays", pa.Table.from_pydict(holiday_columns, schema=_HOLIDAY_SCHEMA))
+
+
+def years_of(period: Period) -> range:
+    """Calendar years a period's local dates can fall in (a day of margin each side)."""
+    return range(period.start.year - 1, period.end.year + 2)
+
+
+def query(db: str | None, settings: Settings, period: Period, statements: dict[str, str],
+          values: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """Run named statements on one short-lived read connection; results by name."""
+    with store.reading(db) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        register_calendars(con, settings, years_of(period))
+        results = {}
+        for name, sql in statements.items():
+            log.debug("running %s", name)
+            results[name] = run(con, sql, values)
+        return results
