@@ -175,7 +175,10 @@ class DemoHistory:
     def plan_reviews(self) -> None:
         """Mark a few rules noise early on: three get fixed, one keeps firing."""
         sprint_days = 14
-        candidates = [r for r in self.rules[10:] if r.born == 0.0 and r.kind in ("transient", "flapping")]
+        candidates = sorted(
+            (r for r in self.rules[10:] if r.born == 0.0 and r.kind in ("transient", "flapping")),
+            key=lambda r: (-r.rate, r.rule_id),
+        )
         fixed, kept = candidates[:3], candidates[3]
         for number, rule in enumerate(fixed):
             review_day = sprint_days * (1 + number % 2) + 3
@@ -256,7 +259,7 @@ class DemoHistory:
             if rng.random() < 0.3:  # node failures cause a share of pod restarts
                 incidents.append(self._incident(node_rule, t + rng.uniform(5, 50), rng))
         # Two alerts are still open now: one being worked on, one nobody has touched.
-        for rule, hours_ago, acked in ((self.rules[7], 3.0, True), (self.rules[12], 1.5, False)):
+        for rule, hours_ago, acked in ((self.rules[7], 3.0, True), (self.rules[5], 1.5, False)):
             offset = (self.end - self.start).total_seconds() - hours_ago * 3600
             incidents.append(self._incident(rule, offset, rng, still_open=True, acked=acked))
         incidents = [i for i in incidents if i is not None]

@@ -1,0 +1,158 @@
+"""The store: migrations, bulk upserts, lock retry against a real second process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+import time
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import store
+from store.migrations import MIGRATIONS
+
+CANONICAL = {
+    "alerts", "notifications", "events", "people", "teams", "services", "reviews",
+    "fix_estimates", "sync_state", "ingest_runs", "quarantine",
+}
+
+
+def _tables(db: str) -> set[str]:
+    with store.reading(db) as con:
+        return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def _alert(source_id: str, title: str = "Disk full", **extra) -> dict:
+    row = {
+        "source": "test", "source_id": source_id, "title": title, "signature": f"svc|{title.lower()}",
+        "team": "payments", "created_at": dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC),
+    }
+    return row | extra
+
+
+def test_migrations_create_every_canonical_table_from_empty(db):
+    assert CANONICAL <= _tables(db)
+    with store.reading(db) as con:
+        assert store.schema_version(con) == store.LATEST_VERSION
+
+
+def test_migration_from_previous_version_keeps_rows(db):
+    con = duckdb.connect(db)
+    store.migrate(con, target=store.LATEST_VERSION - 1)
+    assert store.schema_version(con) == store.LATEST_VERSION - 1
+    store.upsert(con, "alerts", pa.Table.from_pylist([_alert("a1"), _alert("a2")]))
+    con.close()
+
+    with store.writing(db) as con:  # opening applies the newer migrations
+        assert store.schema_version(con) == store.LATEST_VERSION
+        assert con.execute("SELECT count(*) FROM alerts").fetchone()[0] == 2
+    assert "runbook_links" in _tables(db)
+
+
+def test_migrations_are_numbered_in_order():
+    versions = [version for version, _, _ in MIGRATIONS]
+    assert versions == list(range(1, len(versions) + 1))
+
+
+def test_upsert_twice_gives_the_same_rows(db):
+    batch = pa.Table.from_pylist([_alert("a1"), _alert("a2", "CPU high")])
+    for _ in range(2):
+        with store.writing(db) as con:
+            store.upsert(con, "alerts", batch)
+    with store.reading(db) as con:
+        rows = con.execute("SELECT source_id, title FROM alerts ORDER BY 1").fetchall()
+    assert rows == [("a1", "Disk full"), ("a2", "CPU high")]
+
+
+def test_upsert_updates_only_the_columns_it_carries_and_last_duplicate_wins(db):
+    with store.writing(db) as con:
+        store.upsert(con, "alerts", pa.Table.from_pylist([_alert("a1", runbook_url="https://runbooks/x")]))
+    resolved = dt.datetime(2026, 3, 1, 13, tzinfo=dt.UTC)
+    update = pd.DataFrame(
+        {"source": ["test", "test"], "source_id": ["a1", "a1"],
+         "resolved_at": [resolved - dt.timedelta(minutes=5), resolved]}
+    )
+    with store.writing(db) as con:
+        store.upsert(con, "alerts", update)
+    with store.reading(db) as con:
+        row = con.execute("SELECT title, runbook_url, resolved_at, count(*) OVER () FROM alerts").fetchone()
+    assert row == ("Disk full", "https://runbooks/x", resolved, 1)
+
+
+def test_upsert_rejects_unknown_columns_and_missing_keys(db):
+    with store.writing(db) as con:
+        with pytest.raises(ValueError, match="unknown columns"):
+            store.upsert(con, "teams", pa.table({"source": ["s"], "team_id": ["t"], "name": ["n"], "x; DROP": [1]}))
+        with pytest.raises(ValueError, match="lacks key columns"):
+            store.upsert(con, "teams", pa.table({"source": ["s"], "name": ["n"]}))
+        with pytest.raises(KeyError):
+            store.upsert(con, "not_a_table", pa.table({"a": [1]}))
+
+
+def test_failed_unit_of_work_rolls_back(db):
+    with pytest.raises(RuntimeError):
+        with store.writing(db) as con:
+            store.upsert(con, "alerts", pa.Table.from_pylist([_alert("a1")]))
+            raise RuntimeError("boom")
+    with store.reading(db) as con:
+        assert con.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
+
+
+def _hold_write_lock(db: str, seconds: float) -> subprocess.Popen:
+    """A real second process that opens the database for writing and keeps it open."""
+    code = textwrap.dedent(
+        f"""
+        import sys, time, duckdb
+        con = duckdb.connect({db!r})
+        print("locked", flush=True)
+        time.sleep({seconds})
+        con.close()
+        """
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_reader_retries_until_the_writer_lets_go(db):
+    with store.writing(db):
+        pass
+    holder = _hold_write_lock(db, 1.5)
+    try:
+        started = time.monotonic()
+        with store.reading(db, timeout_s=20) as con:
+            assert con.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(timeout=20)
+    assert waited >= 0.5  # it really had to wait for the other process
+
+
+def test_clear_error_after_the_bound_names_the_process(db):
+    with store.writing(db):
+        pass
+    holder = _hold_write_lock(db, 30)
+    try:
+        started = time.monotonic()
+        with pytest.raises(store.DatabaseBusy) as caught:
+            with store.writing(db, timeout_s=1.0):
+                pass
+        assert 1.0 <= time.monotonic() - started < 10
+    finally:
+        holder.kill()
+        holder.wait()
+    message = str(caught.value)
+    assert f"process {holder.pid}" in message
+    assert "try again" in message and db in message
+
+
+def test_connection_strings_are_not_treated_as_files():
+    assert store.is_local_file("data/alerts.duckdb")
+    assert store.is_local_file("C:\\data\\alerts.duckdb")
+    assert not store.is_local_file("md:alerts")
+    assert not store.is_local_file(":memory:")
