@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+import settings as settings_module
 import store
 from metrics.period import Period
 from settings import Hours, Settings
@@ -99,8 +100,10 @@ alert_facts AS (
         s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL
             AND s.resolved_at - s.created_at <= to_seconds($transient_s) AS is_transient,
         coalesce(lr.recent, false) OR tr.source_id IS NOT NULL AS is_flap,
-        CASE WHEN sh.history_from > s.bucket_start - to_days($lookback_days) THEN NULL
-             ELSE g.first_seen >= s.bucket_start END AS is_new,
+        g.first_seen,
+        CASE WHEN g.first_seen < s.bucket_start THEN false
+             WHEN sh.history_from > s.bucket_start - to_days($lookback_days) THEN NULL
+             ELSE true END AS is_new,
         coalesce(ar.verdict, vf.verdict, fr.verdict) AS verdict,
         rb.signature IS NOT NULL AS has_runbook,
         least(greatest(epoch(s.resolved_at - s.acknowledged_at), 0), $ack_cap_s) AS ack_to_resolve_s
@@ -120,20 +123,20 @@ notified AS (
     SEMI JOIN scope AS s ON n.source = s.source AND n.alert_source_id = s.source_id
 ),
 paged AS (
-    SELECT source, source_id, person_id, min(notified_at) AS at, false AS fallback
+    SELECT source, source_id, person_id, min(notified_at) AS paged_at, false AS fallback
     FROM notified
     WHERE channel IN ('phone', 'sms', 'push')
     GROUP BY source, source_id, person_id
 ),
 unnotified AS (
     SELECT s.source, s.source_id, coalesce(s.acknowledged_by, 'unknown') AS person_id,
-           s.created_at AS at, true AS fallback
+           s.created_at AS paged_at, true AS fallback
     FROM scope AS s
     ANTI JOIN notified AS n ON n.source = s.source AND n.source_id = s.source_id
 ),
 placed AS (
     SELECT r.*, s.team, s.signature, s.bucket_start, coalesce(p.name, r.person_id) AS person_name,
-        coalesce(tp.key, ta.key, '*') AS cfg_key,
+        coalesce(tp.key, ta.key, $default_key) AS cfg_key,
         CASE WHEN p.time_zone IN (SELECT name FROM pg_timezone_names()) THEN p.time_zone END AS person_tz
     FROM (SELECT * FROM paged UNION ALL SELECT * FROM unnotified) AS r
     JOIN scope AS s USING (source, source_id)
@@ -144,7 +147,7 @@ placed AS (
 localized AS (
     SELECT pl.*, c.business_start, c.business_end, c.sleep_start, c.sleep_end, c.working_days,
         coalesce(pl.person_tz, c.time_zone) AS time_zone,
-        timezone(coalesce(pl.person_tz, c.time_zone), pl.at) AS local_at
+        timezone(coalesce(pl.person_tz, c.time_zone), pl.paged_at) AS local_at
     FROM placed AS pl
     JOIN team_config AS c ON c.key = pl.cfg_key
 ),
@@ -157,22 +160,31 @@ classified AS (
     FROM localized AS l
     LEFT JOIN team_holidays AS h ON h.key = l.cfg_key AND h.day = l.local_at::DATE
 ),
-interruption_facts AS (
-    SELECT source, source_id, person_id, person_name, at, fallback, team, signature, bucket_start,
+bucketed AS (
+    SELECT source, source_id, person_id, person_name, paged_at, fallback, team, signature, bucket_start,
         time_zone, local_at,
         CASE WHEN in_sleep THEN 'sleep'
              WHEN working_day AND local_at::TIME >= business_start AND local_at::TIME < business_end
              THEN 'business'
              ELSE 'off' END AS time_bucket,
         local_at::DATE AS local_day,
-        (local_at - INTERVAL 12 HOUR)::DATE AS night,
-        CASE WHEN in_sleep THEN $cost_sleep_min
-             WHEN working_day AND local_at::TIME >= business_start AND local_at::TIME < business_end
-             THEN $cost_business_min
-             ELSE $cost_off_min END / 60.0 AS cost_h
+        (local_at - INTERVAL 12 HOUR)::DATE AS night
     FROM classified
+),
+interruption_facts AS (
+    SELECT *,
+        CASE time_bucket WHEN 'sleep' THEN $cost_sleep_min
+                         WHEN 'business' THEN $cost_business_min
+                         ELSE $cost_off_min END / 60.0 AS cost_h
+    FROM bucketed
 )
 """
+
+
+def resolve(settings: Settings | None) -> Settings:
+    """The given settings, else those of ./alerthygiene.toml (or the defaults)."""
+    return settings if settings is not None else settings_module.load()
+
 
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 
@@ -207,6 +219,7 @@ def params(
         "cost_off_min": float(settings.cost.off_minutes),
         "cost_sleep_min": float(settings.cost.sleep_minutes),
         "tz": settings.default_time_zone,
+        "default_key": DEFAULT_KEY,
         **extra,
     }
 
@@ -280,8 +293,9 @@ def years_of(period: Period) -> range:
     return range(period.start.year - 1, period.end.year + 2)
 
 
-def query(db: str | None, settings: Settings, period: Period, statements: dict[str, str],
-          values: dict[str, Any]) -> dict[str, pd.DataFrame]:
+def query(
+    db: str | None, settings: Settings, period: Period, statements: dict[str, str], values: dict[str, Any]
+) -> dict[str, pd.DataFrame]:
     """Run named statements on one short-lived read connection; results by name."""
     with store.reading(db) as con:
         con.execute("SET TimeZone = 'UTC'")

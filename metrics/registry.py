@@ -7,8 +7,9 @@ from dataclasses import dataclass
 # Grains say what a metric's SQL is written against:
 #   "alert"        an aggregate expression over the alert facts (one row per alert in scope);
 #   "interruption" an aggregate expression over the interruption facts (one row per page);
+#   "derived"      an expression over other alert/interruption metrics' columns;
 #   "query"        a complete statement run on its own (rankings, lists, replays).
-GRAINS = ("alert", "interruption", "query")
+GRAINS = ("alert", "interruption", "derived", "query")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,190 @@
+"""Noise: transient alerts, flaps, noise ratio, runbook coverage, the noisy ranking and its diagnoses."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import metrics.cost  # noqa: F401  (the ranking reuses their definitions)
+import metrics.interruptions  # noqa: F401
+import metrics.response  # noqa: F401
+from metrics import facts
+from metrics.period import Period
+from metrics.registry import Metric, metric, register
+from settings import Settings
+
+register(
+    Metric(
+        "transient",
+        "Transient",
+        "alerts resolved within 300 s of created_at and never acknowledged",
+        "count",
+        "count(*) FILTER (WHERE is_transient)",
+    )
+)
+register(
+    Metric(
+        "flaps",
+        "Flaps",
+        "alerts whose signature had an earlier alert resolved < 1800 s before this one's created_at",
+        "count",
+        "count(*) FILTER (WHERE is_flap)",
+    )
+)
+register(
+    Metric(
+        "noise_ratio",
+        "Noise ratio",
+        "alerts that are transient, unacknowledged or flaps (each counted once) / alerts",
+        "share",
+        "count(*) FILTER (WHERE is_transient OR is_unacknowledged OR is_flap) / nullif(count(*), 0)",
+    )
+)
+register(
+    Metric(
+        "runbook_coverage",
+        "Runbook coverage",
+        "alerts whose signature has a runbook link / alerts",
+        "share",
+        "count(*) FILTER (WHERE has_runbook) / nullif(count(*), 0)",
+    )
+)
+
+MOSTLY = 0.5  # "mostly" / "most times": more than half of a signature's alerts
+
+# Diagnosis → the fix it usually needs (METRICS.md, Noise diagnosis), in priority order.
+FIXES = {
+    "reviewed noise": "delete it or demote it to a ticket",
+    "mostly transient": "add a hold-down (a `for:` duration, or an auto-pause)",
+    "mostly flaps": "add hysteresis or `keep_firing_for`",
+    "fires with other alerts": "group it with the alerts it fires with, or add an inhibition rule",
+}
+
+
+def _ranking_sql() -> str:
+    per_alert = ", ".join(
+        f"{metric(n).sql} AS {n}"
+        for n in ("alerts", "transient", "flaps", "unacknowledged", "noise_ratio", "ttr_median_s")
+    )
+    per_page = ", ".join(
+        f"{metric(n).sql} AS {n}" for n in ("interruptions", "sleep_interruptions", "interruption_hours")
+    )
+    fixes = " ".join(f"WHEN '{d}' THEN '{f}'" for d, f in FIXES.items())
+    return f""",
+co_fire AS (
+    SELECT source, source_id,
+        count(DISTINCT signature) OVER (
+            ORDER BY created_at
+            RANGE BETWEEN to_seconds($grouping_s) PRECEDING AND to_seconds($grouping_s) FOLLOWING
+        ) > 1 AS co_fired
+    FROM alerts
+    WHERE created_at >= $start - to_seconds($grouping_s) AND created_at < $end + to_seconds($grouping_s)
+),
+by_signature AS (
+    SELECT signature, {per_alert},
+        count(*) FILTER (WHERE c.co_fired) AS co_fired,
+        arg_max(title, created_at) AS title,
+        arg_max(service, created_at) AS service,
+        arg_max(team, created_at) AS team,
+        max(created_at) AS last_seen,
+        bool_or(has_runbook) AS has_runbook,
+        coalesce(sum(ack_to_resolve_s), 0) / 3600.0 AS handling_hours
+    FROM alert_facts AS f
+    LEFT JOIN co_fire AS c USING (source, source_id)
+    GROUP BY signature
+),
+pages_by_signature AS (
+    SELECT signature, {per_page} FROM interruption_facts GROUP BY signature
+),
+latest_verdict AS (
+    SELECT signature, verdict FROM reviews WHERE alert_source_id IS NULL
+    QUALIFY row_number() OVER (PARTITION BY signature ORDER BY reviewed_at DESC, review_id DESC) = 1
+),
+diagnosed AS (
+    SELECT b.*, coalesce(p.interruptions, 0) AS interruptions,
+        coalesce(p.sleep_interruptions, 0) AS sleep_interruptions,
+        coalesce(p.interruption_hours, 0) + b.handling_hours AS hours_lost,
+        h.first_seen, v.verdict,
+        CASE WHEN v.verdict = 'noise' THEN 'reviewed noise'
+             WHEN b.transient / b.alerts > $mostly
+                  AND b.transient >= b.flaps AND b.transient >= b.co_fired THEN 'mostly transient'
+             WHEN b.flaps / b.alerts > $mostly AND b.flaps >= b.co_fired THEN 'mostly flaps'
+             WHEN b.co_fired / b.alerts > $mostly THEN 'fires with other alerts'
+        END AS diagnosis
+    FROM by_signature AS b
+    LEFT JOIN pages_by_signature AS p USING (signature)
+    LEFT JOIN signature_history AS h USING (signature)
+    LEFT JOIN latest_verdict AS v USING (signature)
+)
+SELECT signature, alerts, transient, flaps, unacknowledged, noise_ratio, ttr_median_s,
+    interruptions, sleep_interruptions, first_seen, last_seen, title, service, team,
+    co_fired, has_runbook, verdict, hours_lost, diagnosis,
+    CASE diagnosis {fixes} END AS suggested_fix
+FROM diagnosed
+ORDER BY alerts DESC, signature
+"""  # noqa: S608 - fragments come only from the registry
+
+
+NOISY = register(
+    Metric(
+        "noisy",
+        "Noisy alerts",
+        "signatures by alerts in the period, most first, ties by signature",
+        "list",
+        facts.with_facts(_ranking_sql()),
+        "query",
+    )
+)
+
+HOLD_DOWN = register(
+    Metric(
+        "hold_down_replay",
+        "Hold-down replay",
+        "for a hold-down H: alerts resolved within H unacknowledged would not page; the rest page H later",
+        "list",
+        facts.with_facts(
+            """
+SELECT signature, count(*) AS alerts,
+    count(*) FILTER (WHERE is_unacknowledged AND ttr_s <= $hold_down_s) AS pages_avoided,
+    count(*) FILTER (WHERE NOT (is_unacknowledged AND ttr_s <= $hold_down_s)) AS pages_delayed,
+    $hold_down_s * count(*) FILTER (WHERE NOT (is_unacknowledged AND ttr_s <= $hold_down_s))
+        AS delay_added_s,
+    $hold_down_s::DOUBLE AS hold_down_s
+FROM alert_facts
+WHERE $signature::VARCHAR IS NULL OR signature = $signature::VARCHAR
+GROUP BY signature
+ORDER BY pages_avoided DESC, signature
+"""
+        ),
+        "query",
+    )
+)
+
+
+def noisy(
+    db: str | None,
+    period: Period,
+    team: str | None = None,
+    service: str | None = None,
+    limit: int | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """The noisy-alerts ranking with each signature's diagnosis and suggested fix."""
+    settings = facts.resolve(settings)
+    values = facts.params(settings, period, team, service, mostly=MOSTLY)
+    frame = facts.query(db, settings, period, {"noisy": NOISY.sql}, values)["noisy"]
+    return frame.head(limit) if limit else frame
+
+
+def hold_down_replay(
+    db: str | None,
+    period: Period,
+    hold_down_s: float | None = None,
+    signature: str | None = None,
+    team: str | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Per signature: pages a hold-down of `hold_down_s` (default the setting) avoids and delays."""
+    settings = facts.resolve(settings)
+    hold = settings.thresholds.hold_down_s if hold_down_s is None else hold_down_s
+    values = facts.params(settings, period, team, hold_down_s=float(hold), signature=signature)
+    return facts.query(db, settings, period, {"replay": HOLD_DOWN.sql}, values)["replay"]

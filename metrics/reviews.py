@@ -1,0 +1,99 @@
+"""Retro reviews: the actionable rate and fix follow-through of reviewed signatures."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from metrics import facts
+from metrics.period import Period
+from metrics.registry import Metric, register
+from settings import Settings
+
+register(
+    Metric(
+        "reviewed_alerts",
+        "Reviewed alerts",
+        "alerts with a verdict: their own, else their signature's in force when they fired",
+        "count",
+        "count(verdict)",
+    )
+)
+register(
+    Metric(
+        "actionable_rate",
+        "Actionable rate",
+        "alerts whose verdict is actionable / alerts with any verdict (an alert's own verdict overrides)",
+        "share",
+        "count(*) FILTER (WHERE verdict = 'actionable') / nullif(count(verdict), 0)",
+    )
+)
+
+FOLLOW_THROUGH = register(
+    Metric(
+        "follow_through",
+        "Fix follow-through",
+        "signatures reviewed noise/needs-tuning: fixed once silent a full sprint after the review",
+        "list",
+        """
+WITH latest AS (
+    SELECT signature, verdict, note, reviewer, reviewed_at FROM reviews
+    WHERE alert_source_id IS NULL AND reviewed_at <= $as_of
+    QUALIFY row_number() OVER (PARTITION BY signature ORDER BY reviewed_at DESC, review_id DESC) = 1
+),
+targets AS (
+    SELECT * FROM latest
+    WHERE verdict IN ('noise', 'needs-tuning')
+      AND ($team::VARCHAR IS NULL
+           OR signature IN (SELECT signature FROM alerts WHERE team = $team::VARCHAR))
+),
+after AS (
+    SELECT t.signature, count(a.source_id) AS alerts_since, max(a.created_at) AS last_alert_at,
+        arg_max(a.title, a.created_at) AS title
+    FROM targets AS t
+    LEFT JOIN alerts AS a
+      ON a.signature = t.signature AND a.created_at > t.reviewed_at AND a.created_at <= $as_of
+    GROUP BY t.signature
+),
+judged AS (
+    SELECT t.*, f.alerts_since, f.last_alert_at, f.title,
+        $as_of - coalesce(f.last_alert_at, t.reviewed_at) >= to_days($sprint_days) AS fixed
+    FROM targets AS t JOIN after AS f USING (signature)
+)
+SELECT signature, title, verdict, note, reviewer, reviewed_at, alerts_since, last_alert_at,
+    CASE WHEN fixed THEN 'fixed' WHEN alerts_since > 0 THEN 'still firing' ELSE 'waiting' END AS status,
+    CASE WHEN fixed THEN coalesce(epoch(last_alert_at - reviewed_at), 0) END AS time_to_fix_s,
+    CASE WHEN NOT fixed THEN ceil(epoch($as_of - reviewed_at) / ($sprint_days * 86400.0))::INTEGER
+    END AS sprints_open
+FROM judged
+ORDER BY status, reviewed_at, signature
+""",
+        "query",
+    )
+)
+
+
+def follow_through(
+    db: str | None,
+    as_of: dt.datetime | None = None,
+    team: str | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Each noise/needs-tuning signature: fixed, still firing or waiting; time to fix; sprints open."""
+    settings = facts.resolve(settings)
+    as_of = as_of or dt.datetime.now(dt.UTC)
+    values = {"as_of": as_of, "team": team, "sprint_days": settings.sprint_length_days}
+    period = Period(as_of - dt.timedelta(days=1), as_of)
+    return facts.query(db, settings, period, {"q": FOLLOW_THROUGH.sql}, values)["q"]
+
+
+def still_firing(
+    db: str | None,
+    as_of: dt.datetime | None = None,
+    team: str | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Reviewed noise/needs-tuning signatures that fired again since, with sprints open."""
+    frame = follow_through(db, as_of, team, settings)
+    return frame[frame["status"] == "still firing"].reset_index(drop=True)
