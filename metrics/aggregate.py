@@ -18,8 +18,11 @@ _ZERO_WHEN_EMPTY = ("count", "hours")
 
 
 def _column(metric: Metric, prefix: str) -> str:
+    """A figure of a bucket; counts and hours of a bucket with no rows at all are 0."""
     ref = f"{prefix}.{metric.name}"
-    return f"coalesce({ref}, 0) AS {metric.name}" if metric.unit in _ZERO_WHEN_EMPTY else ref
+    if metric.unit not in _ZERO_WHEN_EMPTY:
+        return ref
+    return f"CASE WHEN {prefix}.bucket_start IS NULL THEN 0 ELSE {ref} END AS {metric.name}"
 
 
 def headline_names() -> list[str]:

@@ -13,11 +13,12 @@ for _stat, _name, _sql in (
     ("mean", "mean", "avg({})"),
     ("p90", "90th percentile", "quantile_cont({}, 0.9)"),
 ):
+    _how = "" if _stat == "mean" else "; linear interpolation"
     register(
         Metric(
             f"tta_{_stat}_s",
             f"Time to acknowledge ({_name})",
-            f"{_name} of ({_TTA}); linear interpolation",
+            f"{_name} of ({_TTA}){_how}",
             "s",
             _sql.format("tta_s"),
         )
@@ -26,7 +27,7 @@ for _stat, _name, _sql in (
         Metric(
             f"ttr_{_stat}_s",
             f"Time to resolve ({_name})",
-            f"{_name} of ({_TTR}); linear interpolation",
+            f"{_name} of ({_TTR}){_how}",
             "s",
             _sql.format("ttr_s"),
         )
