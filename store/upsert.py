@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 
 import duckdb
 import pandas as pd
@@ -13,11 +14,25 @@ from store.migrations import PRIMARY_KEYS
 _names = itertools.count()
 
 
-def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table | pd.DataFrame) -> int:
+# How `merge` combines a batch value with the stored one (and with earlier rows of the batch).
+MERGE_MODES = {
+    "coalesce": ("arg_max", "coalesce(excluded.{c}, {t}.{c})"),  # the new value unless it is NULL
+    "keep": ("arg_min", "coalesce({t}.{c}, excluded.{c})"),  # the stored value unless it is NULL
+}
+
+
+def upsert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: pa.Table | pd.DataFrame,
+    merge: Mapping[str, str] | None = None,
+) -> int:
     """Insert rows, replacing those whose primary key exists; the last duplicate in a batch wins.
 
     Only the columns present in `rows` are written, so a partial record (say, a resolve
-    without its title) updates what it knows and leaves the rest.
+    without its title) updates what it knows and leaves the rest. `merge` names columns
+    that combine instead of being replaced: "coalesce" (a NULL never overwrites a known
+    value) or "keep" (a known value is never overwritten).
     """
     keys = PRIMARY_KEYS[table]  # KeyError for anything but a canonical table
     if isinstance(rows, pd.DataFrame):
@@ -28,20 +43,57 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table | pd.DataF
     if missing:
         raise ValueError(f"upsert into {table}: batch lacks key columns {missing}")
     _check_columns(con, table, rows.column_names)
+    if merge:
+        _check_columns(con, table, list(merge))
+        unknown_modes = sorted(set(merge.values()) - set(MERGE_MODES))
+        if unknown_modes:
+            raise ValueError(f"upsert into {table}: unknown merge modes {unknown_modes}")
     view = f"_batch_{next(_names)}"
     con.register(view, rows.append_column("_ord", pa.array(range(rows.num_rows), pa.int64())))
     try:
-        columns = ", ".join(f'"{c}"' for c in rows.column_names)
-        partition = ", ".join(f'"{k}"' for k in keys)
         # Identifiers are checked against the table's own columns above.
         con.execute(
-            f"INSERT OR REPLACE INTO {table} ({columns}) "  # noqa: S608
-            f"SELECT {columns} FROM {view} "
-            f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY _ord DESC) = 1"
+            _merge_sql(table, view, rows.column_names, keys, merge)
+            if merge
+            else _replace_sql(table, view, rows.column_names, keys)
         )
     finally:
         con.unregister(view)
     return rows.num_rows
+
+
+def _replace_sql(table: str, view: str, names: list[str], keys: tuple[str, ...]) -> str:
+    columns = ", ".join(f'"{c}"' for c in names)
+    partition = ", ".join(f'"{k}"' for k in keys)
+    return (
+        f"INSERT OR REPLACE INTO {table} ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM {view} "
+        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY _ord DESC) = 1"
+    )
+
+
+def _merge_sql(
+    table: str, view: str, names: list[str], keys: tuple[str, ...], merge: Mapping[str, str]
+) -> str:
+    """Reduce the batch per key with the merge rules, then combine with the stored row."""
+    picks, updates = [], []
+    for name in names:
+        if name in keys:
+            picks.append(f'"{name}"')
+            continue
+        mode = merge.get(name)
+        pick, combine = MERGE_MODES[mode] if mode else ("arg_max", "excluded.{c}")
+        where = f' FILTER (WHERE "{name}" IS NOT NULL)' if mode else ""
+        picks.append(f'{pick}("{name}", _ord){where} AS "{name}"')
+        updates.append(f'"{name}" = ' + combine.format(c=f'"{name}"', t=table))
+    columns = ", ".join(f'"{c}"' for c in names)
+    partition = ", ".join(f'"{k}"' for k in keys)
+    action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+    return (
+        f"INSERT INTO {table} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(picks)} FROM {view} GROUP BY {partition} "
+        f"ON CONFLICT ({partition}) {action}"
+    )
 
 
 def _check_columns(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> None:
