@@ -2,6 +2,7 @@
 
 from store import retro
 from store.connection import (
+    DEFAULT_DB,
     DatabaseBusy,
     DatabaseError,
     default_db,
@@ -16,6 +17,7 @@ from store.migrations import LATEST_VERSION, PRIMARY_KEYS
 from store.upsert import upsert
 
 __all__ = [
+    "DEFAULT_DB",
     "DatabaseBusy",
     "DatabaseError",
     "LATEST_VERSION",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 import settings
 
+ROOT = Path(__file__).resolve().parent.parent
 DEMO_END = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 
 
