@@ -13,6 +13,7 @@ from metrics.interruptions import interruption_list, paging_load, over_ceiling, 
 from metrics.noise import FIXES, hold_down_replay, noisy
 from metrics.novelty import new_signatures, repeat_offenders
 from metrics.period import Period, between, previous, sprint_period, sprints_back, week_period, weeks_back
+from metrics.response import alert_list
 from metrics.registry import REGISTRY, Metric, formula, label, metric
 from metrics.reviews import follow_through, still_firing
 from metrics.cost import fix_planner, hours_lost
@@ -22,6 +23,7 @@ __all__ = [
     "REGISTRY",
     "Metric",
     "Period",
+    "alert_list",
     "between",
     "compare",
     "fix_planner",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
+from metrics import facts
+from metrics.period import Period
 from metrics.registry import Metric, register
+from settings import Settings
 
 register(Metric("alerts", "Alerts", "count of alerts created in the period", "count", "count(*)"))
 
@@ -51,3 +56,34 @@ register(
         "CASE WHEN count(auto_resolved) = 0 THEN NULL ELSE count(*) FILTER (WHERE auto_resolved) END",
     )
 )
+
+ALERT_LIST = register(
+    Metric(
+        "alert_list",
+        "Alerts",
+        "one row per alert in the period with its response times, noise flags and verdict",
+        "list",
+        facts.with_facts(
+            """
+SELECT source, source_id, title, signature, service, team, created_at, acknowledged_at, resolved_at,
+    tta_s, ttr_s, is_unacknowledged, is_transient, is_flap, is_new, verdict, has_runbook,
+    auto_resolved, ack_to_resolve_s
+FROM alert_facts ORDER BY created_at, source, source_id
+"""
+        ),
+        "query",
+    )
+)
+
+
+def alert_list(
+    db: str | None,
+    period: Period,
+    team: str | None = None,
+    service: str | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Every alert of the period with the per-alert facts the figures are counted from."""
+    settings = facts.resolve(settings)
+    values = facts.params(settings, period, team, service)
+    return facts.query(db, settings, period, {"q": ALERT_LIST.sql}, values)["q"]

@@ -1,0 +1,133 @@
+"""Noise: transient, flaps, noise ratio, runbook coverage, the noisy ranking, diagnoses, hold-down."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from metrics_fixtures import T0, alert, build, review
+
+import metrics
+from settings import Settings
+
+S = Settings()
+P = metrics.sprint_period(S, T0.date())
+X = "api|disk # full"
+
+
+def sec(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def db(tmp_path):
+    rows = [
+        alert(sec(0), resolve_s=100, runbook_url="https://runbooks/disk"),  # transient
+        alert(sec(1000), ack_s=10, resolve_s=2000),  # flap: x1 resolved 900 s before
+        alert(sec(4800), ack_s=10, resolve_s=400),  # x2 resolved exactly 1800 s before: no flap
+        alert(sec(5200), resolve_s=300),  # flap (x3 resolved at its creation); transient (300 s)
+        alert(sec(8800), ack_s=10, resolve_s=1000),  # 3300 s after x4: no flap
+        alert(sec(8900), ack_s=5, resolve_s=50),  # overlaps x5, which resolves later: no flap
+        alert(sec(20000), resolve_s=301),  # unacknowledged, not transient
+        alert(sec(4000), ack_s=10, resolve_s=700, signature="web|y"),  # resolved 100 s before x3
+        alert(sec(30000), ack_s=10, resolve_s=20, signature="aaa|z"),
+    ]
+    links = [{"signature": "web|y", "url": "https://runbooks/y", "added_at": T0}]
+    return build(tmp_path / "n.duckdb", alerts=rows, runbook_links=links)
+
+
+def test_transient_flaps_unacknowledged_and_noise_ratio(db):
+    figures = metrics.summary(db, P, settings=S)
+    assert figures["transient"] == 2
+    assert figures["flaps"] == 2
+    assert figures["unacknowledged"] == 3
+    # Noise: x1, x2, x4, x7 of nine alerts.
+    assert figures["noise_ratio"] == pytest.approx(4 / 9)
+
+
+def test_flap_flags_per_alert(db):
+    rows = metrics.alert_list(db, P, settings=S)
+    flags = rows[rows["signature"] == X].sort_values("created_at")["is_flap"].tolist()
+    assert flags == [False, True, False, True, False, False, False]
+
+
+def test_flap_counts_an_earlier_alert_before_the_period(tmp_path):
+    before = alert(P.start - dt.timedelta(seconds=1000), ack_s=1, resolve_s=900)
+    inside = alert(P.start + dt.timedelta(seconds=50), ack_s=1, resolve_s=10)
+    db = build(tmp_path / "b.duckdb", alerts=[before, inside])
+    assert metrics.summary(db, P, settings=S)["flaps"] == 1
+
+
+def test_runbook_coverage_from_alert_links_and_app_links(db):
+    # X's seven alerts (one carries a runbook_url) and web|y (app link) are covered; aaa|z is not.
+    assert metrics.summary(db, P, settings=S)["runbook_coverage"] == pytest.approx(8 / 9)
+
+
+def test_noisy_ranking_order_and_columns(db):
+    ranked = metrics.noisy(db, P, settings=S)
+    assert list(ranked["signature"]) == [X, "aaa|z", "web|y"]  # by alerts, ties by signature
+    top = ranked.iloc[0]
+    assert (top["alerts"], top["transient"], top["flaps"], top["unacknowledged"]) == (7, 2, 2, 3)
+    assert top["noise_ratio"] == pytest.approx(4 / 7)
+    # TTR of X: 100, 2000, 400, 300, 1000, 50, 301 -> median 301.
+    assert top["ttr_median_s"] == pytest.approx(301)
+    assert top["first_seen"] == sec(0) and top["last_seen"] == sec(20000)
+    for column in ("interruptions", "sleep_interruptions", "diagnosis", "suggested_fix"):
+        assert column in ranked.columns
+
+
+def test_noisy_limit(db):
+    assert len(metrics.noisy(db, P, limit=1, settings=S)) == 1
+
+
+@pytest.fixture
+def diagnosis_db(tmp_path):
+    hour = 3600
+    rows = [
+        # mostly transient: three quick unacknowledged alerts hours apart
+        *[alert(sec(i * 3 * hour), resolve_s=60, signature="t|transient") for i in range(3)],
+        # mostly flaps: refires 60 s after each resolution (acknowledged, so not transient)
+        alert(sec(20 * hour), ack_s=10, resolve_s=600, signature="f|flappy"),
+        alert(sec(20 * hour + 660), ack_s=10, resolve_s=600, signature="f|flappy"),
+        alert(sec(20 * hour + 1320), ack_s=10, resolve_s=600, signature="f|flappy"),
+        # fires with another signature within 60 s, each time
+        alert(sec(40 * hour), ack_s=10, resolve_s=4000, signature="g|grouped"),
+        alert(sec(40 * hour + 30), ack_s=10, resolve_s=4000, signature="h|other"),
+        alert(sec(50 * hour), ack_s=10, resolve_s=4000, signature="g|grouped"),
+        alert(sec(50 * hour - 45), ack_s=10, resolve_s=4000, signature="h|other"),
+        # reviewed noise, though it looks transient
+        alert(sec(60 * hour), resolve_s=30, signature="n|reviewed"),
+        # acknowledged, slow, alone: no pattern
+        alert(sec(70 * hour), ack_s=10, resolve_s=4000, signature="q|quiet"),
+    ]
+    reviews = [review("n|reviewed", "noise", sec(61 * 3600))]
+    return build(tmp_path / "d.duckdb", alerts=rows, reviews=reviews)
+
+
+def test_diagnoses_and_suggested_fixes(diagnosis_db):
+    ranked = metrics.noisy(diagnosis_db, P, settings=S).set_index("signature")
+    assert ranked.loc["t|transient", "diagnosis"] == "mostly transient"
+    assert "hold-down" in ranked.loc["t|transient", "suggested_fix"]
+    assert ranked.loc["f|flappy", "diagnosis"] == "mostly flaps"
+    assert "keep_firing_for" in ranked.loc["f|flappy", "suggested_fix"]
+    assert ranked.loc["g|grouped", "diagnosis"] == "fires with other alerts"
+    assert "inhibition" in ranked.loc["g|grouped", "suggested_fix"]
+    assert ranked.loc["n|reviewed", "diagnosis"] == "reviewed noise"
+    assert "demote" in ranked.loc["n|reviewed", "suggested_fix"]
+    assert pd.isna(ranked.loc["q|quiet", "diagnosis"])
+    assert set(metrics.FIXES) == {"reviewed noise", "mostly transient", "mostly flaps", "fires with other alerts"}
+
+
+def test_hold_down_replay(db):
+    replay = metrics.hold_down_replay(db, P, hold_down_s=300, signature=X, settings=S).iloc[0]
+    # x1 (100 s) and x4 (300 s) resolved unacknowledged within 300 s; five would page 300 s later.
+    assert (replay["alerts"], replay["pages_avoided"], replay["pages_delayed"]) == (7, 2, 5)
+    assert replay["delay_added_s"] == pytest.approx(5 * 300)
+    longer = metrics.hold_down_replay(db, P, hold_down_s=301, signature=X, settings=S).iloc[0]
+    assert longer["pages_avoided"] == 3  # x7 resolved at 301 s
+
+
+def test_hold_down_at_the_transient_threshold_avoids_exactly_the_transient(db):
+    replay = metrics.hold_down_replay(db, P, settings=S)  # default hold_down_s = 300 = transient_s
+    assert replay["pages_avoided"].sum() == metrics.summary(db, P, settings=S)["transient"]
