@@ -80,18 +80,14 @@ def chromium_page(width: int = 1400, height: int = 1000):
             browser.close()
 
 
-def wait_for_app(page, timeout_ms: int = 60_000) -> None:
-    """Until Streamlit has finished running the script (no spinner, status idle)."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && document.querySelector('[data-testid=\"stMain\"]')",
-        timeout=timeout_ms,
-    )
-    page.wait_for_timeout(500)  # let plotly finish drawing
+def wait_for_app(page, ready: str, timeout_ms: int = 60_000) -> None:
+    """Until the element `ready` shows and Streamlit has finished running the script."""
+    page.wait_for_selector(ready, timeout=timeout_ms)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
     )
+    if page.locator("[data-testid='stPlotlyChart']").count():
+        page.wait_for_selector(".js-plotly-plot", timeout=timeout_ms)  # plotly loads lazily
 
 
 def screenshot(page, name: str) -> Path:
