@@ -67,3 +67,10 @@ def test_fix_planner_uses_the_three_complete_sprints_before_the_current_one(db):
     # In C's own (current, unfinished) sprint, C does not count yet.
     assert "c|cost" not in set(metrics.fix_planner(db, day=LAST.date(), settings=S)["signature"])
     assert plan.loc["c|cost", "projected_saving_h"] == pytest.approx(7.0 / 3)
+
+
+def test_hours_lost_by_signature_sums_to_the_total(db):
+    period = metrics.sprint_period(S, LAST.date())
+    by_signature = metrics.hours_lost(db, period, settings=S)
+    assert by_signature["hours_lost"].sum() == pytest.approx(metrics.summary(db, period, settings=S)["hours_lost"])
+    assert list(by_signature["signature"]) == ["c|cost", "e|unestimated"]  # most hours first

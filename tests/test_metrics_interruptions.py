@@ -185,3 +185,11 @@ def test_paging_load_per_day_and_week_against_the_ceiling(tmp_path):
 def test_paging_load_rejects_unknown_grain(tmp_path):
     with pytest.raises(ValueError):
         metrics.paging_load(str(tmp_path / "x.duckdb"), P, per="month", settings=S)
+
+
+def test_people_paged_counts_distinct_people(tmp_path):
+    pages = [paged(utc(2026, 3, 3, 10, 0), "ann"), paged(utc(2026, 3, 3, 11, 0), "ann"),
+             paged(utc(2026, 3, 3, 12, 0), "bob")]
+    db = history(tmp_path, pages)
+    figures = metrics.summary(db, P, settings=S)
+    assert figures["people_paged"] == 2 and figures["interruptions"] == 3
