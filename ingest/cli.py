@@ -8,10 +8,10 @@ import sys
 
 import settings
 import store
-from ingest import cmd_demo, cmd_status
+from ingest import cmd_demo, cmd_import, cmd_status, cmd_sync
 
 # Each command module has NAME, HELP, add_arguments(parser) and run(args) -> exit code.
-COMMANDS = [cmd_demo, cmd_status]
+COMMANDS = [cmd_demo, cmd_sync, cmd_import, cmd_status]
 
 EPILOG = """\
 examples:

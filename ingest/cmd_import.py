@@ -1,0 +1,35 @@
+"""`python -m ingest import`: load an exported file (CSV exports and other registered formats)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import settings
+from ingest import csv_exports  # noqa: F401 - registers the CSV formats
+from ingest.imports import FORMATS, ImportFailed
+
+NAME = "import"
+HELP = "load an exported file: " + ", ".join(FORMATS)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the exported file")
+    parser.add_argument("--format", required=True, choices=list(FORMATS),
+                        help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()))
+    parser.add_argument("--config", default=None, help="configuration file (default ./alerthygiene.toml)")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = settings.load(args.config)
+    try:
+        run_ = FORMATS[args.format].load(args.file, args.db, config)
+    except ImportFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    totals = run_.totals
+    print(f"{args.file}: {totals.by_table.get('alerts', 0)} alerts loaded into {args.db} as source {run_.source}")
+    if totals.quarantined:
+        print(f"{totals.quarantined} rows quarantined (see python -m ingest status)", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,65 @@
+"""Loader-side queries of the sync: open alerts to fetch again, alert lifecycle derived from events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import store
+
+_OLDEST_OPEN = """
+SELECT min(created_at) FROM alerts
+WHERE source = $source AND resolved_at IS NULL AND created_at >= $not_before
+"""
+
+# First acknowledgement, last resolve (and who or what did it) and escalations, per alert, from
+# the lifecycle log; what the log does not say keeps the value the alert record gave.
+_DERIVE = """
+WITH lifecycle AS (
+    SELECT alert_source_id AS source_id,
+           min(occurred_at) FILTER (WHERE type = 'acknowledge') AS acknowledged_at,
+           arg_min(agent_id, occurred_at) FILTER (WHERE type = 'acknowledge') AS acknowledged_by,
+           max(occurred_at) FILTER (WHERE type = 'resolve') AS resolved_at,
+           arg_max(agent_id, occurred_at) FILTER (WHERE type = 'resolve') AS resolved_by,
+           arg_max(coalesce(agent_type, ''), occurred_at) FILTER (WHERE type = 'resolve') AS resolver_type,
+           count(*) FILTER (WHERE type = 'escalate') AS escalations
+    FROM events
+    WHERE source = $source
+    GROUP BY alert_source_id
+), final AS (
+    SELECT l.source_id,
+           coalesce(l.acknowledged_at, a.acknowledged_at) AS acknowledged_at,
+           CASE WHEN l.acknowledged_at IS NULL THEN a.acknowledged_by ELSE l.acknowledged_by END AS acknowledged_by,
+           coalesce(l.resolved_at, a.resolved_at) AS resolved_at,
+           CASE WHEN l.resolved_at IS NULL THEN a.resolved_by ELSE l.resolved_by END AS resolved_by,
+           CASE WHEN l.resolved_at IS NULL THEN a.auto_resolved ELSE l.resolver_type <> 'user' END AS auto_resolved,
+           CASE WHEN l.escalations > 0 OR a.escalations IS NULL THEN l.escalations ELSE a.escalations END
+               AS escalations
+    FROM lifecycle l JOIN alerts a ON a.source = $source AND a.source_id = l.source_id
+)
+UPDATE alerts SET
+    acknowledged_at = f.acknowledged_at, acknowledged_by = f.acknowledged_by,
+    resolved_at = f.resolved_at, resolved_by = f.resolved_by,
+    auto_resolved = f.auto_resolved, escalations = f.escalations
+FROM final f
+WHERE alerts.source = $source AND alerts.source_id = f.source_id
+  AND (alerts.acknowledged_at IS DISTINCT FROM f.acknowledged_at
+       OR alerts.acknowledged_by IS DISTINCT FROM f.acknowledged_by
+       OR alerts.resolved_at IS DISTINCT FROM f.resolved_at
+       OR alerts.resolved_by IS DISTINCT FROM f.resolved_by
+       OR alerts.auto_resolved IS DISTINCT FROM f.auto_resolved
+       OR alerts.escalations IS DISTINCT FROM f.escalations)
+"""
+
+
+def oldest_open_alert(db: str, source: str, not_before: dt.datetime) -> dt.datetime | None:
+    """When the oldest alert of `source` still open (created after `not_before`) was created."""
+    with store.reading(db) as con:
+        row = con.execute(_OLDEST_OPEN, {"source": source, "not_before": not_before}).fetchone()
+    return row[0].astimezone(dt.UTC) if row and row[0] else None
+
+
+def derive_from_events(db: str, source: str) -> int:
+    """Set acknowledged/resolved/auto_resolved/escalations of `source`'s alerts from their events."""
+    with store.writing(db) as con:
+        row = con.execute(_DERIVE, {"source": source}).fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,1 @@
+"""Provider declarations (base URL, auth, streams, limits) and their pure mapping functions."""

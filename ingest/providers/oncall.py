@@ -1,0 +1,134 @@
+"""Grafana OnCall public API: declarations of its streams and pure mappings to canonical rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ingest.http import Api
+from ingest.mapping import Mapped, MappingError, as_json, optional_time, parse_time, required
+from ingest.paginators import NextUrlPaginator
+from ingest.signature import title_signature
+from ingest.sync import Context, Provider, Stream, Windowed
+from ingest.windows import Window
+
+SOURCE = "oncall"
+SECRET = "GRAFANA_ONCALL_TOKEN"
+BASE_URL_ENV = "GRAFANA_ONCALL_URL"
+REGIONS: dict[str, str] = {}  # no public default: the "OnCall API URL" from OnCall's settings page
+PAGE_LIMIT = 50
+OPTIONS = {"page_size": "records per request, at most 50", "window_days": "days per started_at window (7)"}
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"  # OnCall's filter format: no time zone, inclusive at both ends
+
+
+def error_message(body: Any) -> str | None:
+    return str(body.get("detail")) if isinstance(body, dict) and body.get("detail") else None
+
+
+def _window(w: Window) -> dict[str, str]:
+    start, end = (at.astimezone(dt.UTC).strftime(_DATE_FORMAT) for at in (w.start, w.end))
+    return {"started_at": f"{start}_{end}"}
+
+
+def provider(base_url: str, options: dict) -> Provider:
+    limit = min(int(options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT)
+    pages = NextUrlPaginator(items=("results",), limit=limit, limit_param="perpage", next_link=("next",))
+    span = dt.timedelta(days=float(options.get("window_days", 7)) or 7)
+    return Provider(
+        api=Api(
+            source=SOURCE,
+            base_url=base_url,
+            auth=lambda token: {"Authorization": token},
+            error_message=error_message,
+            auth_hint=(
+                f"Check {SECRET} (an OnCall API key with alert-groups read permission) and that "
+                f"{BASE_URL_ENV} is the OnCall API URL shown on OnCall's settings page"
+            ),
+        ),
+        streams=(
+            Stream("teams", "api/v1/teams/", pages, map_team),
+            Stream("integrations", "api/v1/integrations/", pages, map_integration),
+            Stream("users", "api/v1/users/", pages, map_user),
+            # Newest first inside closed started_at windows: groups created later cannot shift the pages.
+            Stream("alert_groups", "api/v1/alert_groups/", pages, map_alert_group,
+                   windowed=Windowed(_window, max_span=span, reopen=True)),
+        ),
+    )
+
+
+# --- pure mappings --------------------------------------------------------------------------------
+
+
+def map_team(record: dict, ctx: Context) -> Mapped:
+    out = Mapped()
+    out.add("teams", {"source": SOURCE, "team_id": required(record, "id"), "name": required(record, "name")})
+    return out
+
+
+def map_integration(record: dict, ctx: Context) -> Mapped:
+    out = Mapped()
+    out.add("services", {"source": SOURCE, "service_id": required(record, "id"), "name": required(record, "name"),
+                         "team": ctx.team_names.get(record.get("team_id") or "")})
+    return out
+
+
+def map_user(record: dict, ctx: Context) -> Mapped:
+    out = Mapped()
+    teams = record.get("teams") or []
+    out.add("people", {
+        "source": SOURCE,
+        "person_id": required(record, "id"),
+        "name": record.get("name") or record.get("username"),
+        "email": record.get("email"),
+        "time_zone": record.get("timezone"),
+        "team": ctx.team_names.get(teams[0]) if teams and isinstance(teams[0], str) else None,
+    })
+    return out
+
+
+def _labels(record: dict) -> dict[str, str]:
+    labels = {}
+    for label in record.get("labels") or []:
+        key, value = (label.get("key") or {}).get("name"), (label.get("value") or {}).get("name")
+        if key:
+            labels[key] = value
+    return labels
+
+
+def map_alert_group(record: dict, ctx: Context) -> Mapped:
+    """An alert group → an alert, with trigger/acknowledge/resolve events from its own fields."""
+    group_id = str(required(record, "id"))
+    title = record.get("title")
+    if not isinstance(title, str) or not title:
+        raise MappingError("missing required field 'title'")
+    created = parse_time(required(record, "created_at"), "created_at")
+    acknowledged = optional_time(record.get("acknowledged_at"), "acknowledged_at")
+    resolved = optional_time(record.get("resolved_at"), "resolved_at")
+    service = ctx.service_names.get(record.get("integration_id") or "")
+    labels = _labels(record)
+    out = Mapped()
+    out.add("alerts", {
+        "source": SOURCE,
+        "source_id": group_id,
+        "title": title,
+        "signature": title_signature(service, title),
+        "service": service,
+        "team": ctx.team_for(ctx.team_names.get(record.get("team_id") or ""), service),
+        "severity": labels.get("severity"),
+        "created_at": created,
+        "acknowledged_at": acknowledged,
+        "acknowledged_by": record.get("acknowledged_by") if acknowledged else None,
+        "resolved_at": resolved,
+        "resolved_by": record.get("resolved_by") if resolved else None,
+        "auto_resolved": None if resolved is None else not record.get("resolved_by"),
+        "url": (record.get("permalinks") or {}).get("web"),
+        "labels": as_json({**labels, "alerts_count": record.get("alerts_count"), "state": record.get("state")}),
+        "raw": as_json(record),
+    })
+    for kind, at, who in (("trigger", created, None), ("acknowledge", acknowledged, record.get("acknowledged_by")),
+                          ("resolve", resolved, record.get("resolved_by"))):
+        if at is not None:
+            out.add("events", {"source": SOURCE, "event_id": f"{group_id}:{kind}", "alert_source_id": group_id,
+                               "type": kind, "occurred_at": at, "agent_id": who,
+                               "agent_type": "user" if who else None, "details": None})
+    return out

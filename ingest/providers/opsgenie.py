@@ -1,0 +1,213 @@
+"""Opsgenie Alert API v2: declarations of its streams and pure mappings to canonical rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from ingest.http import Api
+from ingest.mapping import Mapped, MappingError, as_json, parse_time, required
+from ingest.paginators import CursorPaginator, NextUrlPaginator
+from ingest.signature import title_signature
+from ingest.sync import Child, Context, Provider, Stream, Windowed
+from ingest.windows import Window
+
+SOURCE = "opsgenie"
+SECRET = "OPSGENIE_API_KEY"
+BASE_URL_ENV = "OPSGENIE_BASE_URL"
+REGIONS = {"us": "https://api.opsgenie.com", "eu": "https://api.eu.opsgenie.com"}
+PAGE_LIMIT = 100
+OFFSET_CAP = 20_000  # offset + limit on /v2/alerts
+OPTIONS = {"page_size": "records per request, at most 100", "fetch_logs": "fetch each alert's log (true)"}
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def error_message(body: Any) -> str | None:
+    return str(body.get("message")) if isinstance(body, dict) and body.get("message") else None
+
+
+def _ms(at: dt.datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _window(w: Window) -> dict[str, str]:
+    # Opsgenie's search compares createdAt in epoch milliseconds; `>` and `<` are the documented forms.
+    return {"query": f"createdAt > {_ms(w.start) - 1} AND createdAt < {_ms(w.end)}",
+            "sort": "createdAt", "order": "asc"}
+
+
+def _created(record: dict) -> dt.datetime:
+    return parse_time(record["createdAt"])
+
+
+def _logs_path(alert: dict) -> str | None:
+    alert_id = alert.get("id")
+    return f"v2/alerts/{alert_id}/logs" if isinstance(alert_id, str) and alert_id else None
+
+
+def provider(base_url: str, options: dict) -> Provider:
+    limit = min(int(options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT)
+    pages = NextUrlPaginator(items=("data",), limit=limit, next_link=("paging", "next"))
+    logs = None
+    if options.get("fetch_logs", True):
+        logs = Child("alert_logs", _logs_path, CursorPaginator(items=("data",), limit=limit), map_alert_log,
+                     params={"identifierType": "id", "order": "asc"})
+    return Provider(
+        api=Api(
+            source=SOURCE,
+            base_url=base_url,
+            auth=lambda key: {"Authorization": f"GenieKey {key}"},
+            error_message=error_message,
+            auth_hint=(
+                f"Check {SECRET} (an API integration key; read access is enough) and that the base URL is "
+                f"your account's region: US {REGIONS['us']}, EU {REGIONS['eu']}"
+            ),
+        ),
+        streams=(
+            Stream("teams", "v2/teams", pages, map_team),
+            Stream("users", "v2/users", pages, map_user),
+            Stream("alerts", "v2/alerts", NextUrlPaginator(items=("data",), limit=limit, cap=OFFSET_CAP,
+                                                           next_link=("paging", "next")),
+                   map_alert, windowed=Windowed(_window, on_cap="advance", record_time=_created, reopen=True),
+                   child=logs),
+        ),
+        lifecycle_from_events=True,
+    )
+
+
+# --- pure mappings --------------------------------------------------------------------------------
+
+
+def map_team(record: dict, ctx: Context) -> Mapped:
+    out = Mapped()
+    out.add("teams", {"source": SOURCE, "team_id": required(record, "id"), "name": required(record, "name")})
+    return out
+
+
+def map_user(record: dict, ctx: Context) -> Mapped:
+    out = Mapped()
+    out.add("people", {
+        "source": SOURCE,
+        "person_id": required(record, "id"),
+        "name": record.get("fullName"),
+        "email": record.get("username"),
+        "time_zone": record.get("timeZone"),
+        "team": None,
+    })
+    return out
+
+
+def _person(who: Any, ctx: Context) -> str | None:
+    """A user's id from their username (email), else the text as given."""
+    if not isinstance(who, str) or not who:
+        return None
+    return ctx.person_by_email.get(who.lower(), who)
+
+
+def _team(record: dict, ctx: Context) -> str | None:
+    for responder in record.get("responders") or []:
+        if isinstance(responder, dict) and responder.get("type") == "team":
+            name = ctx.team_names.get(responder.get("id") or "") or responder.get("name")
+            if name:
+                return name
+    return ctx.team_names.get(record.get("ownerTeamId") or "")
+
+
+def _after(created: dt.datetime, millis: Any) -> dt.datetime | None:
+    if isinstance(millis, bool) or not isinstance(millis, (int, float)) or millis < 0:
+        return None
+    return created + dt.timedelta(milliseconds=millis)
+
+
+def map_alert(record: dict, ctx: Context) -> Mapped:
+    """An alert → an alert row; its report gives acknowledgement and close until its log says more."""
+    alert_id = str(required(record, "id"))
+    title = record.get("message")
+    if not isinstance(title, str) or not title:
+        raise MappingError("missing required field 'message'")
+    created = parse_time(required(record, "createdAt"), "createdAt")
+    integration = record.get("integration") if isinstance(record.get("integration"), dict) else {}
+    service = integration.get("name") or record.get("source") or None
+    report = record.get("report") if isinstance(record.get("report"), dict) else {}
+    closed = record.get("status") == "closed"
+    resolved_at = _after(created, report.get("closeTime")) if closed else None
+    if closed and resolved_at is None:
+        resolved_at = parse_time(required(record, "updatedAt"), "updatedAt")
+    closed_by = report.get("closedBy") if closed else None
+    out = Mapped()
+    out.add("alerts", {
+        "source": SOURCE,
+        "source_id": alert_id,
+        "title": title,
+        "signature": title_signature(service, title),
+        "service": service,
+        "team": ctx.team_for(_team(record, ctx), service),
+        "severity": record.get("priority"),
+        "created_at": created,
+        "acknowledged_at": _after(created, report.get("ackTime")) if record.get("acknowledged") else None,
+        "acknowledged_by": _person(report.get("acknowledgedBy"), ctx) if record.get("acknowledged") else None,
+        "resolved_at": resolved_at,
+        "resolved_by": _person(closed_by, ctx),
+        "auto_resolved": None if not closed_by else closed_by.lower() not in ctx.person_by_email,
+        "url": None,
+        "labels": as_json({"tags": record.get("tags"), "alias": record.get("alias"), "count": record.get("count"),
+                           "priority": record.get("priority"), "integration": integration.get("type")}),
+        "raw": as_json(record),
+    })
+    return out
+
+
+def classify_log(text: str) -> tuple[str | None, str | None]:
+    """(event type, notification channel) that an alert log line describes; (None, None) if neither."""
+    t = text.lower()
+    if "unacknowledged" in t:
+        return "unacknowledge", None
+    if "acknowledged" in t:
+        return "acknowledge", None
+    if "closed" in t:
+        return "resolve", None
+    if "escalat" in t:
+        return "escalate", None
+    if "created" in t and "alert" in t:
+        return "trigger", None
+    if "note" in t and "added" in t:
+        return "annotate", None
+    if any(word in t for word in ("sent", "notif", "call")):
+        for channel, words in (("sms", ("sms",)), ("phone", ("voice", "call", "phone")),
+                               ("push", ("push", "mobile")), ("email", ("email", "e-mail", "mail"))):
+            if any(word in t for word in words):
+                return "notify", channel
+    return None, None
+
+
+def map_alert_log(record: dict, alert: dict, ctx: Context) -> Mapped:
+    """A log line of an alert → an event (and a notification), when it says something we use."""
+    out = Mapped()
+    text = required(record, "log")
+    kind, channel = classify_log(str(text))
+    if kind is None:
+        return out
+    alert_id = str(required(alert, "id"))
+    at = parse_time(required(record, "createdAt"), "createdAt")
+    owner = record.get("owner") if isinstance(record.get("owner"), str) else ""
+    is_user = "@" in owner
+    if kind == "notify":
+        found = _EMAIL.search(str(text))
+        person = _person(found.group(0) if found else owner, ctx)
+        if not person:
+            raise MappingError("notification log line without a recipient")
+        out.add("notifications", {"source": SOURCE, "alert_source_id": alert_id, "person_id": person,
+                                  "channel": channel, "notified_at": at})
+    out.add("events", {
+        "source": SOURCE,
+        "event_id": f"{alert_id}:{required(record, 'offset')}",
+        "alert_source_id": alert_id,
+        "type": kind,
+        "occurred_at": at,
+        "agent_id": _person(owner, ctx),
+        "agent_type": "user" if is_user else ("integration" if owner else None),
+        "details": as_json({"log": text, "type": record.get("type")}),
+    })
+    return out
