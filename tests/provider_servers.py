@@ -144,6 +144,7 @@ def serve(fake: FakeProvider) -> Iterator[str]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else every response waits for a delayed ACK
 
         def do_GET(self):  # noqa: N802 - the stdlib's name
             parts = urlsplit(self.path)
@@ -676,3 +677,46 @@ def all_text(db: str) -> str:
     for (table,) in query(db, "SELECT table_name FROM information_schema.tables"):
         parts.extend(str(row) for row in query(db, f'SELECT * FROM "{table}"'))
     return "\n".join(parts)
+
+
+def cli_sync(db: str, config, source: str, url: str, secret: str, since: str, until: str):
+    """`python -m ingest sync` for one source in a real subprocess."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, SECRETS[source]: secret, BASE_URLS[source]: url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ingest", "sync", "--db", db, "--config", str(config), "--source", source,
+         "--since", since, "--until", until],
+        cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def kill_and_resume(tmp_path, fake: FakeProvider, url: str, source: str, secret: str, options: dict,
+                    since: str, until: str, pause_at: int) -> tuple[str, str]:
+    """Sync once whole; sync again into another database, SIGKILL it at request `pause_at`, then
+    run it again to the end. Returns both databases."""
+    import signal
+
+    config = tmp_path / "alerthygiene.toml"
+    config.write_text(f"[providers.{source}]\n" + "".join(f"{k} = {json.dumps(v)}\n"
+                                                          for k, v in {**FAST, **options}.items()))
+    whole, killed = str(tmp_path / "whole.duckdb"), str(tmp_path / "killed.duckdb")
+    done = cli_sync(whole, config, source, url, secret, since, until)
+    out, err = done.communicate(timeout=120)
+    assert done.returncode == 0, err
+    assert secret not in out + err
+    fake.requests.clear()
+    fake.pause_at = pause_at
+    victim = cli_sync(killed, config, source, url, secret, since, until)
+    assert fake.paused.wait(60), "the sync never reached the pause"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(30)
+    fake.pause_at = None
+    fake.resume.set()
+    assert scalar(killed, "SELECT status FROM ingest_runs") == "running"  # it really died midway
+    again = cli_sync(killed, config, source, url, secret, since, until)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    return whole, killed

@@ -5,10 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,11 +15,11 @@ from ingest.providers import pagerduty
 from ingest.sources import base_url
 from ingest.sync import Context
 from tests.provider_servers import (
-    FAST,
     FakePagerDuty,
     Fault,
     all_text,
     fingerprint,
+    kill_and_resume,
     pagerduty_history,
     query,
     run_source,
@@ -245,37 +241,10 @@ def test_region_and_base_url_come_from_config_or_environment(monkeypatch):
 # --- a real process, killed and run again ---------------------------------------------------------------------
 
 
-def _cli(db: str, config: Path, url: str) -> subprocess.Popen:
-    env = {**os.environ, "PAGERDUTY_TOKEN": TOKEN, "PAGERDUTY_BASE_URL": url}
-    return subprocess.Popen(
-        [sys.executable, "-m", "ingest", "sync", "--db", db, "--config", str(config), "--source", "pagerduty",
-         "--since", "2026-05-22", "--until", "2026-06-01"],
-        cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def test_a_sync_killed_midway_and_run_again_ends_with_the_same_rows(tmp_path, url, fake):
-    config = tmp_path / "alerthygiene.toml"
-    options = {**FAST, "page_size": 10, "batch_records": 50}
-    config.write_text("[providers.pagerduty]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items()))
-    whole, killed = str(tmp_path / "whole.duckdb"), str(tmp_path / "killed.duckdb")
-    done = _cli(whole, config, url)
-    out, err = done.communicate(timeout=120)
-    assert done.returncode == 0, err
-    assert TOKEN not in out + err
-
-    fake.requests.clear()
-    fake.pause_at = 60  # well inside the incidents stream, after some batches were committed
-    victim = _cli(killed, config, url)
-    assert fake.paused.wait(60)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(30)
-    fake.pause_at = None
-    fake.resume.set()
-    assert scalar(killed, "SELECT count(*) FROM alerts") > 0
-    assert scalar(killed, "SELECT status FROM ingest_runs") == "running"
-    again = _cli(killed, config, url)
-    out, err = again.communicate(timeout=120)
-    assert again.returncode == 0, err
+    whole, killed = kill_and_resume(tmp_path, fake, url, "pagerduty", TOKEN, {"page_size": 25, "batch_records": 50},
+                                    "2026-05-22", "2026-06-01", pause_at=20)
+    assert scalar(whole, "SELECT count(*) FROM alerts") == 240
     assert fingerprint(killed, "pagerduty") == fingerprint(whole, "pagerduty")
 
 
