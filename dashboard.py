@@ -10,9 +10,21 @@ db = database.current()
 if db.is_demo:
     database.demo_banner()
 
-pages = [
-    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-]
-navigation = st.navigation(pages)
+PAGES = {
+    "Sprint": [
+        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("views/noisy.py", title="Noisy alerts", icon=":material/campaign:"),
+        st.Page("views/retro.py", title="Sprint retro", icon=":material/rate_review:"),
+    ],
+    "People and time": [
+        st.Page("views/wakeups.py", title="Wake-ups and load", icon=":material/bedtime:"),
+        st.Page("views/response.py", title="Response times", icon=":material/timer:"),
+    ],
+    "Planning": [
+        st.Page("views/planner.py", title="Fix planner", icon=":material/construction:"),
+        st.Page("views/data_sources.py", title="Data", icon=":material/database:"),
+    ],
+}
+navigation = st.navigation(PAGES)
 st.sidebar.caption(f"Database: {db.path}" + (" (demo)" if db.is_demo else ""))
 navigation.run()

@@ -38,15 +38,15 @@ TIME_ZONE_EXCEPTIONS = {"Jonas": "America/Chicago", "Kavya": None, "Tess": "Paci
 
 # The ten loudest rules: (team, service, title template, kind, alerts per day)
 LOUD = [
-    ("payments", "ledger", "Disk {pct}% full on db-{nn}", "transient", 4.5),
-    ("search", "elasticsearch", "Elasticsearch cluster yellow on es-{nn}", "flapping", 2.2),
+    ("payments", "ledger", "Disk {pct}% full on db-{nn}", "transient", 3.0),
+    ("search", "elasticsearch", "Elasticsearch cluster yellow on es-{nn}", "flapping", 1.1),
     ("data", "etl", "Nightly ETL job {hex} failed", "nightly", 0.9),
-    ("platform", "kubernetes", "Pod {uuid} restarting in kube-system", "transient", 5.0),
-    ("mobile", "push-gateway", "Push gateway p99 latency {n}ms", "flapping", 2.0),
-    ("identity", "auth-api", "Login error rate above {pct}%", "actionable", 2.0),
+    ("platform", "kubernetes", "Pod {uuid} restarting in kube-system", "transient", 3.2),
+    ("mobile", "push-gateway", "Push gateway p99 latency {n}ms", "flapping", 1.0),
+    ("identity", "auth-api", "Login error rate above {pct}%", "actionable", 1.4),
     ("platform", "kubernetes", "Node {ip} NotReady", "cofire", 0.0),  # fires with the pod rule
-    ("payments", "checkout-api", "Checkout API 5xx rate {pct}%", "actionable", 2.5),
-    ("data", "kafka", "Kafka consumer lag {n} on orders", "flapping", 1.6),
+    ("payments", "checkout-api", "Checkout API 5xx rate {pct}%", "actionable", 1.8),
+    ("data", "kafka", "Kafka consumer lag {n} on orders", "flapping", 0.8),
     ("search", "indexer", "Index backup {hex} took too long", "nightly", 0.8),
 ]
 TAIL_TEMPLATES = [
@@ -63,7 +63,8 @@ TAIL_TEMPLATES = [
     ("{svc} connection pool exhausted on {svc}-{nn}", "transient"),
     ("{svc} cron job {hex} missed schedule", "nightly"),
 ]
-TAIL_SIGNATURES_PER_SERVICE = 4  # 30 services x 4 = 120 tail rules, plus the loud ten
+TAIL_SIGNATURES_PER_SERVICE = 4
+NIGHT_ACTIVITY = 0.35  # how much likelier a rule fires by day (08–20 local) than by night  # 30 services x 4 = 120 tail rules, plus the loud ten
 
 
 @dataclass
@@ -225,12 +226,16 @@ class DemoHistory:
                         times.append(offset)
                 day += 1
             return times
-        # Poisson episodes; business hours a little busier than nights.
+        # Poisson episodes, thinned so that daytime (when traffic and deploys happen) is busier.
+        zone = self._team_zone(rule.team)
         t = first * 86400
         while True:
             t += rng.expovariate(rule.rate / 86400) if rule.rate > 0 else math.inf
             if t >= last * 86400:
                 break
+            local_hour = (self.start + dt.timedelta(seconds=t)).astimezone(zone).hour
+            if not 8 <= local_hour < 20 and rng.random() > NIGHT_ACTIVITY:
+                continue
             if rule.kind == "flapping":
                 burst = rng.randint(2, 6)
                 for _ in range(burst):

@@ -40,3 +40,13 @@ def sources_in(db: str) -> set[str]:
     """The sources that have written alerts into `db`."""
     with store.reading(db) as con:
         return {row[0] for row in con.execute("SELECT DISTINCT source FROM alerts").fetchall()}
+
+
+def quarantined(db: str, limit: int = 500) -> pd.DataFrame:
+    """The most recent quarantined records with their reasons."""
+    with store.reading(db) as con:
+        return con.execute(
+            "SELECT quarantined_at, source, stream, reason, raw FROM quarantine "
+            "ORDER BY quarantined_at DESC, source, record_hash LIMIT ?",
+            [limit],
+        ).df()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,39 +20,40 @@ def _config_stamp() -> float:
     return path.stat().st_mtime if path.exists() else 0.0
 
 
-@st.cache_data(show_spinner=False, max_entries=256, ttl=6 * 3600)
-def _cached(name: str, db: str, version: float, config_stamp: float, args: tuple, kwargs: tuple) -> Any:
-    function = getattr(metrics, name)
+@st.cache_data(show_spinner=False, max_entries=512, ttl=6 * 3600)
+def _cached(
+    _function: Callable, name: str, db: str, version: float, config_stamp: float, args: tuple, kwargs: tuple
+) -> Any:
+    # `name` identifies `_function` in the cache key (functions themselves are not hashed).
     extra = dict(kwargs)
-    if "settings" in inspect.signature(function).parameters:
+    if "settings" in inspect.signature(_function).parameters:
         extra["settings"] = settings.load()
-    return function(db, *args, **extra)
+    return _function(db, *args, **extra)
 
 
 def config() -> settings.Settings:
-    return settings.load()
+    try:
+        return settings.load()
+    except settings.ConfigError as exc:
+        st.error(f"Configuration error: {exc}", icon=":material/settings_alert:")
+        st.stop()
 
 
-def load(name: str, *args: Any, **kwargs: Any) -> Any:
-    """metrics.<name>(db, *args, **kwargs), from the cache while the database is unchanged."""
+def load(function: str | Callable, *args: Any, **kwargs: Any) -> Any:
+    """function(db, *args, **kwargs) — a metrics.* name or a reader — cached while nothing changes."""
+    if isinstance(function, str):
+        function = getattr(metrics, function)
     db = database.current().path
     try:
-        return _cached(name, db, store.last_change(db), _config_stamp(), args, tuple(sorted(kwargs.items())))
+        name = f"{function.__module__}.{function.__qualname__}"
+        key = tuple(sorted(kwargs.items()))
+        return _cached(function, name, db, store.last_change(db), _config_stamp(), args, key)
     except store.DatabaseBusy as exc:
         st.warning(f"The database is busy right now: {exc}", icon=":material/hourglass:")
         st.stop()
     except settings.ConfigError as exc:
-        st.error(f"Configuration error: {exc}")
+        st.error(f"Configuration error: {exc}", icon=":material/settings_alert:")
         st.stop()
-
-
-def database_label() -> str:
-    db = database.current()
-    return f"{db.path} (demo)" if db.is_demo else db.path
-
-
-def is_ci() -> bool:
-    return bool(os.environ.get("CI"))
 
 
 def formula(name: str) -> str:
@@ -61,3 +62,7 @@ def formula(name: str) -> str:
         return metrics.formula(name)
     except KeyError:
         return ""
+
+
+def db_path() -> str:
+    return database.current().path

@@ -8,8 +8,11 @@ import streamlit as st
 
 import metrics
 from metrics import Period
+from settings import Settings
 
 ALL_TEAMS = "All teams"
+ALL_SERVICES = "All services"
+SPRINTS_SHOWN = 12
 
 
 def _set_param(key: str, value: str | None) -> None:
@@ -19,15 +22,34 @@ def _set_param(key: str, value: str | None) -> None:
         st.query_params[key] = value
 
 
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _choice(label: str, key: str, options: list[str], everything: str) -> str | None:
+    """A select box over `options` plus `everything`, kept in `?key=`; None means everything."""
+    choices = [everything, *options]
+    wanted = st.query_params.get(key, everything)
+    index = choices.index(wanted) if wanted in choices else 0
+    choice = st.sidebar.selectbox(label, choices, index=index, key=f"filter_{key}")
+    chosen = None if choice == everything else choice
+    _set_param(key, chosen)
+    return chosen
+
+
 def team(teams: list[str]) -> str | None:
     """The chosen team (None: all teams), from and to `?team=`."""
-    options = [ALL_TEAMS, *teams]
-    wanted = st.query_params.get("team", ALL_TEAMS)
-    index = options.index(wanted) if wanted in options else 0
-    choice = st.sidebar.selectbox("Team", options, index=index, key="filter_team")
-    chosen = None if choice == ALL_TEAMS else choice
-    _set_param("team", chosen)
-    return chosen
+    return _choice("Team", "team", teams, ALL_TEAMS)
+
+
+def service(services: list[str]) -> str | None:
+    """The chosen service (None: all services), from and to `?service=`."""
+    return _choice("Service", "service", services, ALL_SERVICES)
+
+
+def recent_sprints(config: Settings, count: int = SPRINTS_SHOWN) -> list[Period]:
+    """The last `count` sprints, oldest first, ending with the one in progress."""
+    return metrics.sprints_back(config, count, today())
 
 
 def sprint(sprints: list[Period]) -> Period:
@@ -48,9 +70,35 @@ def sprint(sprints: list[Period]) -> Period:
     return newest_first[choice]
 
 
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+def _date_param(key: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(st.query_params.get(key, ""))
+    except ValueError:
+        return None
 
 
-def recent_sprints(config, count: int = 12) -> list[Period]:
-    return metrics.sprints_back(config, count, today())
+def period(config: Settings) -> Period:
+    """A sprint from the picker, or free dates (`?from=&to=`, `to` exclusive)."""
+    start, end = _date_param("from"), _date_param("to")
+    free = start is not None and end is not None and start < end
+    mode = st.sidebar.radio(
+        "Period", ["Sprint", "Dates"], index=1 if free else 0, horizontal=True, key="filter_mode"
+    )
+    if mode == "Sprint":
+        _set_param("from", None)
+        _set_param("to", None)
+        return sprint(recent_sprints(config))
+    _set_param("sprint", None)
+    if not free:
+        end = today() + dt.timedelta(days=1)
+        start = end - dt.timedelta(days=config.sprint_length_days)
+    picked = st.sidebar.date_input("From – to (inclusive)", (start, end - dt.timedelta(days=1)), key="filter_dates")
+    if isinstance(picked, tuple) and len(picked) == 2:
+        start, end = picked[0], picked[1] + dt.timedelta(days=1)
+    _set_param("from", start.isoformat())
+    _set_param("to", end.isoformat())
+    return metrics.between(start, end, config.default_time_zone)
+
+
+def sprint_containing(config: Settings, day: dt.date) -> Period:
+    return metrics.sprint_period(config, day)

@@ -1,11 +1,10 @@
-"""Overview: this sprint's headline figures against the last, and alerts per sprint per team."""
+"""Overview: the sprint's headline figures against the last, targets, and trends per team."""
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
-from views import data, filters, format
+from views import charts, data, format, page
 
 # (figure, tile label, how to show it); lower is better for every one of them.
 TILES = [
@@ -15,6 +14,7 @@ TILES = [
     ("wake_ups", "Wake-ups", format.count),
     ("noise_ratio", "Noise ratio", format.share),
 ]
+TRENDED = [("alerts", "Alerts"), ("wake_ups", "Wake-ups"), ("noise_ratio", "Noise ratio")]
 
 
 def _delta(name: str, value, previous) -> str | None:
@@ -28,68 +28,87 @@ def _delta(name: str, value, previous) -> str | None:
     return f"{change:+,.0f}"
 
 
+def _plain(value):
+    return None if value is None or value != value else value  # NaN → undefined
+
+
 def tiles(comparison) -> None:
     columns = st.columns(len(TILES))
     for column, (name, label, show) in zip(columns, TILES, strict=True):
-        value, previous = comparison.loc[name, "value"], comparison.loc[name, "previous"]
-        value = None if value != value else value  # NaN → undefined
-        previous = None if previous != previous else previous
+        value, previous = _plain(comparison.loc[name, "value"]), _plain(comparison.loc[name, "previous"])
         column.metric(
             label,
             show(value),
             delta=_delta(name, value, previous),
             delta_color="inverse",
-            help=f"{data.formula(name)} Change against the previous sprint.",
+            help=f"{data.formula(name)}. Change against the previous sprint.",
             border=True,
         )
 
 
-def alerts_chart(per_sprint) -> None:
-    frame = per_sprint.assign(sprint=per_sprint["sprint_start"].dt.strftime("%d %b"))
-    figure = px.bar(
-        frame,
-        x="sprint",
-        y="alerts",
-        color="team",
-        labels={"sprint": "Sprint starting", "alerts": "Alerts", "team": "Team"},
-        title="Alerts per sprint, by team",
-    )
-    figure.update_layout(legend_title_text="Team", margin={"t": 48, "b": 0}, hovermode="x unified")
-    st.plotly_chart(figure, width="stretch")
+def targets(scope: page.Scope, comparison) -> None:
+    """The team against its own configured targets."""
+    if not scope.team:
+        return
+    own = scope.config.team(scope.team)
+    checks = []
+    if own.max_wakeups_per_sprint is not None:
+        checks.append(("Wake-ups", _plain(comparison.loc["wake_ups", "value"]) or 0, own.max_wakeups_per_sprint, format.count))
+    if own.max_noise_ratio is not None:
+        checks.append(("Noise ratio", _plain(comparison.loc["noise_ratio", "value"]), own.max_noise_ratio, format.share))
+    if not checks:
+        st.caption(f"No targets set for {format.inert(scope.team)}: add max_wakeups_per_sprint or "
+                   "max_noise_ratio under [teams.<name>] in alerthygiene.toml.")
+        return
+    for label, value, target, show in checks:
+        if value is None:
+            continue
+        line = f"{label} {show(value)} against a target of at most {show(target)}"
+        (st.success if value <= target else st.warning)(line, icon=":material/flag:")
+
+
+def trend_callouts(scope: page.Scope) -> None:
+    """Slope over the last 6 sprints up to the chosen one: trending down is good."""
+    frame = data.load("trends", sprints=6, team=scope.team, day=scope.period.start.date(),
+                      names=[name for name, _ in TRENDED], by_team=False)
+    columns = st.columns(len(TRENDED))
+    for column, (name, label) in zip(columns, TRENDED, strict=True):
+        row = frame[frame["metric"] == name]
+        slope = _plain(row["slope"].iloc[0]) if len(row) else None
+        if slope is None:
+            column.caption(f"{label}: not enough sprints for a trend")
+            continue
+        per_sprint = f"{slope * 100:+.1f} pp" if name == "noise_ratio" else f"{slope:+.1f}"
+        if abs(slope) < 1e-9:
+            column.caption(f"{label}: flat over the last 6 sprints")
+        elif slope < 0:
+            column.success(f"{label} trending down ({per_sprint} per sprint)", icon=":material/trending_down:")
+        else:
+            column.warning(f"{label} trending up ({per_sprint} per sprint)", icon=":material/trending_up:")
 
 
 def render() -> None:
-    st.title("Overview")
-    config = data.config()
-    teams = data.load("teams")
-    if not teams:
-        st.info(
-            "No alerts in this database yet. Load some history first: "
-            "`python -m ingest demo --db data/demo.duckdb` for a demo, or a provider sync "
-            "(see the README), then reload this page.",
-            icon=":material/inbox:",
-        )
+    scope = page.start("Overview", "How the sprint went against the one before, and where each team is heading.")
+    if scope is None:
         return
-    team = filters.team(teams)
-    sprints = filters.recent_sprints(config)
-    period = filters.sprint(sprints)
-    who = team or "all teams"
-    st.caption(f"Sprint {period.label()} · {format.inert(who)} · change against the previous sprint")
-    comparison = data.load("compare", period, team=team)
+    st.caption(f"{scope.period.label()} · {format.inert(scope.who)} · change against the previous period")
+    comparison = data.load("compare", scope.period, team=scope.team)
     tiles(comparison)
     if not comparison.loc["alerts", "value"]:
-        st.info(f"No alerts for {format.inert(who)} in this sprint. Pick another sprint or team in the sidebar.")
-    per_sprint = data.load("per_sprint", sprints=len(sprints), team=team, day=sprints[-1].start.date())
-    if per_sprint.empty or not per_sprint["alerts"].sum():
+        page.nothing_in_period(scope)
+    targets(scope, comparison)
+    trend_callouts(scope)
+    history = data.load("per_sprint", sprints=12, team=scope.team, day=scope.period.start.date())
+    if history.empty or not history["alerts"].sum():
         st.info("No alerts in the last 12 sprints.")
         return
-    alerts_chart(per_sprint)
-    st.download_button(
-        "Download per-sprint figures (CSV)",
-        per_sprint.to_csv(index=False).encode("utf-8"),
-        file_name="alerts-per-sprint.csv",
-        mime="text/csv",
+    st.plotly_chart(charts.per_sprint_bars(history, "alerts", "Alerts per sprint, by team"), width="stretch")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.per_sprint_lines(history, "wake_ups", "Wake-ups per sprint"), width="stretch")
+    right.plotly_chart(
+        charts.per_sprint_lines(history, "noise_ratio", "Noise ratio per sprint", percent=True), width="stretch"
     )
+    page.download_csv(history, f"per-sprint-{page.slug(scope)}.csv", "Download per-sprint figures (CSV)")
 
 
 render()

@@ -1,0 +1,53 @@
+"""Data: where the numbers come from — sources, last syncs, quarantined records, the database."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ingest import status
+from views import data, database
+
+ADD_A_PROVIDER = """
+**Adding a provider.** Put its token in the environment and run a sync into the database this
+app reads, for example:
+
+```sh
+export PAGERDUTY_TOKEN=…        # a read-only API key
+python -m ingest sync --source pagerduty --since 2026-06-01
+python -m ingest status
+```
+
+The README has one section per provider (PagerDuty, Opsgenie, Grafana OnCall, Alertmanager,
+CSV exports). Run the sync from cron every few minutes; the app picks the new rows up on its own.
+"""
+
+
+def render() -> None:
+    st.title("Data")
+    st.caption("Where the numbers come from.")
+    db = database.current()
+    st.markdown(f"**Database:** `{db.path}`" + (" — the demo history" if db.is_demo else ""))
+    sources = data.load(status.source_status)
+    if sources.empty:
+        st.info("Nothing loaded yet.", icon=":material/inbox:")
+    else:
+        st.dataframe(
+            sources, hide_index=True, width="stretch",
+            column_config={
+                "source": "Source", "last_sync": st.column_config.DatetimeColumn("Last sync (UTC)"),
+                "last_status": "Last run", "alerts": "Alerts", "open_alerts": "Open alerts",
+                "quarantined": "Quarantined", "last_error": "Last error",
+            },
+        )
+    st.subheader("Quarantined records")
+    st.caption("Records that could not be mapped, kept as received with the reason. Nothing is dropped.")
+    bad = data.load(status.quarantined)
+    if bad.empty:
+        st.success("No quarantined records.", icon=":material/check_circle:")
+    else:
+        st.dataframe(bad, hide_index=True, width="stretch",
+                     column_config={"raw": st.column_config.TextColumn("Record as received", width="large")})
+    st.markdown(ADD_A_PROVIDER)
+
+
+render()

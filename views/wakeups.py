@@ -1,0 +1,101 @@
+"""Wake-ups and paging load: who was interrupted, when in their own day, and against the ceiling."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from views import charts, data, format, page
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+BUCKET_COLUMNS = {
+    "business_hours_interruptions": "Business hours",
+    "off_hours_interruptions": "Off hours",
+    "wake_ups": "Sleep hours",
+}
+
+
+def tiles(figures: dict) -> None:
+    names = [("interruptions", "Interruptions"), ("wake_ups", "Wake-ups"),
+             ("disturbed_nights", "Disturbed nights"), ("off_hours_interruptions", "Off-hours")]
+    for column, (name, label) in zip(st.columns(len(names)), names, strict=True):
+        column.metric(label, format.count(figures.get(name)), help=data.formula(name), border=True)
+
+
+def per_person(people: pd.DataFrame) -> None:
+    long = people.melt(id_vars=["person_name"], value_vars=list(BUCKET_COLUMNS), var_name="bucket",
+                       value_name="count").assign(bucket=lambda f: f["bucket"].map(BUCKET_COLUMNS))
+    figure = px.bar(long, x="count", y="person_name", color="bucket", orientation="h",
+                    title="Interruptions per person, by local time of day",
+                    labels={"count": "Interruptions", "person_name": "", "bucket": ""},
+                    color_discrete_map={"Business hours": "#7fb3d5", "Off hours": "#f5b041", "Sleep hours": "#c0392b"})
+    figure.update_layout(height=max(260, 28 * len(people)), margin={"t": 48, "b": 8},
+                         yaxis={"categoryorder": "total ascending"})
+    st.plotly_chart(figure, width="stretch")
+
+
+def heatmap(interruptions: pd.DataFrame) -> None:
+    local = pd.to_datetime(interruptions["local_at"])
+    grid = pd.crosstab(local.dt.hour, local.dt.dayofweek).reindex(index=range(24), columns=range(7), fill_value=0)
+    figure = px.imshow(grid.values, x=WEEKDAYS, y=[f"{h:02d}:00" for h in range(24)], aspect="auto",
+                       color_continuous_scale="Reds", labels={"color": "Interruptions"},
+                       title="When people were paged, in their own time zone")
+    figure.update_layout(height=520, margin={"t": 48, "b": 8})
+    st.plotly_chart(figure, width="stretch")
+
+
+def load_against_ceiling(scope: page.Scope) -> None:
+    st.subheader("Paging load against the SRE ceiling")
+    st.caption(data.formula("paging_load"))
+    per = st.radio("Per", ["day", "week"], horizontal=True, key="load_per")
+    load = data.load("paging_load", scope.period, team=scope.team, per=per)
+    if load.empty:
+        st.caption("Nobody was paged in this period.")
+        return
+    figure = px.scatter(load, x="day", y="interruptions", color="person_name",
+                        labels={"interruptions": f"Interruptions per person per {per}",
+                                "day": "Day" if per == "day" else "Week starting", "person_name": ""},
+                        title=f"Each dot: one person's {per}")
+    charts.reference_line(figure, float(load["ceiling"].iloc[0]), "ceiling")
+    figure.update_layout(height=360, margin={"t": 48, "b": 8})
+    st.plotly_chart(figure, width="stretch")
+    over = data.load("over_ceiling", scope.period, team=scope.team, per=per)
+    if over.empty:
+        st.success("Nobody went over the ceiling in this period.", icon=":material/check_circle:")
+    else:
+        st.warning(f"{len(over)} person-{per}s over the ceiling:", icon=":material/warning:")
+        st.dataframe(over, hide_index=True, width="stretch", column_order=["person_name", "day", "interruptions", "ceiling"],
+                     column_config={"person_name": "Person", "day": st.column_config.DateColumn("Day" if per == "day" else "Week"),
+                                    "interruptions": "Interruptions", "ceiling": "Ceiling"})
+        page.download_csv(over, f"over-ceiling-{page.slug(scope)}.csv", "Download (CSV)")
+
+
+def render() -> None:
+    scope = page.start("Wake-ups and paging load", "Who was interrupted, when in their own day, and how often.")
+    if scope is None:
+        return
+    tiles(data.load("summary", scope.period, team=scope.team))
+    people = data.load("people_load", scope.period, team=scope.team)
+    if people.empty:
+        page.nothing_in_period(scope, "interruptions")
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        per_person(people)
+    with right:
+        heatmap(data.load("interruption_list", scope.period, team=scope.team))
+    st.dataframe(people, hide_index=True, width="stretch",
+                 column_order=["person_name", "interruptions", *BUCKET_COLUMNS, "disturbed_nights"],
+                 column_config={"person_name": "Person", "interruptions": "Interruptions", **BUCKET_COLUMNS,
+                                "disturbed_nights": "Disturbed nights"})
+    page.download_csv(people, f"wake-ups-{page.slug(scope)}.csv", "Download per person (CSV)")
+    load_against_ceiling(scope)
+    history = data.load("per_sprint", sprints=12, team=scope.team, day=scope.period.start.date())
+    left, right = st.columns(2)
+    left.plotly_chart(charts.per_sprint_lines(history, "wake_ups", "Wake-ups per sprint"), width="stretch")
+    right.plotly_chart(charts.per_sprint_lines(history, "disturbed_nights", "Disturbed nights per sprint"),
+                       width="stretch")
+
+
+render()
