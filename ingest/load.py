@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -49,18 +50,30 @@ class IngestRun:
             ).fetchone()
         return row[0] if row else None
 
-    def load(self, stream: str, mapped: Mapped, cursor: str | None = None) -> None:
-        """Upsert a batch and move the stream's cursor, all or nothing."""
+    def load(
+        self,
+        stream: str,
+        mapped: Mapped,
+        cursor: str | None = None,
+        merge: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """Upsert a batch and move the stream's cursor, all or nothing.
+
+        A table's rows may be a list of dicts or an Arrow table; `merge` gives per table
+        the columns that combine with stored values (see store.upsert).
+        """
         ingested_at = dt.datetime.now(dt.UTC)
         with store.writing(self.db) as con:
             for table in TABLE_ORDER:
                 rows = mapped.rows.get(table)
-                if not rows:
+                if rows is None or len(rows) == 0:
                     continue
-                if table == "alerts":
-                    for row in rows:
-                        row.setdefault("ingested_at", ingested_at)
-                written = store.upsert(con, table, pa.Table.from_pylist(rows))
+                if not isinstance(rows, pa.Table):
+                    if table == "alerts":
+                        for row in rows:
+                            row.setdefault("ingested_at", ingested_at)
+                    rows = pa.Table.from_pylist(rows)
+                written = store.upsert(con, table, rows, merge=(merge or {}).get(table))
                 self.totals.rows += written
                 self.totals.by_table[table] = self.totals.by_table.get(table, 0) + written
             if mapped.rejected:
@@ -75,6 +88,17 @@ class IngestRun:
                     ),
                 )
             self._record_progress(con)
+
+    def record_batch(self, con, written: Mapping[str, int], mapped: Mapped, at: dt.datetime) -> None:
+        """For callers that upsert in bulk themselves: count their rows and quarantine their rejects
+        in the same transaction (`con`)."""
+        for table, count in written.items():
+            self.totals.rows += count
+            self.totals.by_table[table] = self.totals.by_table.get(table, 0) + count
+        if mapped.rejected:
+            store.upsert(con, "quarantine", self._quarantine_rows(mapped, at))
+            self.totals.quarantined += len(mapped.rejected)
+        self._record_progress(con)
 
     def _quarantine_rows(self, mapped: Mapped, at: dt.datetime) -> pa.Table:
         return pa.Table.from_pylist(

@@ -24,7 +24,7 @@ MERGE_MODES = {
 def upsert(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    rows: pa.Table | pd.DataFrame,
+    rows: pa.Table | pd.DataFrame | duckdb.DuckDBPyRelation,
     merge: Mapping[str, str] | None = None,
 ) -> int:
     """Insert rows, replacing those whose primary key exists; the last duplicate in a batch wins.
@@ -32,22 +32,17 @@ def upsert(
     Only the columns present in `rows` are written, so a partial record (say, a resolve
     without its title) updates what it knows and leaves the rest. `merge` names columns
     that combine instead of being replaced: "coalesce" (a NULL never overwrites a known
-    value) or "keep" (a known value is never overwritten).
+    value) or "keep" (a known value is never overwritten). `rows` may also be a relation
+    (a query) on `con` itself, so bulk loads need not leave DuckDB.
     """
     keys = PRIMARY_KEYS[table]  # KeyError for anything but a canonical table
+    if isinstance(rows, duckdb.DuckDBPyRelation):
+        return _upsert_relation(con, table, rows, merge)
     if isinstance(rows, pd.DataFrame):
         rows = pa.Table.from_pandas(rows, preserve_index=False)
     if rows.num_rows == 0:
         return 0
-    missing = [k for k in keys if k not in rows.column_names]
-    if missing:
-        raise ValueError(f"upsert into {table}: batch lacks key columns {missing}")
-    _check_columns(con, table, rows.column_names)
-    if merge:
-        _check_columns(con, table, list(merge))
-        unknown_modes = sorted(set(merge.values()) - set(MERGE_MODES))
-        if unknown_modes:
-            raise ValueError(f"upsert into {table}: unknown merge modes {unknown_modes}")
+    _check_batch(con, table, rows.column_names, merge)
     view = f"_batch_{next(_names)}"
     con.register(view, rows.append_column("_ord", pa.array(range(rows.num_rows), pa.int64())))
     try:
@@ -60,6 +55,41 @@ def upsert(
     finally:
         con.unregister(view)
     return rows.num_rows
+
+
+def _upsert_relation(
+    con: duckdb.DuckDBPyConnection, table: str, rows: duckdb.DuckDBPyRelation, merge: Mapping[str, str] | None
+) -> int:
+    """Upsert the rows of a query on `con`; the query runs once, inside DuckDB."""
+    keys = PRIMARY_KEYS[table]
+    _check_batch(con, table, rows.columns, merge)
+    view = f"_batch_{next(_names)}"
+    con.register(view, rows.select("*, row_number() OVER () AS _ord"))
+    try:
+        # Identifiers are checked against the table's own columns above.
+        statement = (
+            _merge_sql(table, view, rows.columns, keys, merge)
+            if merge
+            else _replace_sql(table, view, rows.columns, keys)
+        )
+        result = con.execute(statement).fetchone()
+    finally:
+        con.unregister(view)
+    return result[0] if result else 0
+
+
+def _check_batch(
+    con: duckdb.DuckDBPyConnection, table: str, names: list[str], merge: Mapping[str, str] | None
+) -> None:
+    missing = [k for k in PRIMARY_KEYS[table] if k not in names]
+    if missing:
+        raise ValueError(f"upsert into {table}: batch lacks key columns {missing}")
+    _check_columns(con, table, names)
+    if merge:
+        _check_columns(con, table, list(merge))
+        unknown_modes = sorted(set(merge.values()) - set(MERGE_MODES))
+        if unknown_modes:
+            raise ValueError(f"upsert into {table}: unknown merge modes {unknown_modes}")
 
 
 def _replace_sql(table: str, view: str, names: list[str], keys: tuple[str, ...]) -> str:
