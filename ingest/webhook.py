@@ -1,0 +1,190 @@
+"""Alertmanager webhook receiver: spool each body durably, answer, and load the spool into DuckDB in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+import settings as settings_module
+import store
+from ingest import alertmanager
+from ingest.load import IngestRun
+from ingest.mapping import Mapped
+from ingest.webhook_spool import PAYLOAD, REJECTED, Record, Spool, read_segment
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY = 16 << 20  # Alertmanager sends every alert of a group in one body
+
+
+def body_problem(body: bytes) -> str | None:
+    """Why a request body is not a webhook payload (the 400 reason), or None."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        return f"body is not valid JSON: {exc}"
+    return alertmanager.payload_problem(payload)
+
+
+def authorized(header: str | None, token: str | None) -> bool:
+    """Bearer token check in constant time; everything is allowed when no token is configured."""
+    if not token:
+        return True
+    return hmac.compare_digest((header or "").encode("utf-8"), f"Bearer {token}".encode())
+
+
+class TooLarge(Exception):
+    """The body exceeds the configured limit."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (before and while reading) anything over `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(spool: Spool, token: str | None, max_body: int, loader: SpoolLoader | None = None) -> Starlette:
+    """The ASGI app: POST /alertmanager and GET /healthz."""
+
+    async def receive(request: Request) -> JSONResponse:
+        if not authorized(request.headers.get("authorization"), token):
+            return JSONResponse({"error": "missing or wrong bearer token"}, 401, {"WWW-Authenticate": "Bearer"})
+        try:
+            body = await read_body(request, max_body)
+        except TooLarge:
+            return JSONResponse({"error": f"body larger than {max_body} bytes"}, 413)
+        except ClientDisconnect:
+            return JSONResponse({"error": "client went away"}, 400)
+        reason = body_problem(body)
+        record = Record(REJECTED if reason else PAYLOAD, time.time(), reason or "", body)
+        try:
+            await asyncio.wrap_future(spool.append(record))
+        except OSError:
+            return JSONResponse({"error": "could not store the notification; retry"}, 503)
+        if reason:
+            return JSONResponse({"error": reason}, 400)
+        return JSONResponse({"status": "stored"})
+
+    async def healthz(request: Request) -> JSONResponse:
+        status = loader.status() if loader else {}
+        return JSONResponse({"status": "ok", "spool_segments": spool.pending(), **status})
+
+    return Starlette(
+        routes=[Route("/alertmanager", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])]
+    )
+
+
+@dataclass
+class LoaderStatus:
+    loaded_alerts: int = 0
+    quarantined: int = 0
+    last_commit: float | None = None
+    last_error: str | None = None
+
+
+class SpoolLoader:
+    """Moves spooled bodies into the database in short write transactions; removes only what committed."""
+
+    def __init__(self, spool: Spool, db: str, config: settings_module.Settings, batch_records: int = 2000):
+        self.spool = spool
+        self.db = db
+        self.config = config
+        self.batch_records = batch_records
+        self.run: IngestRun | None = None
+        self.state = LoaderStatus()
+        self._lock = threading.Lock()  # one load at a time (the loop and the final drain)
+
+    def status(self) -> dict:
+        return {"loader": self.state.__dict__.copy()}
+
+    def load_once(self) -> int:
+        """Load every sealed segment; returns the number of records committed."""
+        with self._lock:
+            return self._load_segments(self.spool.seal())
+
+    def _load_segments(self, segments: list[Path]) -> int:
+        done, batch, committed = [], [], 0
+        for segment in segments:
+            for record in read_segment(segment):
+                batch.append(record)
+                if len(batch) >= self.batch_records:
+                    committed += self._commit(batch)
+                    batch = []
+                    self._forget(done)
+                    done = []
+            done.append(segment)
+        if batch:
+            committed += self._commit(batch)
+        self._forget(done)
+        return committed
+
+    def _forget(self, segments: list[Path]) -> None:
+        for segment in segments:
+            self.spool.remove(segment)
+
+    def _commit(self, records: list[Record]) -> int:
+        mapped = map_records(records, self.config)
+        if self.run is None:
+            self.run = IngestRun(self.db, alertmanager.SOURCE)
+        self.run.load(alertmanager.STREAM, mapped, merge=alertmanager.WEBHOOK_MERGE)
+        self.state.loaded_alerts += mapped.count("alerts")
+        self.state.quarantined += len(mapped.rejected)
+        self.state.last_commit = time.time()
+        self.state.last_error = None
+        log.info("loaded %d spooled bodies: %d alerts", len(records), mapped.count("alerts"))
+        return len(records)
+
+    def run_forever(self, stop: threading.Event, interval: float) -> None:
+        """Load, wait, repeat; a busy or failing database leaves the spool for the next round."""
+        while not stop.is_set():
+            self.safe_load()
+            stop.wait(interval)
+
+    def safe_load(self) -> None:
+        try:
+            self.load_once()
+        except store.DatabaseBusy as exc:
+            self.state.last_error = str(exc)
+            log.warning("database busy; the spool keeps the notifications: %s", exc)
+        except Exception as exc:  # keep serving: the spool holds the data until a load succeeds
+            self.state.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("loading the spool failed; will retry")
+
+    def finish(self) -> None:
+        if self.run is not None:
+            self.run.finish(self.state.last_error)
+
+
+def map_records(records: list[Record], config: settings_module.Settings) -> Mapped:
+    """Canonical rows of spooled records; rejected bodies and unmappable alerts go to quarantine."""
+    out = Mapped()
+    for record in records:
+        if record.kind == REJECTED:
+            out.reject(alertmanager.STREAM, record.body, record.reason)
+            continue
+        try:
+            payload = json.loads(record.body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            out.reject(alertmanager.STREAM, record.body, f"body is not valid JSON: {exc}")
+            continue
+        out.extend(alertmanager.map_payload(payload, config))
+    return out
