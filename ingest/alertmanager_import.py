@@ -17,6 +17,7 @@ import pyarrow as pa
 import settings as settings_module
 import store
 from ingest import alertmanager
+from ingest.imports import ImportFailed, ImportFormat, register
 from ingest.load import IngestRun
 from ingest.mapping import Mapped
 
@@ -88,10 +89,6 @@ SELECT
 FROM checked
 LEFT JOIN _am_service_teams st ON st.service = nullif(qualifier, '')
 """
-
-
-class ImportFailed(ValueError):
-    """The file cannot be read as webhook payloads; one line for the user."""
 
 
 def file_format(path: str) -> str:
@@ -207,3 +204,12 @@ def load_file(path: str, db: str, config: settings_module.Settings) -> IngestRun
         raise ImportFailed(error) from None
     run.finish()
     return run
+
+
+register(
+    ImportFormat(
+        "alertmanager-json",
+        "Alertmanager webhook payloads, one JSON object per line or one JSON array",
+        load_file,
+    )
+)

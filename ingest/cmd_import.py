@@ -6,7 +6,10 @@ import argparse
 import sys
 
 import settings
-from ingest import csv_exports  # noqa: F401 - registers the CSV formats
+from ingest import (
+    alertmanager_import,  # noqa: F401 - registers alertmanager-json
+    csv_exports,  # noqa: F401 - registers the CSV formats
+)
 from ingest.imports import FORMATS, ImportFailed
 
 NAME = "import"
