@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from types import ModuleType
 
 import settings
+from ingest import prometheus
 from ingest.http import HttpPolicy
 from ingest.providers import oncall, opsgenie, pagerduty
 from ingest.sync import SyncOptions, SyncRequest, SyncResult, run_sync
@@ -100,3 +101,6 @@ for _module, _help in (
     (oncall, "Grafana OnCall alert groups, users, teams, integrations"),
 ):
     register(Source(_module.SOURCE, _help, _http_problem(_module), _http_sync(_module)))
+
+register(Source(prometheus.NAME, "Prometheus ALERTS history (firing intervals), merged with the Alertmanager webhook's rows",
+                prometheus.problem, prometheus.sync))
