@@ -16,6 +16,7 @@ from metrics.period import Period, between, previous, sprint_period, sprints_bac
 from metrics.response import alert_list
 from metrics.registry import REGISTRY, Metric, formula, label, metric
 from metrics.reviews import follow_through, still_firing
+from metrics.sprint import sprint_figures
 from metrics.cost import fix_planner, hours_lost
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "repeat_offenders",
     "series",
     "sources",
+    "sprint_figures",
     "sprint_period",
     "sprints_back",
     "still_firing",

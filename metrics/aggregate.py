@@ -65,7 +65,7 @@ final AS (SELECT *, {derived} FROM joined)
 
 
 def series_sql() -> str:
-    return facts.with_facts(_aggregates() + "SELECT * FROM final ORDER BY team, bucket_start")  # noqa: S608 - fragments come only from the registry
+    return facts.over_facts(_aggregates() + "SELECT * FROM final ORDER BY team, bucket_start")  # noqa: S608 - fragments come only from the registry
 
 
 def trends_sql(names: list[str]) -> str:
@@ -78,7 +78,7 @@ def trends_sql(names: list[str]) -> str:
         f"SELECT team, bucket_start, '{n}' AS metric, {n}::DOUBLE AS value FROM final"  # noqa: S608 - registry names
         for n in names
     )
-    return facts.with_facts(
+    return facts.over_facts(
         _aggregates()  # noqa: S608 - fragments come only from the registry
         + f""",
 long AS (
@@ -186,7 +186,11 @@ def summary(
 ) -> dict[str, Any]:
     """Every headline figure for one period and team (None: all teams) as plain values."""
     settings = facts.resolve(settings)
-    frame = _run(db, settings, [period], series_sql(), team, service, False)
+    return first_row(_run(db, settings, [period], series_sql(), team, service, False))
+
+
+def first_row(frame: pd.DataFrame) -> dict[str, Any]:
+    """The headline figures of a one-bucket, all-teams series as plain values."""
     row = frame.iloc[0].to_dict()
     return {name: plain(row[name]) for name in headline_names()}
 

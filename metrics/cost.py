@@ -66,7 +66,7 @@ HOURS_BY_SIGNATURE = register(
         "Hours lost per signature",
         "per signature: interruptions × cost per bucket + ack→resolve time capped at 4 h an alert",
         "list",
-        facts.with_facts(_BY_SIGNATURE + "SELECT * FROM by_signature ORDER BY hours_lost DESC, signature"),  # noqa: S608 - fragments come only from the registry
+        facts.over_facts(_BY_SIGNATURE + "SELECT * FROM by_signature ORDER BY hours_lost DESC, signature"),  # noqa: S608 - fragments come only from the registry
         "query",
     )
 )
@@ -77,7 +77,7 @@ FIX_PLANNER = register(
         "Fix planner",
         "payback = fix estimate (h) / projected saving (hours lost per sprint, mean of last 3 sprints)",
         "list",
-        facts.with_facts(
+        facts.over_facts(
             _BY_SIGNATURE
             + """
 SELECT b.signature, b.title, b.team, b.alerts, b.interruptions, b.hours_lost,

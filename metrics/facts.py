@@ -22,9 +22,12 @@ log = logging.getLogger(__name__)
 PAGING_CHANNELS = ("phone", "sms", "push")
 DEFAULT_KEY = "*"  # the team_config row for teams without settings of their own
 
-# One row per alert created in [$start, $end) for the team/service, tagged with the bucket
-# ($buckets: sorted starts of sprints or weeks) it falls in, and every per-alert fact the
-# registry's "alert" metrics aggregate. Interruption facts follow (one row per page).
+# The facts every metric reads, as one SQL document of stages `name AS (SELECT ...)`, each
+# reading the ones above it. `query` computes them once per connection, in order, into
+# temporary tables of their names. The two that metrics aggregate:
+#   alert_facts: one row per alert created in [$start, $end) for the team/service, tagged with
+#     the bucket ($buckets: sorted starts of sprints or weeks) it falls in;
+#   interruption_facts: one row per interruption of those alerts, in its person's local time.
 FACTS = """
 buckets AS (
     SELECT unnest($buckets::TIMESTAMPTZ[]) AS bucket_start
@@ -46,6 +49,7 @@ resolutions AS (
     SELECT signature, created_at, resolved_at
     FROM alerts
     WHERE resolved_at >= $start - to_seconds($flap_s) AND resolved_at < $end
+      AND signature IN (SELECT signature FROM scope)
 ),
 latest_resolution AS (
     SELECT s.source, s.source_id, s.created_at - r.resolved_at < to_seconds($flap_s) AS recent
@@ -69,7 +73,8 @@ source_history AS (
     SELECT source, min(created_at) AS history_from FROM alerts GROUP BY source
 ),
 runbooks AS (
-    SELECT DISTINCT signature FROM alerts WHERE coalesce(runbook_url, '') <> ''
+    SELECT DISTINCT signature FROM alerts
+    WHERE coalesce(runbook_url, '') <> '' AND signature IN (SELECT signature FROM scope)
     UNION
     SELECT signature FROM runbook_links
 ),
@@ -86,11 +91,12 @@ alert_review AS (
     QUALIFY row_number() OVER (
         PARTITION BY alert_source, alert_source_id ORDER BY reviewed_at DESC, review_id DESC) = 1
 ),
-verdict_in_force AS (
+verdict_in_force AS (  -- the signature's latest verdict given at or before the alert
     SELECT s.source, s.source_id, r.verdict
     FROM scope AS s
-    ASOF LEFT JOIN signature_reviews AS r
-      ON s.signature = r.signature AND s.created_at >= r.reviewed_at
+    JOIN signature_reviews AS r ON s.signature = r.signature AND s.created_at >= r.reviewed_at
+    QUALIFY row_number() OVER (
+        PARTITION BY s.source, s.source_id ORDER BY r.reviewed_at DESC, r.review_id DESC) = 1
 ),
 alert_facts AS (
     SELECT s.*,
@@ -121,11 +127,12 @@ notified AS (
     SELECT n.source, n.alert_source_id AS source_id, n.person_id, n.channel, n.notified_at
     FROM notifications AS n
     SEMI JOIN scope AS s ON n.source = s.source AND n.alert_source_id = s.source_id
+    WHERE n.notified_at >= $start - INTERVAL 1 DAY  -- no page precedes its alert (a day for clock skew)
 ),
 paged AS (
     SELECT source, source_id, person_id, min(notified_at) AS paged_at, false AS fallback
     FROM notified
-    WHERE channel IN ('phone', 'sms', 'push')
+    WHERE list_contains($paging_channels::VARCHAR[], channel)
     GROUP BY source, source_id, person_id
 ),
 unnotified AS (
@@ -189,9 +196,21 @@ def resolve(settings: Settings | None) -> Settings:
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 
 
-def with_facts(body: str) -> str:
-    """A full statement: the shared fact CTEs, then `body`'s own CTEs (comma-led) and SELECT."""
-    return "WITH " + FACTS.strip() + "\n" + body
+_STAGE = re.compile(r"^([a-z_]+) AS \((.*?)^\),?\s*$", re.M | re.S)
+# FACTS as (name, SELECT) stages in order; each later stage may read the earlier ones.
+STAGES: list[tuple[str, str]] = [(m[1], m[2].strip()) for m in _STAGE.finditer(FACTS)]
+
+
+def over_facts(body: str) -> str:
+    """A statement over the fact relations: `body` is a SELECT, or comma-led CTEs then a SELECT."""
+    text = body.strip()
+    return "WITH " + text[1:].lstrip() if text.startswith(",") else text
+
+
+def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
+    """Compute every fact stage once, in order, into a temporary table of its name."""
+    for name, select in STAGES:
+        run(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", values, fetch=False)
 
 
 def params(
@@ -220,14 +239,16 @@ def params(
         "cost_sleep_min": float(settings.cost.sleep_minutes),
         "tz": settings.default_time_zone,
         "default_key": DEFAULT_KEY,
+        "paging_channels": list(PAGING_CHANNELS),
         **extra,
     }
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> pd.DataFrame:
-    """Execute `sql` binding only the named parameters it mentions."""
+def run(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any], fetch: bool = True):
+    """Execute `sql` binding only the named parameters it mentions; its result as a DataFrame."""
     used = {name: values[name] for name in set(_PARAM.findall(sql))}
-    return con.execute(sql, used).df()
+    cursor = con.execute(sql, used)
+    return cursor.df() if fetch else None
 
 
 def _hours_row(key: str, time_zone: str, hours: Hours) -> dict[str, Any]:
@@ -294,12 +315,19 @@ def years_of(period: Period) -> range:
 
 
 def query(
-    db: str | None, settings: Settings, period: Period, statements: dict[str, str], values: dict[str, Any]
+    db: str | None,
+    settings: Settings,
+    period: Period,
+    statements: dict[str, str],
+    values: dict[str, Any],
+    with_facts: bool = True,
 ) -> dict[str, pd.DataFrame]:
-    """Run named statements on one short-lived read connection; results by name."""
+    """Run named statements on one short-lived read connection, the facts computed once."""
     with store.reading(db) as con:
         con.execute("SET TimeZone = 'UTC'")
-        register_calendars(con, settings, years_of(period))
+        if with_facts:
+            register_calendars(con, settings, years_of(period))
+            materialize(con, values)
         results = {}
         for name, sql in statements.items():
             log.debug("running %s", name)

@@ -100,7 +100,7 @@ INTERRUPTION_LIST = register(
         "Interruptions",
         "one row per interruption with its local time, time-of-day bucket and night",
         "list",
-        facts.with_facts(
+        facts.over_facts(
             """
 SELECT source, source_id, person_id, person_name, team, signature, paged_at, time_zone, local_at,
     local_day, time_bucket, night, fallback, cost_h
@@ -117,7 +117,7 @@ PEOPLE_LOAD = register(
         "Wake-ups per person",
         "per person: interruptions by time-of-day bucket, wake-ups and disturbed nights",
         "list",
-        facts.with_facts(
+        facts.over_facts(
             f"""
 SELECT source, person_id, any_value(person_name) AS person_name, {_PERSON}
 FROM interruption_facts
@@ -135,7 +135,7 @@ PAGING_LOAD = register(
         "Paging load",
         "interruptions per person per local day (ceiling 2 per 12 h shift = 4) or on-call week (28)",
         "list",
-        facts.with_facts(
+        facts.over_facts(
             """
 , load AS (
     SELECT source, person_id, any_value(person_name) AS person_name,

@@ -70,14 +70,13 @@ def _ranking_sql() -> str:
     )
     fixes = " ".join(f"WHEN '{d}' THEN '{f}'" for d, f in FIXES.items())
     return f""",
-co_fire AS (
-    SELECT source, source_id,
-        count(DISTINCT signature) OVER (
-            ORDER BY created_at
-            RANGE BETWEEN to_seconds($grouping_s) PRECEDING AND to_seconds($grouping_s) FOLLOWING
-        ) > 1 AS co_fired
-    FROM alerts
-    WHERE created_at >= $start - to_seconds($grouping_s) AND created_at < $end + to_seconds($grouping_s)
+co_fire AS (  -- alerts with an alert of another signature created within the grouping window
+    SELECT DISTINCT f.source, f.source_id, true AS co_fired
+    FROM alert_facts AS f
+    JOIN alerts AS o
+      ON o.created_at BETWEEN f.created_at - to_seconds($grouping_s) AND f.created_at + to_seconds($grouping_s)
+     AND o.signature <> f.signature
+    WHERE o.created_at >= $start - to_seconds($grouping_s) AND o.created_at < $end + to_seconds($grouping_s)
 ),
 by_signature AS (
     SELECT signature, {per_alert},
@@ -130,7 +129,7 @@ NOISY = register(
         "Noisy alerts",
         "signatures by alerts in the period, most first, ties by signature",
         "list",
-        facts.with_facts(_ranking_sql()),
+        facts.over_facts(_ranking_sql()),
         "query",
     )
 )
@@ -141,7 +140,7 @@ HOLD_DOWN = register(
         "Hold-down replay",
         "for a hold-down H: alerts resolved within H unacknowledged would not page; the rest page H later",
         "list",
-        facts.with_facts(
+        facts.over_facts(
             """
 SELECT signature, count(*) AS alerts,
     count(*) FILTER (WHERE is_unacknowledged AND ttr_s <= $hold_down_s) AS pages_avoided,

@@ -28,7 +28,7 @@ NEW_SIGNATURES = register(
         "New signatures",
         "signatures whose first alert ever is in the period ('unknown' without 90 days of history before)",
         "list",
-        facts.with_facts(
+        facts.over_facts(
             """
 , by_signature AS (
     SELECT signature, count(*) AS alerts, min(first_seen) AS first_seen,
@@ -49,7 +49,7 @@ REPEAT_OFFENDERS = register(
         "Repeat offenders",
         "signatures that fired in each of the last 3 sprints",
         "list",
-        facts.with_facts(
+        facts.over_facts(
             """
 SELECT signature, count(*) AS alerts, count(DISTINCT bucket_start) AS sprints,
     arg_max(title, created_at) AS title, arg_max(team, created_at) AS team,

@@ -12,10 +12,11 @@ from typing import Any
 
 import pandas as pd
 
-from metrics import aggregate, catalog, interruptions, noise, novelty, reviews
+from metrics import aggregate, catalog, novelty, reviews
 from metrics.aggregate import plain
 from metrics.period import Period
 from metrics.registry import formula, label
+from metrics.sprint import sprint_figures
 from settings import Settings
 
 # The machine-readable contract (METRICS.md, last section): these keys, in this order.
@@ -81,10 +82,9 @@ def _frame_rows(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
     return [[plain(v) for v in row] for row in frame[columns].itertuples(index=False)]
 
 
-def _sections(db, period, team, settings: Settings) -> list[Table]:
-    new = novelty.new_signatures(db, period, team, settings)
+def _sections(db, period, team, settings: Settings, figures: dict[str, Any]) -> list[Table]:
+    new, people = figures["new_signatures"], figures["people"]
     offenders = novelty.repeat_offenders(db, settings, period.start.date(), team)
-    people = interruptions.people_load(db, period, team, settings)
     firing = reviews.still_firing(db, min(period.end, dt.datetime.now(dt.UTC)), team, settings)
     return [
         Table(
@@ -132,13 +132,11 @@ def generated(db: str) -> dict[str, Any]:
 
 def build(db: str, period: Period, team: str | None, settings: Settings) -> Document:
     """Collect every figure and table of the report for a period and team."""
-    figures = aggregate.summary(db, period, team, settings=settings)
+    figures = sprint_figures(db, period, team, settings=settings)
     compared = aggregate.compare(db, period, team, settings=settings)
     changes = {name: plain(value) for name, value in compared["change"].items()}
-    ranked = noise.noisy(db, period, team, settings=settings)
-    return Document(
-        period, team, figures, changes, ranked, _sections(db, period, team, settings), generated(db)
-    )
+    sections = _sections(db, period, team, settings, figures)
+    return Document(period, team, figures["summary"], changes, figures["noisy"], sections, generated(db))
 
 
 # --- JSON ------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ ALERT_LIST = register(
         "Alerts",
         "one row per alert in the period with its response times, noise flags and verdict",
         "list",
-        facts.with_facts(
+        facts.over_facts(
             """
 SELECT source, source_id, title, signature, service, team, created_at, acknowledged_at, resolved_at,
     tta_s, ttr_s, is_unacknowledged, is_transient, is_flap, is_new, verdict, has_runbook,

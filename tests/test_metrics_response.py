@@ -73,3 +73,11 @@ def test_alert_list_has_per_alert_times(db):
     rows = metrics.alert_list(db, P, team="core", settings=S)
     assert list(rows["tta_s"].head(3)) == [60, 180, 300]
     assert rows["ttr_s"].isna().sum() == 2
+
+
+def test_sprint_figures_match_the_single_figure_functions(db):
+    together = metrics.sprint_figures(db, P, team="core", settings=S)
+    assert together["summary"] == metrics.summary(db, P, team="core", settings=S)
+    assert together["noisy"].equals(metrics.noisy(db, P, team="core", settings=S))
+    assert together["people"].equals(metrics.people_load(db, P, team="core", settings=S))
+    assert together["new_signatures"].equals(metrics.new_signatures(db, P, team="core", settings=S))
