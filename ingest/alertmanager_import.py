@@ -195,7 +195,7 @@ def load_file(path: str, db: str, config: settings_module.Settings) -> IngestRun
         raise ImportFailed(f"{path}: no such file")
     run = IngestRun(db, alertmanager.SOURCE)
     try:
-        with chunks(path) as parts:
+        with chunks(path, CHUNK_BYTES) as parts:
             for part in parts:
                 load_chunk(run, part, config)
     except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as exc:

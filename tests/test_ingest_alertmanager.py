@@ -1,0 +1,191 @@
+"""Alertmanager payload mapping on recorded payloads, the bulk JSON import, and their agreement."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import settings
+import store
+from ingest import alertmanager, alertmanager_import
+from ingest.imports import ImportFailed
+
+FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
+CONFIG = settings.Settings(service_teams={"indexer": "search-infra", "checkout": "not-used"})
+
+
+def payload(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def rows(name: str, config: settings.Settings = CONFIG) -> list[dict]:
+    mapped = alertmanager.map_payload(payload(name), config)
+    assert not mapped.rejected
+    return mapped.rows["alerts"]
+
+
+def test_fingerprint_is_the_one_alertmanager_reports():
+    for name in ("always_firing", "blinking_firing", "blinking_resolved"):
+        for alert in payload(name)["alerts"]:
+            assert alertmanager.fingerprint(alert["labels"]) == alert["fingerprint"]
+    assert alertmanager.fingerprint({}) == "cbf29ce484222325"  # FNV-1a offset: the empty label set
+
+
+def test_firing_alert_maps_to_an_open_interval_with_labels_team_and_runbook():
+    [row] = rows("always_firing")
+    assert row["source"] == "alertmanager"
+    assert row["source_id"] == "36e1b9937f92dc55@2026-11-26T14:55:41Z"
+    assert row["signature"] == "AlwaysFiring|checkout"
+    assert row["team"] == "payments"  # the team label wins over the service map
+    assert row["runbook_url"] == "https://runbooks.example/always"
+    assert row["url"].startswith("http://prometheus.example:9090/graph?")
+    assert row["resolved_at"] is None and row["auto_resolved"] is None
+    assert json.loads(row["labels"])["cluster"] == "test"
+    assert json.loads(row["raw"])["receiver"] == "hygiene"
+
+
+def test_resolved_notification_closes_the_same_interval():
+    [firing], [resolved] = rows("blinking_firing"), rows("blinking_resolved")
+    assert firing["source_id"] == resolved["source_id"]
+    assert resolved["resolved_at"] == dt.datetime(2026, 11, 26, 14, 55, 54, 93000, tzinfo=dt.UTC)
+    assert resolved["auto_resolved"] is True
+    assert resolved["signature"] == "Blinking|indexer"
+
+
+def test_team_falls_back_to_the_service_map_then_unassigned():
+    body = payload("blinking_firing")
+    del body["alerts"][0]["labels"]["team"]
+    [row] = alertmanager.map_payload(body, CONFIG).rows["alerts"]
+    assert row["team"] == "search-infra"
+    [row] = alertmanager.map_payload(body, settings.Settings()).rows["alerts"]
+    assert row["team"] == "unassigned"
+
+
+def test_nanosecond_times_share_the_second_of_the_millisecond_sample():
+    when = alertmanager.source_id("ab", dt.datetime(2026, 1, 1, 0, 0, 12, 999999, tzinfo=dt.UTC))
+    assert when == "ab@2026-01-01T00:00:12Z"
+
+
+def test_bad_alerts_are_rejected_one_by_one_with_a_reason():
+    body = payload("blinking_firing")
+    good = body["alerts"][0]
+    body["alerts"] = [
+        good,
+        {**good, "labels": {"job": "x"}},
+        {**good, "startsAt": "yesterday"},
+        {**good, "status": "resolved", "endsAt": "0001-01-01T00:00:00Z"},
+    ]
+    mapped = alertmanager.map_payload(body, CONFIG)
+    assert mapped.count("alerts") == 1
+    reasons = [bad.reason for bad in mapped.rejected]
+    assert reasons == ["labels lack 'alertname'", "startsAt is not an ISO 8601 time: 'yesterday'",
+                       "resolved alert without endsAt"]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", [[], {"alerts": {}}, {"version": "3", "alerts": []}, {"alerts": [{"labels": 1}]}])
+def test_payload_problems_are_named(body):
+    assert alertmanager.payload_problem(body)
+
+
+# --- the bulk import -------------------------------------------------------------------------------
+
+
+def write_jsonl(path: Path, payloads: list[dict]) -> str:
+    path.write_text("".join(json.dumps(p) + "\n" for p in payloads))
+    return str(path)
+
+
+def sql_rows(path: str, config: settings.Settings = CONFIG) -> list[dict]:
+    con = duckdb.connect()
+    relation = alertmanager_import.mapped_relation(con, path, config, dt.datetime.now(dt.UTC))
+    return [dict(zip(relation.columns, values, strict=True)) for values in relation.fetchall()]
+
+
+def test_bulk_mapping_agrees_with_the_python_mapping(tmp_path):
+    names = ["always_firing", "blinking_firing", "blinking_resolved"]
+    path = write_jsonl(tmp_path / "am.jsonl", [payload(n) for n in names])
+    bulk = sql_rows(path)
+    python = [row for name in names for row in rows(name)]
+    assert len(bulk) == len(python)
+    for got, want in zip(bulk, python, strict=True):
+        assert got["problem"] is None
+        for column, value in want.items():
+            if column in ("labels", "raw"):
+                assert json.loads(got[column]) == json.loads(value), column
+            else:
+                assert got[column] == value, column
+
+
+def test_bulk_mapping_names_the_problem_of_bad_alerts(tmp_path):
+    body = payload("blinking_firing")
+    good = body["alerts"][0]
+    body["alerts"] = [{**good, "labels": {"job": "x"}}, {**good, "startsAt": "yesterday"},
+                      {**good, "status": "resolved", "endsAt": "0001-01-01T00:00:00Z"}]  # fmt: skip
+    problems = [row["problem"] for row in sql_rows(write_jsonl(tmp_path / "bad.jsonl", [body]))]
+    assert problems[0] == "labels lack 'alertname'"
+    assert problems[1].startswith("startsAt is missing or not a time")
+    assert problems[2] == "resolved alert without endsAt"
+
+
+def alert_rows(db: str) -> list[tuple]:
+    with store.reading(db) as con:
+        return con.execute(
+            "SELECT source_id, created_at, resolved_at, title, runbook_url FROM alerts ORDER BY source_id"
+        ).fetchall()
+
+
+def test_import_of_json_lines_and_of_a_json_array_gives_the_same_rows(tmp_path):
+    payloads = [payload(n) for n in ("always_firing", "blinking_firing", "blinking_resolved")]
+    lines = write_jsonl(tmp_path / "am.jsonl", payloads)
+    array = tmp_path / "am.json"
+    array.write_text(json.dumps(payloads, indent=1))
+    alertmanager_import.load_file(lines, str(tmp_path / "a.duckdb"), CONFIG)
+    alertmanager_import.load_file(str(array), str(tmp_path / "b.duckdb"), CONFIG)
+    got = alert_rows(str(tmp_path / "a.duckdb"))
+    assert got == alert_rows(str(tmp_path / "b.duckdb"))
+    assert len(got) == 2  # firing + resolved of Blinking merge into one interval
+    assert [r[2] is None for r in got] == [True, False]
+
+
+def test_import_twice_and_resolved_before_firing_give_one_correct_row(db, tmp_path):
+    resolved_first = write_jsonl(tmp_path / "r.jsonl", [payload("blinking_resolved"), payload("blinking_firing")])
+    alertmanager_import.load_file(resolved_first, db, CONFIG)
+    first = alert_rows(db)
+    alertmanager_import.load_file(resolved_first, db, CONFIG)
+    firing_again = write_jsonl(tmp_path / "f.jsonl", [payload("blinking_firing")])
+    alertmanager_import.load_file(firing_again, db, CONFIG)
+    assert alert_rows(db) == first
+    [(_, created, resolved, _, _)] = first
+    assert resolved - created == dt.timedelta(seconds=4)
+
+
+def test_import_quarantines_bad_alerts_and_reports_unreadable_files(db, tmp_path):
+    body = copy.deepcopy(payload("blinking_firing"))
+    body["alerts"].append({**body["alerts"][0], "labels": {"job": "x"}})
+    run = alertmanager_import.load_file(write_jsonl(tmp_path / "mixed.jsonl", [body]), db, CONFIG)
+    assert (run.totals.by_table["alerts"], run.totals.quarantined) == (1, 1)
+    with store.reading(db) as con:
+        assert con.execute("SELECT reason FROM quarantine").fetchall() == [("labels lack 'alertname'",)]
+    (tmp_path / "junk.jsonl").write_text("not json\n")
+    with pytest.raises(ImportFailed, match="not Alertmanager webhook payloads"):
+        alertmanager_import.load_file(str(tmp_path / "junk.jsonl"), db, CONFIG)
+
+
+def test_import_splits_large_json_lines_files_into_transactions(db, tmp_path, monkeypatch):
+    base = payload("blinking_firing")
+    payloads = []
+    for i in range(50):
+        body = copy.deepcopy(base)
+        body["alerts"][0]["startsAt"] = f"2026-11-26T15:{i:02d}:00Z"
+        payloads.append(body)
+    path = write_jsonl(tmp_path / "many.jsonl", payloads)
+    monkeypatch.setattr(alertmanager_import, "CHUNK_BYTES", 4000)
+    with alertmanager_import.chunks(path, 4000) as parts:
+        assert len(parts) > 3
+    alertmanager_import.load_file(path, db, CONFIG)
+    assert len(alert_rows(db)) == 50
