@@ -182,7 +182,8 @@ class TimeIndexed:
 
     def __init__(self, records: Sequence[dict] | None = None, time_of: Callable[[dict], float] | None = None,
                  times: list[float] | None = None):
-        self.records = list(records or [])
+        # With `times` given, `records` may be any sequence (the benchmark builds records on demand).
+        self.records = records if times is not None else list(records or [])
         self.time_of = time_of
         self.times = times if times is not None else [time_of(r) for r in self.records]
         if times is None:

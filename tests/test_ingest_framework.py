@@ -174,3 +174,14 @@ def test_import_lists_only_registered_formats(capsys):
 def test_secrets_in_the_provider_config_are_refused():
     with pytest.raises(settings.ConfigError, match="environment"):
         settings.parse({"providers": {"pagerduty": {"token": "x"}}})
+
+
+def test_every_provider_option_is_documented():
+    from pathlib import Path
+
+    from ingest.providers import oncall, opsgenie, pagerduty
+    from ingest.sources import _COMMON_OPTIONS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "providers.md").read_text()
+    options = set(_COMMON_OPTIONS) | {name for m in (pagerduty, opsgenie, oncall) for name in m.OPTIONS}
+    assert [name for name in sorted(options) if f"`{name}`" not in doc] == []
