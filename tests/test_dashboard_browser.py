@@ -1,32 +1,78 @@
-"""The dashboard in a real Chromium: pages load without exceptions; screenshots kept as artefacts."""
+"""The dashboard in a real Chromium: every page, a review through the UI, downloads, screenshots."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+import shutil
+
 import pytest
 
+import metrics
+import settings
+import store
+from ingest.demo import load_demo
 from tests.browser import chromium_page, screenshot, streamlit_server, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 METRIC = "[data-testid='stMetric']"
+FORM = "[data-testid='stForm']"
+# page name → (URL path, an element that shows once the page has rendered its data)
+PAGES = {
+    "overview": ("", ".js-plotly-plot"),
+    "noisy-alerts": ("noisy", METRIC),  # the hold-down replay at the bottom
+    "sprint-retro": ("retro", "[data-testid='stDownloadButton']"),
+    "wake-ups": ("wakeups", ".js-plotly-plot"),
+    "response-times": ("response", "[data-testid='stDataFrame']"),
+    "fix-planner": ("planner", FORM),
+    "data": ("data_sources", "[data-testid='stDataFrame']"),
+}
+
+
+@pytest.fixture(scope="module")
+def live_demo(tmp_path_factory) -> str:
+    """A demo history ending now, since the browser's app computes 'this sprint' from the real clock."""
+    path = str(tmp_path_factory.mktemp("live") / "demo.duckdb")
+    load_demo(path, settings.Settings(), seed=7, days=180)
+    return path
 
 
 def _exceptions(page) -> list[str]:
     return page.locator("[data-testid='stException']").all_inner_texts()
 
 
-def test_overview_on_demo_data_in_chromium(demo_db):
-    with streamlit_server(demo_db) as url, chromium_page() as page:
+def _last_finished_sprint() -> metrics.Period:
+    return metrics.sprints_back(settings.Settings(), 12, dt.datetime.now(dt.UTC).date())[-2]
+
+
+def test_every_page_loads_in_chromium_and_is_screenshotted(live_demo, tmp_path):
+    (tmp_path / "data").mkdir()
+    shutil.copy(live_demo, tmp_path / "data" / "demo.duckdb")  # as a new user's first start leaves it
+    with streamlit_server(None, workdir=tmp_path) as url, chromium_page(1400, 1800) as page:
+        for name, (path, ready) in PAGES.items():
+            page.goto(f"{url}/{path}?team=payments")
+            wait_for_app(page, ready=ready)
+            assert _exceptions(page) == [], name
+            screenshot(page, f"page-{name}")
+
+
+def test_overview_filters_come_from_the_url(live_demo):
+    with streamlit_server(live_demo) as url, chromium_page() as page:
         page.goto(f"{url}/?team=payments")
         wait_for_app(page, ready=METRIC)
-        assert _exceptions(page) == []
-        tiles = page.locator("[data-testid='stMetric']")
-        assert tiles.count() == 5
-        assert "Alerts" in tiles.first.inner_text()
-        page.wait_for_selector(".js-plotly-plot", timeout=30_000)
-        # The team filter came from the URL.
+        assert page.locator(METRIC).count() == 5
         assert "· payments ·" in page.locator("[data-testid='stMain']").inner_text()
-        screenshot(page, "overview-payments")
+
+
+def test_overview_on_an_empty_database_in_chromium(db):
+    with streamlit_server(db) as url, chromium_page() as page:
+        page.goto(url)
+        wait_for_app(page, ready="[data-testid='stAlert']")
+        assert _exceptions(page) == []
+        assert "No alerts in this database yet" in page.inner_text("body")
+        screenshot(page, "overview-empty")
 
 
 def test_first_start_without_configuration_opens_the_labelled_demo(tmp_path):
@@ -42,10 +88,53 @@ def test_first_start_without_configuration_opens_the_labelled_demo(tmp_path):
         screenshot(page, "overview")
 
 
-def test_overview_on_an_empty_database_in_chromium(db):
-    with streamlit_server(db) as url, chromium_page() as page:
-        page.goto(url)
-        wait_for_app(page, ready="[data-testid='stAlert']")
-        assert _exceptions(page) == []
-        assert "No alerts in this database yet" in page.inner_text("body")
-        screenshot(page, "overview-empty")
+def test_a_review_made_in_the_browser_survives_a_reload(live_demo, tmp_path):
+    db = str(tmp_path / "retro.duckdb")
+    shutil.copy(live_demo, db)
+    with streamlit_server(db) as url, chromium_page(1400, 1800) as page:
+        page.goto(f"{url}/retro?team=search")
+        wait_for_app(page, ready="[data-testid='stForm']")
+        form = page.locator("[data-testid='stForm']")
+        chosen = form.get_by_role("combobox", name="Signature").input_value()
+        name = page.get_by_label("Your name, for the reviews you save")
+        name.fill("Robin")
+        name.press("Enter")
+        page.wait_for_timeout(500)
+        form.get_by_text("noise", exact=True).click()
+        form.get_by_label("Note (optional)").fill("Demote to a ticket")
+        form.get_by_role("button", name="Save verdict").click()
+        page.wait_for_selector("text=Saved: noise", timeout=30_000)
+        with store.reading(db) as con:
+            saved = con.execute("SELECT verdict, note, reviewer FROM reviews ORDER BY reviewed_at DESC LIMIT 1").fetchone()
+        assert saved == ("noise", "Demote to a ticket", "Robin")
+
+        page.reload()
+        wait_for_app(page, ready="[data-testid='stForm']")
+        page.locator("[data-testid='stForm'] [data-testid='stSelectbox']").click()
+        options = page.locator("[role='option']").all_inner_texts()
+        title = chosen.split("  ·  ")[0]
+        assert any(o.startswith(title) and "· noise" in o for o in options), options
+        screenshot(page, "retro-after-review")
+
+
+def test_downloads_produce_files_with_the_expected_rows(live_demo, tmp_path):
+    period = _last_finished_sprint()
+    expected = metrics.noisy(live_demo, period, team="payments")
+    with streamlit_server(live_demo) as url, chromium_page(1400, 2400) as page:
+        page.goto(f"{url}/retro?team=payments")
+        wait_for_app(page, ready="[data-testid='stDownloadButton']")
+        with page.expect_download() as caught:
+            page.get_by_role("button", name="Sprint data (CSV)").click()
+        rows = list(csv.DictReader(io.StringIO(_read(caught.value, tmp_path))))
+        assert [r["signature"] for r in rows] == expected["signature"].tolist()
+        with page.expect_download() as caught:
+            page.get_by_role("button", name="Sprint report (Markdown)").click()
+        report = _read(caught.value, tmp_path)
+        assert report.startswith("# Alert hygiene report: payments")
+        assert f"| Alerts | {int(expected['alerts'].sum())} |" in report
+
+
+def _read(download, tmp_path) -> str:
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    return target.read_text(encoding="utf-8")

@@ -12,16 +12,23 @@ from views import data, filters, format, page
 BACKLOG_COLUMNS = ["title", "signature", "team", "hours_lost", "projected_saving_h", "estimate_h", "payback_sprints"]
 
 
+def _payback_bucket(sprints: float) -> str:
+    if pd.isna(sprints):
+        return "no estimate yet"
+    return "pays back within 1 sprint" if sprints <= 1 else ("within 3 sprints" if sprints <= 3 else "later")
+
+
 def chart(plan: pd.DataFrame) -> None:
-    estimated = plan.dropna(subset=["estimate_h"])
-    if estimated.empty:
-        return
-    figure = px.scatter(
-        estimated, x="estimate_h", y="projected_saving_h", size="alerts", color="team", hover_name="title",
-        labels={"estimate_h": "Fix estimate (hours)", "projected_saving_h": "Hours saved per sprint", "team": ""},
-        title="Quick wins sit top left: cheap to fix, much to save",
+    top = plan.sort_values("projected_saving_h", ascending=False).head(15).iloc[::-1]
+    top = top.assign(payback=top["payback_sprints"].map(_payback_bucket))
+    figure = px.bar(
+        top, x="projected_saving_h", y="title", orientation="h", color="payback",
+        color_discrete_map={"pays back within 1 sprint": "#27ae60", "within 3 sprints": "#f1c40f",
+                            "later": "#e67e22", "no estimate yet": "#bdc3c7"},
+        labels={"projected_saving_h": "Hours a fix would save per sprint", "title": "", "payback": ""},
+        title="What fixing each of the 15 costliest signatures would save", hover_data={"signature": True},
     )
-    figure.update_layout(height=380, margin={"t": 48, "b": 8})
+    figure.update_layout(height=480, margin={"t": 48, "b": 8}, yaxis={"categoryorder": "total ascending"})
     st.plotly_chart(figure, width="stretch")
 
 
@@ -66,7 +73,9 @@ def render() -> None:
         column_config={
             "title": st.column_config.TextColumn("Example title", width="large"), "team": "Team",
             "alerts": "Alerts", "interruptions": "Pages",
-            "hours_lost": st.column_config.NumberColumn("Hours lost", format="%.1f", help=data.formula("hours_lost")),
+            "hours_lost": st.column_config.NumberColumn(
+                "Hours lost (3 sprints)", format="%.1f", help=data.formula("hours_lost")
+            ),
             "projected_saving_h": st.column_config.NumberColumn("Saving / sprint (h)", format="%.1f"),
             "estimate_h": st.column_config.NumberColumn("Estimate (h)", format="%.1f"),
             "payback": "Payback", "signature": "Signature",

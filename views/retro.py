@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.express as px
 import streamlit as st
 
 import store
@@ -39,6 +40,20 @@ def review_queue(ranked: pd.DataFrame) -> None:
         },
         hide_index=True, width="stretch", height=min(420, 38 + 35 * len(shown)),
     )
+
+
+def verdict_chart(ranked: pd.DataFrame) -> None:
+    by_verdict = ranked.assign(verdict=ranked["verdict"].fillna("not reviewed")).groupby("verdict", as_index=False)[
+        "alerts"
+    ].sum()
+    figure = px.bar(
+        by_verdict, x="alerts", y="verdict", orientation="h", color="verdict",
+        color_discrete_map={"actionable": "#27ae60", "noise": "#c0392b", "needs-tuning": "#f39c12",
+                            "duplicate": "#8e44ad", "not reviewed": "#95a5a6"},
+        labels={"alerts": "Alerts this period", "verdict": ""}, title="The period's alerts by verdict in force",
+    )
+    figure.update_layout(height=240, showlegend=False, margin={"t": 48, "b": 8})
+    st.plotly_chart(figure, width="stretch")
 
 
 def review_form(ranked: pd.DataFrame) -> None:
@@ -112,6 +127,7 @@ def render() -> None:
     if ranked.empty:
         page.nothing_in_period(scope)
     else:
+        verdict_chart(ranked)
         review_queue(ranked)
         review_form(ranked)
     still_firing(scope)

@@ -37,7 +37,7 @@ def per_person(people: pd.DataFrame) -> None:
 
 def heatmap(interruptions: pd.DataFrame) -> None:
     local = pd.to_datetime(interruptions["local_at"])
-    grid = pd.crosstab(local.dt.hour, local.dt.dayofweek).reindex(index=range(24), columns=range(7), fill_value=0)
+    grid = pd.crosstab(local.dt.hour, local.dt.day_of_week).reindex(index=range(24), columns=range(7), fill_value=0)
     figure = px.imshow(grid.values, x=WEEKDAYS, y=[f"{h:02d}:00" for h in range(24)], aspect="auto",
                        color_continuous_scale="Reds", labels={"color": "Interruptions"},
                        title="When people were paged, in their own time zone")
