@@ -1,10 +1,9 @@
-"""Alert hygiene metrics: one named, parameterised SQL definition per figure (METRICS.md).
+"""Alert hygiene metrics: one named, parameterised SQL definition per figure (METRICS.md)."""
 
-The public API used by the dashboard, the report CLI and the notebooks. Every function
-opens one short-lived read connection (store.reading) and runs registry SQL with bound
-parameters; `team=None` means all teams; `settings=None` loads ./alerthygiene.toml or
-the defaults. Periods are half-open [start, end) on created_at.
-"""
+# The public API used by the dashboard, the report CLI and the notebooks. Every function
+# opens one short-lived read connection (store.reading) and runs registry SQL with bound
+# parameters; `team=None` means all teams; `settings=None` loads ./alerthygiene.toml or the
+# defaults. Periods are half-open [start, end) on created_at, with aware datetimes.
 
 from metrics import response, noise, novelty, reviews, interruptions, cost  # noqa: F401, I001  (registration order)
 from metrics.aggregate import compare, headline_names, per_sprint, per_week, series, summary, trends
