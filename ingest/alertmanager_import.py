@@ -121,6 +121,7 @@ def _parameters(path: str, config: settings_module.Settings, ingested_at: dt.dat
 def prepare(con: duckdb.DuckDBPyConnection, config: settings_module.Settings) -> None:
     """Give `con` what the mapping query needs: UTC, the fingerprint function, the service→team map."""
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     try:
         con.create_function(
             "am_fingerprint", _fingerprint_of_json, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR")
