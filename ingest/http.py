@@ -125,7 +125,7 @@ class Client:
             if reason is None:
                 return wait  # the parsed body
             if attempt == self.policy.max_attempts:
-                raise ProviderError(self._safe(
+                raise ProviderError(self.redacted(
                     f"{self.api.source}: GET {where} failed after {attempt} attempts: {reason}"))
             log.info("%s: GET %s: %s; retrying in %.2fs", self.api.source, where, reason, wait)
             self.waits.append(wait)
@@ -169,7 +169,7 @@ class Client:
         text = f"{self.api.source}: GET {urlsplit(response.url).path} failed: HTTP {response.status_code}: {message}"
         if response.status_code in (401, 403):
             text += f". {self.api.auth_hint}"
-        return self._safe(text)
+        return self.redacted(text)
 
-    def _safe(self, text: str) -> str:
+    def redacted(self, text: str) -> str:
         return redact(" ".join(text.split()), self._secrets)[:1000]

@@ -159,7 +159,7 @@ def run_sync(
         error = str(exc)
         log.error("%s", error)
     except BaseException as exc:
-        run.finish(error=client._safe(f"{type(exc).__name__}: {exc}"))
+        run.finish(error=client.redacted(f"{type(exc).__name__}: {exc}"))
         raise
     finally:
         client.close()

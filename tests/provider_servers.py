@@ -694,20 +694,18 @@ def cli_sync(db: str, config, source: str, url: str, secret: str, since: str, un
         cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def kill_and_resume(tmp_path, fake: FakeProvider, url: str, source: str, secret: str, options: dict,
+def kill_and_resume(monkeypatch, tmp_path, fake: FakeProvider, url: str, source: str, secret: str, options: dict,
                     since: str, until: str, pause_at: int) -> tuple[str, str]:
-    """Sync once whole; sync again into another database, SIGKILL it at request `pause_at`, then
-    run it again to the end. Returns both databases."""
+    """Sync once whole (in this process); sync again in a subprocess into another database, SIGKILL it
+    at request `pause_at`, then run it again to the end. Returns both databases."""
     import signal
 
     config = tmp_path / "alerthygiene.toml"
     config.write_text(f"[providers.{source}]\n" + "".join(f"{k} = {json.dumps(v)}\n"
                                                           for k, v in {**FAST, **options}.items()))
     whole, killed = str(tmp_path / "whole.duckdb"), str(tmp_path / "killed.duckdb")
-    done = cli_sync(whole, config, source, url, secret, since, until)
-    out, err = done.communicate(timeout=120)
-    assert done.returncode == 0, err
-    assert secret not in out + err
+    day = lambda text: dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)  # noqa: E731
+    assert run_source(monkeypatch, whole, source, url, secret, options, since=day(since), until=day(until)).status == "ok"
     fake.requests.clear()
     fake.pause_at = pause_at
     victim = cli_sync(killed, config, source, url, secret, since, until)
@@ -720,4 +718,5 @@ def kill_and_resume(tmp_path, fake: FakeProvider, url: str, source: str, secret:
     again = cli_sync(killed, config, source, url, secret, since, until)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
+    assert secret not in out + err
     return whole, killed

@@ -156,8 +156,9 @@ def test_the_token_never_appears_in_logs_errors_database_or_status(monkeypatch, 
         assert TOKEN not in text
 
 
-def test_a_sync_killed_midway_and_run_again_ends_with_the_same_rows(tmp_path, url, fake):
-    whole, killed = kill_and_resume(tmp_path, fake, url, "oncall", TOKEN,
+@pytest.mark.slow
+def test_a_sync_killed_midway_and_run_again_ends_with_the_same_rows(monkeypatch, tmp_path, url, fake):
+    whole, killed = kill_and_resume(monkeypatch, tmp_path, fake, url, "oncall", TOKEN,
                                     {"page_size": 10, "window_days": 1, "batch_records": 20},
                                     "2026-05-22", "2026-06-01", pause_at=12)
     assert scalar(whole, "SELECT count(*) FROM alerts") == 150

@@ -105,6 +105,7 @@ def test_alert_search_windows_use_created_at_in_milliseconds_and_respect_limits(
     assert not fake.served(status=422) and not fake.served(status=400)
 
 
+@pytest.mark.slow
 def test_history_past_the_offset_cap_arrives_whole(monkeypatch, db):
     history = opsgenie_history(20_250, START, spacing_s=20, open_last=0)  # ~4.7 days, one window
     fake = FakeOpsgenie(KEY, history)
@@ -168,8 +169,9 @@ def test_the_key_never_appears_in_logs_errors_database_or_status(monkeypatch, db
         assert KEY not in text
 
 
-def test_a_sync_killed_midway_and_run_again_ends_with_the_same_rows(tmp_path, url, fake):
-    whole, killed = kill_and_resume(tmp_path, fake, url, "opsgenie", KEY, {"page_size": 10, "batch_records": 20},
+@pytest.mark.slow
+def test_a_sync_killed_midway_and_run_again_ends_with_the_same_rows(monkeypatch, tmp_path, url, fake):
+    whole, killed = kill_and_resume(monkeypatch, tmp_path, fake, url, "opsgenie", KEY, {"page_size": 10, "batch_records": 20},
                                     "2026-05-22", "2026-06-01", pause_at=60)
     assert scalar(whole, "SELECT count(*) FROM alerts") == 120
     assert fingerprint(killed, "opsgenie") == fingerprint(whole, "opsgenie")

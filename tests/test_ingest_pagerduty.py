@@ -142,6 +142,7 @@ def test_the_fake_rejects_what_pagerduty_rejects(url):
     assert requests.get(f"{url}/users", timeout=5).status_code == 401
 
 
+@pytest.mark.slow
 def test_history_past_the_offset_cap_arrives_whole(monkeypatch, db):
     history = pagerduty_history(10_300, START, spacing_s=60, open_last=0)  # about 7 days, one window
     history.log_entries = type(history.log_entries)(
@@ -241,8 +242,9 @@ def test_region_and_base_url_come_from_config_or_environment(monkeypatch):
 # --- a real process, killed and run again ---------------------------------------------------------------------
 
 
-def test_a_sync_killed_midway_and_run_again_ends_with_the_same_rows(tmp_path, url, fake):
-    whole, killed = kill_and_resume(tmp_path, fake, url, "pagerduty", TOKEN, {"page_size": 25, "batch_records": 50},
+@pytest.mark.slow
+def test_a_sync_killed_midway_and_run_again_ends_with_the_same_rows(monkeypatch, tmp_path, url, fake):
+    whole, killed = kill_and_resume(monkeypatch, tmp_path, fake, url, "pagerduty", TOKEN, {"page_size": 25, "batch_records": 50},
                                     "2026-05-22", "2026-06-01", pause_at=20)
     assert scalar(whole, "SELECT count(*) FROM alerts") == 240
     assert fingerprint(killed, "pagerduty") == fingerprint(whole, "pagerduty")
