@@ -82,6 +82,7 @@ def build(path: str, alerts: int, span_days: float) -> None:
     """A synthetic history of `alerts` alerts over `span_days` days ending at END."""
     started = time.perf_counter()
     with store.writing(path) as con:
+        con.execute("SET enable_progress_bar = false")
         con.execute("SELECT setseed(0.42)")
         con.execute(GENERATE, {"n": alerts, "end": END, "span_s": span_days * 86400})
         con.execute(NOTIFY)

@@ -34,7 +34,7 @@ buckets AS (
 ),
 in_period AS (
     SELECT source, source_id, title, signature, service, team, created_at,
-           acknowledged_at, resolved_at, acknowledged_by, auto_resolved
+           acknowledged_at, resolved_at, acknowledged_by, auto_resolved, runbook_url
     FROM alerts
     WHERE created_at >= $start AND created_at < $end
       AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
@@ -66,15 +66,14 @@ touching_resolution AS (
 signature_history AS (
     SELECT signature, min(created_at) AS first_seen
     FROM alerts
-    WHERE signature IN (SELECT signature FROM scope)
+    WHERE created_at < $end AND signature IN (SELECT signature FROM scope)
     GROUP BY signature
 ),
 source_history AS (
-    SELECT source, min(created_at) AS history_from FROM alerts GROUP BY source
+    SELECT source, min(created_at) AS history_from FROM alerts WHERE created_at < $end GROUP BY source
 ),
-runbooks AS (
-    SELECT DISTINCT signature FROM alerts
-    WHERE coalesce(runbook_url, '') <> '' AND signature IN (SELECT signature FROM scope)
+runbooks AS (  -- a link on one of the signature's alerts in the period, or one entered in the app
+    SELECT DISTINCT signature FROM scope WHERE coalesce(runbook_url, '') <> ''
     UNION
     SELECT signature FROM runbook_links
 ),

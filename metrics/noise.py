@@ -43,7 +43,7 @@ register(
     Metric(
         "runbook_coverage",
         "Runbook coverage",
-        "alerts whose signature has a runbook link / alerts",
+        "alerts whose signature has a runbook link (on one of its alerts in the period, or entered in the app) / alerts",
         "share",
         "count(*) FILTER (WHERE has_runbook) / nullif(count(*), 0)",
     )
