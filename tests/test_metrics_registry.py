@@ -62,3 +62,14 @@ def test_metric_sql_binds_parameters_and_never_formats_values():
 def test_metrics_never_imports_streamlit():
     for path in (TESTS.parent / "metrics").glob("*.py"):
         assert "streamlit" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_fact_stages_parse_in_order():
+    from metrics import facts
+
+    names = [name for name, _ in facts.STAGES]
+    assert names == re.findall(r"^([a-z_]+) AS \(", facts.FACTS, re.M)
+    assert names[:3] == ["buckets", "in_period", "scope"]
+    assert {"alert_facts", "interruption_facts", "signature_history"} <= set(names)
+    for name, select in facts.STAGES:
+        assert re.sub(r"--[^\n]*", "", select).lstrip().upper().startswith("SELECT"), name
