@@ -163,3 +163,36 @@ def test_downloads_carry_the_sprint_report(monkeypatch, demo_db):
     app = open_page(monkeypatch, demo_db, "views/retro.py", team="payments", sprint=LAST_SPRINT)
     labels = [b.label for b in app.get("download_button")]
     assert {"Sprint report (Markdown)", "Sprint report (HTML)", "Sprint data (CSV)"} <= set(labels)
+
+
+def test_a_writer_holding_the_database_never_shows_the_reader_an_error(monkeypatch, demo_copy):
+    """While a sync holds the write lock, pages serve their last figures with their age."""
+    import subprocess
+    import sys
+    import textwrap
+
+    monkeypatch.setenv("ALERTHYGIENE_LOCK_TIMEOUT", "0.5")
+    first = open_page(monkeypatch, demo_copy, "views/overview.py", team="payments")
+    before = {m.label: m.value for m in first.metric}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time, duckdb
+            con = duckdb.connect({demo_copy!r})
+            con.execute("CREATE TABLE IF NOT EXISTS _busy AS SELECT 1 AS x")
+            con.execute("CHECKPOINT")
+            print("locked", flush=True)
+            time.sleep(60)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        first.run()  # the file changed, so the cache misses and the reads meet the lock
+        assert not first.exception and not first.error
+        shown = " ".join(e.value for e in [*first.warning, *first.info, *first.markdown]).lower()
+        assert "lock" not in shown and "busy" not in shown
+        assert {m.label: m.value for m in first.metric} == before
+        assert any("a sync is writing to the database" in c.value for c in first.caption)
+    finally:
+        holder.kill()
+        holder.wait()

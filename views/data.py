@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -39,21 +40,42 @@ def config() -> settings.Settings:
         st.stop()
 
 
+@st.cache_resource
+def _last_good() -> dict:
+    """The last result of each read, served with its age while a writer holds the database."""
+    return {}
+
+
 def load(function: str | Callable, *args: Any, **kwargs: Any) -> Any:
     """function(db, *args, **kwargs) — a metrics.* name or a reader — cached while nothing changes."""
     if isinstance(function, str):
         function = getattr(metrics, function)
     db = database.current().path
+    name = f"{function.__module__}.{function.__qualname__}"
+    key = tuple(sorted(kwargs.items()))
     try:
-        name = f"{function.__module__}.{function.__qualname__}"
-        key = tuple(sorted(kwargs.items()))
-        return _cached(function, name, db, store.last_change(db), _config_stamp(), args, key)
-    except store.DatabaseBusy as exc:
-        st.warning(f"The database is busy right now: {exc}", icon=":material/hourglass:")
-        st.stop()
+        result = _cached(function, name, db, store.last_change(db), _config_stamp(), args, key)
+    except store.DatabaseBusy:
+        return _stale(name, db, args, key)
     except settings.ConfigError as exc:
         st.error(f"Configuration error: {exc}", icon=":material/settings_alert:")
         st.stop()
+    _last_good()[repr((name, db, args, key))] = (dt.datetime.now(dt.UTC), result)
+    return result
+
+
+def _stale(name: str, db: str, args: tuple, key: tuple) -> Any:
+    """While a long write holds the database: the last result, said to be so, never an error."""
+    kept = _last_good().get(repr((name, db, args, key)))
+    if kept is None:
+        st.info("A sync is writing to the database right now; this view appears as soon as it "
+                "finishes. Reload in a moment.", icon=":material/hourglass:")
+        st.stop()
+    at, result = kept
+    if not st.session_state.get("_stale_noted"):
+        st.session_state["_stale_noted"] = True
+        st.caption(f"Showing figures as of {at:%H:%M:%S} UTC: a sync is writing to the database right now.")
+    return result
 
 
 def formula(name: str) -> str:

@@ -37,6 +37,7 @@ def start(title: str, purpose: str, with_service: bool = False, with_period: boo
     """Title and filters; None (after an empty-state message) when there is nothing to show."""
     st.title(title)
     st.caption(purpose)
+    st.session_state["_stale_noted"] = False
     config = data.config()
     teams = data.load("teams")
     if not teams:
