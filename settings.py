@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -97,6 +99,56 @@ def secret(name: str) -> str | None:
     """A secret from the environment; never from files, never logged."""
     value = os.environ.get(name)
     return value or None
+
+
+# --- redaction: no secret reaches a log line ---------------------------------------------------------
+
+REDACTED = "***"
+# Credentials in the shapes the providers and the receiver use, whatever their value.
+_CREDENTIAL = re.compile(
+    r"(?P<keep>(?:authorization|x-api-key)[\"']?\s*[:=]\s*[\"']?"
+    r"(?:(?:bearer|token|genie[\s_-]?key|basic)\s*)?(?:token\s*=\s*)?|bearer\s+|token\s+token\s*=\s*"
+    r"|geniekey\s+)(?P<secret>[^\s\"',;}\]]+)",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """`text` with every current secret value and every credential-shaped token replaced by ***."""
+    for name in SECRET_VARIABLES:
+        value = os.environ.get(name)
+        if value and len(value) >= 4:  # a one- to three-character "secret" would blank ordinary text
+            text = text.replace(value, REDACTED)
+    return _CREDENTIAL.sub(lambda m: m["keep"] + REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts secrets in a record's message, arguments, exception and stack text; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed call: keep what can be shown
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def install_redaction() -> None:
+    """Put one RedactingFilter on every handler there is now (root and named loggers); idempotent."""
+    loggers = [logging.getLogger(), *(
+        item for item in logging.Logger.manager.loggerDict.values() if isinstance(item, logging.Logger))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
 
 
 # --- parsing -------------------------------------------------------------------------------

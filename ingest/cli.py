@@ -8,10 +8,10 @@ import sys
 
 import settings
 import store
-from ingest import cmd_demo, cmd_import, cmd_status, cmd_sync, cmd_webhook
+from ingest import cmd_demo, cmd_export, cmd_import, cmd_status, cmd_sync, cmd_webhook
 
 # Each command module has NAME, HELP, add_arguments(parser) and run(args) -> exit code.
-COMMANDS = [cmd_demo, cmd_sync, cmd_import, cmd_status, cmd_webhook]
+COMMANDS = [cmd_demo, cmd_sync, cmd_import, cmd_status, cmd_webhook, cmd_export]
 
 EPILOG = """\
 examples:
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    settings.install_redaction()
     args.db = args.db or store.default_db()
     try:
         return args.run(args)

@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
     thread.start()
     app = create_app(spool, token, args.max_body, loader)
     try:
-        uvicorn.Server(
-            uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
-        ).run()
+        server_config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+        settings.install_redaction()  # uvicorn's own handlers exist once its Config is made
+        uvicorn.Server(server_config).run()
     finally:
         stop.set()
         thread.join()

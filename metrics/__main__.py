@@ -105,6 +105,7 @@ def report(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings_module.install_redaction()
     try:
         args = parser().parse_args(argv)
         sys.stdout.write(report(args))
