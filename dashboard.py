@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from views import database
+from views import access, database
 
 st.set_page_config(page_title="Alert hygiene", page_icon=":material/notifications_off:", layout="wide")
+access.require_login()  # before anything reads the database
 
 db = database.current()
 if db.is_demo:

@@ -36,3 +36,14 @@ def count(value: float | None) -> str:
 def inert(text: object) -> str:
     """Provider text (titles, labels, team names) escaped so Markdown renders it literally."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def short(text: object, limit: int = 60) -> str:
+    """Long provider text cut for chart labels, so one huge title cannot squeeze a chart."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def ranked_labels(frame, column: str = "title"):
+    """Add `label`: '1. <short title>' in row order; the rank keeps equal titles apart on an axis."""
+    return frame.assign(label=[f"{rank}. {short(text)}" for rank, text in enumerate(frame[column], start=1)])

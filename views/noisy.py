@@ -34,11 +34,11 @@ RANKING_COLUMNS = {
 
 
 def ranking_chart(ranked: pd.DataFrame) -> None:
-    top = ranked.head(15).iloc[::-1]
+    top = format.ranked_labels(ranked.head(15)).iloc[::-1]
     figure = px.bar(
-        top, x="alerts", y="title", orientation="h", color="noise_ratio", range_color=(0, 1),
-        color_continuous_scale="RdYlGn_r", labels={"alerts": "Alerts", "title": "", "noise_ratio": "Noise"},
-        title="The 15 loudest signatures (colour: noise ratio)", hover_data={"signature": True},
+        top, x="alerts", y="label", orientation="h", color="noise_ratio", range_color=(0, 1),
+        color_continuous_scale="RdYlGn_r", labels={"alerts": "Alerts", "label": "", "noise_ratio": "Noise"},
+        title="The 15 loudest signatures (colour: noise ratio)", hover_data={"signature": True, "title": True},
     )
     figure.update_layout(height=480, margin={"t": 48, "b": 8}, coloraxis_colorbar={"tickformat": ".0%"})
     st.plotly_chart(figure, width="stretch")

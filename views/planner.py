@@ -20,12 +20,13 @@ def _payback_bucket(sprints: float) -> str:
 
 def chart(plan: pd.DataFrame) -> None:
     top = plan.sort_values("projected_saving_h", ascending=False).head(15).iloc[::-1]
+    top = format.ranked_labels(top.iloc[::-1]).iloc[::-1]
     top = top.assign(payback=top["payback_sprints"].map(_payback_bucket))
     figure = px.bar(
-        top, x="projected_saving_h", y="title", orientation="h", color="payback",
+        top, x="projected_saving_h", y="label", orientation="h", color="payback",
         color_discrete_map={"pays back within 1 sprint": "#27ae60", "within 3 sprints": "#f1c40f",
                             "later": "#e67e22", "no estimate yet": "#bdc3c7"},
-        labels={"projected_saving_h": "Hours a fix would save per sprint", "title": "", "payback": ""},
+        labels={"projected_saving_h": "Hours a fix would save per sprint", "label": "", "payback": ""},
         title="What fixing each of the 15 costliest signatures would save", hover_data={"signature": True},
     )
     figure.update_layout(height=480, margin={"t": 48, "b": 8}, yaxis={"categoryorder": "total ascending"})
