@@ -15,11 +15,16 @@ COMMANDS = [cmd_demo, cmd_sync, cmd_import, cmd_status, cmd_webhook, cmd_export]
 
 EPILOG = """\
 examples:
-  python -m ingest demo --db data/demo.duckdb     # a realistic 180-day history to explore
-  python -m ingest status                         # what each source has loaded
+  python -m ingest demo --db data/demo.duckdb          # a realistic 180-day history to explore
+  PAGERDUTY_TOKEN=... python -m ingest sync --source pagerduty
+  python -m ingest import incidents.csv --format pagerduty-csv
+  ALERTMANAGER_WEBHOOK_TOKEN=... python -m ingest webhook --port 9095
+  python -m ingest status                              # what each source has loaded
+  python -m ingest export --parquet exports/           # Hive-partitioned Parquet for other engines
 
-The database is --db, else $ALERTHYGIENE_DB, else data/alerts.duckdb.
-Exit codes: 0 done; 1 partly done (records quarantined or a source failed); 2 bad usage.
+The database is --db, else $ALERTHYGIENE_DB, else data/alerts.duckdb. Tokens come only from
+the environment. Exit codes: 0 done; 1 partly done (records quarantined or a source failed);
+2 bad usage or configuration.
 """
 
 
