@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import store
 from views import access, database
 
 st.set_page_config(page_title="Alert hygiene", page_icon=":material/notifications_off:", layout="wide")
@@ -27,5 +28,5 @@ PAGES = {
     ],
 }
 navigation = st.navigation(PAGES)
-st.sidebar.caption(f"Database: {db.path}" + (" (demo)" if db.is_demo else ""))
+st.sidebar.caption(f"Database: {store.display_name(db.path)}" + (" (demo)" if db.is_demo else ""))
 navigation.run()

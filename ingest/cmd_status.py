@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+import store
 from ingest.status import source_status
 
 NAME = "status"
@@ -17,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     table = source_status(args.db)
     if table.empty:
-        print(f"{args.db}: no data yet. Try: python -m ingest demo --db {args.db}")
+        print(f"{store.display_name(args.db)}: no data yet. Try: python -m ingest demo --db data/demo.duckdb")
         return 0
-    print(f"database: {args.db}")
+    print(f"database: {store.display_name(args.db)}")
     print(table.to_string(index=False, na_rep="-"))
     return 0

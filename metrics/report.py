@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+import store
 from metrics import aggregate, catalog, novelty, reviews
 from metrics.aggregate import plain
 from metrics.period import Period
@@ -125,7 +126,7 @@ def generated(db: str) -> dict[str, Any]:
     return {
         "at": dt.datetime.now(dt.UTC).replace(microsecond=0),
         "by": getpass.getuser(),
-        "database": db,
+        "database": store.display_name(db),
         "sources": sources,
     }
 

@@ -40,6 +40,14 @@ def is_local_file(db: str) -> bool:
     return db != ":memory:" and not re.match(r"^[a-z][a-z0-9_]*:(?!\\)", db, re.I)
 
 
+_CREDENTIAL = re.compile(r"(?i)((?:password|passwd|token|secret|key)[^=\s&;]*=)[^\s&;]+")
+
+
+def display_name(db: str) -> str:
+    """The database as it may be shown or logged: credentials in a connection string masked."""
+    return _CREDENTIAL.sub(r"\1***", db)
+
+
 def lock_timeout_s() -> float:
     raw = os.environ.get("ALERTHYGIENE_LOCK_TIMEOUT")
     try:

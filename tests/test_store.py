@@ -156,3 +156,16 @@ def test_connection_strings_are_not_treated_as_files():
     assert store.is_local_file("C:\\data\\alerts.duckdb")
     assert not store.is_local_file("md:alerts")
     assert not store.is_local_file(":memory:")
+
+
+@pytest.mark.parametrize(
+    ("db", "shown"),
+    [
+        ("data/alerts.duckdb", "data/alerts.duckdb"),
+        ("md:alerts?motherduck_token=eyJhbGciOi.secret", "md:alerts?motherduck_token=***"),
+        ("ducklake:postgres:dbname=alerts host=db password=hunter2 user=x",
+         "ducklake:postgres:dbname=alerts host=db password=*** user=x"),
+    ],
+)
+def test_connection_strings_are_shown_without_credentials(db, shown):
+    assert store.display_name(db) == shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import store
 from ingest import status
 from views import data, database
 
@@ -26,7 +27,7 @@ def render() -> None:
     st.title("Data")
     st.caption("Where the numbers come from.")
     db = database.current()
-    st.markdown(f"**Database:** `{db.path}`" + (" — the demo history" if db.is_demo else ""))
+    st.markdown(f"**Database:** `{store.display_name(db.path)}`" + (" — the demo history" if db.is_demo else ""))
     sources = data.load(status.source_status)
     if sources.empty:
         st.info("Nothing loaded yet.", icon=":material/inbox:")

@@ -113,7 +113,7 @@ def downloads(scope: page.Scope, ranked: pd.DataFrame) -> None:
                            icon=":material/html:", key="report_html")
     with right:
         page.download_csv(ranked, f"sprint-data-{page.slug(scope)}.csv", "Sprint data (CSV)", key="report_csv")
-    st.caption(f"From {db}; the report's footer says who generated it and when.")
+    st.caption(f"From {store.display_name(db)}; the report's footer says who generated it and when.")
 
 
 def render() -> None:
