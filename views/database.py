@@ -25,8 +25,11 @@ class Database:
 def _has_alerts(db: str) -> bool:
     if store.is_local_file(db) and not Path(db).exists():
         return False
-    with store.reading(db) as con:
-        return con.execute("SELECT EXISTS (SELECT 1 FROM alerts)").fetchone()[0]
+    try:
+        with store.reading(db, timeout_s=5) as con:
+            return con.execute("SELECT EXISTS (SELECT 1 FROM alerts)").fetchone()[0]
+    except store.DatabaseBusy:
+        return True  # a sync is filling it right now: it is the real database
 
 
 def _demo_is_current(db: str) -> bool:
