@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
 import tempfile
 from collections.abc import Iterator
@@ -20,11 +21,16 @@ from ingest import alertmanager
 from ingest.imports import ImportFailed, ImportFormat, register
 from ingest.load import IngestRun
 from ingest.mapping import Mapped
+from store.upsert import upsert_staged
 
 log = logging.getLogger(__name__)
 
 STREAM = "import"
-CHUNK_BYTES = 32 << 20  # one write transaction per this much of a JSON-lines file
+CHUNK_BYTES = 128 << 20  # one write transaction per this much of a JSON-lines file
+# For the import's parts: the checkpoint at each part's commit does not vacuum (merge the
+# previous parts' partly filled last row groups into the new ones, rewriting them: about a
+# second per part). The next checkpoint with the default (the run's last write) merges them once.
+WRITE_SETTINGS = ("SET max_vacuum_tasks = 0",)
 _LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ROW_COLUMNS = (
     "source", "source_id", "title", "signature", "service", "team", "severity", "created_at",
@@ -85,7 +91,7 @@ SELECT
     ('{"receiver":' || to_json(receiver) || ',"groupKey":' || to_json(groupKey)
         || ',"externalURL":' || to_json(externalURL) || ',"alert":' || a::VARCHAR || '}')::JSON AS raw,
     $ingested_at::TIMESTAMPTZ AS ingested_at,
-    a::VARCHAR AS alert_text
+    CASE WHEN problem IS NOT NULL THEN a::VARCHAR END AS alert_text  -- kept only for quarantine
 FROM checked
 LEFT JOIN _am_service_teams st ON st.service = nullif(qualifier, '')
 """
@@ -161,28 +167,59 @@ def chunks(path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[list[str]]:
 
 
 def _split_lines(path: str, scratch: Path, chunk_bytes: int) -> Iterator[str]:
+    """Copy the file into parts that end at line ends; the bytes are copied by the kernel where it can."""
+    size = Path(path).stat().st_size
     with open(path, "rb") as source:
-        number = 0
-        while True:
-            block = source.read(chunk_bytes)
-            if not block:
-                return
-            block += source.readline()  # finish the line the block ends in
+        start, number = 0, 0
+        while start < size:
+            source.seek(min(start + chunk_bytes, size))
+            if source.tell() < size:
+                source.readline()  # finish the line the part ends in
+            end = source.tell()
             part = scratch / f"part-{number:05d}.jsonl"
-            part.write_bytes(block)
+            with open(part, "wb") as target:
+                _copy_range(source, target, start, end - start)
             number += 1
+            start = end
             yield str(part)
+
+
+def _copy_range(source, target, offset: int, length: int) -> None:
+    try:
+        while length > 0:
+            copied = os.copy_file_range(source.fileno(), target.fileno(), length, offset)
+            if copied == 0:
+                raise OSError("short copy")
+            offset, length = offset + copied, length - copied
+    except (AttributeError, OSError):  # no copy_file_range here (or across these file systems)
+        source.seek(offset)
+        while length > 0:
+            block = source.read(min(length, 1 << 20))
+            target.write(block)
+            length -= len(block)
 
 
 def load_chunk(run: IngestRun, path: str, config: settings_module.Settings) -> None:
     """Map one part of the file and upsert it, with its quarantine, in one write transaction."""
     now = dt.datetime.now(dt.UTC)
     with store.writing(run.db) as con:
+        for setting in WRITE_SETTINGS:
+            con.execute(setting)
         prepare(con, config)
-        con.execute("CREATE OR REPLACE TEMP TABLE _am_import AS " + _ALERTS_SQL, _parameters(path, config, now))
-        rejected = con.execute("SELECT alert_text, problem FROM _am_import WHERE problem IS NOT NULL").fetchall()
-        good = con.table("_am_import").filter("problem IS NULL").project(", ".join(ROW_COLUMNS))
-        written = store.upsert(con, "alerts", good, merge=alertmanager.WEBHOOK_MERGE["alerts"])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _am_import AS " + _ALERTS_SQL, _parameters(path, config, now)
+        )
+        rejected = con.execute(
+            "SELECT alert_text, problem FROM _am_import WHERE problem IS NOT NULL"
+        ).fetchall()
+        written = upsert_staged(
+            con,
+            "alerts",
+            "_am_import",
+            ROW_COLUMNS,
+            merge=alertmanager.WEBHOOK_MERGE["alerts"],
+            where="problem IS NULL",
+        )
         con.execute("DROP TABLE _am_import")
         mapped = Mapped()
         for text, reason in rejected:

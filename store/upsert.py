@@ -78,6 +78,49 @@ def _upsert_relation(
     return result[0] if result else 0
 
 
+def upsert_staged(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    staged: str,
+    columns: list[str] | tuple[str, ...],
+    merge: Mapping[str, str] | None = None,
+    where: str | None = None,
+) -> int:
+    """Upsert the rows of `staged`, a table on `con` (rows matching `where`, in rowid order).
+
+    The result is that of `upsert(con, table, con.table(staged).filter(where).project(columns),
+    merge)`, but only keys that repeat in the batch or are already stored go through the
+    de-duplication and merge; every other row is appended with a plain INSERT. `staged` and
+    `where` are SQL written by the caller, never data.
+    """
+    keys = PRIMARY_KEYS[table]  # KeyError for anything but a canonical table
+    names = list(columns)
+    _check_batch(con, table, names, merge)
+    key_list = ", ".join(f'"{k}"' for k in keys)
+    column_list = ", ".join(f'"{c}"' for c in names)
+    batch = f"(SELECT {column_list}, rowid AS _ord FROM {staged}{f' WHERE {where}' if where else ''})"  # noqa: S608
+    contested = f"_contested_{next(_names)}"
+    # Identifiers are checked against the table's own columns above.
+    con.execute(
+        f"CREATE TEMP TABLE {contested} AS "  # noqa: S608
+        f"SELECT {key_list} FROM {batch} GROUP BY {key_list} HAVING count(*) > 1 "
+        f"UNION SELECT {key_list} FROM {batch} SEMI JOIN {table} USING ({key_list})"
+    )
+    if not con.execute(f"SELECT count(*) FROM {contested}").fetchone()[0]:  # noqa: S608
+        plain = f"SELECT {column_list} FROM {batch}"  # noqa: S608
+        written = con.execute(f"INSERT INTO {table} ({column_list}) {plain}").fetchone()[0]  # noqa: S608
+    else:
+        plain = f"SELECT {column_list} FROM {batch} ANTI JOIN {contested} USING ({key_list})"  # noqa: S608
+        written = con.execute(f"INSERT INTO {table} ({column_list}) {plain}").fetchone()[0]  # noqa: S608
+        rest = f"(SELECT * FROM {batch} SEMI JOIN {contested} USING ({key_list}))"  # noqa: S608
+        statement = (
+            _merge_sql(table, rest, names, keys, merge) if merge else _replace_sql(table, rest, names, keys)
+        )
+        written += con.execute(statement).fetchone()[0]
+    con.execute(f"DROP TABLE {contested}")
+    return written
+
+
 def _check_batch(
     con: duckdb.DuckDBPyConnection, table: str, names: list[str], merge: Mapping[str, str] | None
 ) -> None:
