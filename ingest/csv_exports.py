@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import settings
 from ingest.imports import ImportFailed, ImportFormat, register
 from ingest.load import IngestRun
-from ingest.mapping import Mapped, MappingError, as_json, map_each
+from ingest.mapping import EARLIEST_YEAR, LATEST_YEAR, Mapped, MappingError, as_json, map_each
 from ingest.signature import title_signature
 
 BATCH_ROWS = 5000
+MAX_FIELD_CHARS = 64 << 20  # csv's default limit (128 KiB) would end the whole import at one long field
 
 # Canonical field -> header names it may appear under (compared without case, spaces or punctuation).
 PAGERDUTY_COLUMNS = {
@@ -97,13 +98,25 @@ def parse_export_time(text: str | None, naive_tz: dt.tzinfo = dt.UTC) -> dt.date
     text = (text or "").strip()
     if not text:
         return None
+    try:
+        parsed = _parse_time(text, naive_tz)
+    except (OverflowError, ValueError):
+        parsed = None
+    if parsed is None:
+        raise MappingError(f"not a time in a known format: {text[:60]!r}")
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise MappingError(f"time out of range: {text[:60]!r}")
+    return parsed
+
+
+def _parse_time(text: str, naive_tz: dt.tzinfo) -> dt.datetime | None:
     if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
         number = float(text)
         return dt.datetime.fromtimestamp(number / 1000 if number > 1e11 else number, dt.UTC)
     text, zone = _split_zone(text)
     parsed = _parse_naive_or_aware(text)
     if parsed is None:
-        raise MappingError(f"not a time in a known format: {text[:60]!r}")
+        return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone or naive_tz)
     return parsed.astimezone(dt.UTC)
@@ -154,15 +167,16 @@ def _flag(value: str | None) -> bool | None:
 def _seconds_after(start: dt.datetime, value: str | None) -> dt.datetime | None:
     try:
         return start + dt.timedelta(seconds=float(value)) if value not in (None, "") else None
-    except ValueError:
+    except (ValueError, OverflowError):
         raise MappingError(f"not a number of seconds: {value!r}") from None
 
 
 def _int(value: str | None) -> int | None:
     try:
-        return int(float(value)) if value not in (None, "") else None
-    except ValueError:
+        number = int(float(value)) if value not in (None, "") else None
+    except (ValueError, OverflowError):
         return None
+    return number if number is None or -(2**31) <= number < 2**31 else None
 
 
 def _first(value: str | None) -> str | None:
@@ -224,16 +238,17 @@ def map_opsgenie_row(fields: dict, row: dict, tz: dt.tzinfo, config: settings.Se
 
 def _rows(path: str) -> tuple[list[str], Iterator[dict]]:
     try:
-        handle = Path(path).open(encoding="utf-8-sig", newline="")
+        # Bytes that are not UTF-8 survive as lone surrogates: that row is quarantined, not the file.
+        handle = Path(path).open(encoding="utf-8-sig", errors="surrogateescape", newline="")
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot read: {exc.strerror}") from None
-    sample = handle.read(65536)
+    header = handle.readline()
     handle.seek(0)
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(handle, dialect=dialect)
+    # The delimiter is the header's; quoting is always RFC 4180's. (csv.Sniffer took apostrophes
+    # in titles for the quote character and split good rows apart.)
+    delimiter = max(",;\t", key=header.count) if any(d in header for d in ",;\t") else ","
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
+    reader = csv.DictReader(handle, dialect=csv.excel, delimiter=delimiter)
     if not reader.fieldnames:
         handle.close()
         raise ImportFailed(f"{path}: empty file, no header row")
@@ -253,6 +268,8 @@ def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable) ->
         run = IngestRun(db, source)
 
         def map_one(row: dict) -> Mapped:
+            if None in row:  # DictReader's key for values beyond the header's columns
+                raise MappingError(f"row has {len(row[None])} more fields than the header")
             fields = {name: (row.get(header) or "").strip() for name, header in found.items()}
             return map_row(fields, row, tz, config)
 

@@ -48,12 +48,64 @@ def map_each(stream: str, records: list[Any], map_one) -> Mapped:
     out = Mapped()
     for record in records:
         try:
-            out.extend(map_one(record))
+            mapped = map_one(record)
+            check_rows(mapped)
         except MappingError as exc:
             out.reject(stream, record, str(exc))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            out.reject(stream, record, f"unexpected record shape: {type(exc).__name__}: {exc}")
+        except RecursionError:
+            out.reject(stream, record, "record nests too deeply")
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            out.reject(stream, record, f"unexpected record shape: {type(exc).__name__}: {str(exc)[:200]}")
+        else:
+            out.extend(mapped)
     return out
+
+
+# Canonical columns that are not text; every other column holds text (JSON columns hold JSON text).
+_TIMES = {"created_at", "acknowledged_at", "resolved_at", "ingested_at", "notified_at", "occurred_at"}
+_FLAGS = {"auto_resolved"}
+_COUNTS = {"escalations"}  # INTEGER
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
+
+def value_problem(column: str, value: Any) -> str | None:
+    """Why a value cannot be stored in a canonical column (so its record goes to quarantine), or None."""
+    if value is None:
+        return None
+    if column in _TIMES:
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            return f"{column} is not a time: {str(value)[:80]!r}"
+        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+            return f"{column} out of range: {value.isoformat()}"
+    elif column in _FLAGS:
+        if not isinstance(value, bool):
+            return f"{column} is not true or false: {str(value)[:80]!r}"
+    elif column in _COUNTS:
+        if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
+            return f"{column} is not a count: {str(value)[:80]!r}"
+    elif not isinstance(value, str):
+        return f"{column} must be text, got {type(value).__name__}: {raw_text(value)[:80]!r}"
+    elif not _encodable(value):
+        return f"{column} is not valid Unicode text (a lone surrogate or bytes that are not UTF-8)"
+    return None
+
+
+def check_rows(mapped: Mapped) -> None:
+    """Raise MappingError naming the first value that the store could not take."""
+    for rows in mapped.rows.values():
+        for row in rows:
+            for column, value in row.items():
+                problem = value_problem(column, value)
+                if problem:
+                    raise MappingError(problem)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def raw_text(record: Any) -> str:
@@ -61,11 +113,14 @@ def raw_text(record: Any) -> str:
     if isinstance(record, bytes):
         return record.decode("utf-8", errors="backslashreplace")
     if isinstance(record, str):
-        return record
-    try:
-        return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        return repr(record)
+        text = record
+    else:
+        try:
+            text = json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+        except (TypeError, ValueError, RecursionError):
+            text = repr(record)
+    # Lone surrogates (from JSON escapes or undecodable bytes) as visible escapes: storable UTF-8.
+    return text if _encodable(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def as_json(value: Any) -> str | None:
@@ -93,8 +148,8 @@ def parse_time(value: Any, what: str = "time", naive_tz: dt.tzinfo = dt.UTC) -> 
         raise MappingError(f"{what} is missing or not a time: {str(value)[:80]!r}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=naive_tz)
-    if not 1970 <= parsed.year <= 2200:
-        raise MappingError(f"{what} out of range: {value!r}")
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise MappingError(f"{what} out of range: {str(value)[:80]!r}")
     return parsed.astimezone(dt.UTC)
 
 

@@ -34,6 +34,8 @@ def body_problem(body: bytes) -> str | None:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         return f"body is not valid JSON: {exc}"
+    except RecursionError:
+        return "body is not a webhook payload: JSON nested too deeply"
     return alertmanager.payload_problem(payload)
 
 
@@ -183,7 +185,7 @@ def map_records(records: list[Record], config: settings_module.Settings) -> Mapp
             continue
         try:
             payload = json.loads(record.body)
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             out.reject(alertmanager.STREAM, record.body, f"body is not valid JSON: {exc}")
             continue
         out.extend(alertmanager.map_payload(payload, config))
