@@ -87,7 +87,7 @@ def _connect(db: str, read_only: bool, timeout_s: float | None) -> duckdb.DuckDB
                 raise DatabaseBusy(_busy_message(db, exc, waited)) from None
             log.debug("database %s is locked; retrying in %.2fs", db, delay)
             time.sleep(min(delay * (0.5 + random.random()), max(timeout_s - waited, 0.01)))
-            delay = min(delay * 2, 1.0)
+            delay = min(delay * 2, 0.25)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
