@@ -65,6 +65,8 @@ def map_each(stream: str, records: list[Any], map_one) -> Mapped:
 _TIMES = {"created_at", "acknowledged_at", "resolved_at", "ingested_at", "notified_at", "occurred_at"}
 _FLAGS = {"auto_resolved"}
 _COUNTS = {"escalations"}  # INTEGER
+_NOT_TEXT = _TIMES | _FLAGS | _COUNTS
+_NOT_UNICODE = "{column} is not valid Unicode text (a lone surrogate or bytes that are not UTF-8)"
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
 
 
@@ -72,6 +74,8 @@ def value_problem(column: str, value: Any) -> str | None:
     """Why a value cannot be stored in a canonical column (so its record goes to quarantine), or None."""
     if value is None:
         return None
+    if type(value) is str and column not in _NOT_TEXT:  # the common case, kept fast
+        return None if value.isascii() or _encodable(value) else _NOT_UNICODE.format(column=column)
     if column in _TIMES:
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
             return f"{column} is not a time: {str(value)[:80]!r}"
@@ -86,7 +90,7 @@ def value_problem(column: str, value: Any) -> str | None:
     elif not isinstance(value, str):
         return f"{column} must be text, got {type(value).__name__}: {raw_text(value)[:80]!r}"
     elif not _encodable(value):
-        return f"{column} is not valid Unicode text (a lone surrogate or bytes that are not UTF-8)"
+        return _NOT_UNICODE.format(column=column)
     return None
 
 
