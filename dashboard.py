@@ -2,8 +2,11 @@
 
 import streamlit as st
 
+import settings
 import store
 from views import access, database
+
+settings.install_redaction()  # Streamlit's own log handlers: no token in what they print
 
 st.set_page_config(page_title="Alert hygiene", page_icon=":material/notifications_off:", layout="wide")
 access.require_login()  # before anything reads the database
