@@ -79,8 +79,9 @@ def test_first_start_without_configuration_opens_the_labelled_demo(tmp_path):
     """What a new user sees after `streamlit run dashboard.py`: the demo, clearly labelled."""
     with streamlit_server(None, workdir=tmp_path) as url, chromium_page() as page:
         page.goto(url)
-        wait_for_app(page, ready=METRIC, timeout_ms=120_000)
+        wait_for_app(page, ready=".js-plotly-plot", timeout_ms=120_000)
         assert _exceptions(page) == []
+        assert page.locator(METRIC).count() == 5
         body = page.inner_text("body")
         assert "Demo data" in body and "data/demo.duckdb (demo)" in body
         assert (tmp_path / "data" / "demo.duckdb").exists()
