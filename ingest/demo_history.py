@@ -38,11 +38,11 @@ TIME_ZONE_EXCEPTIONS = {"Jonas": "America/Chicago", "Kavya": None, "Tess": "Paci
 
 # The ten loudest rules: (team, service, title template, kind, alerts per day)
 LOUD = [
-    ("payments", "ledger", "Disk {pct}% full on db-{nn}", "transient", 3.0),
-    ("search", "elasticsearch", "Elasticsearch cluster yellow on es-{nn}", "flapping", 1.1),
+    ("payments", "ledger", "Disk {pct}% full on db-{nn}", "transient", 3.8),
+    ("search", "elasticsearch", "Elasticsearch cluster yellow on es-{nn}", "flapping", 1.5),
     ("data", "etl", "Nightly ETL job {hex} failed", "nightly", 0.9),
-    ("platform", "kubernetes", "Pod {uuid} restarting in kube-system", "transient", 3.2),
-    ("mobile", "push-gateway", "Push gateway p99 latency {n}ms", "flapping", 1.0),
+    ("platform", "kubernetes", "Pod {uuid} restarting in kube-system", "transient", 4.0),
+    ("mobile", "push-gateway", "Push gateway p99 latency {n}ms", "flapping", 1.4),
     ("identity", "auth-api", "Login error rate above {pct}%", "actionable", 1.4),
     ("platform", "kubernetes", "Node {ip} NotReady", "cofire", 0.0),  # fires with the pod rule
     ("payments", "checkout-api", "Checkout API 5xx rate {pct}%", "actionable", 1.8),
@@ -63,8 +63,8 @@ TAIL_TEMPLATES = [
     ("{svc} connection pool exhausted on {svc}-{nn}", "transient"),
     ("{svc} cron job {hex} missed schedule", "nightly"),
 ]
-TAIL_SIGNATURES_PER_SERVICE = 4
-NIGHT_ACTIVITY = 0.35  # how much likelier a rule fires by day (08–20 local) than by night  # 30 services x 4 = 120 tail rules, plus the loud ten
+TAIL_SIGNATURES_PER_SERVICE = 5  # 30 services x 5 = 150 tail rules, plus the loud ten
+NIGHT_ACTIVITY = 0.35  # how likely a rule that would fire at night (20–08 local) still does
 
 
 @dataclass
