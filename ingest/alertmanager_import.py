@@ -9,7 +9,8 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -27,10 +28,23 @@ log = logging.getLogger(__name__)
 
 STREAM = "import"
 CHUNK_BYTES = 128 << 20  # one write transaction per this much of a JSON-lines file
-# For the import's parts: the checkpoint at each part's commit does not vacuum (merge the
-# previous parts' partly filled last row groups into the new ones, rewriting them: about a
-# second per part). The next checkpoint with the default (the run's last write) merges them once.
-WRITE_SETTINGS = ("SET max_vacuum_tasks = 0",)
+# DuckDB's settings for the import's own connection (each part's unit of work), restored
+# before the connection is handed back. The memory limit bounds DuckDB's buffer pool, which
+# otherwise grows to most of the machine's memory while a part is mapped, merged and
+# checkpointed (DuckDB spills to its temporary directory beyond it). The checkpoint at a part's
+# commit does not vacuum (merge partly filled row groups into the new ones, rewriting them):
+# parts append whole row groups (see ROW_GROUP_ROWS), and the last part's checkpoint vacuums once.
+IMPORT_SETTINGS = {"memory_limit": "500MB"}
+PART_SETTINGS = {"max_vacuum_tasks": "0"}  # every part but the last
+# Rows per row group of a DuckDB table: each part appends a multiple of this many rows and
+# carries the rest over to the next part, so no part leaves a partly filled row group behind.
+ROW_GROUP_ROWS = 122_880
+# One thread appends the staged rows: several threads each leave a partly filled row group
+# (which the next vacuum rewrites), and one was no slower at appending a part.
+UPSERT_SETTINGS = {"threads": "1"}
+# The next part is mapped (into a Parquet file) by one thread of a separate in-memory DuckDB
+# while the writer appends the current one with its one thread.
+MAPPER_SETTINGS = {"memory_limit": "256MB"}
 _LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ROW_COLUMNS = (
     "source", "source_id", "title", "signature", "service", "team", "severity", "created_at",
@@ -199,32 +213,137 @@ def _copy_range(source, target, offset: int, length: int) -> None:
             length -= len(block)
 
 
-def load_chunk(run: IngestRun, path: str, config: settings_module.Settings) -> None:
-    """Map one part of the file and upsert it, with its quarantine, in one write transaction."""
+@contextmanager
+def _settings(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> Iterator[None]:
+    """DuckDB settings for the duration of the block, then the previous values again."""
+    before = {name: con.execute("SELECT current_setting(?)", [name]).fetchone()[0] for name in values}
+    _set(con, values)
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):  # an aborted transaction; the connection is closed after it
+            _set(con, before)
+        raise
+    _set(con, before)
+
+
+def _set(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
+    for name, value in values.items():  # names: this module's; values: DuckDB's own
+        con.execute(f"RESET {name}")  # the default exactly (its text form may be rounded)
+        if str(con.execute("SELECT current_setting(?)", [name]).fetchone()[0]) != str(value):
+            con.execute(f"SET {name} = '{value}'")
+
+
+def load_chunk(
+    run: IngestRun,
+    path: str,
+    config: settings_module.Settings,
+    carried: str | None = None,
+    carry_to: str | None = None,
+    mapped: str | None = None,
+) -> None:
+    """Map one part of the file and upsert it, with its quarantine, in one write transaction.
+
+    `mapped` is the part already mapped by `map_part` (else it is mapped here). `carried` is a
+    file of mapped rows a previous part left over, upserted before this part's rows; with
+    `carry_to`, the rows past the last whole row group are written there instead of being
+    upserted (the next part carries them).
+    """
     now = dt.datetime.now(dt.UTC)
     with store.writing(run.db) as con:
-        for setting in WRITE_SETTINGS:
-            con.execute(setting)
+        with _settings(con, {**IMPORT_SETTINGS, **(PART_SETTINGS if carry_to else {})}):
+            _load_part(con, run, path, config, now, carried, carry_to, mapped)
+            # Commit and checkpoint under the import's settings; the block's own commit then
+            # closes an empty transaction.
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+            con.execute("BEGIN TRANSACTION")
+
+
+def _load_part(
+    con: duckdb.DuckDBPyConnection,
+    run: IngestRun,
+    path: str,
+    config: settings_module.Settings,
+    now: dt.datetime,
+    carried: str | None,
+    carry_to: str | None,
+    mapped: str | None,
+) -> None:
+    if mapped:
+        rows, params = "FROM read_parquet($path)", {"path": mapped}
+    else:
         prepare(con, config)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _am_import AS " + _ALERTS_SQL, _parameters(path, config, now)
-        )
-        rejected = con.execute(
-            "SELECT alert_text, problem FROM _am_import WHERE problem IS NOT NULL"
-        ).fetchall()
+        rows, params = _ALERTS_SQL, _parameters(path, config, now)
+    if carried:
+        con.execute("CREATE OR REPLACE TEMP TABLE _am_import AS FROM read_parquet($path)", {"path": carried})
+        con.execute("INSERT INTO _am_import " + rows, params)
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _am_import AS " + rows, params)
+    rejected = con.execute("SELECT alert_text, problem FROM _am_import WHERE problem IS NOT NULL").fetchall()
+    where = "problem IS NULL"
+    if carry_to:
+        usable = con.execute("SELECT count(*) FROM _am_import WHERE problem IS NULL").fetchone()[0]
+        whole = usable - usable % ROW_GROUP_ROWS
+        first_left = con.execute(
+            "SELECT rowid FROM _am_import WHERE problem IS NULL ORDER BY rowid LIMIT 1 OFFSET ?", [whole]
+        ).fetchone()
+        if first_left:
+            con.execute(
+                "COPY (SELECT * FROM _am_import WHERE problem IS NULL AND rowid >= $first ORDER BY rowid) "
+                "TO $path (FORMAT parquet, COMPRESSION snappy)",
+                {"first": first_left[0], "path": carry_to},
+            )
+            where = f"problem IS NULL AND rowid < {int(first_left[0])}"
+    with _settings(con, UPSERT_SETTINGS):
         written = upsert_staged(
-            con,
-            "alerts",
-            "_am_import",
-            ROW_COLUMNS,
-            merge=alertmanager.WEBHOOK_MERGE["alerts"],
-            where="problem IS NULL",
+            con, "alerts", "_am_import", ROW_COLUMNS, merge=alertmanager.WEBHOOK_MERGE["alerts"], where=where
         )
-        con.execute("DROP TABLE _am_import")
-        mapped = Mapped()
-        for text, reason in rejected:
-            mapped.reject(STREAM, text, reason)
-        run.record_batch(con, {"alerts": written}, mapped, now)
+    con.execute("DROP TABLE _am_import")
+    mapped = Mapped()
+    for text, reason in rejected:
+        mapped.reject(STREAM, text, reason)
+    run.record_batch(con, {"alerts": written}, mapped, now)
+
+
+def map_part(path: str, target: str, config: settings_module.Settings, threads: int = 1) -> str:
+    """Map a part of the file into `target`, a Parquet file, in a DuckDB of its own (no database
+    file open, so no lock held); the rows in the part's order. Returns `target`."""
+    con = duckdb.connect()
+    try:
+        for name, value in {**MAPPER_SETTINGS, "threads": str(threads)}.items():
+            con.execute(f"SET {name} = '{value}'")  # this module's constants
+        prepare(con, config)
+        params = _parameters(path, config, dt.datetime.now(dt.UTC))
+        con.execute(
+            f"COPY ({_ALERTS_SQL}) TO $target (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 16384)",
+            {**params, "target": target},
+        )
+    finally:
+        con.close()
+    return target
+
+
+def _load_parts(run: IngestRun, parts: list[str], config: settings_module.Settings) -> None:
+    """Load the parts in order; while one part is written, the next one is mapped (two cores busy)."""
+    carried = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="am-map") as mapper:
+        # the first part with both threads: nothing is written meanwhile
+        pending = mapper.submit(map_part, parts[0], str(Path(parts[0]).with_suffix(".parquet")), config, 2)
+        for number, part in enumerate(parts):
+            mapped = pending.result()
+            last = number == len(parts) - 1
+            if not last:
+                following = parts[number + 1]
+                pending = mapper.submit(
+                    map_part, following, str(Path(following).with_suffix(".parquet")), config
+                )
+            carry_to = None if last else str(Path(part).with_suffix(".carried.parquet"))
+            load_chunk(run, part, config, carried, carry_to, mapped)
+            for done in (part, mapped, carried):
+                if done:
+                    Path(done).unlink(missing_ok=True)
+            carried = carry_to if carry_to and Path(carry_to).exists() else None
 
 
 def load_file(path: str, db: str, config: settings_module.Settings) -> IngestRun:
@@ -234,8 +353,10 @@ def load_file(path: str, db: str, config: settings_module.Settings) -> IngestRun
     run = IngestRun(db, alertmanager.SOURCE)
     try:
         with chunks(path, CHUNK_BYTES) as parts:
-            for part in parts:
-                load_chunk(run, part, config)
+            if len(parts) == 1:
+                load_chunk(run, parts[0], config)
+            else:
+                _load_parts(run, parts, config)
     except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as exc:
         error = f"{path}: not Alertmanager webhook payloads: {str(exc).splitlines()[0]}"
         run.finish(error=error)

@@ -12,6 +12,8 @@ import pyarrow as pa
 from store.migrations import PRIMARY_KEYS
 
 _names = itertools.count()
+# upsert_staged merges contested keys in hash buckets of about this many rows.
+BUCKET_ROWS = 100_000
 
 
 # How `merge` combines a batch value with the stored one (and with earlier rows of the batch).
@@ -85,13 +87,16 @@ def upsert_staged(
     columns: list[str] | tuple[str, ...],
     merge: Mapping[str, str] | None = None,
     where: str | None = None,
+    bucket_rows: int | None = BUCKET_ROWS,
 ) -> int:
     """Upsert the rows of `staged`, a table on `con` (rows matching `where`, in rowid order).
 
     The result is that of `upsert(con, table, con.table(staged).filter(where).project(columns),
     merge)`, but only keys that repeat in the batch or are already stored go through the
-    de-duplication and merge; every other row is appended with a plain INSERT. `staged` and
-    `where` are SQL written by the caller, never data.
+    de-duplication and merge; every other row is appended with a plain INSERT. The contested
+    rows are merged in buckets of a hash of the key of about `bucket_rows` rows each (None: one
+    statement), so the merge's aggregate and updates fit in a bounded memory; keys never span
+    buckets, so the result is the same. `staged` and `where` are SQL written by the caller, never data.
     """
     keys = PRIMARY_KEYS[table]  # KeyError for anything but a canonical table
     names = list(columns)
@@ -113,10 +118,26 @@ def upsert_staged(
         plain = f"SELECT {column_list} FROM {batch} ANTI JOIN {contested} USING ({key_list})"  # noqa: S608
         written = con.execute(f"INSERT INTO {table} ({column_list}) {plain}").fetchone()[0]  # noqa: S608
         rest = f"(SELECT * FROM {batch} SEMI JOIN {contested} USING ({key_list}))"  # noqa: S608
-        statement = (
-            _merge_sql(table, rest, names, keys, merge) if merge else _replace_sql(table, rest, names, keys)
-        )
-        written += con.execute(statement).fetchone()[0]
+        rows = con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0] if bucket_rows else 0  # noqa: S608
+        buckets = max(1, -(-rows // bucket_rows)) if bucket_rows else 1
+        if buckets == 1:
+            parts = [rest]
+        else:  # the contested rows once, each with its key's bucket
+            staged_rest = f"_rest_{next(_names)}"
+            con.execute(
+                f"CREATE TEMP TABLE {staged_rest} AS "  # noqa: S608
+                f"SELECT *, hash({key_list}) % {buckets} AS _bucket FROM {rest}"
+            )
+            parts = [f"(FROM {staged_rest} WHERE _bucket = {b})" for b in range(buckets)]  # noqa: S608
+        for part in parts:
+            statement = (
+                _merge_sql(table, part, names, keys, merge)
+                if merge
+                else _replace_sql(table, part, names, keys)
+            )
+            written += con.execute(statement).fetchone()[0]
+        if buckets > 1:
+            con.execute(f"DROP TABLE {staged_rest}")
     con.execute(f"DROP TABLE {contested}")
     return written
 

@@ -1,0 +1,151 @@
+"""The bulk import's bounded-memory paths: the merge of contested keys in hash buckets, parts
+that carry rows over to fill whole row groups, parts mapped ahead into files, and the DuckDB
+settings of the import's connection given back afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import random
+import sys
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+import settings
+import store
+from ingest import alertmanager_import
+
+upsert_module = sys.modules["store.upsert"]
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+CONFIG = settings.Settings()
+COLUMNS = ("source", "source_id", "title", "signature", "created_at", "resolved_at", "severity")
+MERGE = {"title": "coalesce", "resolved_at": "coalesce", "severity": "coalesce"}
+
+
+def _batch(rnd: random.Random, count: int, keys: int) -> pa.Table:
+    """Rows over few keys, so keys repeat within the batch; values often NULL."""
+    rows = []
+    for n in range(count):
+        rows.append({
+            "source": "s", "source_id": f"k{rnd.randrange(keys)}", "signature": "x|y", "created_at": T0,
+            "title": rnd.choice([None, f"t{n}"]),
+            "resolved_at": rnd.choice([None, T0 + dt.timedelta(minutes=n)]),
+            "severity": rnd.choice([None, "page", "warning"]),
+        })  # fmt: skip
+    return pa.Table.from_pylist(rows)
+
+
+def _table(db: str) -> list[tuple]:
+    with store.reading(db) as con:
+        return con.execute(f"SELECT {', '.join(COLUMNS)} FROM alerts ORDER BY source_id").fetchall()
+
+
+def _load_staged(db: str, rows: pa.Table, bucket_rows: int | None) -> int:
+    with store.writing(db) as con:
+        con.register("_rows", rows)
+        con.execute("CREATE TEMP TABLE _staged AS FROM _rows")
+        return upsert_module.upsert_staged(
+            con, "alerts", "_staged", COLUMNS, merge=MERGE, where="severity IS DISTINCT FROM 'skip'",
+            bucket_rows=bucket_rows,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("bucket_rows", [1, 3, 17])
+def test_bucketed_merge_gives_what_one_statement_and_upsert_give(tmp_path, bucket_rows):
+    rnd = random.Random(bucket_rows)
+    batches = [_batch(rnd, 200, 40) for _ in range(3)]  # the 2nd and 3rd meet stored keys
+    bucketed, single, plain = (str(tmp_path / f"{name}.duckdb") for name in ("b", "s", "p"))
+    for rows in batches:
+        written = _load_staged(bucketed, rows, bucket_rows)
+        assert written == _load_staged(single, rows, None)
+        with store.writing(plain) as con:
+            store.upsert(con, "alerts", rows, merge=MERGE)
+    assert _table(bucketed) == _table(single) == _table(plain)
+    assert len(_table(bucketed)) == 40
+
+
+def _payloads(count: int, repeat_every: int) -> list[dict]:
+    """Payloads of 3 alerts each; every `repeat_every`-th payload repeats an earlier alert resolved."""
+    out = []
+    for n in range(count):
+        alerts = []
+        for k in range(3 * n, 3 * n + 3):
+            alerts.append({
+                "status": "firing", "labels": {"alertname": f"A{k % 5}", "team": "t", "job": "j"},
+                "annotations": {"summary": f"s{k}"}, "startsAt": f"2026-01-01T00:{k // 60 % 60:02d}:{k % 60:02d}Z",
+                "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://p/g", "fingerprint": f"{k:016x}",
+            })  # fmt: skip
+        if n and n % repeat_every == 0:
+            earlier = dict(out[n // 2]["alerts"][0], status="resolved", endsAt="2026-01-02T00:00:00Z")
+            alerts.append(earlier)
+        if n % 11 == 0:
+            alerts.append(
+                {
+                    "status": "firing",
+                    "labels": {"job": f"no-alertname-{n}"},
+                    "startsAt": "2026-01-01T00:00:00Z",
+                }
+            )
+        out.append({"receiver": "r", "groupKey": "g", "externalURL": "http://am", "alerts": alerts})
+    return out
+
+
+def _write(path, payloads: list[dict]) -> str:
+    path.write_text("".join(json.dumps(p) + "\n" for p in payloads))
+    return str(path)
+
+
+def _alerts(db: str) -> list[tuple]:
+    with store.reading(db) as con:
+        return con.execute(
+            "SELECT source_id, title, created_at, resolved_at, auto_resolved, labels::VARCHAR, raw::VARCHAR "
+            "FROM alerts ORDER BY source_id"
+        ).fetchall()
+
+
+def _quarantine(db: str) -> list[tuple]:
+    with store.reading(db) as con:
+        return con.execute("SELECT reason, raw FROM quarantine ORDER BY raw").fetchall()
+
+
+def test_parts_with_carried_rows_and_bucketed_merges_give_the_rows_of_one_part(tmp_path, monkeypatch):
+    path = _write(tmp_path / "am.jsonl", _payloads(120, 4))
+    whole = str(tmp_path / "whole.duckdb")
+    run = alertmanager_import.load_file(path, whole, CONFIG)  # one part: mapped and merged in the writer
+    expected, rejected = _alerts(whole), _quarantine(whole)
+    assert run.totals.quarantined == len(rejected) == 11
+    # Many small parts, mapped ahead into files, row groups of 7 rows (so rows are carried over
+    # from part to part), contested keys merged in buckets of 2 rows.
+    monkeypatch.setattr(alertmanager_import, "CHUNK_BYTES", 3000)
+    monkeypatch.setattr(alertmanager_import, "ROW_GROUP_ROWS", 7)
+    monkeypatch.setattr(
+        alertmanager_import, "upsert_staged", functools.partial(upsert_module.upsert_staged, bucket_rows=2)
+    )
+    with alertmanager_import.chunks(path, 3000) as parts:
+        assert len(parts) > 10
+    parted = str(tmp_path / "parted.duckdb")
+    run = alertmanager_import.load_file(path, parted, CONFIG)
+    assert _alerts(parted) == expected
+    assert run.totals.by_table["alerts"] >= len(expected)
+    # Again: every key is stored, so every row takes the merge path; nothing changes.
+    alertmanager_import.load_file(path, parted, CONFIG)
+    assert _alerts(parted) == expected
+    assert sorted(set(_quarantine(parted))) == sorted(rejected)
+
+
+def test_the_import_gives_its_connection_settings_back():
+    con = duckdb.connect()
+    before = con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone()
+    with alertmanager_import._settings(con, {"memory_limit": "123MB", "threads": "1"}):
+        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+    assert (
+        con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone() == before
+    )
+    with pytest.raises(RuntimeError), alertmanager_import._settings(con, {"threads": "1"}):
+        raise RuntimeError("boom")
+    assert (
+        con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone() == before
+    )
