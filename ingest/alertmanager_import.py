@@ -240,24 +240,33 @@ def load_chunk(
     config: settings_module.Settings,
     carried: str | None = None,
     carry_to: str | None = None,
-    mapped: str | None = None,
-) -> None:
+    mapped: list[tuple[str, int]] | None = None,
+) -> list[tuple[str, int]]:
     """Map one part of the file and upsert it, with its quarantine, in one write transaction.
 
-    `mapped` is the part already mapped by `map_part` (else it is mapped here). `carried` is a
-    file of mapped rows a previous part left over, upserted before this part's rows; with
-    `carry_to`, the rows past the last whole row group are written there instead of being
-    upserted (the next part carries them).
+    `mapped`: the part's rows already mapped by `map_part`, as Parquet files with the row
+    each starts from (rows carried over from earlier parts first); else the part is mapped
+    here. With `carry_to`, the rows past the last whole row group are left over rather than
+    upserted: returned as such a list when `mapped` is given, else written to `carry_to`
+    (then `carried` upserts them before the next part's rows).
     """
     now = dt.datetime.now(dt.UTC)
     with store.writing(run.db) as con:
         with _settings(con, {**IMPORT_SETTINGS, **(PART_SETTINGS if carry_to else {})}):
-            _load_part(con, run, path, config, now, carried, carry_to, mapped)
+            left = _load_part(con, run, path, config, now, carried, carry_to, mapped)
             # Commit and checkpoint under the import's settings; the block's own commit then
             # closes an empty transaction.
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
             con.execute("BEGIN TRANSACTION")
+    return left
+
+
+_SOURCE_ROWS = 1 << 40  # staged row ids: source number * this + row number in its file
+
+
+def _quote(path: str) -> str:
+    return "'" + path.replace("'", "''") + "'"
 
 
 def _load_part(
@@ -268,20 +277,25 @@ def _load_part(
     now: dt.datetime,
     carried: str | None,
     carry_to: str | None,
-    mapped: str | None,
-) -> None:
-    if mapped:
-        rows, params = "FROM read_parquet($path)", {"path": mapped}
+    mapped: list[tuple[str, int]] | None,
+) -> list[tuple[str, int]]:
+    if mapped:  # a view over the files: the rows are read as they are appended
+        # The files are this import's own scratch files, quoted; a view takes no parameters.
+        sources = " UNION ALL ".join(
+            f"SELECT * EXCLUDE (file_row_number), {number} * {_SOURCE_ROWS} + file_row_number AS rowid "  # noqa: S608
+            f"FROM read_parquet({_quote(file)}, file_row_number = true) WHERE file_row_number >= {int(first)}"
+            for number, (file, first) in enumerate(mapped)
+        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _am_import AS {sources}")
     else:
         prepare(con, config)
-        rows, params = _ALERTS_SQL, _parameters(path, config, now)
-    if carried:
-        con.execute("CREATE OR REPLACE TEMP TABLE _am_import AS FROM read_parquet($path)", {"path": carried})
-        con.execute("INSERT INTO _am_import " + rows, params)
-    else:
-        con.execute("CREATE OR REPLACE TEMP TABLE _am_import AS " + rows, params)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _am_import AS " + _ALERTS_SQL, _parameters(path, config, now)
+        )
+        if carried:
+            con.execute("INSERT INTO _am_import FROM read_parquet($path)", {"path": carried})
     rejected = con.execute("SELECT alert_text, problem FROM _am_import WHERE problem IS NOT NULL").fetchall()
-    where = "problem IS NULL"
+    where, left = "problem IS NULL", []
     if carry_to:
         usable = con.execute("SELECT count(*) FROM _am_import WHERE problem IS NULL").fetchone()[0]
         whole = usable - usable % ROW_GROUP_ROWS
@@ -289,21 +303,28 @@ def _load_part(
             "SELECT rowid FROM _am_import WHERE problem IS NULL ORDER BY rowid LIMIT 1 OFFSET ?", [whole]
         ).fetchone()
         if first_left:
-            con.execute(
-                "COPY (SELECT * FROM _am_import WHERE problem IS NULL AND rowid >= $first ORDER BY rowid) "
-                "TO $path (FORMAT parquet, COMPRESSION snappy)",
-                {"first": first_left[0], "path": carry_to},
-            )
-            where = f"problem IS NULL AND rowid < {int(first_left[0])}"
+            cut = int(first_left[0])
+            where = f"problem IS NULL AND rowid < {cut}"
+            if mapped:
+                number, row = divmod(cut, _SOURCE_ROWS)
+                left = [(mapped[number][0], row), *mapped[number + 1 :]]
+            else:
+                con.execute(
+                    "COPY (SELECT * FROM _am_import WHERE problem IS NULL AND rowid >= $cut ORDER BY rowid) "
+                    "TO $path (FORMAT parquet, COMPRESSION snappy)",
+                    {"path": carry_to, "cut": cut},
+                )
+                left = [(carry_to, 0)]
     with _settings(con, UPSERT_SETTINGS):
         written = upsert_staged(
             con, "alerts", "_am_import", ROW_COLUMNS, merge=alertmanager.WEBHOOK_MERGE["alerts"], where=where
         )
-    con.execute("DROP TABLE _am_import")
-    mapped = Mapped()
+    con.execute(f"DROP {'VIEW' if mapped else 'TABLE'} _am_import")
+    rejects = Mapped()
     for text, reason in rejected:
-        mapped.reject(STREAM, text, reason)
-    run.record_batch(con, {"alerts": written}, mapped, now)
+        rejects.reject(STREAM, text, reason)
+    run.record_batch(con, {"alerts": written}, rejects, now)
+    return left
 
 
 def map_part(path: str, target: str, config: settings_module.Settings, threads: int = 1) -> str:
@@ -326,7 +347,7 @@ def map_part(path: str, target: str, config: settings_module.Settings, threads: 
 
 def _load_parts(run: IngestRun, parts: list[str], config: settings_module.Settings) -> None:
     """Load the parts in order; while one part is written, the next one is mapped (two cores busy)."""
-    carried = None
+    carried: list[tuple[str, int]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="am-map") as mapper:
         # the first part with both threads: nothing is written meanwhile
         pending = mapper.submit(map_part, parts[0], str(Path(parts[0]).with_suffix(".parquet")), config, 2)
@@ -338,12 +359,13 @@ def _load_parts(run: IngestRun, parts: list[str], config: settings_module.Settin
                 pending = mapper.submit(
                     map_part, following, str(Path(following).with_suffix(".parquet")), config
                 )
-            carry_to = None if last else str(Path(part).with_suffix(".carried.parquet"))
-            load_chunk(run, part, config, carried, carry_to, mapped)
-            for done in (part, mapped, carried):
-                if done:
-                    Path(done).unlink(missing_ok=True)
-            carried = carry_to if carry_to and Path(carry_to).exists() else None
+            sources = [*carried, (mapped, 0)]
+            left = load_chunk(run, part, config, carry_to=None if last else part, mapped=sources)
+            Path(part).unlink(missing_ok=True)
+            for file, _ in sources:
+                if file not in {kept for kept, _ in left}:
+                    Path(file).unlink(missing_ok=True)
+            carried = left
 
 
 def load_file(path: str, db: str, config: settings_module.Settings) -> IngestRun:
