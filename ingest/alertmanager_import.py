@@ -238,22 +238,21 @@ def load_chunk(
     run: IngestRun,
     path: str,
     config: settings_module.Settings,
-    carried: str | None = None,
     carry_to: str | None = None,
     mapped: list[tuple[str, int]] | None = None,
 ) -> list[tuple[str, int]]:
     """Map one part of the file and upsert it, with its quarantine, in one write transaction.
 
     `mapped`: the part's rows already mapped by `map_part`, as Parquet files with the row
-    each starts from (rows carried over from earlier parts first); else the part is mapped
-    here. With `carry_to`, the rows past the last whole row group are left over rather than
-    upserted: returned as such a list when `mapped` is given, else written to `carry_to`
-    (then `carried` upserts them before the next part's rows).
+    each starts from (rows carried over from earlier parts first, the part's own file last);
+    else the part is mapped here. With `carry_to`, the usable rows past the last whole row
+    group are left over rather than upserted, and returned as such a list (for the next part's
+    `mapped`); when the part was mapped here they are first written to the file `carry_to`.
     """
     now = dt.datetime.now(dt.UTC)
     with store.writing(run.db) as con:
         with _settings(con, {**IMPORT_SETTINGS, **(PART_SETTINGS if carry_to else {})}):
-            left = _load_part(con, run, path, config, now, carried, carry_to, mapped)
+            left = _load_part(con, run, path, config, now, carry_to, mapped)
             # Commit and checkpoint under the import's settings; the block's own commit then
             # closes an empty transaction.
             con.execute("COMMIT")
@@ -275,15 +274,17 @@ def _load_part(
     path: str,
     config: settings_module.Settings,
     now: dt.datetime,
-    carried: str | None,
     carry_to: str | None,
     mapped: list[tuple[str, int]] | None,
 ) -> list[tuple[str, int]]:
     if mapped:  # a view over the files: the rows are read as they are appended
         # The files are this import's own scratch files, quoted; a view takes no parameters.
+        # Rows carried over (all files but the last) were checked by an earlier part: only
+        # their usable rows, so that none is quarantined twice.
         sources = " UNION ALL ".join(
             f"SELECT * EXCLUDE (file_row_number), {number} * {_SOURCE_ROWS} + file_row_number AS rowid "  # noqa: S608
             f"FROM read_parquet({_quote(file)}, file_row_number = true) WHERE file_row_number >= {int(first)}"
+            + (" AND problem IS NULL" if number < len(mapped) - 1 else "")
             for number, (file, first) in enumerate(mapped)
         )
         con.execute(f"CREATE OR REPLACE TEMP VIEW _am_import AS {sources}")
@@ -292,8 +293,6 @@ def _load_part(
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _am_import AS " + _ALERTS_SQL, _parameters(path, config, now)
         )
-        if carried:
-            con.execute("INSERT INTO _am_import FROM read_parquet($path)", {"path": carried})
     rejected = con.execute("SELECT alert_text, problem FROM _am_import WHERE problem IS NOT NULL").fetchall()
     where, left = "problem IS NULL", []
     if carry_to:
@@ -337,7 +336,7 @@ def map_part(path: str, target: str, config: settings_module.Settings, threads: 
         prepare(con, config)
         params = _parameters(path, config, dt.datetime.now(dt.UTC))
         con.execute(
-            f"COPY ({_ALERTS_SQL}) TO $target (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 16384)",
+            f"COPY ({_ALERTS_SQL}) TO $target (FORMAT parquet, COMPRESSION lz4_raw, DICTIONARY_SIZE_LIMIT 1, ROW_GROUP_SIZE 16384)",
             {**params, "target": target},
         )
     finally:
