@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 import store
@@ -36,10 +38,19 @@ def source_status(db: str) -> pd.DataFrame:
         return con.execute(_STATUS_SQL).df()
 
 
-def sources_in(db: str) -> set[str]:
+def sources_in(db: str, timeout_s: float | None = None) -> set[str]:
     """The sources that have written alerts into `db`."""
-    with store.reading(db) as con:
+    with store.reading(db, timeout_s=timeout_s) as con:
         return {row[0] for row in con.execute("SELECT DISTINCT source FROM alerts").fetchall()}
+
+
+def last_good_run(db: str, source: str) -> dt.datetime | None:
+    """When the last run of `source` that finished without errors ended."""
+    with store.reading(db) as con:
+        row = con.execute(
+            "SELECT max(finished_at) FROM ingest_runs WHERE source = ? AND status = 'ok'", [source]
+        ).fetchone()
+    return row[0]
 
 
 def quarantined(db: str, limit: int = 500) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import streamlit as st
 
 import settings
 import store
-from ingest import demo
+from ingest import demo, status
 
 DEMO_DB = "data/demo.duckdb"
 
@@ -26,8 +26,7 @@ def _has_alerts(db: str) -> bool:
     if store.is_local_file(db) and not Path(db).exists():
         return False
     try:
-        with store.reading(db, timeout_s=5) as con:
-            return con.execute("SELECT EXISTS (SELECT 1 FROM alerts)").fetchone()[0]
+        return bool(status.sources_in(db, timeout_s=5))
     except store.DatabaseBusy:
         return True  # a sync is filling it right now: it is the real database
 
@@ -36,11 +35,8 @@ def _demo_is_current(db: str) -> bool:
     """The demo history ends today: regenerate it once a day so 'this sprint' has data."""
     if not Path(db).exists():
         return False
-    with store.reading(db) as con:
-        row = con.execute(
-            "SELECT max(finished_at) FROM ingest_runs WHERE source = ? AND status = 'ok'", [demo.SOURCE]
-        ).fetchone()
-    return bool(row[0]) and row[0].date() == dt.datetime.now(dt.UTC).date()
+    finished = status.last_good_run(db, demo.SOURCE)
+    return finished is not None and finished.date() == dt.datetime.now(dt.UTC).date()
 
 
 @st.cache_resource(show_spinner="Preparing the demo history (first start only)…")
