@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.apptest import new_app
 
-DASHBOARD = str(ROOT / "dashboard.py")
 AUTH = {
     "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
     "cookie_secret": "a-long-random-cookie-secret-for-tests",
@@ -19,8 +18,7 @@ PAGES = ["views/overview.py", "views/noisy.py", "views/retro.py", "views/wakeups
 
 
 def _app(monkeypatch, db: str, auth: dict | None) -> AppTest:
-    monkeypatch.setenv("ALERTHYGIENE_DB", db)
-    app = AppTest.from_file(DASHBOARD, default_timeout=120)
+    app = new_app(monkeypatch, db)
     if auth is not None:
         app.secrets["auth"] = auth
     return app

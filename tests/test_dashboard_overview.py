@@ -8,17 +8,8 @@ from streamlit.testing.v1 import AppTest
 import metrics
 import settings
 from ingest.demo import load_demo
-from tests.conftest import DEMO_END, ROOT
-
-DASHBOARD = str(ROOT / "dashboard.py")
-
-
-def _app(monkeypatch, db: str, **params) -> AppTest:
-    monkeypatch.setenv("ALERTHYGIENE_DB", db)
-    app = AppTest.from_file(DASHBOARD, default_timeout=120)
-    for key, value in params.items():
-        app.query_params[key] = value
-    return app.run()
+from tests.apptest import DASHBOARD, freeze_today, open_page
+from tests.conftest import DEMO_END
 
 
 def _scope_line(app: AppTest) -> str:
@@ -31,15 +22,12 @@ def _tiles(app: AppTest) -> dict[str, tuple[str, str]]:
 
 
 @pytest.fixture
-def frozen_today(monkeypatch):  # noqa: PT004
-    """The app's 'today' is the demo's last day, so the default sprint is a known one."""
-    from views import filters
-
-    monkeypatch.setattr(filters, "today", lambda: DEMO_END.date())
+def frozen_today(monkeypatch):
+    freeze_today(monkeypatch)
 
 
 def test_overview_on_demo_data_shows_tiles_chart_and_formulas(monkeypatch, demo_db, frozen_today):
-    app = _app(monkeypatch, demo_db)
+    app = open_page(monkeypatch, demo_db)
     assert not app.exception
     tiles = _tiles(app)
     assert list(tiles) == ["Alerts", "MTTA (median)", "MTTR (median)", "Wake-ups", "Noise ratio"]
@@ -55,7 +43,7 @@ def test_overview_on_demo_data_shows_tiles_chart_and_formulas(monkeypatch, demo_
 
 
 def test_team_and_sprint_come_from_the_url(monkeypatch, demo_db, frozen_today):
-    app = _app(monkeypatch, demo_db, team="mobile", sprint="2026-10-26")
+    app = open_page(monkeypatch, demo_db, team="mobile", sprint="2026-10-26")
     assert not app.exception
     assert app.selectbox(key="filter_team").value == "mobile"
     assert "2026-10-26 – 2026-11-08" in _scope_line(app) and "mobile" in _scope_line(app)
@@ -67,14 +55,14 @@ def test_team_and_sprint_come_from_the_url(monkeypatch, demo_db, frozen_today):
 
 
 def test_unknown_url_values_fall_back_to_defaults(monkeypatch, demo_db, frozen_today):
-    app = _app(monkeypatch, demo_db, team="'; DROP TABLE alerts; --", sprint="../../etc/passwd")
+    app = open_page(monkeypatch, demo_db, team="'; DROP TABLE alerts; --", sprint="../../etc/passwd")
     assert not app.exception
     assert app.selectbox(key="filter_team").value == "All teams"
     assert "2026-11-09" in _scope_line(app)
 
 
 def test_overview_on_an_empty_database_says_how_to_load_data(monkeypatch, db):
-    app = _app(monkeypatch, db)
+    app = open_page(monkeypatch, db)
     assert not app.exception
     assert not app.metric
     assert any("No alerts in this database yet" in info.value for info in app.info)

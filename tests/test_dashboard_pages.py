@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 import metrics
 import settings
 import store
-from tests.conftest import DEMO_END, ROOT
+from tests.apptest import freeze_today, open_page
+from tests.conftest import DEMO_END
 
-DASHBOARD = str(ROOT / "dashboard.py")
 PAGES = {
     "views/overview.py": "Overview",
     "views/noisy.py": "Noisy alerts",
@@ -35,18 +35,7 @@ def demo_copy(tmp_path, demo_db) -> str:
 
 @pytest.fixture(autouse=True)
 def frozen_today(monkeypatch):
-    from views import filters
-
-    monkeypatch.setattr(filters, "today", lambda: DEMO_END.date())
-
-
-def open_page(monkeypatch, db: str, page: str, **params) -> AppTest:
-    monkeypatch.setenv("ALERTHYGIENE_DB", db)
-    app = AppTest.from_file(DASHBOARD, default_timeout=120)
-    for key, value in params.items():
-        app.query_params[key] = value
-    app.run()
-    return app.switch_page(page).run()
+    freeze_today(monkeypatch)
 
 
 def q(db: str, sql: str, params=None):
