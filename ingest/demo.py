@@ -6,14 +6,22 @@ import datetime as dt
 import hashlib
 import logging
 import random
-from collections.abc import Callable
 
 from tqdm import tqdm
 
 import store
 from ingest.demo_history import DemoHistory, Rule, fill_template
 from ingest.load import IngestRun
-from ingest.mapping import Mapped, MappingError, as_json, map_each, optional_time, parse_time, required
+from ingest.mapping import (
+    Mapped,
+    MappingError,
+    as_json,
+    map_each,
+    optional_time,
+    parse_time,
+    required,
+    team_row,
+)
 from ingest.signature import title_signature
 from settings import Settings
 
@@ -25,9 +33,7 @@ _EVENT_TYPES = {"trigger", "acknowledge", "resolve", "escalate", "notify", "anno
 
 
 def map_team(record: dict) -> Mapped:
-    out = Mapped()
-    out.add("teams", {"source": SOURCE, "team_id": required(record, "id"), "name": required(record, "name")})
-    return out
+    return team_row(SOURCE, record)
 
 
 def map_service(record: dict) -> Mapped:
@@ -135,7 +141,6 @@ def load_demo(
     days: int = 180,
     end: dt.datetime | None = None,
     progress: bool = False,
-    on_page: Callable[[int], None] | None = None,
 ) -> IngestRun:
     """Write the demo history into `db` through the same mapping and loader as a provider sync."""
     history = DemoHistory(seed=seed, days=days, end=end)
@@ -150,8 +155,6 @@ def load_demo(
             mapped = map_each("incidents", page, lambda r: map_incident(r, settings))
             run.load("incidents", mapped, cursor=page[-1]["created_at"])
             bar.update(len(page))
-            if on_page:
-                on_page(len(page))
         bar.close()
         _write_retro(db, history)
     except BaseException as exc:
