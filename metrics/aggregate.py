@@ -115,7 +115,7 @@ def _run(db, settings: Settings, periods: list[Period], sql: str, team, service,
     values = facts.params(
         settings, whole, team, service, [p.start for p in periods], by_team=by_team, **extra
     )
-    return facts.query(db, settings, whole, {"result": sql}, values)["result"]
+    return facts.query_one(db, settings, whole, sql, values)
 
 
 def series(

@@ -11,7 +11,7 @@ from metrics.period import Period, previous, sprint_period
 from metrics.registry import Metric, register
 from settings import Settings
 
-register(
+INTERRUPTION_HOURS = register(
     Metric(
         "interruption_hours",
         "Hours lost to interruptions",
@@ -21,7 +21,7 @@ register(
         "interruption",
     )
 )
-register(
+HANDLING_HOURS = register(
     Metric(
         "handling_hours",
         "Hours handling alerts",
@@ -30,7 +30,7 @@ register(
         "coalesce(sum(ack_to_resolve_s), 0) / 3600.0",
     )
 )
-register(
+HOURS_LOST = register(
     Metric(
         "hours_lost",
         "Hours lost",
@@ -41,24 +41,24 @@ register(
     )
 )
 
-_BY_SIGNATURE = """
+_BY_SIGNATURE = f"""
 , alert_hours AS (
     SELECT signature, count(*) AS alerts, arg_max(title, created_at) AS title,
         arg_max(team, created_at) AS team,
-        coalesce(sum(ack_to_resolve_s), 0) / 3600.0 AS handling_hours
+        {HANDLING_HOURS.sql} AS handling_hours
     FROM alert_facts GROUP BY signature
 ),
 page_hours AS (
-    SELECT signature, count(*) AS interruptions, sum(cost_h) AS interruption_hours
+    SELECT signature, count(*) AS interruptions, {INTERRUPTION_HOURS.sql} AS interruption_hours
     FROM interruption_facts GROUP BY signature
 ),
 by_signature AS (
     SELECT a.signature, a.title, a.team, a.alerts, coalesce(p.interruptions, 0) AS interruptions,
         coalesce(p.interruption_hours, 0) AS interruption_hours, a.handling_hours,
-        coalesce(p.interruption_hours, 0) + a.handling_hours AS hours_lost
+        {HOURS_LOST.sql} AS hours_lost
     FROM alert_hours AS a LEFT JOIN page_hours AS p USING (signature)
 )
-"""
+"""  # noqa: S608 - fragments come only from the registry
 
 HOURS_BY_SIGNATURE = register(
     Metric(
@@ -98,7 +98,7 @@ def hours_lost(
     """Hours lost per signature in the period, most first."""
     settings = facts.resolve(settings)
     values = facts.params(settings, period, team)
-    return facts.query(db, settings, period, {"q": HOURS_BY_SIGNATURE.sql}, values)["q"]
+    return facts.query_one(db, settings, period, HOURS_BY_SIGNATURE.sql, values)
 
 
 def saving_window(settings: Settings, day: dt.date | None = None, sprints: int = 3) -> Period:
@@ -121,4 +121,4 @@ def fix_planner(
     settings = facts.resolve(settings)
     window = saving_window(settings, day, sprints)
     values = facts.params(settings, window, team, sprints=float(sprints))
-    return facts.query(db, settings, window, {"q": FIX_PLANNER.sql}, values)["q"]
+    return facts.query_one(db, settings, window, FIX_PLANNER.sql, values)

@@ -332,3 +332,15 @@ def query(
             log.debug("running %s", name)
             results[name] = run(con, sql, values)
         return results
+
+
+def query_one(
+    db: str | None,
+    settings: Settings,
+    period: Period,
+    sql: str,
+    values: dict[str, Any],
+    with_facts: bool = True,
+) -> pd.DataFrame:
+    """Run one statement as `query` does; its result."""
+    return query(db, settings, period, {"result": sql}, values, with_facts)["result"]

@@ -6,7 +6,7 @@ import pandas as pd
 
 from metrics import facts
 from metrics.period import Period
-from metrics.registry import Metric, register
+from metrics.registry import Metric, metric, register
 from settings import Settings
 
 _PAGE = "distinct (alert, person) paged by phone/SMS/push (fallback: acknowledger, else unknown)"
@@ -83,14 +83,15 @@ register(
     )
 )
 
+# The registered definitions, grouped per person (so disturbed nights are that person's nights).
 _PERSON = ", ".join(
-    f"{m} AS {n}"
-    for n, m in (
-        ("interruptions", "count(*)"),
-        ("business_hours_interruptions", "count(*) FILTER (WHERE time_bucket = 'business')"),
-        ("off_hours_interruptions", "count(*) FILTER (WHERE time_bucket = 'off')"),
-        ("wake_ups", "count(*) FILTER (WHERE time_bucket = 'sleep')"),
-        ("disturbed_nights", "count(DISTINCT night) FILTER (WHERE time_bucket = 'sleep')"),
+    f"{metric(n).sql} AS {n}"
+    for n in (
+        "interruptions",
+        "business_hours_interruptions",
+        "off_hours_interruptions",
+        "wake_ups",
+        "disturbed_nights",
     )
 )
 
@@ -156,7 +157,7 @@ FROM load ORDER BY day, person_id, source
 def _run(db, period, team, settings, statement: Metric, **extra) -> pd.DataFrame:
     settings = facts.resolve(settings)
     values = facts.params(settings, period, team, **extra)
-    return facts.query(db, settings, period, {"q": statement.sql}, values)["q"]
+    return facts.query_one(db, settings, period, statement.sql, values)
 
 
 def interruption_list(

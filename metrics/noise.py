@@ -63,11 +63,20 @@ FIXES = {
 def _ranking_sql() -> str:
     per_alert = ", ".join(
         f"{metric(n).sql} AS {n}"
-        for n in ("alerts", "transient", "flaps", "unacknowledged", "noise_ratio", "ttr_median_s")
+        for n in (
+            "alerts",
+            "transient",
+            "flaps",
+            "unacknowledged",
+            "noise_ratio",
+            "ttr_median_s",
+            "handling_hours",
+        )
     )
     per_page = ", ".join(
         f"{metric(n).sql} AS {n}" for n in ("interruptions", "sleep_interruptions", "interruption_hours")
     )
+    hours_lost = metric("hours_lost").sql  # over the joined per-signature columns below
     fixes = " ".join(f"WHEN '{d}' THEN '{f}'" for d, f in FIXES.items())
     return f""",
 co_fire AS (  -- alerts with an alert of another signature created within the grouping window
@@ -85,8 +94,7 @@ by_signature AS (
         arg_max(service, created_at) AS service,
         arg_max(team, created_at) AS team,
         max(created_at) AS last_seen,
-        bool_or(has_runbook) AS has_runbook,
-        coalesce(sum(ack_to_resolve_s), 0) / 3600.0 AS handling_hours
+        bool_or(has_runbook) AS has_runbook
     FROM alert_facts AS f
     LEFT JOIN co_fire AS c USING (source, source_id)
     GROUP BY signature
@@ -101,7 +109,7 @@ latest_verdict AS (
 diagnosed AS (
     SELECT b.*, coalesce(p.interruptions, 0) AS interruptions,
         coalesce(p.sleep_interruptions, 0) AS sleep_interruptions,
-        coalesce(p.interruption_hours, 0) + b.handling_hours AS hours_lost,
+        {hours_lost} AS hours_lost,
         h.first_seen, v.verdict,
         CASE WHEN v.verdict = 'noise' THEN 'reviewed noise'
              WHEN b.transient / b.alerts > $mostly
@@ -170,7 +178,7 @@ def noisy(
     """The noisy-alerts ranking with each signature's diagnosis and suggested fix."""
     settings = facts.resolve(settings)
     values = facts.params(settings, period, team, service, mostly=MOSTLY)
-    frame = facts.query(db, settings, period, {"noisy": NOISY.sql}, values)["noisy"]
+    frame = facts.query_one(db, settings, period, NOISY.sql, values)
     return frame.head(limit) if limit else frame
 
 
@@ -186,4 +194,4 @@ def hold_down_replay(
     settings = facts.resolve(settings)
     hold = settings.thresholds.hold_down_s if hold_down_s is None else hold_down_s
     values = facts.params(settings, period, team, hold_down_s=float(hold), signature=signature)
-    return facts.query(db, settings, period, {"replay": HOLD_DOWN.sql}, values)["replay"]
+    return facts.query_one(db, settings, period, HOLD_DOWN.sql, values)

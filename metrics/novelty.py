@@ -71,7 +71,7 @@ def new_signatures(
     """Signatures first seen in the period: status 'new', or 'unknown' when history is short."""
     settings = facts.resolve(settings)
     values = facts.params(settings, period, team)
-    return facts.query(db, settings, period, {"q": NEW_SIGNATURES.sql}, values)["q"]
+    return facts.query_one(db, settings, period, NEW_SIGNATURES.sql, values)
 
 
 def repeat_offenders(
@@ -86,4 +86,4 @@ def repeat_offenders(
     periods = sprints_back(settings, sprints or settings.thresholds.repeat_offender_sprints, day)
     whole = Period(periods[0].start, periods[-1].end)
     values = facts.params(settings, whole, team, buckets=[p.start for p in periods])
-    return facts.query(db, settings, whole, {"q": REPEAT_OFFENDERS.sql}, values)["q"]
+    return facts.query_one(db, settings, whole, REPEAT_OFFENDERS.sql, values)

@@ -229,28 +229,12 @@ def headline_table(doc: Document) -> Table:
 
 
 def noisy_table(doc: Document) -> Table:
-    columns = [
-        "signature",
-        "title",
-        "alerts",
-        "transient",
-        "flaps",
-        "unacknowledged",
-        "noise_ratio",
-        "ttr_median_s",
-        "interruptions",
-        "sleep_interruptions",
-        "diagnosis",
-        "suggested_fix",
+    """The contract's ranking columns, with each signature's title, diagnosis and suggested fix."""
+    columns = ["signature", "title", *NOISY_KEYS[1:], "diagnosis", "suggested_fix"]
+    rows = [
+        [show(c, plain(row[c])) if c in ("noise_ratio", "ttr_median_s") else cell(row[c]) for c in columns]
+        for row in doc.noisy.to_dict("records")
     ]
-    rows = []
-    for row in doc.noisy.to_dict("records"):
-        rows.append(
-            [
-                show(c, plain(row[c])) if c in ("noise_ratio", "ttr_median_s") else cell(row[c])
-                for c in columns
-            ]
-        )
     return Table(label("noisy"), formula("noisy") + "; diagnosis per METRICS.md", columns, rows)
 
 

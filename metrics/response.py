@@ -86,4 +86,4 @@ def alert_list(
     """Every alert of the period with the per-alert facts the figures are counted from."""
     settings = facts.resolve(settings)
     values = facts.params(settings, period, team, service)
-    return facts.query(db, settings, period, {"q": ALERT_LIST.sql}, values)["q"]
+    return facts.query_one(db, settings, period, ALERT_LIST.sql, values)

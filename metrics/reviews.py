@@ -85,7 +85,7 @@ def follow_through(
     as_of = as_of or dt.datetime.now(dt.UTC)
     values = {"as_of": as_of, "team": team, "sprint_days": settings.sprint_length_days}
     period = Period(as_of - dt.timedelta(days=1), as_of)
-    return facts.query(db, settings, period, {"q": FOLLOW_THROUGH.sql}, values, with_facts=False)["q"]
+    return facts.query_one(db, settings, period, FOLLOW_THROUGH.sql, values, with_facts=False)
 
 
 def still_firing(
