@@ -73,6 +73,10 @@ def test_noisy_ranking_order_and_columns(db):
     # TTR of X: 100, 2000, 400, 300, 1000, 50, 301 -> median 301.
     assert top["ttr_median_s"] == pytest.approx(301)
     assert top["first_seen"] == sec(0) and top["last_seen"] == sec(20000)
+    # No notifications: one fallback interruption per alert at created_at, Monday 00:00-05:33 UTC,
+    # all in sleep hours. No other signature fires within 60 s of X, and no share is over half.
+    assert (top["interruptions"], top["sleep_interruptions"]) == (7, 7)
+    assert pd.isna(top["diagnosis"]) and pd.isna(top["suggested_fix"])
     for column in ("interruptions", "sleep_interruptions", "diagnosis", "suggested_fix"):
         assert column in ranked.columns
 
