@@ -43,6 +43,13 @@ class Mapped:
         return len(self.rows.get(table, ()))
 
 
+def team_row(source: str, record: dict) -> Mapped:
+    """A provider's team record ({id, name}) → its `teams` row; every source lists teams alike."""
+    out = Mapped()
+    out.add("teams", {"source": source, "team_id": required(record, "id"), "name": required(record, "name")})
+    return out
+
+
 def map_each(stream: str, records: list[Any], map_one) -> Mapped:
     """Map records one by one; a record whose mapping fails is rejected with the reason."""
     out = Mapped()

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ingest.http import Api
-from ingest.mapping import Mapped, MappingError, as_json, parse_time, required
+from ingest.mapping import Mapped, MappingError, as_json, parse_time, required, team_row
 from ingest.paginators import CursorPaginator, NextUrlPaginator
 from ingest.signature import title_signature
 from ingest.sync import Child, Context, Provider, Stream, Windowed
@@ -81,9 +81,7 @@ def provider(base_url: str, options: dict) -> Provider:
 
 
 def map_team(record: dict, ctx: Context) -> Mapped:
-    out = Mapped()
-    out.add("teams", {"source": SOURCE, "team_id": required(record, "id"), "name": required(record, "name")})
-    return out
+    return team_row(SOURCE, record)
 
 
 def map_user(record: dict, ctx: Context) -> Mapped:

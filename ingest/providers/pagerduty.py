@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ingest.http import Api
-from ingest.mapping import Mapped, MappingError, as_json, optional_time, parse_time, required
+from ingest.mapping import Mapped, MappingError, as_json, optional_time, parse_time, required, team_row
 from ingest.paginators import OffsetPaginator
 from ingest.signature import title_signature
 from ingest.sync import Context, Provider, Stream, Windowed
@@ -105,9 +105,7 @@ def _first_team(record: dict, ctx: Context) -> str | None:
 
 
 def map_team(record: dict, ctx: Context) -> Mapped:
-    out = Mapped()
-    out.add("teams", {"source": SOURCE, "team_id": required(record, "id"), "name": required(record, "name")})
-    return out
+    return team_row(SOURCE, record)
 
 
 def map_service(record: dict, ctx: Context) -> Mapped:
