@@ -27,6 +27,15 @@ class RunTotals:
     by_table: dict[str, int] = field(default_factory=dict)
 
 
+def saved_cursor(db: str, source: str, stream: str) -> str | None:
+    """Where the last committed load of a source's stream stopped."""
+    with store.reading(db) as con:
+        row = con.execute(
+            "SELECT cursor FROM sync_state WHERE source = ? AND stream = ?", [source, stream]
+        ).fetchone()
+    return row[0] if row else None
+
+
 class IngestRun:
     """One run of one source: records an `ingest_runs` row and loads batches into the store."""
 
@@ -44,11 +53,7 @@ class IngestRun:
 
     def cursor(self, stream: str) -> str | None:
         """Where the last committed load of this stream stopped."""
-        with store.reading(self.db) as con:
-            row = con.execute(
-                "SELECT cursor FROM sync_state WHERE source = ? AND stream = ?", [self.source, stream]
-            ).fetchone()
-        return row[0] if row else None
+        return saved_cursor(self.db, self.source, stream)
 
     def load(
         self,

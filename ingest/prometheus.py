@@ -17,7 +17,7 @@ import settings as settings_module
 import store
 from ingest import alertmanager
 from ingest.http import ProviderError
-from ingest.load import IngestRun
+from ingest.load import IngestRun, saved_cursor
 from ingest.mapping import Mapped, MappingError
 from ingest.sync import SyncRequest, SyncResult
 
@@ -354,8 +354,5 @@ def sync(db: str, config: settings_module.Settings, request: SyncRequest) -> Syn
 def _resume_from(db: str, request: SyncRequest) -> dt.datetime | None:
     if request.full:
         return None
-    with store.reading(db) as con:
-        row = con.execute(
-            "SELECT cursor FROM sync_state WHERE source = ? AND stream = ?", [alertmanager.SOURCE, STREAM]
-        ).fetchone()
-    return dt.datetime.fromisoformat(row[0]) - OVERLAP if row and row[0] else None
+    cursor = saved_cursor(db, alertmanager.SOURCE, STREAM)
+    return dt.datetime.fromisoformat(cursor) - OVERLAP if cursor else None
