@@ -238,21 +238,23 @@ def load_chunk(
     run: IngestRun,
     path: str,
     config: settings_module.Settings,
-    carry_to: str | None = None,
+    carry: bool = False,
     mapped: list[tuple[str, int]] | None = None,
 ) -> list[tuple[str, int]]:
     """Map one part of the file and upsert it, with its quarantine, in one write transaction.
 
     `mapped`: the part's rows already mapped by `map_part`, as Parquet files with the row
     each starts from (rows carried over from earlier parts first, the part's own file last);
-    else the part is mapped here. With `carry_to`, the usable rows past the last whole row
-    group are left over rather than upserted, and returned as such a list (for the next part's
-    `mapped`); when the part was mapped here they are first written to the file `carry_to`.
+    else the part is mapped here. With `carry` (only with `mapped`), the usable rows past the
+    last whole row group are left over rather than upserted, and returned as such a list (for
+    the next part's `mapped`).
     """
+    if carry and not mapped:
+        raise ValueError("carrying rows over needs the part mapped ahead (`mapped`)")
     now = dt.datetime.now(dt.UTC)
     with store.writing(run.db) as con:
-        with _settings(con, {**IMPORT_SETTINGS, **(PART_SETTINGS if carry_to else {})}):
-            left = _load_part(con, run, path, config, now, carry_to, mapped)
+        with _settings(con, {**IMPORT_SETTINGS, **(PART_SETTINGS if carry else {})}):
+            left = _load_part(con, run, path, config, now, carry, mapped)
             # Commit and checkpoint under the import's settings; the block's own commit then
             # closes an empty transaction.
             con.execute("COMMIT")
@@ -274,7 +276,7 @@ def _load_part(
     path: str,
     config: settings_module.Settings,
     now: dt.datetime,
-    carry_to: str | None,
+    carry: bool,
     mapped: list[tuple[str, int]] | None,
 ) -> list[tuple[str, int]]:
     if mapped:  # a view over the files: the rows are read as they are appended
@@ -295,7 +297,7 @@ def _load_part(
         )
     rejected = con.execute("SELECT alert_text, problem FROM _am_import WHERE problem IS NOT NULL").fetchall()
     where, left = "problem IS NULL", []
-    if carry_to:
+    if carry:
         usable = con.execute("SELECT count(*) FROM _am_import WHERE problem IS NULL").fetchone()[0]
         whole = usable - usable % ROW_GROUP_ROWS
         first_left = con.execute(
@@ -304,16 +306,8 @@ def _load_part(
         if first_left:
             cut = int(first_left[0])
             where = f"problem IS NULL AND rowid < {cut}"
-            if mapped:
-                number, row = divmod(cut, _SOURCE_ROWS)
-                left = [(mapped[number][0], row), *mapped[number + 1 :]]
-            else:
-                con.execute(
-                    "COPY (SELECT * FROM _am_import WHERE problem IS NULL AND rowid >= $cut ORDER BY rowid) "
-                    "TO $path (FORMAT parquet, COMPRESSION snappy)",
-                    {"path": carry_to, "cut": cut},
-                )
-                left = [(carry_to, 0)]
+            number, row = divmod(cut, _SOURCE_ROWS)
+            left = [(mapped[number][0], row), *mapped[number + 1 :]]
     with _settings(con, UPSERT_SETTINGS):
         written = upsert_staged(
             con, "alerts", "_am_import", ROW_COLUMNS, merge=alertmanager.WEBHOOK_MERGE["alerts"], where=where
@@ -359,7 +353,7 @@ def _load_parts(run: IngestRun, parts: list[str], config: settings_module.Settin
                     map_part, following, str(Path(following).with_suffix(".parquet")), config
                 )
             sources = [*carried, (mapped, 0)]
-            left = load_chunk(run, part, config, carry_to=None if last else part, mapped=sources)
+            left = load_chunk(run, part, config, carry=not last, mapped=sources)
             Path(part).unlink(missing_ok=True)
             for file, _ in sources:
                 if file not in {kept for kept, _ in left}:
