@@ -111,12 +111,12 @@ def upsert_staged(
         f"SELECT {key_list} FROM {batch} GROUP BY {key_list} HAVING count(*) > 1 "
         f"UNION SELECT {key_list} FROM {batch} SEMI JOIN {table} USING ({key_list})"
     )
-    if not con.execute(f"SELECT count(*) FROM {contested}").fetchone()[0]:  # noqa: S608
-        plain = f"SELECT {column_list} FROM {batch}"  # noqa: S608
-        written = con.execute(f"INSERT INTO {table} ({column_list}) {plain}").fetchone()[0]  # noqa: S608
-    else:
-        plain = f"SELECT {column_list} FROM {batch} ANTI JOIN {contested} USING ({key_list})"  # noqa: S608
-        written = con.execute(f"INSERT INTO {table} ({column_list}) {plain}").fetchone()[0]  # noqa: S608
+    any_contested = con.execute(f"SELECT count(*) FROM {contested}").fetchone()[0] > 0  # noqa: S608
+    plain = f"SELECT {column_list} FROM {batch}"  # noqa: S608
+    if any_contested:
+        plain += f" ANTI JOIN {contested} USING ({key_list})"
+    written = con.execute(f"INSERT INTO {table} ({column_list}) {plain}").fetchone()[0]  # noqa: S608
+    if any_contested:
         rest = f"(SELECT * FROM {batch} SEMI JOIN {contested} USING ({key_list}))"  # noqa: S608
         rows = con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0] if bucket_rows else 0  # noqa: S608
         buckets = max(1, -(-rows // bucket_rows)) if bucket_rows else 1
