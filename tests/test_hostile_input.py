@@ -32,6 +32,13 @@ FUZZ = hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCh
 TRIED: dict[str, int] = {}  # generated records fed per path, and how many of them went to quarantine
 
 
+@pytest.fixture(scope="module", autouse=True)
+def report_fuzz_counts():
+    """Prints, after this module's tests, how many generated records each fuzz test fed (run with -s)."""
+    yield
+    print("fuzz examples tried:", json.dumps(TRIED, sort_keys=True))
+
+
 def tally(name: str, tried: int, quarantined: int) -> None:
     TRIED[name] = TRIED.get(name, 0) + tried
     TRIED[name + " quarantined"] = TRIED.get(name + " quarantined", 0) + quarantined
@@ -363,8 +370,3 @@ def test_generated_csv_files_load_every_good_row_and_quarantine_every_bad_one():
 def test_raw_text_of_anything_is_valid_unicode():
     for thing in ("\ud800", {"a": "\udcff"}, b"\xff\xfe", float("nan"), [object()]):
         raw_text(thing).encode("utf-8")
-
-
-def test_report_fuzz_counts():
-    """Not a check: prints how many generated records each fuzz test fed (run with -s)."""
-    print("fuzz examples tried:", json.dumps(TRIED, sort_keys=True))
