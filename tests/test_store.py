@@ -45,12 +45,22 @@ def test_migration_from_previous_version_keeps_rows(db):
     con = duckdb.connect(db)
     store.migrate(con, target=store.LATEST_VERSION - 1)
     assert store.schema_version(con) == store.LATEST_VERSION - 1
-    store.upsert(con, "alerts", pa.Table.from_pylist([_alert("a1"), _alert("a2")]))
+    labels = '{"alertname":"DiskFull","team":"payments"}'
+    store.upsert(con, "alerts", pa.Table.from_pylist([_alert("a1", labels=labels, raw='{"id":1}'), _alert("a2")]))
     con.close()
 
     with store.writing(db) as con:  # opening applies the newer migrations
         assert store.schema_version(con) == store.LATEST_VERSION
-        assert con.execute("SELECT count(*) FROM alerts").fetchone()[0] == 2
+        rows = con.execute("SELECT source_id, title, team, labels, raw FROM alerts ORDER BY 1").fetchall()
+        assert rows == [("a1", "Disk full", "payments", labels, '{"id":1}'), ("a2", "Disk full", "payments", None, None)]
+        # the rebuilt table keeps its key: an upsert of a1 replaces it
+        store.upsert(con, "alerts", pa.Table.from_pylist([_alert("a1", title="Disk nearly full")]))
+        titles = con.execute("SELECT source_id, title FROM alerts ORDER BY 1").fetchall()
+        assert titles == [("a1", "Disk nearly full"), ("a2", "Disk full")]
+    with store.reading(db) as con:
+        table_sql = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 'alerts'").fetchone()[0]
+    assert "labels JSON USING COMPRESSION ZSTD" in table_sql
+    assert "raw JSON USING COMPRESSION ZSTD" in table_sql
     assert "runbook_links" in _tables(db)
 
 
