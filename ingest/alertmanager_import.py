@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import os
+import queue
 import re
-import tempfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 import settings as settings_module
 import store
@@ -24,27 +25,20 @@ from ingest.load import IngestRun
 from ingest.mapping import Mapped
 from store.upsert import upsert_staged
 
-log = logging.getLogger(__name__)
-
 STREAM = "import"
-CHUNK_BYTES = 128 << 20  # one write transaction per this much of a JSON-lines file
-# DuckDB's settings for the import's own connection (each part's unit of work), restored
-# before the connection is handed back. The memory limit bounds DuckDB's buffer pool, which
-# otherwise grows to most of the machine's memory while a part is mapped, merged and
-# checkpointed (DuckDB spills to its temporary directory beyond it). The checkpoint at a part's
-# commit does not vacuum (merge partly filled row groups into the new ones, rewriting them):
-# parts append whole row groups (see ROW_GROUP_ROWS), and the last part's checkpoint vacuums once.
-IMPORT_SETTINGS = {"memory_limit": "500MB"}
-PART_SETTINGS = {"max_vacuum_tasks": "0"}  # every part but the last
-# Rows per row group of a DuckDB table: each part appends a multiple of this many rows and
-# carries the rest over to the next part, so no part leaves a partly filled row group behind.
-ROW_GROUP_ROWS = 122_880
-# One thread appends the staged rows: several threads each leave a partly filled row group
-# (which the next vacuum rewrites), and one was no slower at appending a part.
-UPSERT_SETTINGS = {"threads": "1"}
-# The next part is mapped (into a Parquet file) by one thread of a separate in-memory DuckDB
-# while the writer appends the current one with its one thread.
-MAPPER_SETTINGS = {"memory_limit": "256MB"}
+# Usable alerts per write transaction: one DuckDB row group, so every transaction but the last
+# appends whole row groups (a partly filled one would be rewritten by the next checkpoint).
+PART_ROWS = 122_880
+BATCH_ROWS = 16_384  # rows per Arrow batch streamed from the mapping query
+# The mapping query runs in an in-memory DuckDB of its own, one thread, in a thread of its own:
+# while the writer appends one part, the next is mapped (two cores busy). No database file is
+# open there, so the mapping holds no lock.
+MAPPER_SETTINGS = {"threads": "1", "memory_limit": "256MB"}
+# The writer's settings for each part's unit of work, restored before the connection is handed
+# back. The memory limit bounds DuckDB's buffer pool, which otherwise grows to most of the
+# machine's memory while a part is merged and checkpointed; one thread, because several threads
+# would each leave a partly filled row group behind (and one was no slower at appending a part).
+WRITER_SETTINGS = {"memory_limit": "500MB", "threads": "1"}
 _LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ROW_COLUMNS = (
     "source", "source_id", "title", "signature", "service", "team", "severity", "created_at",
@@ -103,7 +97,7 @@ SELECT
     nullif(v[8], '') AS url,
     labels,
     ('{"receiver":' || to_json(receiver) || ',"groupKey":' || to_json(groupKey)
-        || ',"externalURL":' || to_json(externalURL) || ',"alert":' || a::VARCHAR || '}')::JSON AS raw,
+        || ',"externalURL":' || to_json(externalURL) || ',"alert":' || a::VARCHAR || '}') AS raw,  -- JSON-checked on insert
     $ingested_at::TIMESTAMPTZ AS ingested_at,
     CASE WHEN problem IS NOT NULL THEN a::VARCHAR END AS alert_text  -- kept only for quarantine
 FROM checked
@@ -170,47 +164,111 @@ def _fingerprint_of_json(labels: str | None) -> str | None:
         return None
 
 
-@contextmanager
-def chunks(path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[list[str]]:
-    """The file as parts of about `chunk_bytes`, split at line ends (a JSON array stays whole)."""
-    if file_format(path) == "array" or Path(path).stat().st_size <= chunk_bytes:
-        yield [path]
-        return
-    with tempfile.TemporaryDirectory(prefix="am-import-") as scratch:
-        yield list(_split_lines(path, Path(scratch), chunk_bytes))
+@dataclass
+class Part:
+    """One write transaction's worth of the file: its usable rows and the alerts rejected on the way."""
+
+    rows: pa.Table  # ROW_COLUMNS, in the file's order
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (alert as received, problem)
 
 
-def _split_lines(path: str, scratch: Path, chunk_bytes: int) -> Iterator[str]:
-    """Copy the file into parts that end at line ends; the bytes are copied by the kernel where it can."""
-    size = Path(path).stat().st_size
-    with open(path, "rb") as source:
-        start, number = 0, 0
-        while start < size:
-            source.seek(min(start + chunk_bytes, size))
-            if source.tell() < size:
-                source.readline()  # finish the line the part ends in
-            end = source.tell()
-            part = scratch / f"part-{number:05d}.jsonl"
-            with open(part, "wb") as target:
-                _copy_range(source, target, start, end - start)
-            number += 1
-            start = end
-            yield str(part)
-
-
-def _copy_range(source, target, offset: int, length: int) -> None:
+def mapped_parts(
+    path: str, config: settings_module.Settings, ingested_at: dt.datetime, part_rows: int | None = None
+) -> Generator[Part, None, None]:
+    """The file's alerts, mapped by an in-memory DuckDB of its own and streamed as parts of
+    `part_rows` (default PART_ROWS) usable rows; the last part holds the rest."""
+    part_rows = part_rows or PART_ROWS
+    con = duckdb.connect()
     try:
-        while length > 0:
-            copied = os.copy_file_range(source.fileno(), target.fileno(), length, offset)
-            if copied == 0:
-                raise OSError("short copy")
-            offset, length = offset + copied, length - copied
-    except (AttributeError, OSError):  # no copy_file_range here (or across these file systems)
-        source.seek(offset)
-        while length > 0:
-            block = source.read(min(length, 1 << 20))
-            target.write(block)
-            length -= len(block)
+        _set(con, MAPPER_SETTINGS)
+        reader = mapped_relation(con, path, config, ingested_at).to_arrow_reader(BATCH_ROWS)
+        schema = pa.schema([reader.schema.field(name) for name in ROW_COLUMNS])
+        pending, count, rejected = [], 0, []
+        for batch in _batches(reader, path):
+            usable = pc.is_null(batch.column("problem"))
+            if not pc.all(usable).as_py():
+                bad = batch.filter(pc.invert(usable))
+                rejected += zip(bad.column("alert_text").to_pylist(), bad.column("problem").to_pylist(), strict=True)
+            good = batch.filter(usable).select(ROW_COLUMNS)
+            pending.append(good)
+            count += good.num_rows
+            while count >= part_rows:
+                rows = pa.Table.from_batches(pending)
+                yield Part(rows.slice(0, part_rows), rejected)
+                rest = rows.slice(part_rows)
+                pending, count, rejected = rest.to_batches(), rest.num_rows, []
+        if count or rejected:
+            yield Part(pa.Table.from_batches(pending, schema=schema), rejected)
+    finally:
+        con.close()
+
+
+def _batches(reader: pa.RecordBatchReader, path: str) -> Iterator[pa.RecordBatch]:
+    """The reader's batches; the query's errors, which reach pyarrow as OSError, as ImportFailed."""
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
+        yield batch
+
+
+def _unreadable(path: str, error: Exception) -> ImportFailed:
+    return ImportFailed(f"{path}: not Alertmanager webhook payloads: {str(error).splitlines()[0]}")
+
+
+Item = TypeVar("Item")
+_DONE = object()
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+@contextmanager
+def ahead(items: Generator[Item, None, None]) -> Iterator[Iterator[Item]]:
+    """`items`, produced from now on by a thread of its own, one item ahead of the caller, who
+    works on the previous one meanwhile. The producer's exception is raised to the caller; when
+    the block ends, early or not, the producer stops and `items` is closed (in its own thread)."""
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the caller's thread
+            offer(_Failed(exc))
+        finally:
+            items.close()
+
+    def consume() -> Iterator[Item]:
+        while (item := handoff.get()) is not _DONE:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+
+    producer = threading.Thread(target=produce, name="ahead", daemon=True)
+    producer.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        producer.join()
 
 
 @contextmanager
@@ -234,148 +292,48 @@ def _set(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
             con.execute(f"SET {name} = '{value}'")
 
 
-def load_chunk(
-    run: IngestRun,
-    path: str,
-    config: settings_module.Settings,
-    carry: bool = False,
-    mapped: list[tuple[str, int]] | None = None,
-) -> list[tuple[str, int]]:
-    """Map one part of the file and upsert it, with its quarantine, in one write transaction.
-
-    `mapped`: the part's rows already mapped by `map_part`, as Parquet files with the row
-    each starts from (rows carried over from earlier parts first, the part's own file last);
-    else the part is mapped here. With `carry` (only with `mapped`), the usable rows past the
-    last whole row group are left over rather than upserted, and returned as such a list (for
-    the next part's `mapped`).
-    """
-    if carry and not mapped:
-        raise ValueError("carrying rows over needs the part mapped ahead (`mapped`)")
-    now = dt.datetime.now(dt.UTC)
-    with store.writing(run.db) as con:
-        with _settings(con, {**IMPORT_SETTINGS, **(PART_SETTINGS if carry else {})}):
-            left = _load_part(con, run, path, config, now, carry, mapped)
-            # Commit and checkpoint under the import's settings; the block's own commit then
-            # closes an empty transaction.
-            con.execute("COMMIT")
-            con.execute("CHECKPOINT")
-            con.execute("BEGIN TRANSACTION")
-    return left
-
-
-_SOURCE_ROWS = 1 << 40  # staged row ids: source number * this + row number in its file
-
-
-def _quote(path: str) -> str:
-    return "'" + path.replace("'", "''") + "'"
-
-
-def _load_part(
-    con: duckdb.DuckDBPyConnection,
-    run: IngestRun,
-    path: str,
-    config: settings_module.Settings,
-    now: dt.datetime,
-    carry: bool,
-    mapped: list[tuple[str, int]] | None,
-) -> list[tuple[str, int]]:
-    if mapped:  # a view over the files: the rows are read as they are appended
-        # The files are this import's own scratch files, quoted; a view takes no parameters.
-        # Rows carried over (all files but the last) were checked by an earlier part: only
-        # their usable rows, so that none is quarantined twice.
-        sources = " UNION ALL ".join(
-            f"SELECT * EXCLUDE (file_row_number), {number} * {_SOURCE_ROWS} + file_row_number AS rowid "  # noqa: S608
-            f"FROM read_parquet({_quote(file)}, file_row_number = true) WHERE file_row_number >= {int(first)}"
-            + (" AND problem IS NULL" if number < len(mapped) - 1 else "")
-            for number, (file, first) in enumerate(mapped)
-        )
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _am_import AS {sources}")
-    else:
-        prepare(con, config)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _am_import AS " + _ALERTS_SQL, _parameters(path, config, now)
-        )
-    rejected = con.execute("SELECT alert_text, problem FROM _am_import WHERE problem IS NOT NULL").fetchall()
-    where, left = "problem IS NULL", []
-    if carry:
-        usable = con.execute("SELECT count(*) FROM _am_import WHERE problem IS NULL").fetchone()[0]
-        whole = usable - usable % ROW_GROUP_ROWS
-        first_left = con.execute(
-            "SELECT rowid FROM _am_import WHERE problem IS NULL ORDER BY rowid LIMIT 1 OFFSET ?", [whole]
-        ).fetchone()
-        if first_left:
-            cut = int(first_left[0])
-            where = f"problem IS NULL AND rowid < {cut}"
-            number, row = divmod(cut, _SOURCE_ROWS)
-            left = [(mapped[number][0], row), *mapped[number + 1 :]]
-    with _settings(con, UPSERT_SETTINGS):
-        written = upsert_staged(
-            con, "alerts", "_am_import", ROW_COLUMNS, merge=alertmanager.WEBHOOK_MERGE["alerts"], where=where
-        )
-    con.execute(f"DROP {'VIEW' if mapped else 'TABLE'} _am_import")
-    rejects = Mapped()
-    for text, reason in rejected:
-        rejects.reject(STREAM, text, reason)
-    run.record_batch(con, {"alerts": written}, rejects, now)
-    return left
-
-
-def map_part(path: str, target: str, config: settings_module.Settings, threads: int = 1) -> str:
-    """Map a part of the file into `target`, a Parquet file, in a DuckDB of its own (no database
-    file open, so no lock held); the rows in the part's order. Returns `target`."""
-    con = duckdb.connect()
-    try:
-        for name, value in {**MAPPER_SETTINGS, "threads": str(threads)}.items():
-            con.execute(f"SET {name} = '{value}'")  # this module's constants
-        prepare(con, config)
-        params = _parameters(path, config, dt.datetime.now(dt.UTC))
-        con.execute(
-            f"COPY ({_ALERTS_SQL}) TO $target (FORMAT parquet, COMPRESSION lz4_raw, DICTIONARY_SIZE_LIMIT 1, ROW_GROUP_SIZE 16384)",
-            {**params, "target": target},
-        )
-    finally:
-        con.close()
-    return target
-
-
-def _load_parts(run: IngestRun, parts: list[str], config: settings_module.Settings) -> None:
-    """Load the parts in order; while one part is written, the next one is mapped (two cores busy)."""
-    carried: list[tuple[str, int]] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="am-map") as mapper:
-        # the first part with both threads: nothing is written meanwhile
-        pending = mapper.submit(map_part, parts[0], str(Path(parts[0]).with_suffix(".parquet")), config, 2)
-        for number, part in enumerate(parts):
-            mapped = pending.result()
-            last = number == len(parts) - 1
-            if not last:
-                following = parts[number + 1]
-                pending = mapper.submit(
-                    map_part, following, str(Path(following).with_suffix(".parquet")), config
-                )
-            sources = [*carried, (mapped, 0)]
-            left = load_chunk(run, part, config, carry=not last, mapped=sources)
-            Path(part).unlink(missing_ok=True)
-            for file, _ in sources:
-                if file not in {kept for kept, _ in left}:
-                    Path(file).unlink(missing_ok=True)
-            carried = left
+def write_part(run: IngestRun, part: Part, now: dt.datetime) -> None:
+    """Upsert one part and quarantine its rejects in one write transaction (a unit of work)."""
+    with store.writing(run.db) as con, _settings(con, WRITER_SETTINGS):
+        con.register("_am_import", part.rows.append_column("_ord", pa.array(range(part.rows.num_rows), pa.int64())))
+        try:
+            written = upsert_staged(
+                con, "alerts", "_am_import", ROW_COLUMNS, merge=alertmanager.WEBHOOK_MERGE["alerts"], order="_ord"
+            )
+        finally:
+            con.unregister("_am_import")
+        rejects = Mapped()
+        for text, reason in part.rejected:
+            rejects.reject(STREAM, text, reason)
+        run.record_batch(con, {"alerts": written}, rejects, now)
+        # Commit and checkpoint under the writer's settings; the block's own commit then closes
+        # an empty transaction.
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT")
+        con.execute("BEGIN TRANSACTION")
 
 
 def load_file(path: str, db: str, config: settings_module.Settings) -> IngestRun:
-    """Import a file of webhook payloads into `db`, one short write transaction per part."""
+    """Import a file of webhook payloads into `db`, one short write transaction per part; the
+    next part is mapped while one is written."""
     if not Path(path).is_file():
         raise ImportFailed(f"{path}: no such file")
-    run = IngestRun(db, alertmanager.SOURCE)
-    try:
-        with chunks(path, CHUNK_BYTES) as parts:
-            if len(parts) == 1:
-                load_chunk(run, parts[0], config)
-            else:
-                _load_parts(run, parts, config)
-    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as exc:
-        error = f"{path}: not Alertmanager webhook payloads: {str(exc).splitlines()[0]}"
-        run.finish(error=error)
-        raise ImportFailed(error) from None
+    now = dt.datetime.now(dt.UTC)
+    # Mapping starts at once, while the database is opened for the run.
+    with ahead(mapped_parts(path, config, now)) as parts:
+        run = IngestRun(db, alertmanager.SOURCE)
+        try:
+            for part in parts:
+                write_part(run, part, now)
+        except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as exc:
+            failure = _unreadable(path, exc)
+        except ImportFailed as exc:
+            failure = exc
+        else:
+            failure = None
+    if failure:
+        run.finish(error=str(failure))
+        raise failure from None
     run.finish()
     return run
 

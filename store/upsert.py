@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from store.migrations import PRIMARY_KEYS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _names = itertools.count()
 # upsert_staged merges contested keys in hash buckets of about this many rows.
@@ -40,7 +43,7 @@ def upsert(
     keys = PRIMARY_KEYS[table]  # KeyError for anything but a canonical table
     if isinstance(rows, duckdb.DuckDBPyRelation):
         return _upsert_relation(con, table, rows, merge)
-    if isinstance(rows, pd.DataFrame):
+    if not isinstance(rows, pa.Table):  # a DataFrame (pandas is imported only by callers that have one)
         rows = pa.Table.from_pandas(rows, preserve_index=False)
     if rows.num_rows == 0:
         return 0
@@ -88,22 +91,25 @@ def upsert_staged(
     merge: Mapping[str, str] | None = None,
     where: str | None = None,
     bucket_rows: int | None = BUCKET_ROWS,
+    order: str = "rowid",
 ) -> int:
-    """Upsert the rows of `staged`, a table on `con` (rows matching `where`, in rowid order).
+    """Upsert the rows of `staged`, a table on `con` (rows matching `where`, in the order of its
+    column `order`).
 
     The result is that of `upsert(con, table, con.table(staged).filter(where).project(columns),
     merge)`, but only keys that repeat in the batch or are already stored go through the
     de-duplication and merge; every other row is appended with a plain INSERT. The contested
     rows are merged in buckets of a hash of the key of about `bucket_rows` rows each (None: one
     statement), so the merge's aggregate and updates fit in a bounded memory; keys never span
-    buckets, so the result is the same. `staged` and `where` are SQL written by the caller, never data.
+    buckets, so the result is the same. `staged`, `where` and `order` are SQL written by the caller,
+    never data.
     """
     keys = PRIMARY_KEYS[table]  # KeyError for anything but a canonical table
     names = list(columns)
     _check_batch(con, table, names, merge)
     key_list = ", ".join(f'"{k}"' for k in keys)
     column_list = ", ".join(f'"{c}"' for c in names)
-    batch = f"(SELECT {column_list}, rowid AS _ord FROM {staged}{f' WHERE {where}' if where else ''})"  # noqa: S608
+    batch = f"(SELECT {column_list}, {order} AS _ord FROM {staged}{f' WHERE {where}' if where else ''})"  # noqa: S608
     contested = f"_contested_{next(_names)}"
     # Identifiers are checked against the table's own columns above.
     con.execute(

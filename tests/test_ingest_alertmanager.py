@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import threading
 from pathlib import Path
 
 import duckdb
@@ -176,16 +177,72 @@ def test_import_quarantines_bad_alerts_and_reports_unreadable_files(db, tmp_path
         alertmanager_import.load_file(str(tmp_path / "junk.jsonl"), db, CONFIG)
 
 
-def test_import_splits_large_json_lines_files_into_transactions(db, tmp_path, monkeypatch):
+def _numbered_payloads(count: int) -> list[dict]:
     base = payload("blinking_firing")
     payloads = []
-    for i in range(50):
+    for i in range(count):
         body = copy.deepcopy(base)
         body["alerts"][0]["startsAt"] = f"2026-11-26T15:{i:02d}:00Z"
         payloads.append(body)
-    path = write_jsonl(tmp_path / "many.jsonl", payloads)
-    monkeypatch.setattr(alertmanager_import, "CHUNK_BYTES", 4000)
-    with alertmanager_import.chunks(path, 4000) as parts:
-        assert len(parts) > 3
-    alertmanager_import.load_file(path, db, CONFIG)
-    assert len(alert_rows(db)) == 50
+    return payloads
+
+
+@pytest.mark.parametrize("layout", ["lines", "array"])
+def test_import_writes_one_transaction_per_part_of_the_file(db, tmp_path, monkeypatch, layout):
+    payloads = _numbered_payloads(50)
+    if layout == "lines":
+        path = write_jsonl(tmp_path / "many.jsonl", payloads)
+    else:
+        path = str(tmp_path / "many.json")
+        Path(path).write_text(json.dumps(payloads))
+    monkeypatch.setattr(alertmanager_import, "PART_ROWS", 7)
+    monkeypatch.setattr(alertmanager_import, "BATCH_ROWS", 3)  # parts span several batches
+    written = []
+    write_part = alertmanager_import.write_part
+    monkeypatch.setattr(
+        alertmanager_import, "write_part", lambda run, part, now: (written.append(part.rows.num_rows), write_part(run, part, now))
+    )
+    run = alertmanager_import.load_file(path, db, CONFIG)
+    assert written == [7] * 7 + [1]
+    assert len(alert_rows(db)) == run.totals.by_table["alerts"] == 50
+
+
+def test_an_unreadable_line_fails_the_import_and_stops_the_mapping(db, tmp_path, monkeypatch):
+    path = tmp_path / "broken.jsonl"
+    path.write_text(Path(write_jsonl(tmp_path / "good.jsonl", _numbered_payloads(50))).read_text() + "{oops\n")
+    monkeypatch.setattr(alertmanager_import, "PART_ROWS", 7)
+    threads = threading.active_count()
+    with pytest.raises(ImportFailed, match="broken.jsonl: not Alertmanager webhook payloads: .*Malformed JSON"):
+        alertmanager_import.load_file(str(path), db, CONFIG)
+    assert threading.active_count() == threads  # the mapping thread has ended
+    with store.reading(db) as con:
+        stored = con.execute("SELECT count(*) FROM alerts").fetchone()[0]
+        status, loaded, error = con.execute("SELECT status, rows_loaded, error FROM ingest_runs").fetchone()
+    assert stored % 7 == 0 and stored == loaded  # whole parts only (if any), each counted with its rows
+    assert status == "failed" and "Malformed JSON" in error
+
+
+def test_ahead_hands_over_items_errors_and_stops_when_the_caller_stops():
+    closed = threading.Event()
+
+    def numbers(fail_at: int | None = None):
+        try:
+            for n in range(1000):
+                if n == fail_at:
+                    raise ValueError(f"bad {n}")
+                yield n
+        finally:
+            closed.set()
+
+    with alertmanager_import.ahead(numbers()) as items:
+        assert list(items) == list(range(1000))
+    with pytest.raises(ValueError, match="bad 5"), alertmanager_import.ahead(numbers(fail_at=5)) as items:
+        assert next(items) == 0
+        list(items)
+    closed.clear()
+    threads = threading.active_count()
+    with pytest.raises(RuntimeError), alertmanager_import.ahead(numbers()) as items:
+        next(items)
+        raise RuntimeError("the caller fails")
+    assert closed.is_set()  # the producer closed its items
+    assert threading.active_count() == threads  # and its thread has ended

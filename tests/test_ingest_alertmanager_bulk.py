@@ -1,6 +1,6 @@
-"""The bulk import's bounded-memory paths: the merge of contested keys in hash buckets, parts
-that carry rows over to fill whole row groups, parts mapped ahead into files, and the DuckDB
-settings of the import's connection given back afterwards."""
+"""The bulk import's bounded-memory paths: the merge of contested keys in hash buckets, many
+parts streamed from the mapping thread, and the DuckDB settings of the import's connection given
+back afterwards."""
 
 from __future__ import annotations
 
@@ -111,26 +111,27 @@ def _quarantine(db: str) -> list[tuple]:
         return con.execute("SELECT reason, raw FROM quarantine ORDER BY raw").fetchall()
 
 
-def test_parts_with_carried_rows_and_bucketed_merges_give_the_rows_of_one_part(tmp_path, monkeypatch):
+def test_many_parts_and_bucketed_merges_give_the_rows_of_one_part(tmp_path, monkeypatch):
     path = _write(tmp_path / "am.jsonl", _payloads(120, 4))
     whole = str(tmp_path / "whole.duckdb")
-    run = alertmanager_import.load_file(path, whole, CONFIG)  # one part: mapped and merged in the writer
+    run = alertmanager_import.load_file(path, whole, CONFIG)  # one part, merged in one statement
     expected, rejected = _alerts(whole), _quarantine(whole)
     assert run.totals.quarantined == len(rejected) == 11
-    # Many small parts, mapped ahead into files, row groups of 7 rows (so rows are carried over
-    # from part to part), contested keys merged in buckets of 2 rows.
-    monkeypatch.setattr(alertmanager_import, "CHUNK_BYTES", 3000)
-    monkeypatch.setattr(alertmanager_import, "ROW_GROUP_ROWS", 7)
+    # Parts of 7 rows streamed in batches of 5 (so parts and rejects span batches), contested
+    # keys merged in buckets of 2 rows.
+    monkeypatch.setattr(alertmanager_import, "PART_ROWS", 7)
+    monkeypatch.setattr(alertmanager_import, "BATCH_ROWS", 5)
     monkeypatch.setattr(
         alertmanager_import, "upsert_staged", functools.partial(upsert_module.upsert_staged, bucket_rows=2)
     )
-    with alertmanager_import.chunks(path, 3000) as parts:
-        assert len(parts) > 10
+    parts = list(alertmanager_import.mapped_parts(path, CONFIG, T0))
+    assert len(parts) > 10
+    assert sum(len(part.rejected) for part in parts) == 11
     parted = str(tmp_path / "parted.duckdb")
     run = alertmanager_import.load_file(path, parted, CONFIG)
     assert _alerts(parted) == expected
     assert run.totals.by_table["alerts"] >= len(expected)
-    assert run.totals.quarantined == 11  # none counted twice, though parts carry rows over
+    assert run.totals.quarantined == 11
     # Again: every key is stored, so every row takes the merge path; nothing changes.
     alertmanager_import.load_file(path, parted, CONFIG)
     assert _alerts(parted) == expected
