@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import queue
 import re
 import threading
 from collections.abc import Generator, Iterator
@@ -230,34 +229,45 @@ class _Failed:
 
 @contextmanager
 def ahead(items: Generator[Item, None, None]) -> Iterator[Iterator[Item]]:
-    """`items`, produced from now on by a thread of its own, one item ahead of the caller, who
-    works on the previous one meanwhile. The producer's exception is raised to the caller; when
-    the block ends, early or not, the producer stops and `items` is closed (in its own thread)."""
-    handoff: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
+    """`items`, produced from now on by a thread of its own: the next item while the caller works
+    on the current one, and no further (two items in memory at most). The producer's exception
+    is raised to the caller; when the block ends, early or not, the producer stops and `items`
+    is closed (in its own thread)."""
+    slot: list = []  # the item handed over and not yet taken, if any
+    changed = threading.Condition()
+    stop = False
 
-    def offer(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def room() -> bool:
+        """Wait until the caller has taken the last item; False if the block has ended."""
+        with changed:
+            changed.wait_for(lambda: not slot or stop)
+            return not stop
+
+    def hand(item: object) -> None:
+        with changed:
+            slot.append(item)
+            changed.notify_all()
 
     def produce() -> None:
         try:
-            for item in items:
-                if not offer(item):
+            while room():
+                item = next(items, _DONE)
+                hand(item)
+                if item is _DONE:
                     return
-            offer(_DONE)
-        except BaseException as exc:  # handed to the caller's thread
-            offer(_Failed(exc))
+        except BaseException as exc:  # raised by next(): the slot is empty; handed to the caller
+            hand(_Failed(exc))
         finally:
             items.close()
 
     def consume() -> Iterator[Item]:
-        while (item := handoff.get()) is not _DONE:
+        while True:
+            with changed:
+                changed.wait_for(lambda: slot)
+                item = slot.pop()
+                changed.notify_all()
+            if item is _DONE:
+                return
             if isinstance(item, _Failed):
                 raise item.error
             yield item
@@ -267,7 +277,9 @@ def ahead(items: Generator[Item, None, None]) -> Iterator[Iterator[Item]]:
     try:
         yield consume()
     finally:
-        stop.set()
+        with changed:
+            stop = True
+            changed.notify_all()
         producer.join()
 
 

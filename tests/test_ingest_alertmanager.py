@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import json
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -236,6 +237,15 @@ def test_ahead_hands_over_items_errors_and_stops_when_the_caller_stops():
 
     with alertmanager_import.ahead(numbers()) as items:
         assert list(items) == list(range(1000))
+    produced = []
+    with alertmanager_import.ahead(produced.append(n) or n for n in range(10)) as items:
+        assert next(items) == 0
+        deadline = time.monotonic() + 5
+        while len(produced) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        assert produced == [0, 1]  # the next item is ready, and no further one is made
+        assert list(items) == list(range(1, 10))
     with pytest.raises(ValueError, match="bad 5"), alertmanager_import.ahead(numbers(fail_at=5)) as items:
         assert next(items) == 0
         list(items)
