@@ -15,6 +15,7 @@ from typing import TypeVar
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from tqdm import tqdm
 
 import settings as settings_module
 import store
@@ -332,11 +333,14 @@ def load_file(path: str, db: str, config: settings_module.Settings) -> IngestRun
         raise ImportFailed(f"{path}: no such file")
     now = dt.datetime.now(dt.UTC)
     # Mapping starts at once, while the database is opened for the run.
-    with ahead(mapped_parts(path, config, now)) as parts:
+    # The bar shows on a terminal only (disable=None).
+    bar = tqdm(desc="alertmanager import", unit=" alerts", unit_scale=True, disable=None)
+    with ahead(mapped_parts(path, config, now)) as parts, bar:
         run = IngestRun(db, alertmanager.SOURCE)
         try:
             for part in parts:
                 write_part(run, part, now)
+                bar.update(part.rows.num_rows + len(part.rejected))
         except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException) as exc:
             failure = _unreadable(path, exc)
         except ImportFailed as exc:

@@ -203,8 +203,24 @@ def test_import_writes_one_transaction_per_part_of_the_file(db, tmp_path, monkey
     monkeypatch.setattr(
         alertmanager_import, "write_part", lambda run, part, now: (written.append(part.rows.num_rows), write_part(run, part, now))
     )
+    progress = []
+
+    class Bar:  # records what the progress bar is told
+        def __init__(self, **options):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, count):
+            progress.append(count)
+
+    monkeypatch.setattr(alertmanager_import, "tqdm", Bar)
     run = alertmanager_import.load_file(path, db, CONFIG)
-    assert written == [7] * 7 + [1]
+    assert written == [7] * 7 + [1] == progress
     assert len(alert_rows(db)) == run.totals.by_table["alerts"] == 50
 
 
