@@ -6,7 +6,6 @@ import copy
 import datetime as dt
 import json
 import threading
-import time
 from pathlib import Path
 
 import duckdb
@@ -237,38 +236,3 @@ def test_an_unreadable_line_fails_the_import_and_stops_the_mapping(db, tmp_path,
         status, loaded, error = con.execute("SELECT status, rows_loaded, error FROM ingest_runs").fetchone()
     assert stored % 7 == 0 and stored == loaded  # whole parts only (if any), each counted with its rows
     assert status == "failed" and "Malformed JSON" in error
-
-
-def test_ahead_hands_over_items_errors_and_stops_when_the_caller_stops():
-    closed = threading.Event()
-
-    def numbers(fail_at: int | None = None):
-        try:
-            for n in range(1000):
-                if n == fail_at:
-                    raise ValueError(f"bad {n}")
-                yield n
-        finally:
-            closed.set()
-
-    with alertmanager_import.ahead(numbers()) as items:
-        assert list(items) == list(range(1000))
-    produced = []
-    with alertmanager_import.ahead(produced.append(n) or n for n in range(10)) as items:
-        assert next(items) == 0
-        deadline = time.monotonic() + 5
-        while len(produced) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.1)
-        assert produced == [0, 1]  # the next item is ready, and no further one is made
-        assert list(items) == list(range(1, 10))
-    with pytest.raises(ValueError, match="bad 5"), alertmanager_import.ahead(numbers(fail_at=5)) as items:
-        assert next(items) == 0
-        list(items)
-    closed.clear()
-    threads = threading.active_count()
-    with pytest.raises(RuntimeError), alertmanager_import.ahead(numbers()) as items:
-        next(items)
-        raise RuntimeError("the caller fails")
-    assert closed.is_set()  # the producer closed its items
-    assert threading.active_count() == threads  # and its thread has ended

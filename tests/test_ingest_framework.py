@@ -1,8 +1,11 @@
-"""The shared sync framework: HTTP retries and waits, paginators, windows, the CLI's exit codes."""
+"""The shared sync framework: HTTP retries and waits, paginators, windows, the CLI's exit codes,
+and the thread that produces one item ahead of its consumer."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 from hypothesis import given
@@ -10,6 +13,7 @@ from hypothesis import strategies as st
 
 import settings
 from ingest import cli
+from ingest.ahead import ahead
 from ingest.http import Api, Client, HttpPolicy, ProviderError, wait_from_headers
 from ingest.paginators import CursorPaginator, OffsetCapReached, OffsetPaginator, Request, fetch_pages
 from ingest.windows import Window, plan, split
@@ -185,3 +189,38 @@ def test_every_provider_option_is_documented():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "providers.md").read_text()
     options = set(_COMMON_OPTIONS) | {name for m in (pagerduty, opsgenie, oncall) for name in m.OPTIONS}
     assert [name for name in sorted(options) if f"`{name}`" not in doc] == []
+
+
+def test_ahead_hands_over_items_errors_and_stops_when_the_caller_stops():
+    closed = threading.Event()
+
+    def numbers(fail_at: int | None = None):
+        try:
+            for n in range(1000):
+                if n == fail_at:
+                    raise ValueError(f"bad {n}")
+                yield n
+        finally:
+            closed.set()
+
+    with ahead(numbers()) as items:
+        assert list(items) == list(range(1000))
+    produced = []
+    with ahead(produced.append(n) or n for n in range(10)) as items:
+        assert next(items) == 0
+        deadline = time.monotonic() + 5
+        while len(produced) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        assert produced == [0, 1]  # the next item is ready, and no further one is made
+        assert list(items) == list(range(1, 10))
+    with pytest.raises(ValueError, match="bad 5"), ahead(numbers(fail_at=5)) as items:
+        assert next(items) == 0
+        list(items)
+    closed.clear()
+    threads = threading.active_count()
+    with pytest.raises(RuntimeError), ahead(numbers()) as items:
+        next(items)
+        raise RuntimeError("the caller fails")
+    assert closed.is_set()  # the producer closed its items
+    assert threading.active_count() == threads  # and its thread has ended
