@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -16,9 +18,35 @@ from typing import Any
 import requests
 
 from tests.conftest import require_tool
+from tests.provider_servers import iso
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-7c1f"
+
+ALERTS_PER_BODY = 5
+
+
+def numbered_body(number: int, name: str, base: dt.datetime, resolve_every: int) -> bytes:
+    """Webhook body `number` of a numbered stream: ALERTS_PER_BODY distinct firing alerts (alert k
+    starts k seconds after `base`, fingerprint k); every `resolve_every`-th body instead resolves
+    the alerts of the body before it."""
+    resolving = number % resolve_every == resolve_every - 1
+    first = (number - 1 if resolving else number) * ALERTS_PER_BODY
+    alerts = []
+    for k in range(first, first + ALERTS_PER_BODY):
+        start = base + dt.timedelta(seconds=k)
+        alerts.append({
+            "status": "resolved" if resolving else "firing",
+            "labels": {"alertname": f"{name}{k % 17}", "job": f"job{k % 5}", "team": f"team{k % 3}"},
+            "annotations": {"summary": f"{name} alert {k}"},
+            "startsAt": iso(start),
+            "endsAt": iso(start + dt.timedelta(seconds=60)) if resolving else "0001-01-01T00:00:00Z",
+            "fingerprint": f"{k:016x}",
+        })  # fmt: skip
+    return json.dumps(
+        {"version": "4", "status": "firing", "receiver": "hygiene", "groupKey": "{}:{}", "alerts": alerts}
+    ).encode()
+
 
 RULES = """\
 groups:

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import requests
 
-from tests.am_servers import TOKEN, start_receiver, wait_until
+from tests.am_servers import ALERTS_PER_BODY, TOKEN, numbered_body, start_receiver, wait_until
 from tests.conftest import ROOT
 from tests.provider_servers import FAST, FakeOnCall, iso, oncall_history, serve
 
 SYNC_SECRET = "oncall-soak-4d4d4d"
-ALERTS_PER_BODY = 5
 
 
 @dataclass
@@ -52,28 +51,21 @@ class SoakResult:
 # --- the workers (each runs in a process of its own) ----------------------------------------------------
 
 
+SOAK_BASE = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+RESOLVE_EVERY = 4
+
+
 def body(number: int) -> bytes:
-    """Distinct firing alerts; every fourth body resolves the alerts of the body before it."""
-    base = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
-    resolving = number % 4 == 3
-    first = (number - 1 if resolving else number) * ALERTS_PER_BODY
-    alerts = []
-    for k in range(first, first + ALERTS_PER_BODY):
-        start = base + dt.timedelta(seconds=k)
-        alerts.append({"status": "resolved" if resolving else "firing",
-                       "labels": {"alertname": f"Soak{k % 17}", "job": f"job{k % 5}", "team": f"team{k % 3}"},
-                       "annotations": {"summary": f"soak alert {k}"}, "startsAt": iso(start),
-                       "endsAt": iso(start + dt.timedelta(seconds=90)) if resolving else "0001-01-01T00:00:00Z",
-                       "fingerprint": f"{k:016x}"})
-    return json.dumps({"version": "4", "status": "firing", "receiver": "soak", "groupKey": "{}",
-                       "alerts": alerts}).encode()
+    return numbered_body(number, "Soak", SOAK_BASE, RESOLVE_EVERY)
 
 
 def alert_ids(number: int) -> list[str]:
     """The source ids the alerts of body `number` get (fingerprint @ startsAt)."""
-    base = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
-    first = (number - 1 if number % 4 == 3 else number) * ALERTS_PER_BODY
-    return [f"{k:016x}@{base + dt.timedelta(seconds=k):%Y-%m-%dT%H:%M:%SZ}" for k in range(first, first + 5)]
+    first = (number - 1 if number % RESOLVE_EVERY == RESOLVE_EVERY - 1 else number) * ALERTS_PER_BODY
+    return [
+        f"{k:016x}@{SOAK_BASE + dt.timedelta(seconds=k):%Y-%m-%dT%H:%M:%SZ}"
+        for k in range(first, first + ALERTS_PER_BODY)
+    ]
 
 
 def post_load(url: str, seconds: float, rate: float, limit: int, out: str) -> None:

@@ -22,7 +22,7 @@ import store
 from ingest.alertmanager import map_payload
 from ingest.webhook import map_records
 from ingest.webhook_spool import read_segment
-from tests.am_servers import TOKEN, start_receiver, wait_until
+from tests.am_servers import TOKEN, numbered_body, start_receiver, wait_until
 from tests.conftest import ROOT
 from tests.provider_servers import FAST, FakeOnCall, fingerprint, oncall_history, run_source, serve, ts
 
@@ -125,28 +125,9 @@ def test_a_sync_killed_ten_times_never_runs_ahead_and_a_rerun_completes_it(tmp_p
 
 # --- the webhook receiver and its spool load --------------------------------------------------------------
 
-ALERTS_PER_BODY = 5
-
 
 def webhook_body(number: int) -> bytes:
-    """A payload of distinct alerts; every third body resolves the alerts of the body before it."""
-    base = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
-    resolving = number % 3 == 2
-    first = (number - 1 if resolving else number) * ALERTS_PER_BODY
-    alerts = []
-    for k in range(first, first + ALERTS_PER_BODY):
-        start = base + dt.timedelta(seconds=k)
-        alerts.append({
-            "status": "resolved" if resolving else "firing",
-            "labels": {"alertname": f"Crash{k % 13}", "job": "crash", "instance": f"host-{k}"},
-            "annotations": {"summary": f"crash test alert {k}"},
-            "startsAt": start.isoformat().replace("+00:00", "Z"),
-            "endsAt": (start + dt.timedelta(seconds=60)).isoformat().replace("+00:00", "Z")
-            if resolving else "0001-01-01T00:00:00Z",
-            "fingerprint": f"{k:016x}",
-        })
-    return json.dumps({"version": "4", "status": "firing", "receiver": "hygiene", "groupKey": "{}:{}",
-                       "alerts": alerts}).encode()
+    return numbered_body(number, "Crash", dt.datetime(2026, 2, 1, tzinfo=dt.UTC), resolve_every=3)
 
 
 class Poster(threading.Thread):
