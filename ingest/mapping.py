@@ -176,3 +176,11 @@ def required(record: dict, key: str) -> Any:
     if value in (None, ""):
         raise MappingError(f"missing required field {key!r}")
     return value
+
+
+def required_text(record: dict, key: str) -> str:
+    """A required field that must be a non-empty string (a title, say), not a number or an object."""
+    value = record.get(key) if isinstance(record, dict) else None
+    if not isinstance(value, str) or not value:
+        raise MappingError(f"missing required field {key!r}")
+    return value

@@ -6,7 +6,15 @@ import datetime as dt
 from typing import Any
 
 from ingest.http import Api
-from ingest.mapping import Mapped, MappingError, as_json, optional_time, parse_time, required, team_row
+from ingest.mapping import (
+    Mapped,
+    as_json,
+    optional_time,
+    parse_time,
+    required,
+    required_text,
+    team_row,
+)
 from ingest.paginators import NextUrlPaginator
 from ingest.signature import title_signature
 from ingest.sync import Context, Provider, Stream, Windowed
@@ -96,9 +104,7 @@ def _labels(record: dict) -> dict[str, str]:
 def map_alert_group(record: dict, ctx: Context) -> Mapped:
     """An alert group → an alert, with trigger/acknowledge/resolve events from its own fields."""
     group_id = str(required(record, "id"))
-    title = record.get("title")
-    if not isinstance(title, str) or not title:
-        raise MappingError("missing required field 'title'")
+    title = required_text(record, "title")
     created = parse_time(required(record, "created_at"), "created_at")
     acknowledged = optional_time(record.get("acknowledged_at"), "acknowledged_at")
     resolved = optional_time(record.get("resolved_at"), "resolved_at")

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ingest.http import Api
-from ingest.mapping import Mapped, MappingError, as_json, parse_time, required, team_row
+from ingest.mapping import Mapped, MappingError, as_json, parse_time, required, required_text, team_row
 from ingest.paginators import CursorPaginator, NextUrlPaginator
 from ingest.signature import title_signature
 from ingest.sync import Child, Context, Provider, Stream, Windowed
@@ -122,9 +122,7 @@ def _after(created: dt.datetime, millis: Any) -> dt.datetime | None:
 def map_alert(record: dict, ctx: Context) -> Mapped:
     """An alert → an alert row; its report gives acknowledgement and close until its log says more."""
     alert_id = str(required(record, "id"))
-    title = record.get("message")
-    if not isinstance(title, str) or not title:
-        raise MappingError("missing required field 'message'")
+    title = required_text(record, "message")
     created = parse_time(required(record, "createdAt"), "createdAt")
     integration = record.get("integration") if isinstance(record.get("integration"), dict) else {}
     service = integration.get("name") or record.get("source") or None

@@ -6,7 +6,16 @@ import datetime as dt
 from typing import Any
 
 from ingest.http import Api
-from ingest.mapping import Mapped, MappingError, as_json, optional_time, parse_time, required, team_row
+from ingest.mapping import (
+    Mapped,
+    MappingError,
+    as_json,
+    optional_time,
+    parse_time,
+    required,
+    required_text,
+    team_row,
+)
 from ingest.paginators import OffsetPaginator
 from ingest.signature import title_signature
 from ingest.sync import Context, Provider, Stream, Windowed
@@ -131,9 +140,7 @@ def map_user(record: dict, ctx: Context) -> Mapped:
 def map_incident(record: dict, ctx: Context) -> Mapped:
     """An incident → an alert; acknowledgement, resolver and escalations come from log entries."""
     incident_id = str(required(record, "id"))
-    title = record.get("title")
-    if not isinstance(title, str) or not title:
-        raise MappingError("missing required field 'title'")
+    title = required_text(record, "title")
     created_at = parse_time(required(record, "created_at"), "created_at")
     service = _ref_name(record.get("service")) or ctx.service_names.get(_ref_id(record.get("service")) or "")
     team = _first_team(record, ctx)
