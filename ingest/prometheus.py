@@ -5,18 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import time
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import requests
 import yaml
 
 import settings as settings_module
 import store
 from ingest import alertmanager
-from ingest.http import ProviderError
+from ingest.http import Api, Client, HttpPolicy, ProviderError
 from ingest.load import IngestRun, saved_cursor
 from ingest.mapping import Mapped, MappingError
 from ingest.sync import SyncRequest, SyncResult
@@ -83,37 +81,28 @@ def problem(config: settings_module.Settings) -> str | None:
 
 
 class PrometheusApi:
-    """The few read-only endpoints the backfill needs, with retries on 5xx and connection errors."""
+    """The few read-only endpoints the backfill needs, through the shared HTTP client (timeouts,
+    retries with backoff on 5xx, timeouts and broken connections)."""
 
-    def __init__(self, url: str, timeout: float = 60.0, retries: int = 4):
+    def __init__(self, url: str, policy: HttpPolicy | None = None):
         self.url = url
-        self.timeout = timeout
-        self.retries = retries
-        self.session = requests.Session()
-        self.requests = 0
+        api = Api(
+            source=NAME,
+            base_url=url,
+            auth=lambda _: {},  # Prometheus's HTTP API takes no token
+            error_message=_error_message,
+            auth_hint=f"Prometheus asked for credentials: check {URL_ENV} and any proxy in front of it",
+        )
+        self.client = Client(api, "", policy or HttpPolicy())
+
+    @property
+    def requests(self) -> int:
+        return self.client.requests
 
     def get(self, path: str, **params) -> dict:
-        for attempt in range(self.retries + 1):
-            self.requests += 1
-            try:
-                response = self.session.get(self.url + path, params=params, timeout=self.timeout)
-            except requests.RequestException as exc:
-                error = f"{NAME}: {path}: {type(exc).__name__}"
-            else:
-                if response.status_code < 500:
-                    return self._data(path, response)
-                error = f"{NAME}: {path}: HTTP {response.status_code}"
-            if attempt < self.retries:
-                time.sleep(min(2**attempt * 0.5, 8))
-        raise ProviderError(error)
-
-    def _data(self, path: str, response: requests.Response) -> dict:
-        try:
-            body = response.json()
-        except ValueError:
-            raise ProviderError(f"{NAME}: {path}: HTTP {response.status_code}, not JSON") from None
-        if response.status_code != 200 or body.get("status") != "success":
-            raise ProviderError(f"{NAME}: {path}: HTTP {response.status_code}: {body.get('error', '')[:200]}")
+        body = self.client.get_json(path, params)
+        if not isinstance(body, dict) or body.get("status") != "success":
+            raise ProviderError(f"{NAME}: GET {path}: {_error_message(body) or 'not a success response'}")
         return body["data"]
 
     def external_labels(self) -> dict[str, str]:
@@ -134,6 +123,11 @@ class PrometheusApi:
     def query_range(self, query: str, start: float, end: float, step: float) -> list[dict]:
         data = self.get("/api/v1/query_range", query=query, start=f"{start:.3f}", end=f"{end:.3f}", step=f"{step:g}")
         return data.get("result", [])
+
+
+def _error_message(body: object) -> str | None:
+    """Prometheus's own message from an error body ({"status": "error", "error": ...})."""
+    return str(body["error"])[:200] if isinstance(body, dict) and body.get("error") else None
 
 
 # --- intervals (pure) ------------------------------------------------------------------------------
@@ -311,7 +305,7 @@ def backfill(
     db: str, config: settings_module.Settings, since: dt.datetime, until: dt.datetime, step: float | None = None
 ) -> tuple[IngestRun, int]:
     """Rebuild the firing intervals of [since, until] and merge them into `db`."""
-    api = PrometheusApi(base_url(config) or "")
+    api = PrometheusApi(base_url(config) or "", HttpPolicy.from_options(NAME, config.providers.get(NAME, {})))
     rules = api.rules()
     step = step or _default_step(rules, config)
     ctx = Backfill(api.url, api.external_labels(), rules, step, until.timestamp(), config)

@@ -15,9 +15,10 @@ import requests
 
 import store
 from ingest import alertmanager, prometheus
+from ingest.http import HttpPolicy, ProviderError
 from ingest.mapping import parse_time
 from ingest.webhook_spool import PAYLOAD, read_segment
-from tests.am_servers import REPO, start_alertmanager, start_prometheus, start_receiver, wait_until
+from tests.am_servers import REPO, free_port, start_alertmanager, start_prometheus, start_receiver, wait_until
 
 pytestmark = pytest.mark.slow
 BLINKING = "Blinking"
@@ -169,3 +170,17 @@ def test_query_range_chunks_stay_under_the_point_limit():
     assert all((hi - lo) / 1.0 + 1 <= prometheus.MAX_POINTS for lo, hi in pieces)
     assert pieces[0][0] == 0 and pieces[-1][1] == 100_000
     assert all(b[0] - a[1] == 1.0 for a, b in zip(pieces, pieces[1:], strict=False))
+
+
+def test_prometheus_errors_come_back_in_one_line_with_its_own_message(stack):
+    api = prometheus.PrometheusApi(stack["prometheus"].url)
+    with pytest.raises(ProviderError, match=r"prometheus: GET /api/v1/query_range failed: HTTP 400: .*parse error"):
+        api.query_range("ALERTS{", 0, 60, 15)
+    assert api.requests == 1  # a bad query is not retried
+
+
+def test_an_unreachable_prometheus_is_retried_then_reported():
+    api = prometheus.PrometheusApi(f"http://127.0.0.1:{free_port()}", HttpPolicy(max_attempts=3, wait_scale=0.001))
+    with pytest.raises(ProviderError, match="prometheus: GET /api/v1/rules failed after 3 attempts: connection failed"):
+        api.rules()
+    assert api.requests == 3
