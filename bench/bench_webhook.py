@@ -118,7 +118,7 @@ con.execute("CREATE TABLE t AS SELECT unnest(alerts, recursive := true) FROM rea
 """
 IMPORT = """
 import sys, settings
-from ingest.alertmanager_import import load_file
+from ingest.sources.alertmanager_import import load_file
 load_file(sys.argv[1], sys.argv[2], settings.Settings())
 """
 

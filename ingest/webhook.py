@@ -18,9 +18,9 @@ from starlette.routing import Route
 
 import settings as settings_module
 import store
-from ingest import alertmanager
 from ingest.load import IngestRun
 from ingest.mapping import Mapped
+from ingest.sources import alertmanager
 from ingest.webhook_spool import PAYLOAD, REJECTED, Record, Spool, read_segment
 
 log = logging.getLogger(__name__)

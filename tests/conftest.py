@@ -36,7 +36,7 @@ def db(tmp_path) -> str:
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> str:
     """The demo history (seed 7, 180 days ending DEMO_END), built once per test session."""
-    from ingest.demo import load_demo
+    from ingest.sources.demo import load_demo
 
     path = str(tmp_path_factory.mktemp("demo") / "demo.duckdb")
     load_demo(path, settings.Settings(), seed=7, days=180, end=DEMO_END)

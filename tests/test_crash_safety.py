@@ -19,7 +19,7 @@ import requests
 
 import settings
 import store
-from ingest.alertmanager import map_payload
+from ingest.sources.alertmanager import map_payload
 from ingest.webhook import map_records
 from ingest.webhook_spool import read_segment
 from tests.am_servers import TOKEN, numbered_body, start_receiver, wait_until

@@ -12,7 +12,7 @@ import pytest
 
 import settings
 import store
-from ingest.demo import load_demo
+from ingest.sources.demo import load_demo
 from tests.browser import chromium_page, screenshot, streamlit_server, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 import metrics
 import settings
-from ingest.demo import load_demo
+from ingest.sources.demo import load_demo
 from tests.apptest import DASHBOARD, freeze_today, open_page
 from tests.conftest import DEMO_END
 

@@ -18,11 +18,10 @@ from hypothesis import strategies as st
 
 import settings
 import store
-from ingest import alertmanager, csv_exports  # noqa: F401 - registers the CSV formats
 from ingest.imports import FORMATS
 from ingest.load import IngestRun
 from ingest.mapping import Mapped, map_each, raw_text
-from ingest.providers import oncall, opsgenie, pagerduty
+from ingest.sources import alertmanager, csv_exports, oncall, opsgenie, pagerduty  # noqa: F401 - registers the CSV formats
 from ingest.sync import Context
 from tests.am_servers import TOKEN, start_receiver, wait_until
 

@@ -13,8 +13,8 @@ import pytest
 
 import settings
 import store
-from ingest import alertmanager, alertmanager_import
 from ingest.imports import ImportFailed
+from ingest.sources import alertmanager, alertmanager_import
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 CONFIG = settings.Settings(service_teams={"indexer": "search-infra", "checkout": "not-used"})

@@ -16,7 +16,7 @@ import pytest
 
 import settings
 import store
-from ingest import alertmanager_import
+from ingest.sources import alertmanager_import
 
 upsert_module = sys.modules["store.upsert"]
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)

@@ -10,9 +10,14 @@ import pytest
 
 import settings
 from ingest import cli
-from ingest.csv_exports import PAGERDUTY_COLUMNS, PAGERDUTY_REQUIRED, map_pagerduty_row, parse_export_time
 from ingest.imports import FORMATS
 from ingest.mapping import MappingError
+from ingest.sources.csv_exports import (
+    PAGERDUTY_COLUMNS,
+    PAGERDUTY_REQUIRED,
+    map_pagerduty_row,
+    parse_export_time,
+)
 from tests.provider_servers import query, scalar
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,8 +8,8 @@ import pytest
 
 import settings
 import store
-from ingest.demo import clear_demo, load_demo, map_incident
 from ingest.mapping import map_each
+from ingest.sources.demo import clear_demo, load_demo, map_incident
 from tests.conftest import DEMO_END
 
 

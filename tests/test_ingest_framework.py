@@ -35,7 +35,7 @@ def url(fake):
 
 
 def _client(url: str, **policy) -> Client:
-    from ingest.providers.pagerduty import error_message
+    from ingest.sources.pagerduty import error_message
 
     api = Api("pagerduty", url, lambda t: {"Authorization": f"Token token={t}"}, error_message, "check the token",
               headers={"Accept": "application/vnd.pagerduty+json;version=2"})
@@ -183,8 +183,7 @@ def test_secrets_in_the_provider_config_are_refused():
 def test_every_provider_option_is_documented():
     from pathlib import Path
 
-    from ingest.providers import oncall, opsgenie, pagerduty
-    from ingest.sources import _COMMON_OPTIONS
+    from ingest.sources import _COMMON_OPTIONS, oncall, opsgenie, pagerduty
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "providers.md").read_text()
     options = set(_COMMON_OPTIONS) | {name for m in (pagerduty, opsgenie, oncall) for name in m.OPTIONS}

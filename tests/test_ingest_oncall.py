@@ -11,8 +11,7 @@ import pytest
 
 import settings
 from ingest.mapping import map_each
-from ingest.providers import oncall
-from ingest.sources import SOURCES
+from ingest.sources import SOURCES, oncall
 from ingest.sync import Context
 from tests.provider_servers import (
     FakeOnCall,
@@ -148,7 +147,7 @@ def test_the_token_never_appears_in_logs_errors_database_or_status(monkeypatch, 
     fake.faults = [Fault("500", "/oncall/api/v1/alert_groups/", 99)]
     result = sync(monkeypatch, db, url)
     assert result.status == "failed"
-    from ingest import cmd_status
+    from ingest.cli import cmd_status
 
     cmd_status.run(type("Args", (), {"db": db})())
     status = capsys.readouterr().out

@@ -11,7 +11,7 @@ import pytest
 
 import settings
 from ingest.mapping import map_each
-from ingest.providers import opsgenie
+from ingest.sources import opsgenie
 from ingest.sync import Context
 from tests.provider_servers import (
     FakeOpsgenie,
@@ -161,7 +161,7 @@ def test_the_key_never_appears_in_logs_errors_database_or_status(monkeypatch, db
     fake.faults = [Fault("429", "/v2/alerts", 1, {"X-RateLimit-Period-In-Sec": "1"}), Fault("500", "/v2/alerts/", 99)]
     result = sync(monkeypatch, db, url)
     assert result.status == "failed"
-    from ingest import cmd_status
+    from ingest.cli import cmd_status
 
     cmd_status.run(type("Args", (), {"db": db})())
     status = capsys.readouterr().out

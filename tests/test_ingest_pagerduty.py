@@ -11,8 +11,7 @@ import pytest
 
 import settings
 from ingest.mapping import map_each
-from ingest.providers import pagerduty
-from ingest.sources import base_url
+from ingest.sources import base_url, pagerduty
 from ingest.sync import Context
 from tests.provider_servers import (
     FakePagerDuty,
@@ -220,7 +219,7 @@ def test_the_token_never_appears_in_logs_errors_database_or_status(monkeypatch, 
     fake.faults = [Fault("429", "/incidents", 1, {"ratelimit-reset": "1"}), Fault("500", "/log_entries", 100)]
     result = sync(monkeypatch, db, url)
     assert result.status == "failed" and result.quarantined == 1
-    from ingest import cmd_status
+    from ingest.cli import cmd_status
 
     cmd_status.run(type("Args", (), {"db": db})())
     status = capsys.readouterr().out

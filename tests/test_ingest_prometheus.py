@@ -14,9 +14,9 @@ import pytest
 import requests
 
 import store
-from ingest import alertmanager, prometheus
 from ingest.http import HttpPolicy, ProviderError
 from ingest.mapping import parse_time
+from ingest.sources import alertmanager, prometheus
 from ingest.webhook_spool import PAYLOAD, read_segment
 from tests.am_servers import REPO, free_port, start_alertmanager, start_prometheus, start_receiver, wait_until
 

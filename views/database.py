@@ -11,7 +11,8 @@ import streamlit as st
 
 import settings
 import store
-from ingest import demo, status
+from ingest import status
+from ingest.sources import demo
 
 DEMO_DB = "data/demo.duckdb"
 

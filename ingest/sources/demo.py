@@ -10,7 +10,6 @@ import random
 from tqdm import tqdm
 
 import store
-from ingest.demo_history import DemoHistory, Rule, fill_template
 from ingest.load import IngestRun
 from ingest.mapping import (
     Mapped,
@@ -23,6 +22,7 @@ from ingest.mapping import (
     team_row,
 )
 from ingest.signature import title_signature
+from ingest.sources.demo_history import DemoHistory, Rule, fill_template
 from settings import Settings
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import sys
 import time
 
 import settings
-from ingest import demo
+from ingest.sources import demo
 from ingest.status import sources_in
 
 NAME = "demo"

@@ -17,11 +17,11 @@ from tqdm import tqdm
 
 import settings as settings_module
 import store
-from ingest import alertmanager
 from ingest.ahead import ahead
 from ingest.imports import ImportFailed, ImportFormat, register
 from ingest.load import IngestRun
 from ingest.mapping import Mapped
+from ingest.sources import alertmanager
 from store.upsert import upsert_staged
 
 STREAM = "import"
@@ -44,7 +44,7 @@ ROW_COLUMNS = (
     "resolved_at", "auto_resolved", "runbook_url", "url", "labels", "raw", "ingested_at",
 )  # fmt: skip
 
-# The rules of ingest.alertmanager.map_payload, written once more in SQL so that a file of
+# The rules of ingest.sources.alertmanager.map_payload, written once more in SQL so that a file of
 # millions of alerts is mapped at DuckDB's speed; tests/test_ingest_alertmanager.py checks that
 # both give the same rows. $-parameters are values and JSON paths, never SQL text.
 _ALERTS_SQL = """

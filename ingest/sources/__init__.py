@@ -8,9 +8,8 @@ from dataclasses import dataclass, fields
 from types import ModuleType
 
 import settings
-from ingest import prometheus
 from ingest.http import HttpPolicy
-from ingest.providers import oncall, opsgenie, pagerduty
+from ingest.sources import oncall, opsgenie, pagerduty, prometheus
 from ingest.sync import SyncOptions, SyncRequest, SyncResult, run_sync
 
 

@@ -8,7 +8,7 @@ import sys
 
 import settings
 import store
-from ingest import cmd_demo, cmd_export, cmd_import, cmd_status, cmd_sync, cmd_webhook
+from ingest.cli import cmd_demo, cmd_export, cmd_import, cmd_status, cmd_sync, cmd_webhook
 
 # Each command module has NAME, HELP, add_arguments(parser) and run(args) -> exit code.
 COMMANDS = [cmd_demo, cmd_sync, cmd_import, cmd_status, cmd_webhook, cmd_export]

@@ -6,11 +6,11 @@ import argparse
 import sys
 
 import settings
-from ingest import (
+from ingest.imports import FORMATS, ImportFailed
+from ingest.sources import (
     alertmanager_import,  # noqa: F401 - registers alertmanager-json
     csv_exports,  # noqa: F401 - registers the CSV formats
 )
-from ingest.imports import FORMATS, ImportFailed
 
 NAME = "import"
 HELP = "load an exported file: " + ", ".join(FORMATS)

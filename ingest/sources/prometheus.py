@@ -13,10 +13,10 @@ import yaml
 
 import settings as settings_module
 import store
-from ingest import alertmanager
 from ingest.http import Api, Client, HttpPolicy, ProviderError
 from ingest.load import IngestRun, saved_cursor
 from ingest.mapping import Mapped, MappingError
+from ingest.sources import alertmanager
 from ingest.sync import SyncRequest, SyncResult
 
 log = logging.getLogger(__name__)

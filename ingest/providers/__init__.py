@@ -1,1 +1,0 @@
-"""Provider declarations (base URL, auth, streams, limits) and their pure mapping functions."""
