@@ -15,7 +15,8 @@ ORDER BY service
 
 _REVIEWS_OF = """
 SELECT reviewed_at, verdict, note, reviewer,
-       CASE WHEN alert_source_id IS NULL THEN 'signature' ELSE 'one alert: ' || alert_source_id END AS applies_to
+       CASE WHEN alert_source_id IS NULL THEN 'signature' ELSE 'one alert: ' || alert_source_id END AS applies_to,
+       alert_source, alert_source_id, period_start, period_end
 FROM reviews WHERE signature = $signature
 ORDER BY reviewed_at DESC, review_id DESC
 """

@@ -77,12 +77,15 @@ runbooks AS (  -- a link on one of the signature's alerts in the period, or one 
     UNION
     SELECT signature FROM runbook_links
 ),
-signature_reviews AS (
-    SELECT signature, verdict, reviewed_at, review_id FROM reviews WHERE alert_source_id IS NULL
-),
-first_review AS (
-    SELECT signature, verdict FROM signature_reviews
-    QUALIFY row_number() OVER (PARTITION BY signature ORDER BY reviewed_at, review_id) = 1
+signature_reviews AS (  -- a verdict holds from the start of the period its reviewer looked at
+    SELECT * FROM (
+        SELECT signature, verdict, note, reviewer, reviewed_at, review_id,
+            least(reviewed_at, coalesce(period_start, reviewed_at)) AS in_force_from
+        FROM reviews
+        WHERE alert_source_id IS NULL AND signature IN (SELECT signature FROM scope)
+    )
+    QUALIFY row_number() OVER (  -- of two holding from the same moment, the later-given one
+        PARTITION BY signature, in_force_from ORDER BY reviewed_at DESC, review_id DESC) = 1
 ),
 alert_review AS (
     SELECT alert_source AS source, alert_source_id AS source_id, verdict FROM reviews
@@ -90,12 +93,16 @@ alert_review AS (
     QUALIFY row_number() OVER (
         PARTITION BY alert_source, alert_source_id ORDER BY reviewed_at DESC, review_id DESC) = 1
 ),
-verdict_in_force AS (  -- the signature's latest verdict given at or before the alert
+verdict_in_force AS (  -- the signature verdict holding latest at or before the alert's creation
     SELECT s.source, s.source_id, r.verdict
     FROM scope AS s
-    JOIN signature_reviews AS r ON s.signature = r.signature AND s.created_at >= r.reviewed_at
-    QUALIFY row_number() OVER (
-        PARTITION BY s.source, s.source_id ORDER BY r.reviewed_at DESC, r.review_id DESC) = 1
+    ASOF JOIN signature_reviews AS r ON s.signature = r.signature AND s.created_at >= r.in_force_from
+),
+signature_verdict AS (  -- each signature's verdict in force at the end of the period, with its note
+    SELECT signature, verdict, note, reviewer, reviewed_at
+    FROM signature_reviews
+    WHERE in_force_from < $end
+    QUALIFY row_number() OVER (PARTITION BY signature ORDER BY in_force_from DESC, reviewed_at DESC, review_id DESC) = 1
 ),
 alert_facts AS (
     SELECT s.*,
@@ -109,7 +116,7 @@ alert_facts AS (
         CASE WHEN g.first_seen < s.bucket_start THEN false
              WHEN sh.history_from > s.bucket_start - to_days($lookback_days) THEN NULL
              ELSE true END AS is_new,
-        coalesce(ar.verdict, vf.verdict, fr.verdict) AS verdict,
+        coalesce(ar.verdict, vf.verdict) AS verdict,
         rb.signature IS NOT NULL AS has_runbook,
         least(greatest(epoch(s.resolved_at - s.acknowledged_at), 0), $ack_cap_s) AS ack_to_resolve_s
     FROM scope AS s
@@ -119,7 +126,6 @@ alert_facts AS (
     LEFT JOIN source_history AS sh ON sh.source = s.source
     LEFT JOIN alert_review AS ar USING (source, source_id)
     LEFT JOIN verdict_in_force AS vf USING (source, source_id)
-    LEFT JOIN first_review AS fr ON fr.signature = s.signature
     LEFT JOIN runbooks AS rb ON rb.signature = s.signature
 ),
 notified AS (

@@ -102,15 +102,12 @@ by_signature AS (
 pages_by_signature AS (
     SELECT signature, {per_page} FROM interruption_facts GROUP BY signature
 ),
-latest_verdict AS (
-    SELECT signature, verdict FROM reviews WHERE alert_source_id IS NULL
-    QUALIFY row_number() OVER (PARTITION BY signature ORDER BY reviewed_at DESC, review_id DESC) = 1
-),
 diagnosed AS (
     SELECT b.*, coalesce(p.interruptions, 0) AS interruptions,
         coalesce(p.sleep_interruptions, 0) AS sleep_interruptions,
         {hours_lost} AS hours_lost,
-        h.first_seen, v.verdict,
+        h.first_seen, v.verdict, v.note AS verdict_note, v.reviewer AS verdict_reviewer,
+        v.reviewed_at AS verdict_at,
         CASE WHEN v.verdict = 'noise' THEN 'reviewed noise'
              WHEN b.transient / b.alerts > $mostly
                   AND b.transient >= b.flaps AND b.transient >= b.co_fired THEN 'mostly transient'
@@ -120,11 +117,11 @@ diagnosed AS (
     FROM by_signature AS b
     LEFT JOIN pages_by_signature AS p USING (signature)
     LEFT JOIN signature_history AS h USING (signature)
-    LEFT JOIN latest_verdict AS v USING (signature)
+    LEFT JOIN signature_verdict AS v USING (signature)
 )
 SELECT signature, alerts, transient, flaps, unacknowledged, noise_ratio, ttr_median_s,
     interruptions, sleep_interruptions, first_seen, last_seen, title, service, team,
-    co_fired, has_runbook, verdict, hours_lost, diagnosis,
+    co_fired, has_runbook, verdict, verdict_note, verdict_reviewer, verdict_at, hours_lost, diagnosis,
     CASE diagnosis {fixes} END AS suggested_fix
 FROM diagnosed
 ORDER BY alerts DESC, signature

@@ -15,7 +15,7 @@ register(
     Metric(
         "reviewed_alerts",
         "Reviewed alerts",
-        "alerts with a verdict: their own, else their signature's in force when they fired",
+        "alerts with a verdict in force: their own, else their signature's holding when they fired",
         "count",
         "count(verdict)",
     )
@@ -24,7 +24,7 @@ register(
     Metric(
         "actionable_rate",
         "Actionable rate",
-        "alerts whose verdict is actionable / alerts with any verdict (an alert's own verdict overrides)",
+        "alerts whose verdict in force is actionable / alerts with any verdict in force",
         "share",
         "count(*) FILTER (WHERE verdict = 'actionable') / nullif(count(verdict), 0)",
     )

@@ -192,6 +192,35 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE alerts_v3 RENAME TO alerts",
         ],
     ),
+    (
+        4,
+        "reviews: the period the reviewer was looking at",
+        # A verdict given while reviewing a period holds from that period's start (METRICS.md,
+        # Reviewed), so a review made today never rewrites an earlier period's figures. Reviews
+        # saved before this version keep NULL: they hold from the time they were given.
+        [
+            "ALTER TABLE reviews ADD COLUMN period_start TIMESTAMPTZ",
+            "ALTER TABLE reviews ADD COLUMN period_end TIMESTAMPTZ",
+        ],
+    ),
+    (
+        5,
+        "targets set in the app, per team and figure",
+        # One row per (team, figure): the bound a team set in the app, which overrides the
+        # configuration file's; clearing it in the app deletes the row.
+        [
+            """
+            CREATE TABLE targets (
+                team   VARCHAR NOT NULL,
+                figure VARCHAR NOT NULL,
+                value  DOUBLE NOT NULL CHECK (value >= 0),
+                set_by VARCHAR,
+                set_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (team, figure)
+            )
+            """,
+        ],
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -210,4 +239,5 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "ingest_runs": ("run_id",),
     "quarantine": ("source", "stream", "record_hash"),
     "runbook_links": ("signature",),
+    "targets": ("team", "figure"),
 }

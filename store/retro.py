@@ -1,4 +1,4 @@
-"""What people write in the app: retro verdicts, fix estimates and runbook links."""
+"""What people write in the app: retro verdicts, fix estimates, runbook links and team targets."""
 
 from __future__ import annotations
 
@@ -22,12 +22,19 @@ def save_review(
     reviewed_at: dt.datetime | None = None,
     alert: tuple[str, str] | None = None,
     review_id: str | None = None,
+    period: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> str:
-    """Record a verdict on a signature (or on one alert: `alert=(source, source_id)`)."""
+    """Record a verdict on a signature (or on one alert: `alert=(source, source_id)`).
+
+    `period` is the [start, end) the reviewer was looking at: the verdict holds from its start
+    (METRICS.md, verdict in force); without it, from the time it was given.
+    """
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
     if not signature:
         raise ValueError("a review needs a signature")
+    if period is not None and not period[0] < period[1]:
+        raise ValueError(f"a reviewed period must end after it starts, got {period[0]} .. {period[1]}")
     review_id = review_id or uuid.uuid4().hex
     row = {
         "review_id": review_id,
@@ -38,10 +45,20 @@ def save_review(
         "note": note,
         "reviewer": reviewer,
         "reviewed_at": reviewed_at or dt.datetime.now(dt.UTC),
+        "period_start": period[0] if period else None,
+        "period_end": period[1] if period else None,
     }
     with writing(db) as con:
-        upsert(con, "reviews", pa.Table.from_pylist([row]))
+        upsert(con, "reviews", pa.Table.from_pylist([row], schema=_REVIEW_SCHEMA))
     return review_id
+
+
+_TIME = pa.timestamp("us", tz="UTC")
+_REVIEW_SCHEMA = pa.schema([
+    ("review_id", pa.string()), ("signature", pa.string()), ("alert_source", pa.string()),
+    ("alert_source_id", pa.string()), ("verdict", pa.string()), ("note", pa.string()),
+    ("reviewer", pa.string()), ("reviewed_at", _TIME), ("period_start", _TIME), ("period_end", _TIME),
+])
 
 
 def save_fix_estimate(
@@ -69,3 +86,27 @@ def save_runbook_link(db: str, signature: str, url: str, added_by: str | None = 
     row = {"signature": signature, "url": url, "added_by": added_by, "added_at": dt.datetime.now(dt.UTC)}
     with writing(db) as con:
         upsert(con, "runbook_links", pa.Table.from_pylist([row]))
+
+
+# Figures a team can bound in the app (METRICS.md names them; the dashboard labels them).
+TARGET_FIGURES = ("wake_ups", "noise_ratio", "tta_median_s")
+
+
+def save_target(db: str, team: str, figure: str, value: float, set_by: str | None = None) -> None:
+    """Set (or replace) a team's upper bound on a figure; it overrides the configuration file."""
+    if figure not in TARGET_FIGURES:
+        raise ValueError(f"a target bounds one of {', '.join(TARGET_FIGURES)}, got {figure!r}")
+    if not team:
+        raise ValueError("a target needs a team")
+    if not value >= 0 or (figure == "noise_ratio" and value > 1):
+        raise ValueError(f"a target for {figure} must be a number >= 0 (a share <= 1 for noise_ratio), got {value!r}")
+    row = {"team": team, "figure": figure, "value": float(value), "set_by": set_by,
+           "set_at": dt.datetime.now(dt.UTC)}
+    with writing(db) as con:
+        upsert(con, "targets", pa.Table.from_pylist([row]))
+
+
+def clear_target(db: str, team: str, figure: str) -> None:
+    """Remove a target set in the app: the configuration file's applies again, if any."""
+    with writing(db) as con:
+        con.execute("DELETE FROM targets WHERE team = $team AND figure = $figure", {"team": team, "figure": figure})

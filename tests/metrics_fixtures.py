@@ -67,7 +67,10 @@ def person(person_id: str, time_zone: str | None = None, team: str | None = None
     }
 
 
-def review(signature: str, verdict: str, reviewed_at: dt.datetime, alert: dict | None = None, **extra):
+def review(
+    signature: str, verdict: str, reviewed_at: dt.datetime, alert: dict | None = None, period=None, **extra
+):
+    """A verdict given at `reviewed_at`, by a reviewer looking at `period` (a Period) when given."""
     return {
         "review_id": extra.pop("review_id", f"R{next(_ids)}"),
         "signature": signature,
@@ -77,6 +80,8 @@ def review(signature: str, verdict: str, reviewed_at: dt.datetime, alert: dict |
         "note": extra.pop("note", None),
         "reviewer": extra.pop("reviewer", "sam"),
         "reviewed_at": reviewed_at,
+        "period_start": period.start if period else None,
+        "period_end": period.end if period else None,
     }
 
 
@@ -89,7 +94,8 @@ _TYPES = {
         "runbook_url": "string",
     },
     "people": {"time_zone": "string", "team": "string"},
-    "reviews": {"alert_source": "string", "alert_source_id": "string", "note": "string"},
+    "reviews": {"alert_source": "string", "alert_source_id": "string", "note": "string",
+                "period_start": "datetime64[us, UTC]", "period_end": "datetime64[us, UTC]"},
 }
 
 

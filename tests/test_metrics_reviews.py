@@ -12,18 +12,26 @@ from settings import Settings
 
 S = Settings()
 P = metrics.sprint_period(S, T0.date())
+P1, P2 = metrics.sprint_period(S, (T0 + dt.timedelta(days=14)).date()), metrics.sprint_period(
+    S, (T0 + dt.timedelta(days=28)).date()
+)
 
 
 def day(n: float) -> dt.datetime:
     return T0 + dt.timedelta(days=n)
 
 
+def verdicts_in(db: str, period) -> dict[str, str | None]:
+    frame = metrics.alert_list(db, period, settings=S)
+    return {row.source_id: (None if row.verdict != row.verdict else row.verdict) for row in frame.itertuples()}
+
+
 def test_actionable_rate_with_verdicts_in_force_and_alert_overrides(tmp_path):
     a1, a2, a3, a4 = (alert(day(d), signature="a|sig") for d in (0.5, 2, 4, 5))
     b1 = alert(day(1), signature="b|sig")
     reviews = [
-        review("a|sig", "noise", day(1)),  # covers a1 (reviewed in the retro) and a2
-        review("a|sig", "actionable", day(3)),  # holds for a3 and a4
+        review("a|sig", "noise", day(1), period=P),  # looking at P: covers a1 (before it) and a2
+        review("a|sig", "actionable", day(3)),  # given mid-sprint, no period: holds for a3 and a4
         review("a|sig", "duplicate", day(4.5), alert=a3),  # a3's own verdict overrides
     ]
     db = build(tmp_path / "v.duckdb", alerts=[a1, a2, a3, a4, b1], reviews=reviews)
@@ -32,6 +40,55 @@ def test_actionable_rate_with_verdicts_in_force_and_alert_overrides(tmp_path):
     figures = metrics.summary(db, P, settings=S)
     assert figures["reviewed_alerts"] == 4
     assert figures["actionable_rate"] == pytest.approx(1 / 4)
+
+
+def test_a_verdict_holds_from_the_start_of_the_period_its_reviewer_looked_at(tmp_path):
+    """Three sprints P, P1, P2 of one signature, worked out by hand:
+
+    r0 noise, given on day 15 in P's retro (looking at P): holds from day 0.
+    r1 actionable, given on day 43 in P2's retro (looking at P2): holds from day 28.
+    r2 duplicate, given on day 44 while looking at P again: holds from day 0 but r1,
+       holding from a later moment, still decides P2.
+    """
+    e1, e2, f1, g1, g2 = (alert(day(d), signature="s|sig") for d in (3, 10, 16, 30, 40))
+    reviews = [
+        review("s|sig", "noise", day(15), period=P),
+        review("s|sig", "actionable", day(43), period=P2),
+        review("s|sig", "duplicate", day(44), period=P),
+    ]
+    db = build(tmp_path / "f.duckdb", alerts=[e1, e2, f1, g1, g2], reviews=reviews)
+    # r2 (later given, same start as r0) replaced r0 for P and P1; r1 decides P2.
+    assert verdicts_in(db, P) == {e1["source_id"]: "duplicate", e2["source_id"]: "duplicate"}
+    assert verdicts_in(db, P1) == {f1["source_id"]: "duplicate"}
+    assert verdicts_in(db, P2) == {g1["source_id"]: "actionable", g2["source_id"]: "actionable"}
+    assert metrics.noisy(db, P2, settings=S).set_index("signature").loc["s|sig", "verdict"] == "actionable"
+    assert metrics.noisy(db, P, settings=S).set_index("signature").loc["s|sig", "verdict"] == "duplicate"
+
+
+def test_a_verdict_given_now_never_rewrites_an_earlier_reviewed_period(tmp_path):
+    e1 = alert(day(3), signature="s|sig")
+    g1 = alert(day(30), signature="s|sig")
+    reviews = [review("s|sig", "noise", day(15), period=P, note="page nobody reads")]
+    db = build(tmp_path / "n.duckdb", alerts=[e1, g1], reviews=reviews)
+    before_p = (verdicts_in(db, P), metrics.summary(db, P, settings=S), metrics.noisy(db, P, settings=S))
+    assert before_p[0] == {e1["source_id"]: "noise"} and verdicts_in(db, P2) == {g1["source_id"]: "noise"}
+
+    import store
+
+    store.retro.save_review(db, "s|sig", "actionable", reviewed_at=day(43), period=(P2.start, P2.end))
+    after_p = (verdicts_in(db, P), metrics.summary(db, P, settings=S), metrics.noisy(db, P, settings=S))
+    assert after_p[0] == before_p[0] and after_p[1] == before_p[1]
+    assert after_p[2].equals(before_p[2])
+    assert verdicts_in(db, P2) == {g1["source_id"]: "actionable"}
+    assert metrics.summary(db, P2, settings=S)["actionable_rate"] == 1.0
+
+
+def test_a_review_without_a_period_holds_from_the_moment_it_was_given(tmp_path):
+    """Reviews saved before reviewed periods were recorded never reach back in time."""
+    early, late = alert(day(2), signature="s|sig"), alert(day(9), signature="s|sig")
+    db = build(tmp_path / "l.duckdb", alerts=[early, late], reviews=[review("s|sig", "noise", day(5))])
+    assert verdicts_in(db, P) == {early["source_id"]: None, late["source_id"]: "noise"}
+    assert metrics.summary(db, P, settings=S)["reviewed_alerts"] == 1
 
 
 def test_actionable_rate_is_null_without_reviews(tmp_path):

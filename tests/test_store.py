@@ -43,8 +43,8 @@ def test_migrations_create_every_canonical_table_from_empty(db):
 
 def test_migration_from_previous_version_keeps_rows(db):
     con = duckdb.connect(db)
-    store.migrate(con, target=store.LATEST_VERSION - 1)
-    assert store.schema_version(con) == store.LATEST_VERSION - 1
+    store.migrate(con, target=2)  # before the alerts table was rebuilt (v3)
+    assert store.schema_version(con) == 2
     labels = '{"alertname":"DiskFull","team":"payments"}'
     store.upsert(con, "alerts", pa.Table.from_pylist([_alert("a1", labels=labels, raw='{"id":1}'), _alert("a2")]))
     con.close()
@@ -62,6 +62,36 @@ def test_migration_from_previous_version_keeps_rows(db):
     assert "labels JSON USING COMPRESSION ZSTD" in table_sql
     assert "raw JSON USING COMPRESSION ZSTD" in table_sql
     assert "runbook_links" in _tables(db)
+
+
+def test_reviews_saved_before_reviewed_periods_keep_their_rows(db):
+    con = duckdb.connect(db)
+    store.migrate(con, target=3)
+    con.execute("INSERT INTO reviews VALUES ('r1', 'api|disk', NULL, NULL, 'noise', 'old', 'sam', '2026-03-01 10:00+00')")
+    con.close()
+    store.retro.save_review(db, "api|disk", "actionable", reviewer="kim",
+                            period=(dt.datetime(2026, 3, 2, tzinfo=dt.UTC), dt.datetime(2026, 3, 16, tzinfo=dt.UTC)))
+    with store.reading(db) as con:
+        rows = con.execute("SELECT verdict, note, period_start FROM reviews ORDER BY reviewed_at").fetchall()
+    assert rows[0] == ("noise", "old", None)
+    assert rows[1][0] == "actionable" and rows[1][2] == dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="must end after it starts"):
+        store.retro.save_review(db, "api|disk", "noise", period=(rows[1][2], rows[1][2]))
+
+
+def test_targets_are_set_replaced_and_cleared(db):
+    store.retro.save_target(db, "payments", "wake_ups", 4, set_by="kim")
+    store.retro.save_target(db, "payments", "wake_ups", 3, set_by="sam")
+    store.retro.save_target(db, "payments", "noise_ratio", 0.25)
+    with store.reading(db) as con:
+        rows = con.execute("SELECT figure, value, set_by FROM targets ORDER BY figure").fetchall()
+    assert rows == [("noise_ratio", 0.25, None), ("wake_ups", 3.0, "sam")]
+    store.retro.clear_target(db, "payments", "wake_ups")
+    with store.reading(db) as con:
+        assert con.execute("SELECT figure FROM targets").fetchall() == [("noise_ratio",)]
+    for figure, value in (("noise_ratio", 1.5), ("wake_ups", -1), ("pages", 2)):
+        with pytest.raises(ValueError):
+            store.retro.save_target(db, "payments", figure, value)
 
 
 def test_migrations_are_numbered_in_order():

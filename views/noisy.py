@@ -103,7 +103,8 @@ def drill_down(scope: page.Scope, ranked: pd.DataFrame) -> None:
         if reviews.empty:
             st.caption("Not reviewed yet. Mark it on the Sprint retro page.")
         else:
-            st.dataframe(reviews, hide_index=True, width="stretch")
+            st.dataframe(reviews, hide_index=True, width="stretch",
+                         column_order=["reviewed_at", "verdict", "note", "reviewer", "applies_to"])
     hold_down(scope, signature)
 
 

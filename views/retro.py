@@ -56,7 +56,7 @@ def verdict_chart(ranked: pd.DataFrame) -> None:
     st.plotly_chart(figure, width="stretch")
 
 
-def review_form(ranked: pd.DataFrame) -> None:
+def review_form(scope: page.Scope, ranked: pd.DataFrame) -> None:
     st.subheader("Mark a signature")
     unreviewed_first = ranked.sort_values("verdict", key=lambda v: v.notna(), kind="stable")
     titles = dict(zip(ranked["signature"], ranked["title"], strict=True))
@@ -72,7 +72,8 @@ def review_form(ranked: pd.DataFrame) -> None:
         saved = st.form_submit_button("Save verdict", type="primary", icon=":material/save:")
     if saved:
         reviewer = st.session_state.get("reviewer") or "anonymous"
-        store.retro.save_review(data.db_path(), signature, verdict, note=note or None, reviewer=reviewer)
+        store.retro.save_review(data.db_path(), signature, verdict, note=note or None, reviewer=reviewer,
+                                period=(scope.period.start, scope.period.end))
         st.session_state["review_saved"] = f"Saved: {verdict} for “{titles[signature]}”."
         st.rerun()
 
@@ -129,7 +130,7 @@ def render() -> None:
     else:
         verdict_chart(ranked)
         review_queue(ranked)
-        review_form(ranked)
+        review_form(scope, ranked)
     still_firing(scope)
     if not ranked.empty:
         downloads(scope, ranked)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import logging
 import random
+from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
@@ -156,7 +157,7 @@ def load_demo(
             run.load("incidents", mapped, cursor=page[-1]["created_at"])
             bar.update(len(page))
         bar.close()
-        _write_retro(db, history)
+        _write_retro(db, history, settings)
     except BaseException as exc:
         run.finish(error=f"{type(exc).__name__}: {exc}")
         raise
@@ -164,7 +165,7 @@ def load_demo(
     return run
 
 
-def _write_retro(db: str, history: DemoHistory) -> None:
+def _write_retro(db: str, history: DemoHistory, settings: Settings) -> None:
     """The verdicts and fix estimates the demo teams entered, through the app's own write path."""
     for review in history.reviews:
         rule = review["rule"]
@@ -172,12 +173,22 @@ def _write_retro(db: str, history: DemoHistory) -> None:
         at = history.start + dt.timedelta(days=review["day"], hours=10)
         review_id = hashlib.sha256(f"{history.seed}|{signature}|{at.isoformat()}".encode()).hexdigest()[:32]
         store.retro.save_review(db, signature, review["verdict"], note=review["note"],
-                                reviewer=f"{rule.team} retro", reviewed_at=at, review_id=review_id)
+                                reviewer=f"{rule.team} retro", reviewed_at=at, review_id=review_id,
+                                period=_sprint_before(settings, at))
     for estimate in history.fix_estimates:
         rule = estimate["rule"]
         store.retro.save_fix_estimate(db, _rule_signature(rule), estimate["hours"],
                                       note="Estimated in backlog refinement", estimated_by="product owner",
                                       estimated_at=history.start + dt.timedelta(days=60))
+
+
+def _sprint_before(settings: Settings, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The sprint a retro held at `at` looks back on: the one before the sprint containing it."""
+    zone = ZoneInfo(settings.default_time_zone)
+    first = settings.sprint_start(at.astimezone(zone).date())
+    length = dt.timedelta(days=settings.sprint_length_days)
+    start, end = first - length, first
+    return (dt.datetime.combine(start, dt.time(0), tzinfo=zone), dt.datetime.combine(end, dt.time(0), tzinfo=zone))
 
 
 def _rule_signature(rule: Rule) -> str:
