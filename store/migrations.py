@@ -221,6 +221,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """,
         ],
     ),
+    (
+        6,
+        "the Prometheus backfill's cursor under its own name",
+        # Its rows stay the Alertmanager source's; its runs and cursor were filed under it too.
+        ["UPDATE sync_state SET source = 'prometheus' WHERE source = 'alertmanager' AND stream = 'prometheus'"],
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -183,10 +183,13 @@ def test_secrets_in_the_provider_config_are_refused():
 def test_every_provider_option_is_documented():
     from pathlib import Path
 
-    from ingest.sources import _COMMON_OPTIONS, oncall, opsgenie, pagerduty
+    from ingest.sources import SOURCES
+    from ingest.sources.contract import COMMON_OPTIONS, HttpSource
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "providers.md").read_text()
-    options = set(_COMMON_OPTIONS) | {name for m in (pagerduty, opsgenie, oncall) for name in m.OPTIONS}
+    http = [source for source in SOURCES.values() if isinstance(source, HttpSource)]
+    assert {source.name for source in http} >= {"pagerduty", "opsgenie", "oncall"}
+    options = set(COMMON_OPTIONS) | {name for source in http for name in source.options}
     assert [name for name in sorted(options) if f"`{name}`" not in doc] == []
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import settings
 from ingest.mapping import map_each
-from ingest.sources import base_url, pagerduty
+from ingest.sources import pagerduty
 from ingest.sync import Context
 from tests.provider_servers import (
     FakePagerDuty,
@@ -231,11 +231,11 @@ def test_the_token_never_appears_in_logs_errors_database_or_status(monkeypatch, 
 
 def test_region_and_base_url_come_from_config_or_environment(monkeypatch):
     monkeypatch.delenv("PAGERDUTY_BASE_URL", raising=False)
-    assert base_url(pagerduty, settings.Settings()) == "https://api.pagerduty.com"
+    assert pagerduty.SYNC.base_url(settings.Settings()) == "https://api.pagerduty.com"
     eu = settings.parse({"providers": {"pagerduty": {"region": "eu"}}})
-    assert base_url(pagerduty, eu) == "https://api.eu.pagerduty.com"
+    assert pagerduty.SYNC.base_url(eu) == "https://api.eu.pagerduty.com"
     monkeypatch.setenv("PAGERDUTY_BASE_URL", "http://127.0.0.1:9")
-    assert base_url(pagerduty, eu) == "http://127.0.0.1:9"
+    assert pagerduty.SYNC.base_url(eu) == "http://127.0.0.1:9"
 
 
 # --- a real process, killed and run again ---------------------------------------------------------------------

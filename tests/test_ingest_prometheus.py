@@ -10,14 +10,20 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 import requests
 
+import settings
 import store
 from ingest.http import HttpPolicy, ProviderError
+from ingest.load import saved_cursor
 from ingest.mapping import parse_time
 from ingest.sources import alertmanager, prometheus
+from ingest.status import source_status
+from ingest.sync import SyncRequest
 from ingest.webhook_spool import PAYLOAD, read_segment
+from store.migrations import MIGRATIONS
 from tests.am_servers import REPO, free_port, start_alertmanager, start_prometheus, start_receiver, wait_until
 
 pytestmark = pytest.mark.slow
@@ -110,6 +116,10 @@ def test_backfill_agrees_with_the_webhook_and_merges_without_duplicates(stack, t
         assert abs((twin["created_at"] - row["created_at"]).total_seconds()) <= 1
         assert abs((twin["resolved_at"] - row["resolved_at"]).total_seconds()) <= 2
         assert twin["signature"] == row["signature"] and json.loads(twin["labels"]) == json.loads(row["labels"])
+    # The run and its cursor are the backfill's own, so `ingest status` lists it beside the receiver.
+    [listed] = source_status(fresh).query("source == 'prometheus'").to_dict("records")
+    assert listed["last_status"] == "ok" and listed["alerts"] == 0
+    assert saved_cursor(fresh, "prometheus", prometheus.STREAM) == until.isoformat()
     always = [r for r in backfilled.values() if r["signature"] == "AlwaysFiring|checkout"]
     assert len(always) == 1 and always[0]["resolved_at"] is None
     assert always[0]["runbook_url"] == "https://runbooks.example/always"
@@ -184,3 +194,27 @@ def test_an_unreachable_prometheus_is_retried_then_reported():
     with pytest.raises(ProviderError, match="prometheus: GET /api/v1/rules failed after 3 attempts: connection failed"):
         api.rules()
     assert api.requests == 3
+
+
+def test_a_failed_backfill_is_a_run_of_its_own_in_ingest_status(tmp_path):
+    db = str(tmp_path / "alerts.duckdb")
+    url = f"http://127.0.0.1:{free_port()}"
+    config = settings.parse({"providers": {"prometheus": {"base_url": url, "max_attempts": 1}}})
+    result = prometheus.SYNC.sync(db, config, SyncRequest())
+    assert result.status == "failed" and "connection failed" in result.error
+    [listed] = source_status(db).to_dict("records")
+    assert (listed["source"], listed["last_status"]) == ("prometheus", "failed")
+    assert "connection failed" in listed["last_error"]
+
+
+def test_an_old_database_keeps_the_backfill_cursor_under_the_backfill(tmp_path):
+    db = str(tmp_path / "old.duckdb")
+    con = duckdb.connect(db)
+    [named] = [version for version, what, _ in MIGRATIONS if "Prometheus backfill" in what]
+    store.migrate(con, target=named - 1)  # before the backfill had a name of its own
+    con.execute("INSERT INTO sync_state VALUES ('alertmanager', 'prometheus', '2026-11-15T00:00:00+00:00', now())")
+    con.execute("INSERT INTO sync_state VALUES ('alertmanager', 'webhook', 'w', now())")
+    con.close()
+    assert saved_cursor(db, "prometheus", prometheus.STREAM) == "2026-11-15T00:00:00+00:00"
+    assert saved_cursor(db, "alertmanager", "webhook") == "w"
+    assert saved_cursor(db, "alertmanager", prometheus.STREAM) is None

@@ -17,6 +17,7 @@ from ingest.mapping import (
 )
 from ingest.paginators import NextUrlPaginator
 from ingest.signature import title_signature
+from ingest.sources.contract import HttpSource
 from ingest.sync import Context, Provider, Stream, Windowed
 from ingest.windows import Window
 
@@ -62,6 +63,13 @@ def provider(base_url: str, options: dict) -> Provider:
                    windowed=Windowed(_window, max_span=span, reopen=True)),
         ),
     )
+
+
+SYNC = HttpSource(
+    name=SOURCE, help="Grafana OnCall alert groups, users, teams, integrations",
+    secret=SECRET, base_url_env=BASE_URL_ENV, regions=REGIONS, page_limit=PAGE_LIMIT, provider=provider,
+    options=OPTIONS,
+)
 
 
 # --- pure mappings --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ingest.mapping import (
 )
 from ingest.paginators import OffsetPaginator
 from ingest.signature import title_signature
+from ingest.sources.contract import HttpSource
 from ingest.sync import Context, Provider, Stream, Windowed
 from ingest.windows import Window, iso
 
@@ -91,6 +92,13 @@ def provider(base_url: str, options: dict) -> Provider:
         ),
         lifecycle_from_events=True,
     )
+
+
+SYNC = HttpSource(
+    name=SOURCE, help="PagerDuty incidents, log entries, users, teams, services (US or EU)",
+    secret=SECRET, base_url_env=BASE_URL_ENV, regions=REGIONS, page_limit=PAGE_LIMIT, provider=provider,
+    options=OPTIONS,
+)
 
 
 # --- pure mappings --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from ingest.http import Api, Client, HttpPolicy, ProviderError
 from ingest.load import IngestRun, saved_cursor
 from ingest.mapping import Mapped, MappingError
 from ingest.sources import alertmanager
+from ingest.sources.contract import SyncSource
 from ingest.sync import SyncRequest, SyncResult
 
 log = logging.getLogger(__name__)
@@ -302,10 +303,11 @@ def fetch(api: PrometheusApi, start: float, end: float, step: float) -> dict[tup
 
 
 def backfill(
-    db: str, config: settings_module.Settings, since: dt.datetime, until: dt.datetime, step: float | None = None
-) -> tuple[IngestRun, int]:
-    """Rebuild the firing intervals of [since, until] and merge them into `db`."""
-    api = PrometheusApi(base_url(config) or "", HttpPolicy.from_options(NAME, config.providers.get(NAME, {})))
+    run: IngestRun, api: PrometheusApi, config: settings_module.Settings, since: dt.datetime, until: dt.datetime,
+    step: float | None = None,
+) -> None:
+    """Rebuild the firing intervals of [since, until] and merge them into the run's database."""
+    db = run.db
     rules = api.rules()
     step = step or _default_step(rules, config)
     ctx = Backfill(api.url, api.external_labels(), rules, step, until.timestamp(), config)
@@ -314,9 +316,7 @@ def backfill(
     rows = mapped.rows.get("alerts", [])
     adopt_existing_keys(db, rows, since, tolerance=2 * step)
     mapped.rows["alerts"] = list({row["source_id"]: row for row in rows}.values())
-    run = IngestRun(db, alertmanager.SOURCE)
     run.load(STREAM, mapped, cursor=until.isoformat(), merge=BACKFILL_MERGE)
-    return run, api.requests
 
 
 def _default_step(rules: dict[str, Rule], config: settings_module.Settings) -> float:
@@ -335,18 +335,30 @@ def sync(db: str, config: settings_module.Settings, request: SyncRequest) -> Syn
         raise settings_module.ConfigError(reason)
     until = request.until or request.now or dt.datetime.now(dt.UTC)
     since = request.since or _resume_from(db, request) or until - DEFAULT_BACKFILL
+    # The rows are the Alertmanager source's (one alert, whichever path saw it first); the run, its
+    # cursor and its quarantine are the backfill's own, so `ingest status` lists it.
+    run = IngestRun(db, NAME)
+    api = PrometheusApi(base_url(config) or "", HttpPolicy.from_options(NAME, config.providers.get(NAME, {})))
+    error = None
     try:
-        run, requests_made = backfill(db, config, since, until)
+        backfill(run, api, config, since, until)
     except ProviderError as exc:
         log.error("%s", exc)
-        return SyncResult(NAME, "failed", error=str(exc))
-    status = run.finish()
+        error = str(exc)
+    except BaseException as exc:
+        run.finish(error=f"{type(exc).__name__}: {exc}")
+        raise
+    status = run.finish(error=error)
     totals = run.totals
-    return SyncResult(NAME, status, totals.rows, totals.quarantined, requests_made, dict(totals.by_table))
+    return SyncResult(NAME, status, totals.rows, totals.quarantined, api.requests, dict(totals.by_table), error)
 
 
 def _resume_from(db: str, request: SyncRequest) -> dt.datetime | None:
     if request.full:
         return None
-    cursor = saved_cursor(db, alertmanager.SOURCE, STREAM)
+    cursor = saved_cursor(db, NAME, STREAM)
     return dt.datetime.fromisoformat(cursor) - OVERLAP if cursor else None
+
+
+SYNC = SyncSource(NAME, "Prometheus ALERTS history (firing intervals), merged with the Alertmanager webhook's rows",
+                  problem, sync)
