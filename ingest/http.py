@@ -25,6 +25,10 @@ class ProviderError(RuntimeError):
     """A provider request failed for good; the message is one line, safe to show and store."""
 
 
+class Refused(ProviderError):
+    """The provider refused the request to this key or account (HTTP 402 or 403)."""
+
+
 @dataclass(frozen=True)
 class HttpPolicy:
     """Timeouts and retry backoff; every value can be set per provider in the configuration."""
@@ -61,6 +65,7 @@ class Api:
     error_message: Callable[[Any], str | None]  # the provider's own message from an error body
     auth_hint: str  # added to 401/403 errors: which token, which region's base URL
     headers: Mapping[str, str] | None = None
+    refused_hint: str | None = None  # added to 402/403 instead: what the key or account needs
 
 
 def wait_from_headers(headers: Mapping[str, str]) -> float | None:
@@ -146,6 +151,8 @@ class Client:
         status = response.status_code
         if status == 429 or (status >= 500 and status != 501):
             return f"HTTP {status}", self._backoff(attempt, wait_from_headers(response.headers))
+        if status in (402, 403):
+            raise Refused(self._failure(response))
         if status >= 400:
             raise ProviderError(self._failure(response))
         try:
@@ -167,7 +174,9 @@ class Client:
             message = None
         message = message or response.reason or "no message"
         text = f"{self.api.source}: GET {urlsplit(response.url).path} failed: HTTP {response.status_code}: {message}"
-        if response.status_code in (401, 403):
+        if response.status_code in (402, 403) and self.api.refused_hint:
+            text += f". {self.api.refused_hint}"
+        elif response.status_code in (401, 403):
             text += f". {self.api.auth_hint}"
         return self.redacted(text)
 

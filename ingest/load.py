@@ -17,7 +17,7 @@ from ingest.mapping import Mapped
 log = logging.getLogger(__name__)
 
 # Tables are written in this order so a batch's alerts land before rows that refer to them.
-TABLE_ORDER = ("teams", "services", "people", "alerts", "events", "notifications")
+TABLE_ORDER = ("teams", "services", "people", "alerts", "events", "notifications", "dropped_alerts")
 
 
 @dataclass
@@ -127,9 +127,11 @@ class IngestRun:
             [self.totals.rows, self.totals.quarantined, self.run_id],
         )
 
-    def finish(self, error: str | None = None) -> str:
-        """Close the run: 'ok', 'partial' (some records quarantined) or 'failed'."""
-        status = "failed" if error else ("partial" if self.totals.quarantined else "ok")
+    def finish(self, error: str | None = None, partial: str | None = None) -> str:
+        """Close the run: 'ok', 'partial' (some records quarantined, or `partial` says what is
+        missing) or 'failed'."""
+        status = "failed" if error else ("partial" if self.totals.quarantined or partial else "ok")
+        error = error or partial
         with store.writing(self.db) as con:
             con.execute(
                 "UPDATE ingest_runs SET finished_at = ?, status = ?, rows_loaded = ?, quarantined = ?, "

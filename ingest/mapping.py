@@ -69,9 +69,10 @@ def map_each(stream: str, records: list[Any], map_one) -> Mapped:
 
 
 # Canonical columns that are not text; every other column holds text (JSON columns hold JSON text).
-_TIMES = {"created_at", "acknowledged_at", "resolved_at", "ingested_at", "notified_at", "occurred_at"}
-_FLAGS = {"auto_resolved"}
-_COUNTS = {"escalations"}  # INTEGER
+_TIMES = {"created_at", "acknowledged_at", "resolved_at", "ingested_at", "notified_at", "occurred_at",
+          "first_alert_at"}
+_FLAGS = {"auto_resolved", "notifications_known"}
+_COUNTS = {"escalations", "occurrences", "dropped"}  # INTEGER
 _NOT_TEXT = _TIMES | _FLAGS | _COUNTS
 _NOT_UNICODE = "{column} is not valid Unicode text (a lone surrogate or bytes that are not UTF-8)"
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200

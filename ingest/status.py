@@ -38,6 +38,25 @@ def source_status(db: str) -> pd.DataFrame:
         return con.execute(_STATUS_SQL).df()
 
 
+# What a source sent that the figures could read only in part, one line each (Data page, `ingest status`).
+_GAPS_SQL = """
+SELECT source, count(*) AS n,
+       'notifications of unknown channel (an alert with only these gets the interruption fallback)' AS what
+FROM notifications WHERE channel = 'other' GROUP BY source
+UNION ALL
+SELECT 'alertmanager', sum(dropped)::BIGINT,
+       'alerts dropped by Alertmanager from ' || count(*) || ' notification(s): raise max_alerts in its webhook_config'
+FROM dropped_alerts HAVING count(*) > 0
+ORDER BY source, what
+"""
+
+
+def data_gaps(db: str) -> list[str]:
+    """'<source>: N <what>' for each thing a source sent that could be read only in part."""
+    with store.reading(db) as con:
+        return [f"{source}: {n:,} {what}" for source, n, what in con.execute(_GAPS_SQL).fetchall()]
+
+
 def sources_in(db: str, timeout_s: float | None = None) -> set[str]:
     """The sources that have written alerts into `db`."""
     with store.reading(db, timeout_s=timeout_s) as con:

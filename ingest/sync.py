@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 import settings as settings_module
 from ingest import lifecycle
-from ingest.http import Api, Client, HttpPolicy, ProviderError
+from ingest.http import Api, Client, HttpPolicy, ProviderError, Refused
 from ingest.load import IngestRun
 from ingest.mapping import Mapped, map_each
 from ingest.paginators import OffsetCapReached, Page, Paginator, fetch_pages
@@ -131,6 +131,7 @@ class SyncResult:
     requests: int = 0
     by_table: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    refused: str | None = None  # setup lists the provider refused to this key; the alerts loaded without them
 
 
 # --- the loop ----------------------------------------------------------------------------------------
@@ -152,9 +153,16 @@ def run_sync(
     run = IngestRun(db, provider.api.source)
     job = _Job(run, client, Context(config), request, options or SyncOptions())
     error = None
+    refusals: list[str] = []
     try:
         for stream in provider.streams:
-            job.sync_stream(stream)
+            try:
+                job.sync_stream(stream)
+            except Refused as exc:
+                if stream.windowed is not None:
+                    raise  # the alerts themselves: nothing to load without them
+                log.warning("%s", exc)  # a setup list (teams, users, services): the alerts load without it
+                refusals.append(str(exc))
     except ProviderError as exc:
         error = str(exc)
         log.error("%s", error)
@@ -165,10 +173,12 @@ def run_sync(
         client.close()
     if provider.lifecycle_from_events:
         lifecycle.derive_from_events(db, provider.api.source)
-    status = run.finish(error=error)
+    refused = refusals[0] if len(refusals) == 1 else (
+        f"{len(refusals)} lists refused; {refusals[0]}" if refusals else None)
+    status = run.finish(error=error, partial=refused)
     totals = run.totals
     return SyncResult(provider.api.source, status, totals.rows, totals.quarantined, client.requests,
-                      dict(totals.by_table), error)
+                      dict(totals.by_table), error, refused)
 
 
 @dataclass

@@ -34,7 +34,8 @@ buckets AS (
 ),
 in_period AS (
     SELECT source, source_id, title, signature, service, team, created_at,
-           acknowledged_at, resolved_at, acknowledged_by, auto_resolved, runbook_url
+           acknowledged_at, resolved_at, acknowledged_by, auto_resolved, runbook_url,
+           merged_into, notifications_known
     FROM alerts
     WHERE created_at >= $start AND created_at < $end
       AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
@@ -109,14 +110,15 @@ alert_facts AS (
         epoch(s.acknowledged_at - s.created_at) AS tta_s,
         epoch(s.resolved_at - s.created_at) AS ttr_s,
         s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL AS is_unacknowledged,
-        s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL
+        s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL AND s.merged_into IS NULL
             AND s.resolved_at - s.created_at <= to_seconds($transient_s) AS is_transient,
         coalesce(lr.recent, false) OR tr.source_id IS NOT NULL AS is_flap,
         g.first_seen,
         CASE WHEN g.first_seen < s.bucket_start THEN false
              WHEN sh.history_from > s.bucket_start - to_days($lookback_days) THEN NULL
              ELSE true END AS is_new,
-        coalesce(ar.verdict, vf.verdict) AS verdict,
+        -- a merged alert is a duplicate unless a person reviewed it otherwise (METRICS.md, Merged alert)
+        coalesce(ar.verdict, CASE WHEN s.merged_into IS NOT NULL THEN 'duplicate' END, vf.verdict) AS verdict,
         rb.signature IS NOT NULL AS has_runbook,
         least(greatest(epoch(s.resolved_at - s.acknowledged_at), 0), $ack_cap_s) AS ack_to_resolve_s
     FROM scope AS s
@@ -140,11 +142,17 @@ paged AS (
     WHERE list_contains($paging_channels::VARCHAR[], channel)
     GROUP BY source, source_id, person_id
 ),
-unnotified AS (
+channels_read AS (  -- per alert with notifications: were they all of a channel that could not be read?
+    SELECT source, source_id, bool_and(channel = 'other') AS all_unreadable
+    FROM notified GROUP BY source, source_id
+),
+unnotified AS (  -- notifications unknown (METRICS.md, Interruption): the fallback
     SELECT s.source, s.source_id, coalesce(s.acknowledged_by, 'unknown') AS person_id,
            s.created_at AS paged_at, true AS fallback
     FROM scope AS s
-    ANTI JOIN notified AS n ON n.source = s.source AND n.source_id = s.source_id
+    LEFT JOIN channels_read AS c USING (source, source_id)
+    WHERE CASE WHEN c.source_id IS NULL THEN NOT coalesce(s.notifications_known, false)
+               ELSE c.all_unreadable END
 ),
 placed AS (
     SELECT r.*, s.team, s.signature, s.bucket_start, coalesce(p.name, r.person_id) AS person_name,

@@ -227,6 +227,41 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         # Its rows stay the Alertmanager source's; its runs and cursor were filed under it too.
         ["UPDATE sync_state SET source = 'prometheus' WHERE source = 'alertmanager' AND stream = 'prometheus'"],
     ),
+    (
+        7,
+        "alerts: merged into, notifications known, occurrences",
+        # METRICS.md: a merged alert resolves with the alert it was merged into; notifications are
+        # known where the source records them and the alert's log was read (PagerDuty; Opsgenie
+        # with its logs, which leave events), else the interruption fallback applies; a provider
+        # that folds repeats into one alert keeps their count as occurrences.
+        [
+            "ALTER TABLE alerts ADD COLUMN merged_into VARCHAR",
+            "ALTER TABLE alerts ADD COLUMN notifications_known BOOLEAN",
+            "ALTER TABLE alerts ADD COLUMN occurrences INTEGER",
+            "UPDATE alerts SET notifications_known = true WHERE source IN ('pagerduty', 'demo')",
+            """
+            UPDATE alerts SET notifications_known = true
+            WHERE source = 'opsgenie' AND EXISTS (
+                SELECT 1 FROM events AS e WHERE e.source = alerts.source AND e.alert_source_id = alerts.source_id)
+            """,
+        ],
+    ),
+    (
+        8,
+        "alerts Alertmanager dropped from a webhook notification (truncatedAlerts, past max_alerts)",
+        [
+            """
+            CREATE TABLE dropped_alerts (
+                source          VARCHAR NOT NULL,
+                notification_id VARCHAR NOT NULL,
+                group_key       VARCHAR,
+                first_alert_at  TIMESTAMPTZ,
+                dropped         INTEGER NOT NULL,
+                PRIMARY KEY (source, notification_id)
+            )
+            """,
+        ],
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -245,5 +280,6 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "ingest_runs": ("run_id",),
     "quarantine": ("source", "stream", "record_hash"),
     "runbook_links": ("signature",),
+    "dropped_alerts": ("source", "notification_id"),
     "targets": ("team", "figure"),
 }

@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 Response = tuple[int, dict[str, str], bytes]
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def iso(at: dt.datetime) -> str:
@@ -218,6 +220,7 @@ class FakePagerDuty(FakeProvider):
     def __init__(self, secret: str, history: PagerDutyHistory):
         super().__init__(secret)
         self.history = history
+        self.refuse: dict[str, int] = {}  # path → 402 (an account without the feature) or 403 (the key may not)
 
     def expected_auth(self) -> str:
         return f"Token token={self.secret}"
@@ -229,6 +232,10 @@ class FakePagerDuty(FakeProvider):
     def route(self, path, query, host) -> Response:
         if one(query, "time_zone", "UTC") != "UTC" and path == "/log_entries":
             raise BadRequest("this fake only renders UTC")
+        if path in self.refuse:  # the spec's PaymentRequired and Forbidden responses
+            status = self.refuse[path]
+            return self.error(status, "Account does not have the abilities to perform the action" if status == 402
+                              else "Caller is not authorized to view the requested resource")
         lists = {"/teams": self.history.teams, "/services": self.history.services, "/users": self.history.users}
         if path in lists:
             return self._page(path.strip("/"), lists[path], (0, len(lists[path])), query, descending=False)
@@ -317,6 +324,19 @@ def pagerduty_history(count: int, start: dt.datetime, spacing_s: float, seed: in
             open_ids.append(incident["id"])
     return PagerDutyHistory(teams, services, users, TimeIndexed(incidents, lambda r: ts(r["created_at"])),
                             TimeIndexed(entries, lambda r: ts(r["created_at"])), open_ids)
+
+
+def pagerduty_account() -> PagerDutyHistory:
+    """PagerDuty's own examples (fixtures/pagerduty/official) with the cases built after its schema."""
+    official = FIXTURES / "pagerduty" / "official"
+    listed = {name: json.loads((official / f"{name}.json").read_text()) for name in
+              ("listTeams", "listServices", "listUsers", "listIncidents", "listLogEntries")}
+    built = json.loads((FIXTURES / "pagerduty" / "built" / "account.json").read_text())
+    incidents = listed["listIncidents"]["incidents"] + built["incidents"]
+    entries = listed["listLogEntries"]["log_entries"] + built["log_entries"]
+    return PagerDutyHistory(listed["listTeams"]["teams"], listed["listServices"]["services"],
+                            listed["listUsers"]["users"], TimeIndexed(incidents, lambda r: ts(r["created_at"])),
+                            TimeIndexed(entries, lambda r: ts(r["created_at"])))
 
 
 def _pd_incident(rng: random.Random, k: int, created: dt.datetime, still_open: bool) -> tuple[dict, list[dict]]:

@@ -236,3 +236,20 @@ def test_an_unreadable_line_fails_the_import_and_stops_the_mapping(db, tmp_path,
         status, loaded, error = con.execute("SELECT status, rows_loaded, error FROM ingest_runs").fetchone()
     assert stored % 7 == 0 and stored == loaded  # whole parts only (if any), each counted with its rows
     assert status == "failed" and "Malformed JSON" in error
+
+
+def test_alerts_dropped_past_max_alerts_are_recorded_and_shown(tmp_path, capsys):
+    from ingest.cli import main
+    from ingest.load import IngestRun
+    from ingest.status import data_gaps
+
+    db = str(tmp_path / "am.duckdb")
+    run = IngestRun(db, alertmanager.SOURCE)
+    for _ in range(2):  # the same body twice (a retry) counts once
+        run.load(alertmanager.STREAM, alertmanager.map_payload(payload("built_truncated"), CONFIG))
+    run.load(alertmanager.STREAM, alertmanager.map_payload(payload("blinking_firing"), CONFIG))  # none dropped
+    run.finish()
+    line = "alertmanager: 3 alerts dropped by Alertmanager from 1 notification(s): raise max_alerts in its webhook_config"
+    assert data_gaps(db) == [line]
+    assert main(["status", "--db", db]) == 0
+    assert f"read in part: {line}" in capsys.readouterr().out

@@ -40,6 +40,12 @@ def render() -> None:
                 "quarantined": "Quarantined", "last_error": "Last error",
             },
         )
+    gaps = data.load(status.data_gaps)
+    if gaps:
+        st.subheader("Read in part")
+        st.caption("Loaded, but with something the provider sent that the figures cannot use in full.")
+        for gap in gaps:
+            st.warning(gap, icon=":material/report:")
     st.subheader("Quarantined records")
     st.caption("Records that could not be mapped, kept as received with the reason. Nothing is dropped.")
     bad = data.load(status.quarantined)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 import store
-from ingest.status import source_status
+from ingest.status import data_gaps, source_status
 
 NAME = "status"
 HELP = "show per source: last sync, alerts, open alerts, quarantined records, last error"
@@ -22,4 +22,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"database: {store.display_name(args.db)}")
     print(table.to_string(index=False, na_rep="-"))
+    for gap in data_gaps(args.db):
+        print(f"read in part: {gap}")
     return 0

@@ -57,6 +57,8 @@ def _summary(result: SyncResult) -> str:
         line += f"; {result.quarantined} records quarantined (see python -m ingest status)"
     if result.error:
         line += f"; failed: {result.error}"
+    elif result.refused:
+        line += f"; loaded without what was refused: {result.refused}"
     return line
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,7 +73,24 @@ def map_payload(payload: dict, config: settings_module.Settings) -> Mapped:
         out.reject(STREAM, payload, problem)
         return out
     context = {key: payload.get(key) for key in ("receiver", "groupKey", "externalURL")}
-    return map_each(STREAM, payload["alerts"], lambda alert: _map_alert(alert, context, config))
+    out = map_each(STREAM, payload["alerts"], lambda alert: _map_alert(alert, context, config))
+    dropped = payload.get("truncatedAlerts")
+    if isinstance(dropped, int) and not isinstance(dropped, bool) and dropped > 0:
+        out.add("dropped_alerts", _dropped(payload, dropped))
+    return out
+
+
+def _dropped(payload: dict, dropped: int) -> dict:
+    """Alerts past the receiver's max_alerts, which Alertmanager counts but does not send."""
+    starts = [a.get("startsAt") for a in payload["alerts"] if isinstance(a.get("startsAt"), str)]
+    try:
+        first = min((parse_time(at) for at in starts), default=None)
+    except MappingError:
+        first = None
+    body = json.dumps(payload, sort_keys=True, default=str)  # the same body loaded twice counts once
+    return {"source": SOURCE, "notification_id": hashlib.sha256(body.encode("utf-8", "backslashreplace")).hexdigest(),
+            "group_key": payload.get("groupKey") if isinstance(payload.get("groupKey"), str) else None,
+            "first_alert_at": first, "dropped": min(dropped, 2**31 - 1)}
 
 
 def _map_alert(alert: dict, context: dict, config: settings_module.Settings) -> Mapped:

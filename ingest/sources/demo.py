@@ -124,6 +124,7 @@ def map_incident(record: dict, settings: Settings) -> Mapped:
         "escalations": escalations,
         "runbook_url": record.get("runbook_url"),
         "url": record.get("html_url"),
+        "notifications_known": True,  # the demo's log is always whole, as a PagerDuty sync's
         "labels": as_json({"urgency": record.get("urgency")}),
         "raw": as_json(record),
     })

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from ingest.http import Api
@@ -43,13 +44,14 @@ EVENT_TYPES = {
     "delegate_log_entry": "assign",
     "annotate_log_entry": "annotate",
     "snooze_log_entry": "snooze",
+    "urgency_change_log_entry": "urgency_change",
 }
-CHANNELS = {
-    "sms_notification": "sms",
-    "phone_notification": "phone",
-    "push_notification": "push",
-    "email_notification": "email",
-}
+# A notification's channel, spelt `sms_notification` (the spec's enum) or bare `sms` (what
+# accounts send too), in channel.notification.type or channel.type.
+CHANNELS = {"sms": "sms", "phone": "phone", "push": "push", "email": "email"}
+# The last resort: the entry's summary, "Notified Ana Ruiz by SMS".
+_SUMMARY_CHANNEL = re.compile(r"\bby (sms|phone|push|e-?mail)\b", re.IGNORECASE)
+MERGED = "merge_resolve_reason"
 
 
 def error_message(body: Any) -> str | None:
@@ -81,13 +83,19 @@ def provider(base_url: str, options: dict) -> Provider:
                 f"Check {SECRET} (a read-only REST API key is enough) and that the base URL is your "
                 f"account's region: US {REGIONS['us']}, EU {REGIONS['eu']}"
             ),
+            refused_hint=(
+                "Teams need an account with PagerDuty's Teams feature (else HTTP 402); users and services "
+                f"need a key allowed to read them (else HTTP 403): a general access read-only REST API key in {SECRET}"
+            ),
         ),
         streams=(
             listing("teams", "teams", map_team),
             listing("services", "services", map_service),
             listing("users", "users", map_user),
             listing("incidents", "incidents", map_incident, windowed=Windowed(_window, MAX_RANGE, reopen=True)),
-            listing("log_entries", "log_entries", map_log_entry, params={"is_overview": "false"},
+            # include[]=channels: the notification's channel in full rather than a reference.
+            listing("log_entries", "log_entries", map_log_entry,
+                    params={"is_overview": "false", "include[]": "channels"},
                     windowed=Windowed(_window, MAX_RANGE)),
         ),
         lifecycle_from_events=True,
@@ -155,6 +163,8 @@ def map_incident(record: dict, ctx: Context) -> Mapped:
     resolved_at = None
     if record.get("status") == "resolved":
         resolved_at = optional_time(record.get("resolved_at") or record.get("last_status_change_at"), "resolved_at")
+    reason = record.get("resolve_reason") if isinstance(record.get("resolve_reason"), dict) else {}
+    merged_into = _ref_id(reason.get("incident")) if reason.get("type") == MERGED else None
     out = Mapped()
     out.add("alerts", {
         "source": SOURCE,
@@ -167,6 +177,8 @@ def map_incident(record: dict, ctx: Context) -> Mapped:
         "created_at": created_at,
         "resolved_at": resolved_at,
         "url": record.get("html_url"),
+        "merged_into": merged_into,
+        "notifications_known": True,  # every incident's log entries are read in the same sync
         "labels": as_json({
             "urgency": record.get("urgency"),
             "priority": _ref_name(record.get("priority")),
@@ -177,6 +189,16 @@ def map_incident(record: dict, ctx: Context) -> Mapped:
         "raw": as_json(record),
     })
     return out
+
+
+def notification_channel(record: dict, channel: dict) -> str:
+    """phone, sms, push or email from the notification's type, the channel's, else the summary; else other."""
+    notification = channel.get("notification") if isinstance(channel.get("notification"), dict) else {}
+    for kind in (notification.get("type"), channel.get("type")):
+        if isinstance(kind, str) and kind.lower().removesuffix("_notification") in CHANNELS:
+            return CHANNELS[kind.lower().removesuffix("_notification")]
+    found = _SUMMARY_CHANNEL.search(record.get("summary") or "") if isinstance(record.get("summary"), str) else None
+    return found[1].lower().replace("-", "") if found else "other"
 
 
 def map_log_entry(record: dict, ctx: Context) -> Mapped:
@@ -195,9 +217,8 @@ def map_log_entry(record: dict, ctx: Context) -> Mapped:
         person = _ref_id(record.get("user")) or _ref_id((channel.get("notification") or {}).get("user"))
         if not person:
             raise MappingError("notify log entry without the notified user")
-        kind_of = (channel.get("notification") or {}).get("type")
         out.add("notifications", {"source": SOURCE, "alert_source_id": incident_id, "person_id": person,
-                                  "channel": CHANNELS.get(kind_of, "other"), "notified_at": at})
+                                  "channel": notification_channel(record, channel), "notified_at": at})
         agent = agent or {"id": person, "type": "user_reference"}
     details = {
         "summary": record.get("summary"),
