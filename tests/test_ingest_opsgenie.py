@@ -216,6 +216,22 @@ def test_map_alert_log_on_a_recorded_page():
     ("Made voice call to ana@acme.example", ("notify", "phone")),
     ("Sent email to ana@acme.example", ("notify", "email")),
     ("Viewed on [web]", (None, None)),
+    # a notification rule's message about an action is a notification, never the action
+    ("User ana@acme.example [closed-alert] notification rule matched -> Sent [email] notification",
+     ("notify", "email")),
+    ("[acknowledged-alert] notification rule matched -> Sent [SMS] notification", ("notify", "sms")),
+    ("Alert closed notification sent to ana@acme.example", (None, None)),  # not the close; channel unsaid
 ])
 def test_log_lines_are_classified(line, expected):
     assert opsgenie.classify_log(line) == expected
+
+
+def test_the_report_gives_the_acknowledgement_whatever_the_flag_and_count_is_kept():
+    page = json.loads((FIXTURES / "opsgenie_alerts.json").read_text())
+    record = {**page["data"][0], "acknowledged": False, "count": 7}  # closed alerts show the flag cleared
+    [row] = opsgenie.map_alert(record, _ctx(), logs_read=True).rows["alerts"]
+    assert row["acknowledged_at"] == dt.datetime(2024, 3, 1, 2, 16, 40, 353000, tzinfo=dt.UTC)
+    assert row["acknowledged_by"] == "bb4d9938-c3c2-455d-aaab-727aa701c0d8"
+    assert row["occurrences"] == 7 and row["notifications_known"] is True
+    [row] = opsgenie.map_alert({**record, "count": "7"}, _ctx()).rows["alerts"]
+    assert row["occurrences"] is None and row["notifications_known"] is False

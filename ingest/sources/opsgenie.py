@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -22,6 +23,8 @@ PAGE_LIMIT = 100
 OFFSET_CAP = 20_000  # offset + limit on /v2/alerts
 OPTIONS = {"page_size": "records per request, at most 100", "fetch_logs": "fetch each alert's log (true)"}
 
+# "... [closed-alert] ... -> Sent [email] notification", "Sent [SMS] notification to ..."
+_NOTIFICATION = re.compile(r"\bsent \[[^\]]*\] notification|\bnotification (was )?sent\b|-> sent\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -71,7 +74,7 @@ def provider(base_url: str, options: dict) -> Provider:
             Stream("users", "v2/users", pages, map_user),
             Stream("alerts", "v2/alerts", NextUrlPaginator(items=("data",), limit=limit, cap=OFFSET_CAP,
                                                            next_link=("paging", "next")),
-                   map_alert, windowed=Windowed(_window, on_cap="advance", record_time=_created, reopen=True),
+                   functools.partial(map_alert, logs_read=logs is not None), windowed=Windowed(_window, on_cap="advance", record_time=_created, reopen=True),
                    child=logs),
         ),
         lifecycle_from_events=True,
@@ -127,8 +130,13 @@ def _after(created: dt.datetime, millis: Any) -> dt.datetime | None:
     return created + dt.timedelta(milliseconds=millis)
 
 
-def map_alert(record: dict, ctx: Context) -> Mapped:
-    """An alert → an alert row; its report gives acknowledgement and close until its log says more."""
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31 else None
+
+
+def map_alert(record: dict, ctx: Context, logs_read: bool = False) -> Mapped:
+    """An alert → an alert row; its report gives acknowledgement and close until its log says more.
+    `logs_read`: its log is fetched too, so its notifications are known (METRICS.md, Interruption)."""
     alert_id = str(required(record, "id"))
     title = required_text(record, "message")
     created = parse_time(required(record, "createdAt"), "createdAt")
@@ -150,12 +158,16 @@ def map_alert(record: dict, ctx: Context) -> Mapped:
         "team": ctx.team_for(_team(record, ctx), service),
         "severity": record.get("priority"),
         "created_at": created,
-        "acknowledged_at": _after(created, report.get("ackTime")) if record.get("acknowledged") else None,
-        "acknowledged_by": _person(report.get("acknowledgedBy"), ctx) if record.get("acknowledged") else None,
+        # the report, whatever the `acknowledged` flag says: the docs' own sample has
+        # "acknowledged": false beside an ackTime (the flag is cleared when the alert closes)
+        "acknowledged_at": _after(created, report.get("ackTime")),
+        "acknowledged_by": _person(report.get("acknowledgedBy"), ctx),
         "resolved_at": resolved_at,
         "resolved_by": _person(closed_by, ctx),
         "auto_resolved": None if not closed_by else closed_by.lower() not in ctx.person_by_email,
         "url": None,
+        "occurrences": _count(record.get("count")),
+        "notifications_known": logs_read,
         "labels": as_json({"tags": record.get("tags"), "alias": record.get("alias"), "count": record.get("count"),
                            "priority": record.get("priority"), "integration": integration.get("type")}),
         "raw": as_json(record),
@@ -166,6 +178,12 @@ def map_alert(record: dict, ctx: Context) -> Mapped:
 def classify_log(text: str) -> tuple[str | None, str | None]:
     """(event type, notification channel) that an alert log line describes; (None, None) if neither."""
     t = text.lower()
+    if _NOTIFICATION.search(t):  # a notification about an action is never the action itself
+        for channel, words in (("sms", ("sms",)), ("phone", ("voice", "call", "phone")),
+                               ("push", ("push", "mobile")), ("email", ("email", "e-mail", "mail"))):
+            if any(word in t for word in words):
+                return "notify", channel
+        return None, None
     if "unacknowledged" in t:
         return "unacknowledge", None
     if "acknowledged" in t:
