@@ -59,6 +59,22 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Advice:
+    """Thresholds of the advisor (METRICS.md, Advice), and where the team's configuration lives."""
+
+    window_s: int = 120  # co-firing: B created within this many seconds of A
+    inhibit_probability: float = 0.9  # P(B|A) an inhibition candidate needs
+    inhibit_support: int = 5  # co-firing pairs an inhibition candidate needs
+    shared_label_share: float = 0.95  # a label is shared when equal in this share of the pairs
+    group_probability: float = 0.5  # P(B|A) and P(A|B) that make two signatures of a service a group
+    hold_down_minutes: tuple[int, ...] = (0, 1, 2, 5, 10, 15, 30)  # the hold-downs replayed
+    hold_down_share: float = 0.8  # of the pages the largest hold-down avoids
+    delay_budget_s: int = 300  # the most a hold-down may delay attended alerts
+    rules: str | None = None  # a directory of Prometheus rule files, for the Advisor page
+    alertmanager_config: str | None = None  # the Alertmanager configuration file, for the Advisor page
+
+
+@dataclass(frozen=True)
 class CostModel:
     business_minutes: float = 15
     off_minutes: float = 30
@@ -74,6 +90,7 @@ class Settings:
     teams: dict[str, TeamSettings] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
     cost: CostModel = field(default_factory=CostModel)
+    advice: Advice = field(default_factory=Advice)
     service_teams: dict[str, str] = field(default_factory=dict)
     alertmanager_signature_labels: tuple[str, ...] = ("service", "job", "namespace")
     alertmanager_team_label: str = "team"
@@ -246,12 +263,39 @@ def _dataclass_numbers(prefix: str, table: dict, base: Any) -> Any:
     return replace(base, **values)
 
 
+_SHARES = ("inhibit_probability", "shared_label_share", "group_probability", "hold_down_share")
+
+
+def _advice(table: dict) -> Advice:
+    table = dict(table)
+    paths = {}
+    for name in ("rules", "alertmanager_config"):
+        if name in table:
+            value = table.pop(name)
+            if not isinstance(value, str) or not value:
+                _fail(f"advice.{name}", "a file path", value)
+            paths[name] = value
+    minutes = table.pop("hold_down_minutes", None)
+    advice = replace(_dataclass_numbers("advice.", table, Advice()), **paths)
+    for name in _SHARES:
+        if getattr(advice, name) > 1:
+            _fail(f"advice.{name}", "a share between 0 and 1", getattr(advice, name))
+    if minutes is not None:
+        if (
+            not isinstance(minutes, list) or not minutes
+            or any(isinstance(m, bool) or not isinstance(m, int) or m < 0 for m in minutes)
+        ):
+            _fail("advice.hold_down_minutes", "a list of whole minutes >= 0", minutes)
+        advice = replace(advice, hold_down_minutes=tuple(sorted(set(minutes))))
+    return advice
+
+
 def parse(doc: dict, source_file: str | None = None) -> Settings:
     """Settings from a parsed TOML document; raises ConfigError naming the bad key."""
     _reject_unknown(
         "",
         doc,
-        {"sprint", "time", "hours", "teams", "thresholds", "cost", "services", "alertmanager", "providers"},
+        {"sprint", "time", "hours", "teams", "thresholds", "cost", "advice", "services", "alertmanager", "providers"},
     )
     settings = Settings(source_file=source_file)
     sprint = _table("sprint", doc.get("sprint", {}))
@@ -299,6 +343,7 @@ def parse(doc: dict, source_file: str | None = None) -> Settings:
         thresholds=_dataclass_numbers("thresholds.", _table("thresholds", doc.get("thresholds", {})), Thresholds()),
         cost=_dataclass_numbers("cost.", _table("cost", doc.get("cost", {})), CostModel()),
     )
+    settings = replace(settings, advice=_advice(_table("advice", doc.get("advice", {}))))
     services = _table("services", doc.get("services", {}))
     for name, team in services.items():
         if not isinstance(team, str) or not team:

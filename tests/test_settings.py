@@ -35,7 +35,7 @@ def test_the_example_file_parses_with_and_without_its_commented_keys(tmp_path):
 def test_every_setting_is_documented_in_the_example():
     text = EXAMPLE.read_text()
     documented = set(re.findall(r"(?m)^#? ?([a-z_]+) = ", text))
-    for section in (settings.Thresholds, settings.CostModel, settings.Hours):
+    for section in (settings.Thresholds, settings.CostModel, settings.Hours, settings.Advice):
         for field in dataclasses.fields(section):
             assert field.name in documented, f"{field.name} is not in alerthygiene.example.toml"
     for name in ("time_zone", "max_wakeups_per_sprint", "max_noise_ratio", "anchor", "length_days",
@@ -56,6 +56,10 @@ def test_every_setting_is_documented_in_the_example():
         ("[teams.ops]\nholidays = 'XX'", "teams.ops.holidays: expected a country code"),
         ("[teams.ops]\nmax_noise_ratio = 3", "teams.ops.max_noise_ratio: expected a share between 0 and 1"),
         ("[services]\napi = 3", "services.api: expected a team name"),
+        ("[advice]\ninhibit_probability = 1.5", "advice.inhibit_probability: expected a share between 0 and 1"),
+        ("[advice]\nhold_down_minutes = [5, -1]", "advice.hold_down_minutes: expected a list of whole minutes >= 0"),
+        ("[advice]\nrules = 3", "advice.rules: expected a file path"),
+        ("[advice]\nwindow = 3", "advice.window: unknown key"),
         ("[providers.pagerduty]\ntoken = 'abc'", "secrets are read only from the environment"),
         ("[sprint\n", "not valid TOML"),
     ],

@@ -1,0 +1,657 @@
+"""Advice: co-firing, inhibition and grouping candidates, hold-down and hysteresis advice, each with its replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from metrics import facts
+from metrics.period import Period
+from metrics.registry import Metric, register
+from settings import Settings
+
+# Sources whose labels are Prometheus labels: there one label set is one series, and rules match labels.
+LABELLED_SOURCES = ("alertmanager",)
+# An alert someone acted on: acknowledged, or reviewed `actionable` (Alertmanager records no acknowledgements).
+ATTENDED = "(f.acknowledged_at IS NOT NULL OR coalesce(f.verdict = 'actionable', false))"
+# group_wait values a grouping candidate may suggest (seconds); the smallest covering the group's spread.
+GROUP_WAITS = (30, 60, 120, 180, 300)
+RULES_TYPE = "STRUCT(unit VARCHAR, alertname VARCHAR, matchers STRUCT(path VARCHAR, value VARCHAR)[])[]"
+PAIRS_TYPE = "STRUCT(a VARCHAR, b VARCHAR)[]"
+INHIBITIONS_TYPE = "STRUCT(candidate INTEGER, source VARCHAR, target VARCHAR, paths VARCHAR[])[]"
+GROUPS_TYPE = "STRUCT(grp INTEGER, signatures VARCHAR[], paths VARCHAR[])[]"
+
+
+def label_path(name: str) -> str:
+    """The JSON path of a label in alerts.labels (label names are identifiers, quoted all the same)."""
+    return '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _slotted(where: str, extra: str = "") -> str:
+    """The period's alerts numbered, with their creation time in seconds and its slot of width $window_s."""
+    return f"""
+    SELECT (row_number() OVER ())::INTEGER AS id, signature, epoch(created_at) AS t,
+        floor(epoch(created_at) / $window_s)::BIGINT AS slot{extra}
+    FROM alerts
+    WHERE created_at >= $start AND created_at < $end{where}
+"""  # noqa: S608 - fragments are constants of this module
+
+
+def _pairs(extra: str = "") -> str:
+    """Ordered pairs (a, b) of alerts of different signatures created within $window_s of each other.
+
+    An equi-join of each alert's slot with its own and the two neighbouring slots of the other side,
+    then the exact test: the work grows with alerts × their neighbours in one window, never with the
+    square of all alerts (a range self-join would)."""
+    return f"""
+    SELECT a.id AS a_id, b.id AS b_id, a.signature AS signature_a, b.signature AS signature_b,
+        b.t - a.t AS lead_s{extra}
+    FROM slotted AS a
+    JOIN (SELECT *, unnest([slot - 1, slot, slot + 1]) AS near FROM slotted) AS b ON b.near = a.slot
+    WHERE a.signature <> b.signature AND abs(b.t - a.t) <= $window_s
+"""  # noqa: S608 - fragments are constants of this module
+
+
+# Co-firing with equi-joins only, and without deduplicating pairs (both measured in bench/bench_advice.py):
+#  - alerts are cut into slots of the window's width: two alerts within the window are in the same or
+#    neighbouring slots, so pairs come from an equi-join on the slot, each unordered pair once (b after
+#    a, ties by id), counted both ways: the work grows with alerts × their neighbours in one window,
+#    never with the square of all alerts (as a range self-join would);
+#  - "A alerts with a B alert near" needs no DISTINCT: an A alert has one exactly when the last B alert
+#    before it, or else the first B alert after it, is within the window; each alert knows the previous
+#    and next alert of its own signature, so each such pair is recognised on its own row;
+#  - the median lead, the costliest part, is taken only for related pairs (P either way at least the
+#    lowest threshold a candidate needs): the pairs of background noise are counted, never sorted.
+CO_FIRING = register(
+    Metric(
+        "co_firing",
+        "Co-firing",
+        "B co-fires with A when a B alert is created within 120 s of an A alert: support = such pairs, "
+        "P(B|A) = A alerts with a B alert that near / A alerts, lead = median of B's created_at − A's; "
+        "pairs with P(B|A) or P(A|B) ≥ 0.5",
+        "list",
+        """
+WITH in_period AS (
+    SELECT signature, service, team, created_at FROM alerts WHERE created_at >= $start AND created_at < $end
+),
+signatures AS (
+    SELECT (row_number() OVER (ORDER BY signature))::INTEGER AS sig, signature, count(*) AS alerts,
+        arg_max(service, created_at) AS service,
+        $team::VARCHAR IS NULL OR bool_or(team = $team::VARCHAR) AS in_team
+    FROM in_period GROUP BY signature
+),
+numbered AS (
+    SELECT (row_number() OVER ())::INTEGER AS id, s.sig, epoch(p.created_at) AS t
+    FROM in_period AS p JOIN signatures AS s USING (signature)
+),
+slotted AS (  -- each alert with its slot and the previous and next alert of its own signature
+    SELECT id, sig, t, floor(t / $window_s)::BIGINT AS slot,
+        lag(t) OVER same AS prev_t, lag(id) OVER same AS prev_id,
+        lead(t) OVER same AS next_t, lead(id) OVER same AS next_id
+    FROM numbered
+    WINDOW same AS (PARTITION BY sig ORDER BY t, id)
+),
+later AS (  -- each unordered pair once: b created after a (ties by id), in a's slot or the next
+    SELECT a.sig AS sig_a, b.sig AS sig_b, b.t - a.t AS lead_s,
+        (b.prev_t IS NULL OR b.prev_t < a.t OR (b.prev_t = a.t AND b.prev_id < a.id))
+            AND (b.prev_t IS NULL OR a.t - b.prev_t > $window_s) AS a_has_b_after_only,
+        a.next_t IS NULL OR a.next_t > b.t OR (a.next_t = b.t AND a.next_id > b.id) AS b_has_a_before
+    FROM slotted AS a
+    JOIN (SELECT *, unnest([slot, slot - 1]) AS near FROM slotted) AS b ON b.near = a.slot
+    WHERE a.sig <> b.sig AND b.t - a.t <= $window_s AND (b.t > a.t OR (b.t = a.t AND b.id > a.id))
+),
+oriented AS (
+    SELECT sig_a, sig_b, count(*) AS support,
+        count(*) FILTER (WHERE a_has_b_after_only) AS a_with_b_after_only,
+        count(*) FILTER (WHERE b_has_a_before) AS b_with_a_before
+    FROM later GROUP BY sig_a, sig_b
+),
+by_pair AS (  -- A's alerts with a B alert near = those with one before + those with one after only
+    SELECT sig_a, sig_b, sum(support)::BIGINT AS support, sum(a_with_b)::BIGINT AS a_with_b
+    FROM (SELECT sig_a, sig_b, support, a_with_b_after_only AS a_with_b FROM oriented
+          UNION ALL SELECT sig_b, sig_a, support, b_with_a_before FROM oriented)
+    GROUP BY sig_a, sig_b
+),
+related AS (
+    SELECT p.sig_a, p.sig_b, p.support, p.a_with_b / sa.alerts AS p_b_given_a,
+        r.a_with_b / sb.alerts AS p_a_given_b
+    FROM by_pair AS p
+    JOIN by_pair AS r ON r.sig_a = p.sig_b AND r.sig_b = p.sig_a
+    JOIN signatures AS sa ON sa.sig = p.sig_a
+    JOIN signatures AS sb ON sb.sig = p.sig_b
+    WHERE greatest(p.a_with_b / sa.alerts, r.a_with_b / sb.alerts) >= $related
+      AND (sa.in_team OR sb.in_team)
+),
+related_later AS (  -- sorting every pair's lead would cost the most: only related pairs' (related is symmetric)
+    SELECT l.sig_a, l.sig_b, l.lead_s FROM later AS l JOIN related AS r USING (sig_a, sig_b)
+),
+leads AS (
+    SELECT sig_a, sig_b, median(lead_s) AS lead_s
+    FROM (SELECT sig_a, sig_b, lead_s FROM related_later UNION ALL SELECT sig_b, sig_a, -lead_s FROM related_later)
+    GROUP BY sig_a, sig_b
+)
+SELECT sa.signature AS signature_a, sb.signature AS signature_b, sa.service AS service_a,
+    sb.service AS service_b, sa.alerts AS alerts_a, sb.alerts AS alerts_b, r.support,
+    r.p_b_given_a, r.p_a_given_b, l.lead_s
+FROM related AS r
+JOIN leads AS l USING (sig_a, sig_b)
+JOIN signatures AS sa ON sa.sig = r.sig_a
+JOIN signatures AS sb ON sb.sig = r.sig_b
+ORDER BY r.support DESC, signature_a, signature_b
+""",
+        "query",
+    )
+)
+
+SHARED_LABELS = register(
+    Metric(
+        "shared_labels",
+        "Shared labels",
+        "labels equal in at least 95 % of a signature pair's co-firing pairs; spread = 90th percentile of |lead|",
+        "list",
+        f"""
+WITH wanted AS (
+    SELECT DISTINCT w.a AS signature_a, w.b AS signature_b FROM (SELECT unnest($pairs::{PAIRS_TYPE}) AS w)
+),
+slotted AS ({_slotted(
+    " AND signature IN (SELECT signature_a FROM wanted UNION SELECT signature_b FROM wanted)", ", labels")}),
+pairs AS (
+    SELECT p.* FROM ({_pairs(", a.labels AS labels_a, b.labels AS labels_b")}) AS p
+    SEMI JOIN wanted AS w ON w.signature_a = p.signature_a AND w.signature_b = p.signature_b
+),
+per_pair AS (
+    SELECT signature_a, signature_b, count(*) AS pairs, quantile_cont(abs(lead_s), 0.9) AS spread_s
+    FROM pairs GROUP BY signature_a, signature_b
+),
+named AS (
+    SELECT signature_a, signature_b, labels_a, labels_b, unnest(json_keys(labels_a)) AS label FROM pairs
+),
+equal_counts AS (
+    SELECT signature_a, signature_b, label,
+        count(*) FILTER (WHERE json_extract_string(labels_a, '$."' || label || '"') IS NOT NULL
+            AND json_extract_string(labels_a, '$."' || label || '"')
+              = json_extract_string(labels_b, '$."' || label || '"')) AS equal
+    FROM named GROUP BY signature_a, signature_b, label
+)
+SELECT p.signature_a, p.signature_b, p.pairs, p.spread_s,
+    coalesce(list_sort(list(e.label) FILTER (WHERE e.equal >= $shared_share * p.pairs)), []::VARCHAR[])
+        AS shared_labels
+FROM per_pair AS p
+LEFT JOIN equal_counts AS e USING (signature_a, signature_b)
+GROUP BY p.signature_a, p.signature_b, p.pairs, p.spread_s
+ORDER BY p.signature_a, p.signature_b
+""",  # noqa: S608 - fragments are constants of this module
+        "query",
+    )
+)
+
+_KEY = "list_transform(c.paths, lambda p: coalesce(json_extract_string(a.labels, p), ''))::VARCHAR"
+
+INHIBITION_REPLAY = register(
+    Metric(
+        "inhibition_replay",
+        "Inhibition replay",
+        "for A inhibiting B with equal labels: B alerts created while a matching A alert was firing "
+        "(pages removed), and of those the acknowledged or actionable ones (attended pages hidden)",
+        "list",
+        facts.over_facts(
+            f""",
+candidates AS (
+    SELECT c.candidate, c.source AS signature_a, c.target AS signature_b, c.paths
+    FROM (SELECT unnest($inhibitions::{INHIBITIONS_TYPE}) AS c)
+),
+source_alerts AS (  -- every alert of A firing during the period, whatever its team
+    SELECT c.candidate, {_KEY} AS key, a.created_at,
+        coalesce(a.resolved_at, 'infinity'::TIMESTAMPTZ) AS ends_at
+    FROM candidates AS c
+    JOIN alerts AS a ON a.signature = c.signature_a
+    WHERE a.created_at < $end AND coalesce(a.resolved_at, 'infinity'::TIMESTAMPTZ) > $start
+),
+reach AS (  -- until when the A alerts with this key created so far keep firing (a sweep, not a range join)
+    SELECT candidate, key, created_at,
+        max(ends_at) OVER (PARTITION BY candidate, key ORDER BY created_at) AS firing_until
+    FROM source_alerts
+),
+target_alerts AS (
+    SELECT c.candidate, {_KEY} AS key, f.created_at, {ATTENDED} AS attended
+    FROM candidates AS c
+    JOIN alert_facts AS f ON f.signature = c.signature_b
+    JOIN alerts AS a ON a.source = f.source AND a.source_id = f.source_id
+),
+replayed AS (
+    SELECT t.candidate, t.attended, coalesce(r.firing_until > t.created_at, false) AS inhibited
+    FROM target_alerts AS t
+    ASOF LEFT JOIN reach AS r ON t.candidate = r.candidate AND t.key = r.key AND t.created_at >= r.created_at
+)
+SELECT c.candidate, c.signature_a, c.signature_b,
+    count(r.candidate) AS pages_before,
+    count(*) FILTER (WHERE r.inhibited) AS pages_removed,
+    count(*) FILTER (WHERE r.inhibited AND r.attended) AS attended_hidden
+FROM candidates AS c
+LEFT JOIN replayed AS r USING (candidate)
+GROUP BY c.candidate, c.signature_a, c.signature_b
+ORDER BY c.candidate
+"""  # noqa: S608 - fragments are constants of this module
+        ),
+        "query",
+    )
+)
+
+GROUPING_REPLAY = register(
+    Metric(
+        "grouping_replay",
+        "Grouping replay",
+        "pages before = the group's alerts; after = one page per burst: an alert more than group_wait after "
+        "the first alert of the current burst (with the same group_by labels) starts the next",
+        "list",
+        facts.over_facts(
+            f""",
+groups AS (SELECT g.grp, g.signatures, g.paths FROM (SELECT unnest($groups::{GROUPS_TYPE}) AS g))
+SELECT c.grp, list_transform(c.paths, lambda p: coalesce(json_extract_string(a.labels, p), ''))::VARCHAR
+        AS key,
+    epoch(f.created_at) AS t, f.signature, {ATTENDED} AS attended
+FROM groups AS c
+JOIN alert_facts AS f ON list_contains(c.signatures, f.signature)
+JOIN alerts AS a ON a.source = f.source AND a.source_id = f.source_id
+ORDER BY c.grp, key, t
+"""  # noqa: S608 - fragments are constants of this module
+        ),
+        "query",
+    )
+)
+
+# The unit advice is given for: the Prometheus rule an alert came from (when the team's rules are
+# known: its alertname and static labels match the alert's), else the alert's signature.
+_UNITS = f""",
+rules AS (SELECT unnest($rules::{RULES_TYPE}, recursive := true)),
+rule_of_alert AS (
+    SELECT f.source, f.source_id, r.unit
+    FROM alert_facts AS f
+    JOIN alerts AS a ON a.source = f.source AND a.source_id = f.source_id
+    JOIN rules AS r ON r.alertname = json_extract_string(a.labels, '$.alertname')
+    WHERE list_contains($labelled_sources::VARCHAR[], f.source)
+      AND len(list_filter(r.matchers, lambda m: json_extract_string(a.labels, m.path) = m.value))
+          = len(r.matchers)
+    QUALIFY row_number() OVER (PARTITION BY f.source, f.source_id ORDER BY len(r.matchers) DESC, r.unit) = 1
+),
+units AS (
+    SELECT f.*, coalesce(u.unit, f.signature) AS unit, {ATTENDED} AS attended
+    FROM alert_facts AS f
+    LEFT JOIN rule_of_alert AS u ON u.source = f.source AND u.source_id = f.source_id
+)"""  # noqa: S608 - fragments are constants of this module
+
+HOLD_DOWN_ADVICE = register(
+    Metric(
+        "hold_down_advice",
+        "Hold-down advice",
+        "the smallest hold-down H avoiding ≥ 80 % of the pages the largest avoids, delaying acknowledged or "
+        "actionable alerts by ≤ 5 min (else the largest within that budget)",
+        "list",
+        facts.over_facts(
+            _UNITS  # noqa: S608 - fragments are constants of this module
+            + """,
+grid AS (SELECT unnest($hold_down_s::DOUBLE[]) AS hold_s),
+replay AS (
+    SELECT u.unit, g.hold_s, count(*) AS alerts,
+        list_sort(list(DISTINCT u.signature)) AS signatures,
+        count(*) FILTER (WHERE NOT u.attended AND u.ttr_s <= g.hold_s) AS pages_avoided,
+        count(*) FILTER (WHERE u.attended AND u.ttr_s <= g.hold_s) AS attended_hidden,
+        count(*) FILTER (WHERE u.ttr_s IS NULL OR u.ttr_s > g.hold_s) AS pages_delayed,
+        count(*) FILTER (WHERE u.attended AND (u.ttr_s IS NULL OR u.ttr_s > g.hold_s)) AS attended_delayed
+    FROM units AS u CROSS JOIN grid AS g
+    GROUP BY u.unit, g.hold_s
+),
+judged AS (
+    SELECT *, g.hold_s * g.pages_delayed AS delay_added_s,
+        arg_max(g.pages_avoided, g.hold_s) OVER (PARTITION BY g.unit) AS most_avoided,
+        g.attended_delayed = 0 OR g.hold_s <= $delay_budget_s AS within_budget
+    FROM replay AS g
+),
+chosen AS (
+    SELECT unit,
+        coalesce(
+            min(hold_s) FILTER (WHERE within_budget AND pages_avoided >= $hold_share * most_avoided),
+            max(hold_s) FILTER (WHERE within_budget AND pages_avoided > 0)) AS advised_s
+    FROM judged WHERE most_avoided > 0 GROUP BY unit
+)
+SELECT j.unit, j.signatures, j.hold_s, j.alerts, j.pages_avoided, j.attended_hidden, j.pages_delayed,
+    j.attended_delayed, j.delay_added_s, j.most_avoided, j.within_budget,
+    coalesce(j.hold_s = c.advised_s AND c.advised_s > 0, false) AS advised,
+    coalesce(c.advised_s > 0 AND j.hold_s = c.advised_s
+        AND j.pages_avoided < $hold_share * j.most_avoided, false) AS limited_by_budget
+FROM judged AS j
+LEFT JOIN chosen AS c USING (unit)
+ORDER BY j.unit, j.hold_s
+"""
+        ),
+        "query",
+    )
+)
+
+HYSTERESIS_ADVICE = register(
+    Metric(
+        "hysteresis_advice",
+        "Hysteresis advice",
+        "keep_firing_for = 90th percentile of a series' gaps (resolve → next firing) shorter than 1800 s, "
+        "rounded up to a minute; replay: re-fires avoided and resolve delay added",
+        "list",
+        facts.over_facts(
+            _UNITS  # noqa: S608 - fragments are constants of this module
+            + """,
+series_history AS (  -- the scope's alerts and the earlier firing intervals of their series
+    SELECT a.source, a.source_id, a.created_at, a.resolved_at,
+        CASE WHEN list_contains($labelled_sources::VARCHAR[], a.source) THEN a.labels::VARCHAR
+             ELSE a.signature END AS series
+    FROM alerts AS a
+    WHERE a.signature IN (SELECT signature FROM units)
+      AND a.created_at < $end AND coalesce(a.resolved_at, $end) >= $start - to_seconds($flap_s)
+),
+gaps AS (
+    SELECT source, source_id,
+        max(coalesce(resolved_at, 'infinity'::TIMESTAMPTZ)) OVER earlier AS previous_end,
+        epoch(lead(created_at) OVER later - resolved_at) AS next_gap_s,
+        created_at
+    FROM series_history
+    WINDOW earlier AS (PARTITION BY series ORDER BY created_at ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+           later AS (PARTITION BY series ORDER BY created_at)
+),
+per_alert AS (
+    SELECT u.unit, u.signature, u.attended, u.resolved_at IS NOT NULL AS resolved, g.next_gap_s,
+        CASE WHEN NOT isinf(g.previous_end) THEN epoch(g.created_at - g.previous_end) END AS gap_s
+    FROM units AS u
+    JOIN gaps AS g ON g.source = u.source AND g.source_id = u.source_id
+),
+advised AS (
+    SELECT unit, count(*) AS alerts, list_sort(list(DISTINCT signature)) AS signatures,
+        count(*) FILTER (WHERE gap_s >= 0 AND gap_s < $flap_s) AS refires,
+        greatest(60, ceil(quantile_cont(gap_s, 0.9) FILTER (WHERE gap_s >= 0 AND gap_s < $flap_s) / 60) * 60)
+            AS keep_firing_s
+    FROM per_alert GROUP BY unit
+    HAVING count(*) FILTER (WHERE gap_s >= 0 AND gap_s < $flap_s) > 0
+),
+replayed AS (
+    SELECT a.unit, a.signatures, a.alerts, a.refires, a.keep_firing_s,
+        count(*) FILTER (WHERE p.gap_s >= 0 AND p.gap_s <= a.keep_firing_s) AS refires_avoided,
+        count(*) FILTER (WHERE p.gap_s >= 0 AND p.gap_s <= a.keep_firing_s AND p.attended) AS attended_hidden,
+        count(*) FILTER (WHERE p.resolved AND NOT coalesce(p.next_gap_s <= a.keep_firing_s, false))
+            AS resolves_delayed
+    FROM advised AS a JOIN per_alert AS p USING (unit)
+    GROUP BY a.unit, a.signatures, a.alerts, a.refires, a.keep_firing_s
+)
+SELECT *, keep_firing_s * resolves_delayed AS delay_added_s
+FROM replayed
+ORDER BY refires_avoided DESC, unit
+"""
+        ),
+        "query",
+    )
+)
+
+
+# --- the Python side: parameters, candidates and replays ----------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleKey:
+    """A Prometheus alerting rule as alerts show it: its alertname and its static labels."""
+
+    unit: str
+    alertname: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def as_param(self) -> dict:
+        matchers = [{"path": label_path(k), "value": v} for k, v in self.labels if k != "alertname"]
+        return {"unit": self.unit, "alertname": self.alertname, "matchers": matchers}
+
+
+@dataclass(frozen=True)
+class Group:
+    """Signatures whose alerts would page once per burst, grouped by `group_by` within `group_wait_s`."""
+
+    signatures: tuple[str, ...]
+    group_by: tuple[str, ...] = ()
+    group_wait_s: float = 30.0
+    service: str | None = None
+    spread_s: float | None = None
+    pairs: list[dict] = field(default_factory=list, compare=False)
+
+
+def _values(settings: Settings, period: Period, team: str | None, **extra) -> dict:
+    a = settings.advice
+    return facts.params(
+        settings,
+        period,
+        team,
+        window_s=float(a.window_s),
+        related=min(a.group_probability, a.inhibit_probability),
+        shared_share=a.shared_label_share,
+        hold_down_s=[60.0 * m for m in a.hold_down_minutes],
+        hold_share=a.hold_down_share,
+        delay_budget_s=float(a.delay_budget_s),
+        labelled_sources=list(LABELLED_SOURCES),
+        **extra,
+    )
+
+
+def co_firing(
+    db: str | None, period: Period, team: str | None = None, settings: Settings | None = None
+) -> pd.DataFrame:
+    """Every ordered signature pair (A, B) that co-fired in the period, with support, P(B|A), P(A|B) and lead.
+
+    Pairs are kept when either signature fired for `team`; the probabilities count all teams' alerts."""
+    settings = facts.resolve(settings)
+    return facts.query_one(db, settings, period, CO_FIRING.sql, _values(settings, period, team), with_facts=False)
+
+
+def shared_labels(
+    db: str | None, period: Period, pairs: Iterable[tuple[str, str]], settings: Settings | None = None
+) -> pd.DataFrame:
+    """For each (A, B): co-firing pairs, the spread (p90 of |lead|) and the labels equal in ≥ 95 % of pairs."""
+    settings = facts.resolve(settings)
+    wanted = [{"a": a, "b": b} for a, b in pairs]
+    values = _values(settings, period, None, pairs=wanted)
+    return facts.query_one(db, settings, period, SHARED_LABELS.sql, values, with_facts=False)
+
+
+def _with_shared(db, period, settings, frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return frame.assign(shared_labels=pd.Series(dtype=object), spread_s=pd.Series(dtype=float))
+    detail = shared_labels(db, period, zip(frame["signature_a"], frame["signature_b"], strict=True), settings)
+    detail["shared_labels"] = detail["shared_labels"].map(list)
+    return frame.merge(detail[["signature_a", "signature_b", "shared_labels", "spread_s"]], how="left")
+
+
+def inhibition_candidates(
+    db: str | None,
+    period: Period,
+    team: str | None = None,
+    settings: Settings | None = None,
+    cofiring: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """A inhibits B where P(B|A) ≥ 0.9, support ≥ 5 and A leads; with `equal` and the replay over the period.
+
+    Rows: signature_a (source), signature_b (target), the co-firing figures, shared_labels, equal (the
+    shared labels but alertname), pages_before (B's alerts for the team), pages_removed, attended_hidden;
+    those hiding an attended page first, then by pages removed."""
+    settings = facts.resolve(settings)
+    a = settings.advice
+    cofiring = co_firing(db, period, team, settings) if cofiring is None else cofiring
+    chosen = cofiring[
+        (cofiring["p_b_given_a"] >= a.inhibit_probability)
+        & (cofiring["support"] >= a.inhibit_support)
+        & (cofiring["lead_s"] >= 0)
+    ].reset_index(drop=True)
+    chosen = _with_shared(db, period, settings, chosen)
+    if chosen.empty:
+        return chosen.assign(equal=[], pages_before=[], pages_removed=[], attended_hidden=[])
+    chosen["equal"] = [[name for name in shared if name != "alertname"] for shared in chosen["shared_labels"]]
+    replay = inhibition_replay(db, period, chosen[["signature_a", "signature_b", "equal"]], team, settings)
+    result = pd.concat([chosen, replay[["pages_before", "pages_removed", "attended_hidden"]]], axis=1)
+    order = result.assign(hides=result["attended_hidden"] > 0).sort_values(
+        ["hides", "pages_removed", "signature_b", "signature_a"], ascending=[False, False, True, True]
+    )
+    return order.drop(columns="hides").reset_index(drop=True)
+
+
+def inhibition_replay(
+    db: str | None,
+    period: Period,
+    inhibitions: pd.DataFrame,
+    team: str | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Per row of `inhibitions` (signature_a, signature_b, equal), in order: pages_before, pages_removed,
+    attended_hidden for the team's B alerts in the period."""
+    settings = facts.resolve(settings)
+    param = [
+        {"candidate": i, "source": row.signature_a, "target": row.signature_b,
+         "paths": [label_path(name) for name in row.equal]}
+        for i, row in enumerate(inhibitions.itertuples(index=False))
+    ]  # fmt: skip
+    values = _values(settings, period, team, inhibitions=param)
+    return facts.query_one(db, settings, period, INHIBITION_REPLAY.sql, values)
+
+
+def _cliques(edges: dict[frozenset, float]) -> list[list[str]]:
+    """Greedy cliques: the strongest remaining pair, then every signature co-firing with all members."""
+    neighbours: dict[str, set[str]] = {}
+    for pair in edges:
+        a, b = tuple(pair)
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    taken: set[str] = set()
+    groups = []
+    for pair in sorted(edges, key=lambda p: (-edges[p], sorted(p))):
+        if pair & taken:
+            continue
+        members = sorted(pair)
+        for other in sorted(neighbours[members[0]] - taken - set(members)):
+            if all(other in neighbours[m] for m in members):
+                members.append(other)
+        groups.append(sorted(members))
+        taken.update(members)
+    return groups
+
+
+def group_wait_for(spread_s: float | None) -> int:
+    """The smallest group_wait of GROUP_WAITS that covers the spread of a group's co-firing alerts."""
+    spread = spread_s or 0.0
+    return next((w for w in GROUP_WAITS if w >= spread), GROUP_WAITS[-1])
+
+
+def grouping_candidates(
+    db: str | None,
+    period: Period,
+    team: str | None = None,
+    settings: Settings | None = None,
+    cofiring: pd.DataFrame | None = None,
+) -> list[Group]:
+    """Signatures of one service co-firing pairwise with P(B|A) and P(A|B) ≥ 0.5, as groups with the
+    labels all their pairs share (the group_by) and the group_wait covering their spread."""
+    settings = facts.resolve(settings)
+    threshold = settings.advice.group_probability
+    cofiring = co_firing(db, period, team, settings) if cofiring is None else cofiring
+    same = cofiring[
+        cofiring["service_a"].notna()
+        & (cofiring["service_a"] == cofiring["service_b"])
+        & (cofiring["p_b_given_a"] >= threshold)
+        & (cofiring["p_a_given_b"] >= threshold)
+    ]
+    if same.empty:
+        return []
+    edges: dict[frozenset, float] = {}
+    for row in same.itertuples(index=False):
+        pair = frozenset((row.signature_a, row.signature_b))
+        edges[pair] = max(edges.get(pair, 0.0), float(row.support))
+    cliques = _cliques(edges)
+    members = {s: i for i, group in enumerate(cliques) for s in group}
+    inside = same[[members[a] == members.get(b) for a, b in zip(same["signature_a"], same["signature_b"],
+                                                              strict=True)]]
+    detail = _with_shared(db, period, settings, inside.reset_index(drop=True))
+    groups = []
+    for i, signatures in enumerate(cliques):
+        rows = detail[detail["signature_a"].map(members.get) == i]
+        shared = set.intersection(*(set(labels) for labels in rows["shared_labels"])) - {"alertname"}
+        spread = float(rows["spread_s"].max()) if rows["spread_s"].notna().any() else None
+        groups.append(
+            Group(
+                signatures=tuple(signatures),
+                group_by=tuple(sorted(shared)),
+                group_wait_s=float(group_wait_for(spread)),
+                service=rows["service_a"].iloc[0],
+                spread_s=spread,
+                pairs=rows[["signature_a", "signature_b", "support", "p_b_given_a", "p_a_given_b", "lead_s"]]
+                .to_dict("records"),
+            )
+        )
+    return groups
+
+
+def bursts(times: np.ndarray, window_s: float) -> np.ndarray:
+    """Indexes of the alerts that start a page: each page takes every alert within `window_s` of its first."""
+    starts = []
+    i = 0
+    while i < len(times):
+        starts.append(i)
+        i = int(np.searchsorted(times, times[i] + window_s, side="right"))
+    return np.asarray(starts, dtype=int)
+
+
+def grouping_replay(
+    db: str | None,
+    period: Period,
+    groups: Sequence[Group],
+    team: str | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Per group, in order: pages_before (its alerts for the team) and pages_after (bursts)."""
+    settings = facts.resolve(settings)
+    param = [
+        {"grp": i, "signatures": list(g.signatures), "paths": [label_path(n) for n in g.group_by]}
+        for i, g in enumerate(groups)
+    ]
+    alerts = facts.query_one(db, settings, period, GROUPING_REPLAY.sql, _values(settings, period, team, groups=param))
+    rows = []
+    for i, group in enumerate(groups):
+        mine = alerts[alerts["grp"] == i]
+        after = sum(
+            len(bursts(part["t"].to_numpy(dtype=float), group.group_wait_s)) for _, part in mine.groupby("key")
+        )
+        rows.append({"grp": i, "pages_before": len(mine), "pages_after": after})
+    return pd.DataFrame(rows, columns=["grp", "pages_before", "pages_after"])
+
+
+def _rule_values(settings, period, team, rules: Sequence[RuleKey] | None, **extra) -> dict:
+    return _values(settings, period, team, rules=[r.as_param() for r in rules or ()], **extra)
+
+
+def hold_down_advice(
+    db: str | None,
+    period: Period,
+    team: str | None = None,
+    settings: Settings | None = None,
+    rules: Sequence[RuleKey] | None = None,
+) -> pd.DataFrame:
+    """Per unit (its rule when `rules` match its alerts, else its signature) and hold-down H of the
+    settings' grid: the hold-down replay, with `advised` marking the advice of each unit that has one."""
+    settings = facts.resolve(settings)
+    values = _rule_values(settings, period, team, rules)
+    return facts.query_one(db, settings, period, HOLD_DOWN_ADVICE.sql, values)
+
+
+def hysteresis_advice(
+    db: str | None,
+    period: Period,
+    team: str | None = None,
+    settings: Settings | None = None,
+    rules: Sequence[RuleKey] | None = None,
+) -> pd.DataFrame:
+    """Per unit with re-fires: the keep_firing_for advised and its replay (re-fires avoided, attended
+    pages hidden, resolves delayed and the delay added)."""
+    settings = facts.resolve(settings)
+    values = _rule_values(settings, period, team, rules)
+    return facts.query_one(db, settings, period, HYSTERESIS_ADVICE.sql, values)
+
