@@ -56,6 +56,7 @@ class Thresholds:
     repeat_offender_sprints: int = 3
     ack_to_resolve_cap_s: int = 4 * 3600
     paging_ceiling_per_shift: int = 2
+    on_call_night_min_hours: float = 1  # sleep hours on call that make a night an on-call night
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,30 @@ class CostModel:
 
 
 @dataclass(frozen=True)
+class RotaPerson:
+    """Someone on a configured rota: `person_id` is how they are written there (e-mail or name)."""
+
+    person_id: str
+    name: str | None = None
+    email: str | None = None
+    time_zone: str | None = None
+
+
+@dataclass(frozen=True)
+class Rota:
+    """An on-call rotation written in the configuration, for teams whose alerting has no schedules."""
+
+    name: str
+    people: tuple[RotaPerson, ...]
+    start: dt.date  # the date of the first hand-over
+    handover: dt.time = dt.time(9)  # local time of every hand-over
+    length_days: float = 7  # each turn; may be a fraction of a day (0.5: 12-hour turns)
+    time_zone: str = "UTC"
+    team: str | None = None
+    escalation_level: int = 1
+
+
+@dataclass(frozen=True)
 class Settings:
     sprint_anchor: dt.date = dt.date(2026, 1, 5)  # a Monday
     sprint_length_days: int = 14
@@ -95,6 +120,7 @@ class Settings:
     alertmanager_signature_labels: tuple[str, ...] = ("service", "job", "namespace")
     alertmanager_team_label: str = "team"
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rotas: dict[str, Rota] = field(default_factory=dict)
     source_file: str | None = None
 
     def team(self, name: str) -> TeamSettings:
@@ -295,7 +321,8 @@ def parse(doc: dict, source_file: str | None = None) -> Settings:
     _reject_unknown(
         "",
         doc,
-        {"sprint", "time", "hours", "teams", "thresholds", "cost", "advice", "services", "alertmanager", "providers"},
+        {"sprint", "time", "hours", "teams", "thresholds", "cost", "advice", "services", "alertmanager", "providers",
+         "rotas"},
     )
     settings = Settings(source_file=source_file)
     sprint = _table("sprint", doc.get("sprint", {}))
@@ -370,7 +397,55 @@ def parse(doc: dict, source_file: str | None = None) -> Settings:
                     f"providers.{name}.{key}: secrets are read only from the environment, "
                     "never from the configuration file"
                 )
-    return replace(settings, providers={k: dict(v) for k, v in providers.items()})
+    rotas = {name: _rota(name, table) for name, table in _table("rotas", doc.get("rotas", {})).items()}
+    return replace(settings, providers={k: dict(v) for k, v in providers.items()}, rotas=rotas)
+
+
+_ROTA_KEYS = {"people", "start", "handover", "length_days", "time_zone", "team", "escalation_level"}
+
+
+def _rota_person(key: str, value: Any) -> RotaPerson:
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        return RotaPerson(text, email=text if "@" in text else None, name=None if "@" in text else text)
+    table = _table(key, value)
+    _reject_unknown(key + ".", table, {"name", "email", "time_zone"})
+    name, email = table.get("name"), table.get("email")
+    for part, text in (("name", name), ("email", email)):
+        if text is not None and (not isinstance(text, str) or not text.strip()):
+            _fail(f"{key}.{part}", "text", text)
+    if not (name or email):
+        _fail(key, "an e-mail address or name, or a table with email and/or name", value)
+    zone = _time_zone(key + ".time_zone", table["time_zone"]) if "time_zone" in table else None
+    return RotaPerson((email or name).strip(), name=name, email=email, time_zone=zone)
+
+
+def _rota(name: str, value: Any) -> Rota:
+    prefix = f"rotas.{name}."
+    table = _table(f"rotas.{name}", value)
+    _reject_unknown(prefix, table, _ROTA_KEYS)
+    people = table.get("people")
+    if not isinstance(people, list) or not people:
+        _fail(prefix + "people", "a list of people (e-mail or name) in the order they take turns", people)
+    if "start" not in table:
+        _fail(prefix + "start", "the date of the first hand-over, like 2026-01-05", None)
+    length = _number(prefix + "length_days", table.get("length_days", 7))
+    if not 1 / 24 <= length <= 366 or (length * 24) != int(length * 24):
+        _fail(prefix + "length_days", "whole hours from 1/24 to 366 days", length)
+    team = table.get("team")
+    if team is not None and (not isinstance(team, str) or not team):
+        _fail(prefix + "team", "a team name", team)
+    level = _number(prefix + "escalation_level", table.get("escalation_level", 1), int, 1)
+    return Rota(
+        name=name,
+        people=tuple(_rota_person(f"{prefix}people[{i}]", p) for i, p in enumerate(people)),
+        start=_date(prefix + "start", table["start"]),
+        handover=_clock(prefix + "handover", table.get("handover", "09:00")),
+        length_days=length,
+        time_zone=_time_zone(prefix + "time_zone", table.get("time_zone", "UTC")),
+        team=team,
+        escalation_level=level,
+    )
 
 
 def load(path: str | os.PathLike | None = None) -> Settings:

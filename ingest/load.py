@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 import store
+from ingest import shifts
 from ingest.mapping import Mapped
 
 log = logging.getLogger(__name__)
 
 # Tables are written in this order so a batch's alerts land before rows that refer to them.
-TABLE_ORDER = ("teams", "services", "people", "alerts", "events", "notifications", "dropped_alerts")
+TABLE_ORDER = ("teams", "services", "people", "alerts", "events", "notifications", "dropped_alerts",
+               "on_call_shifts")
 
 
 @dataclass
@@ -69,6 +71,8 @@ class IngestRun:
         """
         ingested_at = dt.datetime.now(dt.UTC)
         with store.writing(self.db) as con:
+            for replace in mapped.replaces:
+                shifts.delete_replaced(con, replace)
             for table in TABLE_ORDER:
                 rows = mapped.rows.get(table)
                 if rows is None or len(rows) == 0:

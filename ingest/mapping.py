@@ -27,6 +27,7 @@ class Mapped:
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     rejected: list[Rejected] = field(default_factory=list)
+    replaces: list[Any] = field(default_factory=list)  # ingest.shifts.Replace: stored rows this batch supersedes
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         self.rows.setdefault(table, []).append(row)
@@ -38,6 +39,7 @@ class Mapped:
         for table, rows in other.rows.items():
             self.rows.setdefault(table, []).extend(rows)
         self.rejected.extend(other.rejected)
+        self.replaces.extend(other.replaces)
 
     def count(self, table: str) -> int:
         return len(self.rows.get(table, ()))
@@ -70,9 +72,9 @@ def map_each(stream: str, records: list[Any], map_one) -> Mapped:
 
 # Canonical columns that are not text; every other column holds text (JSON columns hold JSON text).
 _TIMES = {"created_at", "acknowledged_at", "resolved_at", "ingested_at", "notified_at", "occurred_at",
-          "first_alert_at"}
+          "first_alert_at", "starts_at", "ends_at"}
 _FLAGS = {"auto_resolved", "notifications_known"}
-_COUNTS = {"escalations", "occurrences", "dropped"}  # INTEGER
+_COUNTS = {"escalations", "occurrences", "dropped", "escalation_level"}  # INTEGER
 _NOT_TEXT = _TIMES | _FLAGS | _COUNTS
 _NOT_UNICODE = "{column} is not valid Unicode text (a lone surrogate or bytes that are not UTF-8)"
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200

@@ -119,6 +119,25 @@ class CursorPaginator(Paginator):
         return Request(request.url, {**(request.params or {}), self.cursor_param: cursor, **self.extra})
 
 
+@dataclass(frozen=True)
+class WholeBody(Paginator):
+    """One request whose whole body is one record (Opsgenie's schedule timeline)."""
+
+    items: tuple[str, ...] = ()
+    limit_param: str = ""
+
+    def start(self, path: str, params: Mapping[str, Any]) -> Request:
+        return Request(path, dict(params))
+
+    def records(self, body: Any) -> list:
+        if not isinstance(body, Mapping):
+            raise ProviderError("unexpected page: not a JSON object")
+        return [body]
+
+    def advance(self, request: Request, body: Any, records: list) -> Request | None:
+        return None
+
+
 def fetch_pages(client: Client, path: str, params: Mapping[str, Any], paginator: Paginator) -> Iterator[Page]:
     """Every page of one query; raises OffsetCapReached after the last page the cap allows."""
     request: Request | None = paginator.start(path, params)

@@ -17,6 +17,7 @@ from ingest.http import Api, Client, HttpPolicy, ProviderError, Refused
 from ingest.load import IngestRun
 from ingest.mapping import Mapped, map_each
 from ingest.paginators import OffsetCapReached, Page, Paginator, fetch_pages
+from ingest.shifts import Replace, pieces, utc_day
 from ingest.windows import Window, iso, parse_iso, plan, split
 
 log = logging.getLogger(__name__)
@@ -48,14 +49,47 @@ class Child:
 
 
 @dataclass(frozen=True)
+class ScheduleRef:
+    """A schedule whose shifts a stream fetches: its id, the name shown and its team."""
+
+    schedule_id: str
+    name: str
+    team: str | None = None
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """Where a provider lists its schedules; the shift stream is fetched for each of them."""
+
+    path: str
+    paginator: Paginator
+    ref: Callable[[dict, Context], ScheduleRef | None]  # None: not a schedule to read
+
+
+@dataclass(frozen=True)
+class Shifts:
+    """On-call shifts in time windows: a schedule's answer for a window replaces the days stored.
+
+    Windows start at a UTC midnight, where stored pieces are always cut, so a window that is
+    fetched again (the overlap, a later override) replaces exactly what it covers."""
+
+    params: Callable[[Window], dict[str, Any]]
+    max_span: dt.timedelta
+    map: Callable[[dict, Context, ScheduleRef | None, Window], Mapped]
+    schedules: Schedules | None = None  # None: one query answers for every schedule (PagerDuty)
+    path: Callable[[ScheduleRef], str] | None = None  # the stream's path for one schedule
+
+
+@dataclass(frozen=True)
 class Stream:
     name: str
     path: str
     paginator: Paginator
-    map: Callable[[dict, Context], Mapped]
+    map: Callable[[dict, Context], Mapped] | None
     params: Mapping[str, Any] = field(default_factory=dict)
     windowed: Windowed | None = None  # None: a small reference list, fetched whole every run
     child: Child | None = None
+    shifts: Shifts | None = None  # on-call shifts (then `map` is unused)
 
 
 @dataclass(frozen=True)
@@ -193,7 +227,9 @@ class _Job:
         bar = tqdm(desc=f"{self.run.source} {stream.name}", unit=" records", disable=not self.request.progress)
         batch = _Batch(self, stream, bar)
         try:
-            if stream.windowed is None:
+            if stream.shifts is not None:
+                self._sync_shifts(stream, bar)
+            elif stream.windowed is None:
                 for page in fetch_pages(self.client, stream.path, stream.params, stream.paginator):
                     batch.add(page)
                 batch.flush(iso(self._now()))
@@ -201,6 +237,51 @@ class _Job:
                 self._sync_windowed(stream, batch)
         finally:
             bar.close()
+
+    def _sync_shifts(self, stream: Stream, bar: tqdm) -> None:
+        spec = stream.shifts
+        cursor = parse_iso(self.run.cursor(stream.name))
+        now = self._now()
+        end = min(self.request.until or now, now)
+        if self.request.since is not None:
+            start = self.request.since
+        elif cursor is not None and not self.request.full:
+            start = cursor - self.options.overlap
+        else:
+            start = end - self.options.backfill
+        targets: list[ScheduleRef | None] = [None] if spec.schedules is None else self._schedules(spec.schedules)
+        log.info("%s %s: %s to %s, %d schedules", self.run.source, stream.name, iso(start), iso(end), len(targets))
+        for target in targets:
+            path = stream.path if target is None else spec.path(target)
+            for window in plan(utc_day(start), end, spec.max_span):
+                self._load_shifts(stream, path, target, window, bar)
+        self.run.load(stream.name, Mapped(), cursor=iso(end))
+
+    def _schedules(self, listing: Schedules) -> list[ScheduleRef]:
+        refs = []
+        for page in fetch_pages(self.client, listing.path, {}, listing.paginator):
+            refs += [ref for record in page.records if isinstance(record, dict)
+                     and (ref := listing.ref(record, self.ctx)) is not None]
+        return refs
+
+    def _load_shifts(self, stream: Stream, path: str, target: ScheduleRef | None, window: Window, bar: tqdm) -> None:
+        """One schedule's window, loaded whole (it replaces those days); halved at an offset cap."""
+        spec = stream.shifts
+        mapped = Mapped(replaces=[Replace(self.run.source, window, target.schedule_id if target else None)])
+        try:
+            for page in fetch_pages(self.client, path, {**stream.params, **spec.params(window)}, stream.paginator):
+                mapped.extend(map_each(stream.name, page.records, lambda r: spec.map(r, self.ctx, target, window)))
+                bar.update(len(page.records))
+        except OffsetCapReached:
+            halves = split(window, 2)
+            if len(halves) < 2:
+                raise ProviderError(f"{self.run.source} {stream.name}: too many shifts at {iso(window.start)}") from None
+            for half in halves:
+                self._load_shifts(stream, path, target, half, bar)
+            return
+        self.ctx.learn(mapped)
+        mapped.rows["on_call_shifts"] = list(pieces(mapped.rows.get("on_call_shifts", ()), window))
+        self.run.load(stream.name, mapped)
 
     def _now(self) -> dt.datetime:
         return self.request.now or dt.datetime.now(dt.UTC)

@@ -262,6 +262,29 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """,
         ],
     ),
+    (
+        9,
+        "on-call shifts from schedules and rotas",
+        # One row per piece of a shift within one UTC day: a sync replaces whole days of a
+        # schedule with what the provider answers for them, so an override made later (or a
+        # rota edited from today on) changes those days and no others.
+        [
+            """
+            CREATE TABLE on_call_shifts (
+                source           VARCHAR NOT NULL,
+                schedule_id      VARCHAR NOT NULL,
+                escalation_level INTEGER NOT NULL DEFAULT 1,
+                person_id        VARCHAR NOT NULL,
+                starts_at        TIMESTAMPTZ NOT NULL,
+                ends_at          TIMESTAMPTZ NOT NULL,
+                schedule         VARCHAR NOT NULL,
+                team             VARCHAR,
+                PRIMARY KEY (source, schedule_id, escalation_level, person_id, starts_at),
+                CHECK (ends_at > starts_at)
+            )
+            """,
+        ],
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -282,4 +305,5 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "runbook_links": ("signature",),
     "dropped_alerts": ("source", "notification_id"),
     "targets": ("team", "figure"),
+    "on_call_shifts": ("source", "schedule_id", "escalation_level", "person_id", "starts_at"),
 }

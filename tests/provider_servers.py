@@ -22,6 +22,18 @@ Response = tuple[int, dict[str, str], bytes]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+class _Later:
+    """tests.schedule_servers, imported on first use (it imports this module)."""
+
+    def __getattr__(self, name: str) -> Any:
+        from tests import schedule_servers as module
+
+        return getattr(module, name)
+
+
+schedule_servers = _Later()
+
+
 def iso(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
@@ -114,6 +126,10 @@ class FakeProvider:
                 fault.times -= 1
                 return fault
         return None
+
+    def rotas(self) -> Any:
+        """The history's on-call schedules (schedule_servers.Rotas), none unless a test gives some."""
+        return getattr(self.history, "rotas", None) or schedule_servers.Rotas()
 
     def served(self, path_prefix: str = "/", status: int | None = None) -> list[Recorded]:
         return [r for r in self.requests if r.path.startswith(path_prefix) and (status is None or r.status == status)]
@@ -245,6 +261,9 @@ class FakePagerDuty(FakeProvider):
         if path == "/log_entries":
             return self._page("log_entries", self.history.log_entries.records,
                               self._range(query, self.history.log_entries), query, descending=True)
+        if path == "/oncalls":
+            oncalls = schedule_servers.pagerduty_oncalls(self.rotas(), query)
+            return self._page("oncalls", oncalls, (0, len(oncalls)), query, descending=False)
         return self.error(404, "Not Found")
 
     def _range(self, query, indexed: TimeIndexed, max_range: dt.timedelta | None = None) -> tuple[int, int]:
@@ -281,6 +300,7 @@ class PagerDutyHistory:
     incidents: TimeIndexed
     log_entries: TimeIndexed
     open_ids: list[str] = field(default_factory=list)
+    rotas: Any = None  # schedule_servers.Rotas
 
     def resolve(self, incident_id: str, at: dt.datetime, by_user: str | None) -> None:
         """The incident resolves now: its status changes and a resolve log entry appears."""
@@ -420,6 +440,11 @@ class FakeOpsgenie(FakeProvider):
         match = re.fullmatch(r"/v2/alerts/([^/]+)/logs", path)
         if match:
             return self._logs(match.group(1), query)
+        if path == "/v2/schedules":
+            return json_response(200, {"data": self.rotas().schedules, "took": 0.01, "requestId": "r"})
+        match = re.fullmatch(r"/v2/schedules/([^/]+)/timeline", path)
+        if match:
+            return schedule_servers.opsgenie_timeline(self.rotas(), match.group(1), query)
         return self.error(404, "Could not find the resource")
 
     def _alerts(self, host, query) -> Response:
@@ -476,6 +501,7 @@ class OpsgenieHistory:
     users: list[dict]
     alerts: TimeIndexed
     logs: dict[str, list[dict]]
+    rotas: Any = None  # schedule_servers.Rotas
 
     def close(self, alert_id: str, at: dt.datetime, by: str) -> None:
         alert = next(a for a in self.alerts.records if a["id"] == alert_id)
@@ -570,6 +596,12 @@ class FakeOnCall(FakeProvider):
             return self._page(host, path, lists[path], query)
         if path == "/api/v1/alert_groups/":
             return self._alert_groups(host, query)
+        if path == "/api/v1/schedules/":
+            return self._page(host, path, self.rotas().schedules, query)
+        match = re.fullmatch(r"/api/v1/schedules/([^/]+)/final_shifts", path)
+        if match:
+            emails = {u["id"]: u["email"] for u in self.history.users}
+            return schedule_servers.oncall_final_shifts(self.rotas(), match.group(1), query, emails)
         return self.error(404, "Not found.")
 
     def _alert_groups(self, host, query) -> Response:
@@ -606,6 +638,7 @@ class OnCallHistory:
     integrations: list[dict]
     users: list[dict]
     groups: TimeIndexed
+    rotas: Any = None  # schedule_servers.Rotas
 
     def resolve(self, group_id: str, at: dt.datetime, by: str | None) -> None:
         group = next(g for g in self.groups.records if g["id"] == group_id)

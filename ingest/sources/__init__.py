@@ -9,9 +9,10 @@ from ingest.sources import (
     opsgenie,
     pagerduty,
     prometheus,
+    rota,
 )
 from ingest.sources.contract import HttpSource, SyncSource
 
 SOURCES: dict[str, HttpSource | SyncSource] = {
-    source.name: source for source in (pagerduty.SYNC, opsgenie.SYNC, oncall.SYNC, prometheus.SYNC)
+    source.name: source for source in (pagerduty.SYNC, opsgenie.SYNC, oncall.SYNC, prometheus.SYNC, rota.SYNC)
 }

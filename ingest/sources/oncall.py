@@ -17,6 +17,7 @@ from ingest.mapping import (
 )
 from ingest.paginators import NextUrlPaginator
 from ingest.signature import title_signature
+from ingest.sources import schedules
 from ingest.sources.contract import HttpSource
 from ingest.sync import Context, Provider, Stream, Windowed
 from ingest.windows import Window
@@ -61,12 +62,13 @@ def provider(base_url: str, options: dict) -> Provider:
             # Newest first inside closed started_at windows: groups created later cannot shift the pages.
             Stream("alert_groups", "api/v1/alert_groups/", pages, map_alert_group,
                    windowed=Windowed(_window, max_span=span, reopen=True)),
+            schedules.oncall_stream(limit),
         ),
     )
 
 
 SYNC = HttpSource(
-    name=SOURCE, help="Grafana OnCall alert groups, users, teams, integrations",
+    name=SOURCE, help="Grafana OnCall alert groups, users, teams, integrations, schedules' final shifts",
     secret=SECRET, base_url_env=BASE_URL_ENV, regions=REGIONS, page_limit=PAGE_LIMIT, provider=provider,
     options=OPTIONS,
 )

@@ -11,6 +11,7 @@ from ingest.http import Api
 from ingest.mapping import Mapped, MappingError, as_json, parse_time, required, required_text, team_row
 from ingest.paginators import CursorPaginator, NextUrlPaginator
 from ingest.signature import title_signature
+from ingest.sources import schedules
 from ingest.sources.contract import HttpSource
 from ingest.sync import Child, Context, Provider, Stream, Windowed
 from ingest.windows import Window
@@ -76,13 +77,14 @@ def provider(base_url: str, options: dict) -> Provider:
                                                            next_link=("paging", "next")),
                    functools.partial(map_alert, logs_read=logs is not None), windowed=Windowed(_window, on_cap="advance", record_time=_created, reopen=True),
                    child=logs),
+            schedules.opsgenie_stream(limit),
         ),
         lifecycle_from_events=True,
     )
 
 
 SYNC = HttpSource(
-    name=SOURCE, help="Opsgenie alerts and their logs, users, teams (US or EU)",
+    name=SOURCE, help="Opsgenie alerts and their logs, users, teams, schedule timelines (US or EU)",
     secret=SECRET, base_url_env=BASE_URL_ENV, regions=REGIONS, page_limit=PAGE_LIMIT, provider=provider,
     options=OPTIONS,
 )

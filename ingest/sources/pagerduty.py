@@ -19,6 +19,7 @@ from ingest.mapping import (
 )
 from ingest.paginators import OffsetPaginator
 from ingest.signature import title_signature
+from ingest.sources import schedules
 from ingest.sources.contract import HttpSource
 from ingest.sync import Context, Provider, Stream, Windowed
 from ingest.windows import Window, iso
@@ -97,13 +98,14 @@ def provider(base_url: str, options: dict) -> Provider:
             listing("log_entries", "log_entries", map_log_entry,
                     params={"is_overview": "false", "include[]": "channels"},
                     windowed=Windowed(_window, MAX_RANGE)),
+            schedules.pagerduty_stream(limit, OFFSET_CAP),
         ),
         lifecycle_from_events=True,
     )
 
 
 SYNC = HttpSource(
-    name=SOURCE, help="PagerDuty incidents, log entries, users, teams, services (US or EU)",
+    name=SOURCE, help="PagerDuty incidents, log entries, users, teams, services, on-calls (US or EU)",
     secret=SECRET, base_url_env=BASE_URL_ENV, regions=REGIONS, page_limit=PAGE_LIMIT, provider=provider,
     options=OPTIONS,
 )
