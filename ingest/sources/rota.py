@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import settings
 from ingest.load import IngestRun
 from ingest.mapping import Mapped
-from ingest.sources.contract import SyncSource
 from ingest.shifts import Replace, day_aligned, pieces, utc_day
+from ingest.sources.contract import SyncSource
 from ingest.sync import SyncRequest, SyncResult
 from ingest.windows import Window, iso, parse_iso
 
