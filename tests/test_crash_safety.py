@@ -94,6 +94,8 @@ def assert_cursors_behind_rows(db: str, groups: list[dict]) -> None:
         if stream == "alert_groups":
             claimed = {g["id"] for g in groups if ts(g["created_at"]) < ts(cursor)}
             assert claimed <= stored, f"cursor {cursor} is ahead of {len(claimed - stored)} groups"
+        elif stream == "final_shifts":
+            continue  # this history has no schedules (tests/test_ingest_schedules.py syncs some)
         else:
             table = {"teams": "teams", "integrations": "services", "users": "people"}[stream]
             assert rows(db, f"SELECT count(*) FROM {table} WHERE source = 'oncall'")[0][0] > 0, stream
