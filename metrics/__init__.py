@@ -5,7 +5,7 @@
 # parameters; `team=None` means all teams; `settings=None` loads ./alerthygiene.toml or the
 # defaults. Periods are half-open [start, end) on created_at, with aware datetimes.
 
-from metrics import response, noise, novelty, reviews, interruptions, cost, advice  # noqa: F401, I001  (registration order)
+from metrics import response, noise, novelty, reviews, interruptions, cost, advice, oncall  # noqa: F401, I001  (registration order)
 from metrics.aggregate import compare, headline_names, per_sprint, per_week, series, summary, trends
 from metrics.catalog import sources, teams
 from metrics.interruptions import interruption_list, paging_load, over_ceiling, people_load

@@ -137,7 +137,7 @@ notified AS (
     WHERE n.notified_at >= $start - INTERVAL 1 DAY  -- no page precedes its alert (a day for clock skew)
 ),
 paged AS (
-    SELECT source, source_id, person_id, min(notified_at) AS paged_at, false AS fallback
+    SELECT source, source_id, source AS person_source, person_id, min(notified_at) AS paged_at, false AS fallback
     FROM notified
     WHERE list_contains($paging_channels::VARCHAR[], channel)
     GROUP BY source, source_id, person_id
@@ -146,21 +146,35 @@ channels_read AS (  -- per alert with notifications: were they all of a channel 
     SELECT source, source_id, bool_and(channel = 'other') AS all_unreadable
     FROM notified GROUP BY source, source_id
 ),
-unnotified AS (  -- notifications unknown (METRICS.md, Interruption): the fallback
-    SELECT s.source, s.source_id, coalesce(s.acknowledged_by, 'unknown') AS person_id,
-           s.created_at AS paged_at, true AS fallback
+unnotified AS (  -- notifications unknown (METRICS.md, Interruption): the fallback applies
+    SELECT s.source, s.source_id, s.team, s.created_at, s.acknowledged_by
     FROM scope AS s
     LEFT JOIN channels_read AS c USING (source, source_id)
     WHERE CASE WHEN c.source_id IS NULL THEN NOT coalesce(s.notifications_known, false)
                ELSE c.all_unreadable END
 ),
+rota_paged AS (  -- no notifications and no acknowledger: whoever was on call (level 1) for the alert's team
+    SELECT u.source, u.source_id, min_by(c.source, [epoch(c.starts_at)::VARCHAR, c.person_id]) AS person_source,
+        min_by(c.person_id, [epoch(c.starts_at)::VARCHAR, c.person_id]) AS person_id
+    FROM unnotified AS u
+    JOIN on_call_shifts AS c ON c.team = u.team AND c.escalation_level = 1
+     AND u.created_at >= c.starts_at AND u.created_at < c.ends_at
+    WHERE u.acknowledged_by IS NULL
+    GROUP BY u.source, u.source_id
+),
+fallback_paged AS (
+    SELECT u.source, u.source_id, coalesce(r.person_source, u.source) AS person_source,
+        coalesce(u.acknowledged_by, r.person_id, 'unknown') AS person_id, u.created_at AS paged_at, true AS fallback
+    FROM unnotified AS u
+    LEFT JOIN rota_paged AS r USING (source, source_id)
+),
 placed AS (
     SELECT r.*, s.team, s.signature, s.bucket_start, coalesce(p.name, r.person_id) AS person_name,
         coalesce(tp.key, ta.key, $default_key) AS cfg_key,
         CASE WHEN p.time_zone IN (SELECT name FROM pg_timezone_names()) THEN p.time_zone END AS person_tz
-    FROM (SELECT * FROM paged UNION ALL SELECT * FROM unnotified) AS r
+    FROM (SELECT * FROM paged UNION ALL BY NAME SELECT * FROM fallback_paged) AS r
     JOIN scope AS s USING (source, source_id)
-    LEFT JOIN people AS p ON p.source = r.source AND p.person_id = r.person_id
+    LEFT JOIN people AS p ON p.source = r.person_source AND p.person_id = r.person_id
     LEFT JOIN team_config AS tp ON tp.key = p.team
     LEFT JOIN team_config AS ta ON ta.key = s.team
 ),
@@ -181,7 +195,7 @@ classified AS (
     LEFT JOIN team_holidays AS h ON h.key = l.cfg_key AND h.day = l.local_at::DATE
 ),
 bucketed AS (
-    SELECT source, source_id, person_id, person_name, paged_at, fallback, team, signature, bucket_start,
+    SELECT source, source_id, person_source, person_id, person_name, paged_at, fallback, team, signature, bucket_start,
         time_zone, local_at,
         CASE WHEN in_sleep THEN 'sleep'
              WHEN working_day AND local_at::TIME >= business_start AND local_at::TIME < business_end
@@ -210,8 +224,15 @@ _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 
 
 _STAGE = re.compile(r"^([a-z_]+) AS \((.*?)^\),?\s*$", re.M | re.S)
+
+
+def parse_stages(document: str) -> list[tuple[str, str]]:
+    """A document of stages `name AS (SELECT ...)` as (name, SELECT) pairs, in order."""
+    return [(m[1], m[2].strip()) for m in _STAGE.finditer(document)]
+
+
 # FACTS as (name, SELECT) stages in order; each later stage may read the earlier ones.
-STAGES: list[tuple[str, str]] = [(m[1], m[2].strip()) for m in _STAGE.finditer(FACTS)]
+STAGES: list[tuple[str, str]] = parse_stages(FACTS)
 
 
 def over_facts(body: str) -> str:
@@ -220,9 +241,10 @@ def over_facts(body: str) -> str:
     return "WITH " + text[1:].lstrip() if text.startswith(",") else text
 
 
-def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
+def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any],
+                stages: Sequence[tuple[str, str]] = STAGES) -> None:
     """Compute every fact stage once, in order, into a temporary table of its name."""
-    for name, select in STAGES:
+    for name, select in stages:
         run(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", values, fetch=False)
 
 
@@ -334,13 +356,16 @@ def query(
     statements: dict[str, str],
     values: dict[str, Any],
     with_facts: bool = True,
+    stages: Sequence[tuple[str, str]] = (),
 ) -> dict[str, pd.DataFrame]:
-    """Run named statements on one short-lived read connection, the facts computed once."""
+    """Run named statements on one short-lived read connection, the facts (and then `stages`, more
+    stages over them such as the on-call ones) computed once."""
     with store.reading(db) as con:
         con.execute("SET TimeZone = 'UTC'")
         if with_facts:
             register_calendars(con, settings, years_of(period))
             materialize(con, values)
+            materialize(con, values, stages)
         results = {}
         for name, sql in statements.items():
             log.debug("running %s", name)

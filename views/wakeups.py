@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from views import charts, data, format, page
+from views import charts, data, format, on_call, page
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 BUCKET_COLUMNS = {
@@ -47,7 +47,7 @@ def heatmap(interruptions: pd.DataFrame) -> None:
 
 def load_against_ceiling(scope: page.Scope) -> None:
     st.subheader("Paging load against the SRE ceiling")
-    st.caption(data.formula("paging_load"))
+    st.caption(data.formula("paging_load") + ". Without on-call schedules every person is judged per calendar day.")
     per = st.radio("Per", ["day", "week"], horizontal=True, key="load_per")
     load = data.load("paging_load", scope.period, team=scope.team, per=per)
     if load.empty:
@@ -79,18 +79,22 @@ def render() -> None:
     people = data.load("people_load", scope.period, team=scope.team)
     if people.empty:
         page.nothing_in_period(scope, "interruptions")
+    else:
+        left, right = st.columns([3, 2])
+        with left:
+            per_person(people)
+        with right:
+            heatmap(data.load("interruption_list", scope.period, team=scope.team))
+        st.dataframe(people, hide_index=True, width="stretch",
+                     column_order=["person_name", "interruptions", *BUCKET_COLUMNS, "disturbed_nights"],
+                     column_config={"person_name": "Person", "interruptions": "Interruptions", **BUCKET_COLUMNS,
+                                    "disturbed_nights": "Disturbed nights"})
+        page.download_csv(people, f"wake-ups-{page.slug(scope)}.csv", "Download per person (CSV)")
+    # With schedules the ceiling is judged per shift there; without, per person and calendar day here.
+    if not on_call.render(scope) and not people.empty:
+        load_against_ceiling(scope)
+    if people.empty:
         return
-    left, right = st.columns([3, 2])
-    with left:
-        per_person(people)
-    with right:
-        heatmap(data.load("interruption_list", scope.period, team=scope.team))
-    st.dataframe(people, hide_index=True, width="stretch",
-                 column_order=["person_name", "interruptions", *BUCKET_COLUMNS, "disturbed_nights"],
-                 column_config={"person_name": "Person", "interruptions": "Interruptions", **BUCKET_COLUMNS,
-                                "disturbed_nights": "Disturbed nights"})
-    page.download_csv(people, f"wake-ups-{page.slug(scope)}.csv", "Download per person (CSV)")
-    load_against_ceiling(scope)
     history = data.load("per_sprint", sprints=12, team=scope.team, day=scope.period.start.date())
     left, right = st.columns(2)
     left.plotly_chart(charts.per_sprint_lines(history, "wake_ups", "Wake-ups per sprint"), width="stretch")

@@ -22,6 +22,7 @@ from ingest.mapping import (
     required,
     team_row,
 )
+from ingest.shifts import pieces, shift_row
 from ingest.signature import title_signature
 from ingest.sources.demo_history import DemoHistory, Rule, fill_template
 from settings import Settings
@@ -131,6 +132,13 @@ def map_incident(record: dict, settings: Settings) -> Mapped:
     return out
 
 
+def map_shift(record: dict) -> Mapped:
+    out = Mapped()
+    out.add("on_call_shifts", shift_row(SOURCE, record["schedule_id"], record["schedule"], record["person_id"],
+                                        record["start"], record["end"], record["level"], record["team"]))
+    return out
+
+
 def _pages(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -151,6 +159,9 @@ def load_demo(
         run.load("teams", map_each("teams", history.teams(), map_team))
         run.load("services", map_each("services", history.services(), map_service))
         run.load("users", map_each("users", history.users(), map_user))
+        shifts = map_each("on_call_shifts", history.on_call_shifts(), map_shift)
+        shifts.rows["on_call_shifts"] = list(pieces(shifts.rows.get("on_call_shifts", ())))
+        run.load("on_call_shifts", shifts)
         incidents = history.incidents()
         bar = tqdm(total=len(incidents), unit="incident", desc="demo incidents", disable=not progress)
         for page in _pages(incidents, PAGE_SIZE):
@@ -201,7 +212,8 @@ def _rule_signature(rule: Rule) -> str:
 def clear_demo(db: str) -> None:
     """Remove earlier demo rows so a new demo history replaces, not mixes with, the old one."""
     with store.writing(db) as con:
-        for table in ("alerts", "notifications", "events", "people", "teams", "services", "sync_state", "quarantine"):
+        for table in ("alerts", "notifications", "events", "people", "teams", "services", "sync_state", "quarantine",
+                      "on_call_shifts"):
             con.execute(f"DELETE FROM {table} WHERE source = ?", [SOURCE])  # noqa: S608 - fixed names
         con.execute("DELETE FROM reviews")
         con.execute("DELETE FROM fix_estimates")

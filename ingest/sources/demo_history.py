@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 DEMO_URL = "https://demo.invalid"
+ROTA_ANCHOR = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # a Monday: every team hands over weekly from here
 
 # (team, time zone of most of its people, holiday calendar)
 TEAMS = [
@@ -203,8 +204,24 @@ class DemoHistory:
 
     def _on_call(self, team: str, at: dt.datetime) -> tuple[Person, Person]:
         members = [p for p in self.people if p.team == team]
-        week = (at - dt.datetime(2026, 1, 5, tzinfo=dt.UTC)).days // 7
+        week = (at - ROTA_ANCHOR).days // 7
         return members[week % len(members)], members[(week + 1) % len(members)]
+
+    def on_call_shifts(self) -> list[dict]:
+        """The weekly rotas `_on_call` pages from, as a schedule provider reports them: per team a
+        primary (level 1) and its next person as secondary (level 2), hand-over Mondays 00:00 UTC."""
+        shifts = []
+        first = (self.start - ROTA_ANCHOR).days // 7
+        last = (self.end - ROTA_ANCHOR).days // 7
+        for team, _, _ in TEAMS:
+            for week in range(first, last + 1):
+                begins = ROTA_ANCHOR + dt.timedelta(weeks=week)
+                ends = min(begins + dt.timedelta(weeks=1), self.end)
+                for level, person in enumerate(self._on_call(team, begins), start=1):
+                    shifts.append({"schedule_id": f"SCH-{team}", "schedule": f"{team} on call", "team": team,
+                                   "person_id": person.person_id, "level": level,
+                                   "start": max(begins, self.start).isoformat(), "end": ends.isoformat()})
+        return shifts
 
     def _team_zone(self, team: str) -> ZoneInfo:
         return ZoneInfo(next(tz for name, tz, _ in TEAMS if name == team))

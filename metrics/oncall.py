@@ -1,0 +1,518 @@
+"""On call, from the schedules: on-call hours by bucket, pages per shift, off-rota pages, nights, fairness."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pandas as pd
+
+from metrics import facts
+from metrics.aggregate import plain
+from metrics.period import Period, between, sprints_back
+from metrics.registry import Metric, register
+from settings import Settings
+
+# The on-call stages, computed after the facts (metrics/facts.py) on the same connection, each
+# reading those above it. A person is a person key: the e-mail address (lower case), else the
+# full name, else source:id, so rows of different sources for one human are one person.
+#   on_call: each person's on-call time in the period, the union of their level-1 shifts;
+#   on_call_time: that time cut by local day, time-of-day bucket and sprint (or week) bucket;
+#   pages: every interruption, with its person key and whether it came on call, as backup
+#     (a level-2+ shift) or off rota; only pages that can be judged (the person is on a rota in
+#     the period, or the alert's team has one) are kept.
+STAGES = """
+person_keys AS (
+    SELECT source, person_id,
+        coalesce(lower(nullif(trim(email), '')), lower(nullif(trim(name), '')), source || ':' || person_id) AS person_key,
+        coalesce(nullif(trim(name), ''), nullif(trim(email), ''), person_id) AS person_name,
+        team,
+        CASE WHEN time_zone IN (SELECT name FROM pg_timezone_names()) THEN time_zone END AS time_zone
+    FROM people
+),
+person_info AS (
+    SELECT person_key,
+        min_by(person_name, [contains(person_name, '@')::INT, length(person_name)]) AS person_name,
+        min(team) AS person_team, min(time_zone) AS person_tz
+    FROM person_keys GROUP BY person_key
+),
+shifts_in AS (
+    SELECT coalesce(k.person_key, s.source || ':' || s.person_id) AS person_key,
+        s.source || '/' || s.schedule_id AS schedule_key, s.schedule, s.escalation_level AS level,
+        coalesce(s.team, i.person_team) AS team,
+        greatest(s.starts_at, $start) AS starts_at, least(s.ends_at, $end) AS ends_at
+    FROM on_call_shifts AS s
+    LEFT JOIN person_keys AS k ON k.source = s.source AND k.person_id = s.person_id
+    LEFT JOIN person_info AS i ON i.person_key = coalesce(k.person_key, s.source || ':' || s.person_id)
+    WHERE s.starts_at < $end AND s.ends_at > $start
+      AND ($team::VARCHAR IS NULL OR coalesce(s.team, i.person_team) = $team::VARCHAR)
+),
+rostered AS (  -- everyone on a rota in the period: name, team, time zone and hours settings
+    SELECT r.person_key, coalesce(i.person_name, r.person_key) AS person_name,
+        coalesce(i.person_team, r.team) AS team, list_sort(r.schedules) AS schedules,
+        coalesce(i.person_tz, c.time_zone) AS tz, c.key AS cfg_key
+    FROM (SELECT person_key, min(team) AS team, list_distinct(list(schedule)) AS schedules
+          FROM shifts_in GROUP BY person_key) AS r
+    LEFT JOIN person_info AS i USING (person_key)
+    LEFT JOIN team_config AS t ON t.key = coalesce(i.person_team, r.team)
+    JOIN team_config AS c ON c.key = coalesce(t.key, $default_key)
+),
+first_line AS (
+    SELECT person_key, starts_at, ends_at,
+        max(ends_at) OVER (PARTITION BY person_key ORDER BY starts_at, ends_at
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+    FROM shifts_in WHERE level = 1
+),
+on_call AS (
+    SELECT person_key, min(starts_at) AS starts_at, max(ends_at) AS ends_at
+    FROM (SELECT *, sum(CASE WHEN reach >= starts_at THEN 0 ELSE 1 END)
+                    OVER (PARTITION BY person_key ORDER BY starts_at, ends_at) AS island FROM first_line)
+    GROUP BY person_key, island
+),
+schedule_line AS (
+    SELECT person_key, schedule_key, schedule, starts_at, ends_at,
+        max(ends_at) OVER (PARTITION BY person_key, schedule_key ORDER BY starts_at, ends_at
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+    FROM shifts_in WHERE level = 1
+),
+schedule_on_call AS (
+    SELECT person_key, schedule_key, any_value(schedule) AS schedule, min(starts_at) AS starts_at,
+        max(ends_at) AS ends_at
+    FROM (SELECT *, sum(CASE WHEN reach >= starts_at THEN 0 ELSE 1 END)
+                    OVER (PARTITION BY person_key, schedule_key ORDER BY starts_at, ends_at) AS island
+          FROM schedule_line)
+    GROUP BY person_key, schedule_key, island
+),
+local_days AS (
+    SELECT o.person_key, o.schedule_key, o.starts_at, o.ends_at, r.tz, r.cfg_key,
+        unnest(generate_series(timezone(r.tz, o.starts_at)::DATE,
+                               timezone(r.tz, o.ends_at - INTERVAL 1 MICROSECOND)::DATE, INTERVAL 1 DAY))::DATE AS day
+    FROM (SELECT person_key, NULL::VARCHAR AS schedule_key, starts_at, ends_at FROM on_call
+          UNION ALL SELECT person_key, schedule_key, starts_at, ends_at FROM schedule_on_call) AS o
+    JOIN rostered AS r USING (person_key)
+),
+day_cuts AS (  -- each local day cut where the time-of-day bucket can change
+    SELECT d.*, c.sleep_start, c.sleep_end, c.business_start, c.business_end,
+        list_contains(c.working_days, isodow(d.day) - 1) AND h.day IS NULL AS working_day,
+        isodow(d.day) >= 6 AS weekend, h.day IS NOT NULL AS holiday,
+        list_sort(list_distinct([TIME '00:00', c.sleep_end, c.sleep_start, c.business_start, c.business_end])) AS cuts
+    FROM local_days AS d
+    JOIN team_config AS c ON c.key = d.cfg_key
+    LEFT JOIN team_holidays AS h ON h.key = d.cfg_key AND h.day = d.day
+),
+segments AS (
+    SELECT *,
+        timezone(tz, day + cuts[i]) AS seg_start,
+        CASE WHEN i < len(cuts) THEN timezone(tz, day + cuts[i + 1]) ELSE timezone(tz, (day + 1)::TIMESTAMP) END AS seg_end,
+        CASE WHEN sleep_start > sleep_end THEN cuts[i] >= sleep_start OR cuts[i] < sleep_end
+             ELSE cuts[i] >= sleep_start AND cuts[i] < sleep_end END AS in_sleep,
+        ((day + cuts[i]) - INTERVAL 12 HOUR)::DATE AS night
+    FROM (SELECT *, unnest(range(1, len(cuts) + 1)) AS i FROM day_cuts)
+),
+bucket_spans AS (
+    SELECT bucket_start, lead(bucket_start, 1, $end) OVER (ORDER BY bucket_start) AS bucket_end FROM buckets
+),
+on_call_time AS (
+    SELECT s.person_key, s.schedule_key, b.bucket_start, s.day, s.night, s.weekend, s.holiday,
+        CASE WHEN s.in_sleep THEN 'sleep'
+             WHEN s.working_day AND s.cuts[s.i] >= s.business_start AND s.cuts[s.i] < s.business_end THEN 'business'
+             ELSE 'off' END AS time_bucket,
+        epoch(least(s.ends_at, s.seg_end, b.bucket_end) - greatest(s.starts_at, s.seg_start, b.bucket_start))
+            / 3600.0 AS hours
+    FROM segments AS s
+    JOIN bucket_spans AS b ON b.bucket_start < least(s.ends_at, s.seg_end) AND b.bucket_end > greatest(s.starts_at, s.seg_start)
+    WHERE least(s.ends_at, s.seg_end) > greatest(s.starts_at, s.seg_start)
+),
+covered_teams AS (
+    SELECT DISTINCT team FROM shifts_in WHERE level = 1 AND team IS NOT NULL
+),
+keyed_pages AS (
+    SELECT f.*, coalesce(k.person_key, f.person_source || ':' || f.person_id) AS person_key
+    FROM interruption_facts AS f
+    LEFT JOIN person_keys AS k ON k.source = f.person_source AND k.person_id = f.person_id
+),
+backup_hits AS (
+    SELECT DISTINCT p.source, p.source_id, p.person_id
+    FROM keyed_pages AS p
+    JOIN shifts_in AS s ON s.person_key = p.person_key AND s.level > 1
+      AND p.paged_at >= s.starts_at AND p.paged_at < s.ends_at
+),
+pages AS (
+    SELECT p.*, o.starts_at AS shift_start,
+        CASE WHEN o.ends_at > p.paged_at THEN 'on call'
+             WHEN b.source IS NOT NULL THEN 'backup'
+             ELSE 'off rota' END AS rota_state
+    FROM keyed_pages AS p
+    ASOF LEFT JOIN on_call AS o ON o.person_key = p.person_key AND p.paged_at >= o.starts_at
+    LEFT JOIN backup_hits AS b ON b.source = p.source AND b.source_id = p.source_id AND b.person_id = p.person_id
+    WHERE p.person_key IN (SELECT person_key FROM rostered) OR p.team IN (SELECT team FROM covered_teams)
+),
+schedule_pages AS (
+    SELECT s.schedule_key, s.schedule, p.person_key, p.source, p.source_id, p.time_bucket
+    FROM pages AS p
+    JOIN schedule_on_call AS s ON s.person_key = p.person_key AND p.paged_at >= s.starts_at AND p.paged_at < s.ends_at
+    WHERE p.rota_state = 'on call'
+)
+"""
+
+STAGE_LIST = [(name, select) for name, select in facts.parse_stages(STAGES)]
+
+# Per person and bucket: the figures every on-call view is made of.
+_PER_PERSON = """
+, hours AS (
+    SELECT person_key, bucket_start,
+        sum(hours) AS on_call_hours,
+        sum(hours) FILTER (WHERE time_bucket = 'business') AS business_hours,
+        sum(hours) FILTER (WHERE time_bucket = 'off') AS off_hours,
+        sum(hours) FILTER (WHERE time_bucket = 'sleep') AS sleep_hours
+    FROM on_call_time WHERE schedule_key IS NULL GROUP BY ALL
+),
+nights AS (  -- on-call nights, each in the bucket where it began
+    SELECT person_key, night, min(bucket_start) AS bucket_start FROM on_call_time
+    WHERE schedule_key IS NULL AND time_bucket = 'sleep'
+    GROUP BY ALL HAVING sum(hours) >= $night_min_h
+),
+night_counts AS (
+    SELECT n.person_key, n.bucket_start, count(*) AS on_call_nights, count(w.night) AS disturbed_on_call_nights
+    FROM nights AS n
+    LEFT JOIN (SELECT DISTINCT person_key, night FROM pages WHERE rota_state = 'on call' AND time_bucket = 'sleep')
+        AS w USING (person_key, night)
+    GROUP BY ALL
+),
+paged AS (
+    SELECT person_key, bucket_start,
+        count(*) FILTER (WHERE rota_state = 'on call') AS on_call_pages,
+        count(*) FILTER (WHERE rota_state = 'backup') AS backup_pages,
+        count(*) FILTER (WHERE rota_state = 'off rota') AS off_rota_pages,
+        count(DISTINCT night) FILTER (WHERE time_bucket = 'sleep') AS disturbed_nights
+    FROM pages GROUP BY ALL
+),
+person_bucket AS (
+    SELECT r.person_key, r.person_name, r.team, r.schedules, b.bucket_start,
+        coalesce(h.on_call_hours, 0) AS on_call_hours, coalesce(h.business_hours, 0) AS business_hours,
+        coalesce(h.off_hours, 0) AS off_hours, coalesce(h.sleep_hours, 0) AS sleep_hours,
+        coalesce(p.on_call_pages, 0) AS on_call_pages, coalesce(p.backup_pages, 0) AS backup_pages,
+        coalesce(p.off_rota_pages, 0) AS off_rota_pages, coalesce(p.disturbed_nights, 0) AS disturbed_nights,
+        coalesce(n.on_call_nights, 0) AS on_call_nights,
+        coalesce(n.disturbed_on_call_nights, 0) AS disturbed_on_call_nights
+    FROM (SELECT * FROM rostered UNION ALL BY NAME
+          SELECT DISTINCT person_key, coalesce(person_name, person_key) AS person_name, team, [] AS schedules
+          FROM pages ANTI JOIN rostered USING (person_key)) AS r
+    CROSS JOIN buckets AS b
+    LEFT JOIN hours AS h ON h.person_key = r.person_key AND h.bucket_start = b.bucket_start
+    LEFT JOIN paged AS p ON p.person_key = r.person_key AND p.bucket_start = b.bucket_start
+    LEFT JOIN night_counts AS n ON n.person_key = r.person_key AND n.bucket_start = b.bucket_start
+)
+"""
+
+_RATE = "CASE WHEN {h} > 0 THEN {n} / {h} * 12 END"
+# Gini of {x} over a group's rows, {rank} being each row's rank by {x} from 1: the sorted form of
+# Σ|xi − xj| / (2 n² mean); 0 when nothing is shared out.
+_GINI = ("CASE WHEN sum({x}) > 0 THEN greatest(0, 2 * sum({rank} * {x}) / (count(*) * sum({x})) "
+         "- (count(*) + 1) / count(*)) ELSE 0 END")
+_SHARE = "CASE WHEN {d} > 0 THEN {n}::DOUBLE / {d} END"
+
+
+def _sql(body: str, per_person: bool = True) -> str:
+    """A statement over the facts and the on-call stages (and the per-person-and-bucket figures)."""
+    return facts.over_facts((_PER_PERSON if per_person else "") + body)
+
+
+PEOPLE = register(Metric(
+    "on_call_people", "On call, per person",
+    "per person on a rota: on-call hours by bucket, pages on call / as backup / off rota, pages per 12 h on call, "
+    "on-call nights and those disturbed",
+    "list",
+    _sql(f"""
+SELECT person_key, any_value(person_name) AS person_name, any_value(team) AS team,
+    any_value(array_to_string(schedules, ', ')) AS schedules,
+    sum(on_call_hours) AS on_call_hours, sum(business_hours) AS business_hours, sum(off_hours) AS off_hours,
+    sum(sleep_hours) AS sleep_hours, sum(on_call_pages) AS on_call_pages, sum(backup_pages) AS backup_pages,
+    sum(off_rota_pages) AS off_rota_pages,
+    {_RATE.format(n="sum(on_call_pages)", h="sum(on_call_hours)")} AS interruptions_per_shift,
+    sum(on_call_nights) AS on_call_nights, sum(disturbed_on_call_nights) AS disturbed_on_call_nights,
+    {_SHARE.format(n="sum(disturbed_on_call_nights)", d="sum(on_call_nights)")} AS disturbed_on_call_nights_share
+FROM person_bucket GROUP BY person_key
+ORDER BY interruptions_per_shift DESC NULLS LAST, off_rota_pages DESC, person_name
+"""), "query"))  # noqa: S608 - fixed fragments of this module
+
+TREND = register(Metric(
+    "on_call_trend", "On call per person per sprint",
+    "per person and sprint: pages per 12 h on call, disturbed nights, on-call hours",
+    "list",
+    _sql(f"""
+SELECT person_key, person_name, team, bucket_start, on_call_hours, on_call_pages, off_rota_pages, disturbed_nights,
+    {_RATE.format(n="on_call_pages", h="on_call_hours")} AS interruptions_per_shift
+FROM person_bucket ORDER BY person_name, bucket_start
+"""), "query"))  # noqa: S608 - fixed fragments of this module
+
+SCOPE = register(Metric(
+    "on_call_figures", "On call",
+    "the on-call figures of the period and team, each unknown without schedule data",
+    "list",
+    _sql(f"""
+SELECT
+    (SELECT count(*) FROM shifts_in WHERE level = 1) > 0 AS has_schedules,
+    sum(on_call_hours) AS on_call_hours, sum(business_hours) AS business_hours, sum(off_hours) AS off_hours,
+    sum(sleep_hours) AS sleep_hours, sum(on_call_pages) AS on_call_pages, sum(backup_pages) AS backup_pages,
+    sum(off_rota_pages) AS off_rota_pages,
+    {_RATE.format(n="sum(on_call_pages)", h="sum(on_call_hours)")} AS interruptions_per_shift,
+    sum(on_call_nights) AS on_call_nights, sum(disturbed_on_call_nights) AS disturbed_on_call_nights,
+    {_SHARE.format(n="sum(disturbed_on_call_nights)", d="sum(on_call_nights)")} AS disturbed_on_call_nights_share
+FROM person_bucket
+"""), "query"))  # noqa: S608 - fixed fragments of this module
+
+register(Metric("on_call_hours", "On-call hours",
+                "union of a person's level-1 shifts (overlaps once), split into business, off and sleep hours "
+                "by their local time", "hours", SCOPE.sql, "query"))
+register(Metric("interruptions_per_shift", "Pages per 12 h on call",
+                "interruptions during on-call hours / on-call hours × 12; the SRE ceiling is 2", "ratio",
+                SCOPE.sql, "query"))
+register(Metric("off_rota_pages", "Off-rota pages",
+                "interruptions of people outside any shift of theirs (a level-2+ shift counts as backup, not off rota)",
+                "count", SCOPE.sql, "query"))
+register(Metric("disturbed_on_call_nights_share", "Disturbed on-call nights",
+                "on-call nights with a wake-up on call / on-call nights (≥ 1 h of sleep time on call)", "share",
+                SCOPE.sql, "query"))
+
+BREAKS = register(Metric(
+    "who_needs_a_break", "Who needs a break",
+    "per person: longest run of consecutive disturbed nights, broken nights before a working day, "
+    "12-hour on-call blocks over the ceiling",
+    "list",
+    _sql("""
+, disturbed AS (
+    SELECT DISTINCT p.person_key, p.night FROM pages AS p WHERE p.time_bucket = 'sleep'
+),
+runs AS (
+    SELECT person_key, count(*) AS run
+    FROM (SELECT *, night - (row_number() OVER (PARTITION BY person_key ORDER BY night))::INTEGER AS grp FROM disturbed)
+    GROUP BY person_key, grp
+),
+before_work AS (
+    SELECT d.person_key, count(*) AS broken
+    FROM disturbed AS d
+    JOIN rostered AS r USING (person_key)
+    JOIN team_config AS c ON c.key = r.cfg_key
+    LEFT JOIN team_holidays AS h ON h.key = r.cfg_key AND h.day = d.night + 1
+    WHERE list_contains(c.working_days, isodow(d.night + 1) - 1) AND h.day IS NULL
+    GROUP BY d.person_key
+),
+blocks AS (
+    SELECT person_key, starts_at + k * INTERVAL 12 HOUR AS block_start,
+        least(ends_at, starts_at + (k + 1) * INTERVAL 12 HOUR) AS block_end
+    FROM (SELECT *, unnest(range(ceil(epoch(ends_at - starts_at) / 43200)::BIGINT)) AS k FROM on_call)
+),
+over AS (
+    SELECT b.person_key, count(*) AS blocks_over
+    FROM (SELECT b.person_key, b.block_start, count(*) AS n FROM blocks AS b
+          JOIN pages AS p ON p.person_key = b.person_key AND p.rota_state = 'on call'
+           AND p.paged_at >= b.block_start AND p.paged_at < b.block_end
+          GROUP BY ALL) AS b
+    WHERE b.n > $ceiling GROUP BY b.person_key
+)
+SELECT r.person_key, any_value(r.person_name) AS person_name, any_value(r.team) AS team,
+    coalesce(max(u.run), 0) AS longest_run, coalesce(any_value(w.broken), 0) AS broken_nights_before_working_day,
+    coalesce(any_value(o.blocks_over), 0) AS shifts_over_ceiling
+FROM rostered AS r
+LEFT JOIN runs AS u USING (person_key)
+LEFT JOIN before_work AS w USING (person_key)
+LEFT JOIN over AS o USING (person_key)
+GROUP BY r.person_key
+ORDER BY longest_run DESC, broken_nights_before_working_day DESC, shifts_over_ceiling DESC, person_name
+""", per_person=False), "query"))
+
+register(Metric("longest_disturbed_run", "Longest run of disturbed nights",
+                "the most consecutive disturbed nights of a person in the period", "count", BREAKS.sql, "query"))
+register(Metric("broken_nights_before_working_day", "Broken nights before a working day",
+                "disturbed nights followed by a local working day", "count", BREAKS.sql, "query"))
+
+CEILING = register(Metric(
+    "shifts_over_ceiling", "Shifts over the ceiling",
+    "12-hour blocks of on-call time (from the start of each stretch on call) with more pages than the ceiling",
+    "list",
+    _sql("""
+, blocks AS (
+    SELECT person_key, starts_at + k * INTERVAL 12 HOUR AS block_start,
+        least(ends_at, starts_at + (k + 1) * INTERVAL 12 HOUR) AS block_end
+    FROM (SELECT *, unnest(range(ceil(epoch(ends_at - starts_at) / 43200)::BIGINT)) AS k FROM on_call)
+)
+SELECT b.person_key, any_value(r.person_name) AS person_name, any_value(r.team) AS team, b.block_start, b.block_end,
+    count(*) AS interruptions, $ceiling AS ceiling
+FROM blocks AS b
+JOIN pages AS p ON p.person_key = b.person_key AND p.rota_state = 'on call'
+ AND p.paged_at >= b.block_start AND p.paged_at < b.block_end
+JOIN rostered AS r ON r.person_key = b.person_key
+GROUP BY b.person_key, b.block_start, b.block_end
+HAVING count(*) > $ceiling
+ORDER BY b.block_start, person_name
+""", per_person=False), "query"))
+
+FAIRNESS = register(Metric(
+    "fairness", "Fairness per schedule",
+    "Gini coefficient across a schedule's people of their pages on call, and of their off- and sleep-hour "
+    "on-call hours: 0 evenly shared, towards 1 when one person carries it",
+    "ratio",
+    _sql(f"""
+, shares AS (
+    SELECT s.schedule_key, any_value(s.schedule) AS schedule, s.person_key,
+        coalesce(sum(t.hours) FILTER (WHERE t.time_bucket IN ('off', 'sleep')), 0) AS unsocial_hours,
+        coalesce(sum(t.hours), 0) AS on_call_hours
+    FROM schedule_on_call AS s
+    LEFT JOIN on_call_time AS t ON t.schedule_key = s.schedule_key AND t.person_key = s.person_key
+    GROUP BY s.schedule_key, s.person_key
+),
+counted AS (
+    SELECT h.*, coalesce(p.pages, 0) AS pages
+    FROM shares AS h
+    LEFT JOIN (SELECT schedule_key, person_key, count(*) AS pages FROM schedule_pages GROUP BY ALL) AS p
+      USING (schedule_key, person_key)
+),
+ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY schedule_key ORDER BY pages) AS page_rank,
+        row_number() OVER (PARTITION BY schedule_key ORDER BY unsocial_hours) AS hour_rank
+    FROM counted
+)
+SELECT schedule_key, any_value(schedule) AS schedule, count(*) AS people,
+    sum(pages) AS pages, sum(unsocial_hours) AS unsocial_hours,
+    {_GINI.format(x="pages", rank="page_rank")} AS pages_gini,
+    {_GINI.format(x="unsocial_hours", rank="hour_rank")} AS hours_gini,
+    list(struct_pack(person := person_key, pages := pages, unsocial_hours := unsocial_hours,
+                     on_call_hours := on_call_hours) ORDER BY pages DESC, person_key) AS distribution
+FROM ranked GROUP BY schedule_key ORDER BY schedule
+""", per_person=False), "query"))  # noqa: S608 - fixed fragments of this module
+
+EXPORT = register(Metric(
+    "on_call_export", "On-call export",
+    "per person and month: on-call hours by bucket, weekend and holiday on-call hours, pages by bucket, "
+    "disturbed nights",
+    "list",
+    _sql("""
+, hours AS (
+    SELECT person_key, date_trunc('month', day)::DATE AS month, sum(hours) AS on_call_hours,
+        sum(hours) FILTER (WHERE time_bucket = 'business') AS business_hours,
+        sum(hours) FILTER (WHERE time_bucket = 'off') AS off_hours,
+        sum(hours) FILTER (WHERE time_bucket = 'sleep') AS sleep_hours,
+        sum(hours) FILTER (WHERE weekend) AS weekend_hours, sum(hours) FILTER (WHERE holiday) AS holiday_hours
+    FROM on_call_time WHERE schedule_key IS NULL GROUP BY ALL
+),
+paged AS (
+    SELECT person_key, date_trunc('month', local_day)::DATE AS month, count(*) AS interruptions,
+        count(*) FILTER (WHERE time_bucket = 'business') AS business_interruptions,
+        count(*) FILTER (WHERE time_bucket = 'off') AS off_hours_interruptions,
+        count(*) FILTER (WHERE time_bucket = 'sleep') AS sleep_interruptions,
+        count(DISTINCT night) FILTER (WHERE time_bucket = 'sleep') AS disturbed_nights
+    FROM pages GROUP BY ALL
+)
+SELECT r.person_name AS person, r.team, strftime(m.month, '%Y-%m') AS month,
+    round(coalesce(h.on_call_hours, 0), 2) AS on_call_hours, round(coalesce(h.business_hours, 0), 2) AS business_hours,
+    round(coalesce(h.off_hours, 0), 2) AS off_hours, round(coalesce(h.sleep_hours, 0), 2) AS sleep_hours,
+    round(coalesce(h.weekend_hours, 0), 2) AS weekend_hours, round(coalesce(h.holiday_hours, 0), 2) AS holiday_hours,
+    coalesce(p.interruptions, 0) AS interruptions, coalesce(p.business_interruptions, 0) AS business_interruptions,
+    coalesce(p.off_hours_interruptions, 0) AS off_hours_interruptions,
+    coalesce(p.sleep_interruptions, 0) AS sleep_interruptions, coalesce(p.disturbed_nights, 0) AS disturbed_nights
+FROM (SELECT person_key, month FROM hours UNION SELECT person_key, month FROM paged) AS m
+JOIN rostered AS r USING (person_key)
+LEFT JOIN hours AS h USING (person_key, month)
+LEFT JOIN paged AS p USING (person_key, month)
+ORDER BY month, person
+""", per_person=False), "query"))
+
+
+def gini(values: list[float]) -> float:
+    """The fairness statement's Gini of `values`, run by DuckDB (for tests and notebooks)."""
+    sql = (f"SELECT {_GINI.format(x='x', rank='r')} FROM "  # noqa: S608 - a fixed fragment
+           "(SELECT x, row_number() OVER (ORDER BY x) AS r FROM (SELECT unnest($v::DOUBLE[]) AS x))")
+    with duckdb.connect() as con:
+        return con.execute(sql, {"v": list(values)}).fetchone()[0]
+
+
+def _values(settings: Settings, period: Period, team: str | None, buckets=None, **extra) -> dict[str, Any]:
+    return facts.params(
+        settings, period, team, buckets=buckets,
+        night_min_h=float(settings.thresholds.on_call_night_min_hours),
+        ceiling=settings.thresholds.paging_ceiling_per_shift, **extra)
+
+
+def _run(db, settings, period, statements: dict[str, str], values) -> dict[str, pd.DataFrame]:
+    return facts.query(db, settings, period, statements, values, stages=STAGE_LIST)
+
+
+def _figures(frame: pd.DataFrame) -> dict[str, Any]:
+    row = {k: plain(v) for k, v in frame.iloc[0].to_dict().items()}
+    if not row.pop("has_schedules"):
+        return {name: None for name in row} | {"known": False}
+    return row | {"known": True}
+
+
+def on_call_figures(db: str | None, period: Period, team: str | None = None,
+                    settings: Settings | None = None) -> dict[str, Any]:
+    """The period's on-call figures for a team (None: all); every one None without schedule data."""
+    settings = facts.resolve(settings)
+    return _figures(_run(db, settings, period, {"f": SCOPE.sql}, _values(settings, period, team))["f"])
+
+
+def on_call_people(db: str | None, period: Period, team: str | None = None,
+                   settings: Settings | None = None) -> pd.DataFrame:
+    """Per person on a rota (or paged while the team had one): hours, pages and nights."""
+    settings = facts.resolve(settings)
+    return _run(db, settings, period, {"p": PEOPLE.sql}, _values(settings, period, team))["p"]
+
+
+def fairness(db: str | None, period: Period, team: str | None = None, settings: Settings | None = None) -> pd.DataFrame:
+    """Per schedule: Gini of pages on call and of off/sleep-hour on-call hours, with the distribution."""
+    settings = facts.resolve(settings)
+    return _run(db, settings, period, {"f": FAIRNESS.sql}, _values(settings, period, team))["f"]
+
+
+def on_call_export(db: str | None, period: Period, team: str | None = None,
+                   settings: Settings | None = None) -> pd.DataFrame:
+    """Per person and month, for compensation or time off."""
+    settings = facts.resolve(settings)
+    return _run(db, settings, period, {"e": EXPORT.sql}, _values(settings, period, team))["e"]
+
+
+def on_call_export_month(db: str | None, month: dt.date, team: str | None = None,
+                         settings: Settings | None = None) -> pd.DataFrame:
+    """The export of one calendar month, each person's month in their own time zone."""
+    settings = facts.resolve(settings)
+    first = month.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    wide = between(first - dt.timedelta(days=1), following + dt.timedelta(days=1), settings.default_time_zone)
+    frame = on_call_export(db, wide, team, settings)
+    return frame[frame["month"] == f"{first:%Y-%m}"].reset_index(drop=True)
+
+
+def who_needs_a_break(db: str | None, period: Period, team: str | None = None,
+                      settings: Settings | None = None) -> pd.DataFrame:
+    """Per person on a rota: longest run of disturbed nights, broken nights before a working day,
+    12-hour on-call blocks over the ceiling; the most worn first."""
+    settings = facts.resolve(settings)
+    return _run(db, settings, period, {"b": BREAKS.sql}, _values(settings, period, team))["b"]
+
+
+def shifts_over_ceiling(db: str | None, period: Period, team: str | None = None,
+                        settings: Settings | None = None) -> pd.DataFrame:
+    """The 12-hour on-call blocks with more pages than the ceiling."""
+    settings = facts.resolve(settings)
+    return _run(db, settings, period, {"c": CEILING.sql}, _values(settings, period, team))["c"]
+
+
+def manager_view(db: str | None, period: Period, team: str | None = None, sprints: int = 12,
+                 settings: Settings | None = None) -> dict[str, Any]:
+    """Everything the Wake-ups and load page shows about on call: the figures, people, fairness and
+    shifts over the ceiling of `period`; the trend per person over the `sprints` sprints ending with
+    the one containing `period`'s start; who needs a break over its last two of those sprints."""
+    settings = facts.resolve(settings)
+    periods = sprints_back(settings, sprints, period.start.astimezone(ZoneInfo(settings.default_time_zone)).date())
+    whole = Period(periods[0].start, periods[-1].end)
+    frames = _run(db, settings, whole, {"trend": TREND.sql}, _values(settings, whole, team, [p.start for p in periods]))
+    recent = Period(periods[-2].start if len(periods) > 1 else periods[-1].start, periods[-1].end)
+    frames.update(_run(db, settings, recent, {"breaks": BREAKS.sql}, _values(settings, recent, team)))
+    frames.update(_run(db, settings, period, {"people": PEOPLE.sql, "fairness": FAIRNESS.sql, "figures": SCOPE.sql,
+                                              "over": CEILING.sql}, _values(settings, period, team)))
+    frames["figures"] = _figures(frames["figures"])
+    frames["sprints"] = periods
+    return frames
