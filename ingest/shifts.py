@@ -15,8 +15,8 @@ DAY = dt.timedelta(days=1)
 
 @dataclass(frozen=True)
 class Replace:
-    """Stored shifts of `source` (and of one schedule, when given) starting in `window` are
-    replaced by the batch: what the provider answered for those days is the whole truth."""
+    """Stored shift time of `source` (and of one schedule, when given) within `window` is
+    replaced by the batch: what the provider answered for that window is the whole truth."""
 
     source: str
     window: Window
@@ -67,11 +67,21 @@ def pieces(rows: Iterable[dict[str, Any]], window: Window | None = None) -> Iter
             start = cut
 
 
+_SCOPE = "source = $source AND ($schedule::VARCHAR IS NULL OR schedule_id = $schedule::VARCHAR)"
+
+
 def delete_replaced(con, replace: Replace) -> None:
-    """Remove the stored pieces a batch replaces (in the batch's own transaction)."""
-    con.execute(
-        "DELETE FROM on_call_shifts WHERE source = $source AND starts_at >= $start AND starts_at < $end "
-        "AND ($schedule::VARCHAR IS NULL OR schedule_id = $schedule::VARCHAR)",
-        {"source": replace.source, "start": replace.window.start, "end": replace.window.end,
-         "schedule": replace.schedule_id},
-    )
+    """Remove stored shift time inside the window a batch replaces (in the batch's own transaction):
+    pieces inside it go, pieces across its edges keep only what lies outside."""
+    values = {"source": replace.source, "start": replace.window.start, "end": replace.window.end,
+              "schedule": replace.schedule_id}
+    tails = {k: v for k, v in values.items() if k != "start"}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _shift_tails AS SELECT * REPLACE ($end::TIMESTAMPTZ AS starts_at) "  # noqa: S608
+                f"FROM on_call_shifts WHERE {_SCOPE} AND starts_at < $end AND ends_at > $end", tails)
+    con.execute(f"DELETE FROM on_call_shifts WHERE {_SCOPE} AND starts_at >= $start AND starts_at < $end",  # noqa: S608
+                values)
+    heads = {k: v for k, v in values.items() if k != "end"}
+    con.execute(f"UPDATE on_call_shifts SET ends_at = $start WHERE {_SCOPE} AND starts_at < $start "  # noqa: S608
+                "AND ends_at > $start", heads)
+    con.execute("INSERT OR REPLACE INTO on_call_shifts SELECT * FROM _shift_tails")
+    con.execute("DROP TABLE _shift_tails")

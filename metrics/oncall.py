@@ -284,7 +284,7 @@ BREAKS = register(Metric(
     "list",
     _sql("""
 , disturbed AS (
-    SELECT DISTINCT p.person_key, p.night FROM pages AS p WHERE p.time_bucket = 'sleep'
+    SELECT DISTINCT p.person_key, p.night FROM pages AS p WHERE p.time_bucket = 'sleep' AND p.paged_at >= $recent_from
 ),
 runs AS (
     SELECT person_key, count(*) AS run
@@ -301,9 +301,11 @@ before_work AS (
     GROUP BY d.person_key
 ),
 blocks AS (
-    SELECT person_key, starts_at + k * INTERVAL 12 HOUR AS block_start,
-        least(ends_at, starts_at + (k + 1) * INTERVAL 12 HOUR) AS block_end
-    FROM (SELECT *, unnest(range(ceil(epoch(ends_at - starts_at) / 43200)::BIGINT)) AS k FROM on_call)
+    SELECT * FROM (
+        SELECT person_key, starts_at + k * INTERVAL 12 HOUR AS block_start,
+            least(ends_at, starts_at + (k + 1) * INTERVAL 12 HOUR) AS block_end
+        FROM (SELECT *, unnest(range(ceil(epoch(ends_at - starts_at) / 43200)::BIGINT)) AS k FROM on_call))
+    WHERE block_start >= $recent_from
 ),
 over AS (
     SELECT b.person_key, count(*) AS blocks_over
@@ -433,7 +435,8 @@ def _values(settings: Settings, period: Period, team: str | None, buckets=None, 
     return facts.params(
         settings, period, team, buckets=buckets,
         night_min_h=float(settings.thresholds.on_call_night_min_hours),
-        ceiling=settings.thresholds.paging_ceiling_per_shift, **extra)
+        ceiling=settings.thresholds.paging_ceiling_per_shift, recent_from=extra.pop("recent_from", period.start),
+        **extra)
 
 
 def _run(db, settings, period, statements: dict[str, str], values) -> dict[str, pd.DataFrame]:
@@ -508,11 +511,37 @@ def manager_view(db: str | None, period: Period, team: str | None = None, sprint
     settings = facts.resolve(settings)
     periods = sprints_back(settings, sprints, period.start.astimezone(ZoneInfo(settings.default_time_zone)).date())
     whole = Period(periods[0].start, periods[-1].end)
-    frames = _run(db, settings, whole, {"trend": TREND.sql}, _values(settings, whole, team, [p.start for p in periods]))
-    recent = Period(periods[-2].start if len(periods) > 1 else periods[-1].start, periods[-1].end)
-    frames.update(_run(db, settings, recent, {"breaks": BREAKS.sql}, _values(settings, recent, team)))
+    recent = periods[-2].start if len(periods) > 1 else periods[-1].start
+    frames = _run(db, settings, whole, {"trend": TREND.sql, "breaks": BREAKS.sql},
+                  _values(settings, whole, team, [p.start for p in periods], recent_from=recent))
     frames.update(_run(db, settings, period, {"people": PEOPLE.sql, "fairness": FAIRNESS.sql, "figures": SCOPE.sql,
                                               "over": CEILING.sql}, _values(settings, period, team)))
     frames["figures"] = _figures(frames["figures"])
     frames["sprints"] = periods
     return frames
+
+
+def report(db: str | None, period: Period, team: str | None = None,
+           settings: Settings | None = None) -> dict[str, Any] | None:
+    """The report's on-call part: figures, people and fairness from one computation; None without schedules."""
+    settings = facts.resolve(settings)
+    frames = _run(db, settings, period, {"figures": SCOPE.sql, "people": PEOPLE.sql, "fairness": FAIRNESS.sql},
+                  _values(settings, period, team))
+    figures = _figures(frames["figures"])
+    if not figures["known"]:
+        return None
+    return {"figures": figures, "people": frames["people"], "fairness": frames["fairness"]}
+
+
+def report_json(part: dict[str, Any]) -> dict[str, Any]:
+    """The report's JSON keys for on call (METRICS.md, The machine-readable report)."""
+    figures = part["figures"]
+    return {
+        "on_call_hours": {"total": figures["on_call_hours"], "business": figures["business_hours"],
+                          "off": figures["off_hours"], "sleep": figures["sleep_hours"]},
+        "interruptions_per_shift": figures["interruptions_per_shift"],
+        "off_rota_pages": figures["off_rota_pages"],
+        "fairness": [{"schedule": row["schedule"], "people": int(row["people"]), "pages": plain(row["pages"]),
+                      "pages_gini": plain(row["pages_gini"]), "off_and_sleep_hours_gini": plain(row["hours_gini"])}
+                     for row in part["fairness"].to_dict("records")],
+    }

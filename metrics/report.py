@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 import store
-from metrics import aggregate, catalog, novelty, reviews
+from metrics import aggregate, catalog, novelty, oncall, reviews
 from metrics.aggregate import plain
 from metrics.period import Period
 from metrics.registry import formula, label
@@ -77,6 +77,7 @@ class Document:
     noisy: pd.DataFrame
     tables: list[Table]
     generated: dict[str, Any]
+    on_call: dict[str, Any] | None = None  # metrics.oncall.report: None without schedule data
 
 
 def _frame_rows(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
@@ -137,7 +138,29 @@ def build(db: str, period: Period, team: str | None, settings: Settings) -> Docu
     compared = aggregate.compare(db, period, team, settings=settings)
     changes = {name: plain(value) for name, value in compared["change"].items()}
     sections = _sections(db, period, team, settings, figures)
-    return Document(period, team, figures["summary"], changes, figures["noisy"], sections, generated(db))
+    on_call = oncall.report(db, period, team, settings)
+    if on_call is not None:
+        sections += _on_call_tables(on_call)
+    return Document(period, team, figures["summary"], changes, figures["noisy"], sections, generated(db), on_call)
+
+
+def _on_call_tables(part: dict[str, Any]) -> list[Table]:
+    """The short on-call section: the figures against the rota, per person, fairness per schedule."""
+    figures = part["figures"]
+    rows = [[label(name), figures[value], formula(name)] for name, value in (
+        ("on_call_hours", "on_call_hours"), ("interruptions_per_shift", "interruptions_per_shift"),
+        ("off_rota_pages", "off_rota_pages"), ("disturbed_on_call_nights_share", "disturbed_on_call_nights_share"))]
+    people = part["people"]
+    fairness = part["fairness"]
+    return [
+        Table("On call", "figures against the on-call schedules", ["figure", "value", "definition"], rows),
+        Table(label("on_call_people"), formula("on_call_people"),
+              ["person", "team", "on_call_hours", "pages_per_12h", "off_rota_pages", "disturbed_on_call_nights"],
+              _frame_rows(people, ["person_name", "team", "on_call_hours", "interruptions_per_shift",
+                                   "off_rota_pages", "disturbed_on_call_nights"])),
+        Table(label("fairness"), formula("fairness"), ["schedule", "people", "pages", "pages_gini", "hours_gini"],
+              _frame_rows(fairness, ["schedule", "people", "pages", "pages_gini", "hours_gini"])),
+    ]
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -159,6 +182,8 @@ def as_json(doc: Document) -> dict[str, Any]:
     result["noisy"] = [
         {key: _json_value(row[key]) for key in NOISY_KEYS} for row in doc.noisy.to_dict("records")
     ]
+    if doc.on_call is not None:  # METRICS.md: with schedule data
+        result.update(_json_value(oncall.report_json(doc.on_call)))
     result["generated"] = _json_value({k: doc.generated[k] for k in ("at", "database", "sources")})
     return result
 

@@ -69,3 +69,30 @@ def test_sync_is_incremental_idempotent_and_editing_the_rota_changes_only_days_f
     edited = config(people=["ana@example.com", "Bo"], start="2026-04-06")
     rota.sync(db, edited, SyncRequest(now=dt.datetime(2026, 4, 10, 12, tzinfo=UTC)))
     assert query(db, hours) == [("Bo", 168.0), ("ana@example.com", 167.0 + 60), ("dev@example.com", 41.0)]
+
+
+def test_a_rota_from_csv_replaces_the_days_it_covers_and_quarantines_bad_rows(db, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    rota_file = tmp_path / "rota.csv"
+    rota_file.write_text(
+        "Person,Schedule,Start,End,Team,Time zone\n"
+        "ana@example.com,primary,2026-03-28 09:00,2026-03-29 09:00,payments,Europe/Berlin\n"
+        "Bo,primary,2026-03-29 09:00,2026-03-30 09:00,payments,Europe/Berlin\n"
+        "Bo,primary,2026-03-30 09:00,2026-03-30 08:00,payments,Europe/Berlin\n", encoding="utf-8")
+
+    def run():
+        return subprocess.run([sys.executable, "-m", "ingest", "import", str(rota_file), "--format", "shifts-csv",
+                               "--db", db], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    first = run()
+    assert first.returncode == 1 and "1 rows quarantined" in first.stderr  # the shift that ends before it starts
+    hours = "SELECT person_id, sum(epoch(ends_at - starts_at)) / 3600 FROM on_call_shifts GROUP BY ALL ORDER BY 1"
+    assert query(db, hours) == [("Bo", 24.0), ("ana@example.com", 23.0)]  # the clocks go forward on the 29th
+    rota_file.write_text("Person,Schedule,Start,End\nana@example.com,primary,2026-03-29T07:00Z,2026-03-30T07:00Z\n",
+                         encoding="utf-8")
+    assert run().returncode == 0
+    assert query(db, hours) == [("ana@example.com", 23.0 + 24.0)]  # Bo's day was replaced: Ana covered it

@@ -214,3 +214,20 @@ def test_gini_is_between_0_and_1_and_0_for_equal_shares(values):
         pairs = sum(abs(a - b) for a in values for b in values) / len(values) ** 2
         assert g == pytest.approx(pairs / (2 * mean), abs=1e-9)
     assert oncall.gini([values[0]] * len(values)) == pytest.approx(0, abs=1e-9)
+
+
+def test_report_gains_the_on_call_keys_and_section_only_with_schedules(rota_db, bare_db):
+    from metrics import report
+
+    doc = report.build(rota_db, PERIOD, None, S)
+    data = report.as_json(doc)
+    assert data["on_call_hours"] == {"total": 64, "business": 6.5, "off": 31, "sleep": 26.5}
+    assert data["interruptions_per_shift"] == pytest.approx(5 / 64 * 12) and data["off_rota_pages"] == 1
+    primary = next(f for f in data["fairness"] if f["schedule"] == "primary")
+    assert primary["people"] == 3 and primary["pages_gini"] == pytest.approx(2 / 15)
+    markdown = report.render_markdown(doc)
+    assert "## On call" in markdown and "| Pages per 12 h on call | 0.94 |" in markdown
+    assert "Fairness per schedule" in report.render_html(doc)
+    bare = report.build(bare_db, PERIOD, None, S)
+    assert not {"on_call_hours", "interruptions_per_shift", "off_rota_pages", "fairness"} & set(report.as_json(bare))
+    assert "## On call" not in report.render_markdown(bare)

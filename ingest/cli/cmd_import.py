@@ -10,6 +10,7 @@ from ingest.imports import FORMATS, ImportFailed
 from ingest.sources import (
     alertmanager_import,  # noqa: F401 - registers alertmanager-json
     csv_exports,  # noqa: F401 - registers the CSV formats
+    shifts_csv,  # noqa: F401 - registers shifts-csv
 )
 
 NAME = "import"
@@ -31,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     totals = run_.totals
-    print(f"{args.file}: {totals.by_table.get('alerts', 0)} alerts loaded into {args.db} as source {run_.source}")
+    loaded = (f"{totals.by_table.get('on_call_shifts', 0)} shift pieces (within one UTC day each)"
+              if args.format == "shifts-csv" else f"{totals.by_table.get('alerts', 0)} alerts")
+    print(f"{args.file}: {loaded} loaded into {args.db} as source {run_.source}")
     if totals.quarantined:
         print(f"{totals.quarantined} rows quarantined (see python -m ingest status)", file=sys.stderr)
         return 1

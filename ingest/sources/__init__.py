@@ -10,6 +10,7 @@ from ingest.sources import (
     pagerduty,
     prometheus,
     rota,
+    shifts_csv,  # noqa: F401 - registers the shifts-csv import format
 )
 from ingest.sources.contract import HttpSource, SyncSource
 
