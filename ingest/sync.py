@@ -240,15 +240,7 @@ class _Job:
 
     def _sync_shifts(self, stream: Stream, bar: tqdm) -> None:
         spec = stream.shifts
-        cursor = parse_iso(self.run.cursor(stream.name))
-        now = self._now()
-        end = min(self.request.until or now, now)
-        if self.request.since is not None:
-            start = self.request.since
-        elif cursor is not None and not self.request.full:
-            start = cursor - self.options.overlap
-        else:
-            start = end - self.options.backfill
+        start, end = self._bounds(parse_iso(self.run.cursor(stream.name)))
         targets: list[ScheduleRef | None] = [None] if spec.schedules is None else self._schedules(spec.schedules)
         log.info("%s %s: %s to %s, %d schedules", self.run.source, stream.name, iso(start), iso(end), len(targets))
         for target in targets:
@@ -300,15 +292,19 @@ class _Job:
                     batch.add(item)
         batch.flush(None)
 
-    def _range(self, stream: Stream, cursor: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+    def _bounds(self, cursor: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+        """--since, else the saved cursor less the overlap, else the back-fill; up to --until or now."""
         now = self._now()
         end = min(self.request.until or now, now)
         if self.request.since is not None:
-            start = self.request.since
-        elif cursor is not None and not self.request.full:
-            start = cursor - self.options.overlap
-        else:
-            start = end - self.options.backfill
+            return self.request.since, end
+        if cursor is not None and not self.request.full:
+            return cursor - self.options.overlap, end
+        return end - self.options.backfill, end
+
+    def _range(self, stream: Stream, cursor: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+        start, end = self._bounds(cursor)
+        now = self._now()
         if stream.windowed.reopen and not self.request.full:
             oldest = lifecycle.oldest_open_alert(self.run.db, self.run.source, now - self.options.reopen_max_age)
             if oldest is not None and oldest < start:

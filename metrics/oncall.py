@@ -215,6 +215,15 @@ _GINI = ("CASE WHEN sum({x}) > 0 THEN greatest(0, 2 * sum({rank} * {x}) / (count
 _SHARE = "CASE WHEN {d} > 0 THEN {n}::DOUBLE / {d} END"
 
 
+# The figures of a group of person_bucket rows (a person, or everyone in scope).
+_SUMS = f"""sum(on_call_hours) AS on_call_hours, sum(business_hours) AS business_hours, sum(off_hours) AS off_hours,
+    sum(sleep_hours) AS sleep_hours, sum(on_call_pages) AS on_call_pages, sum(backup_pages) AS backup_pages,
+    sum(off_rota_pages) AS off_rota_pages,
+    {_RATE.format(n="sum(on_call_pages)", h="sum(on_call_hours)")} AS interruptions_per_shift,
+    sum(on_call_nights) AS on_call_nights, sum(disturbed_on_call_nights) AS disturbed_on_call_nights,
+    {_SHARE.format(n="sum(disturbed_on_call_nights)", d="sum(on_call_nights)")} AS disturbed_on_call_nights_share"""
+
+
 def _sql(body: str, per_person: bool = True) -> str:
     """A statement over the facts and the on-call stages (and the per-person-and-bucket figures)."""
     return facts.over_facts((_PER_PERSON if per_person else "") + body)
@@ -228,12 +237,7 @@ PEOPLE = register(Metric(
     _sql(f"""
 SELECT person_key, any_value(person_name) AS person_name, any_value(team) AS team,
     any_value(array_to_string(schedules, ', ')) AS schedules,
-    sum(on_call_hours) AS on_call_hours, sum(business_hours) AS business_hours, sum(off_hours) AS off_hours,
-    sum(sleep_hours) AS sleep_hours, sum(on_call_pages) AS on_call_pages, sum(backup_pages) AS backup_pages,
-    sum(off_rota_pages) AS off_rota_pages,
-    {_RATE.format(n="sum(on_call_pages)", h="sum(on_call_hours)")} AS interruptions_per_shift,
-    sum(on_call_nights) AS on_call_nights, sum(disturbed_on_call_nights) AS disturbed_on_call_nights,
-    {_SHARE.format(n="sum(disturbed_on_call_nights)", d="sum(on_call_nights)")} AS disturbed_on_call_nights_share
+    {_SUMS}
 FROM person_bucket GROUP BY person_key
 ORDER BY interruptions_per_shift DESC NULLS LAST, off_rota_pages DESC, person_name
 """), "query"))  # noqa: S608 - fixed fragments of this module
@@ -255,12 +259,7 @@ SCOPE = register(Metric(
     _sql(f"""
 SELECT
     (SELECT count(*) FROM shifts_in WHERE level = 1) > 0 AS has_schedules,
-    sum(on_call_hours) AS on_call_hours, sum(business_hours) AS business_hours, sum(off_hours) AS off_hours,
-    sum(sleep_hours) AS sleep_hours, sum(on_call_pages) AS on_call_pages, sum(backup_pages) AS backup_pages,
-    sum(off_rota_pages) AS off_rota_pages,
-    {_RATE.format(n="sum(on_call_pages)", h="sum(on_call_hours)")} AS interruptions_per_shift,
-    sum(on_call_nights) AS on_call_nights, sum(disturbed_on_call_nights) AS disturbed_on_call_nights,
-    {_SHARE.format(n="sum(disturbed_on_call_nights)", d="sum(on_call_nights)")} AS disturbed_on_call_nights_share
+    {_SUMS}
 FROM person_bucket
 """), "query"))  # noqa: S608 - fixed fragments of this module
 
@@ -443,6 +442,12 @@ def _run(db, settings, period, statements: dict[str, str], values) -> dict[str, 
     return facts.query(db, settings, period, statements, values, stages=STAGE_LIST)
 
 
+def _one(db, period: Period, team: str | None, settings: Settings | None, metric: Metric) -> pd.DataFrame:
+    """One registered statement over the period and team."""
+    settings = facts.resolve(settings)
+    return _run(db, settings, period, {"result": metric.sql}, _values(settings, period, team))["result"]
+
+
 def _figures(frame: pd.DataFrame) -> dict[str, Any]:
     row = {k: plain(v) for k, v in frame.iloc[0].to_dict().items()}
     if not row.pop("has_schedules"):
@@ -453,28 +458,24 @@ def _figures(frame: pd.DataFrame) -> dict[str, Any]:
 def on_call_figures(db: str | None, period: Period, team: str | None = None,
                     settings: Settings | None = None) -> dict[str, Any]:
     """The period's on-call figures for a team (None: all); every one None without schedule data."""
-    settings = facts.resolve(settings)
-    return _figures(_run(db, settings, period, {"f": SCOPE.sql}, _values(settings, period, team))["f"])
+    return _figures(_one(db, period, team, settings, SCOPE))
 
 
 def on_call_people(db: str | None, period: Period, team: str | None = None,
                    settings: Settings | None = None) -> pd.DataFrame:
     """Per person on a rota (or paged while the team had one): hours, pages and nights."""
-    settings = facts.resolve(settings)
-    return _run(db, settings, period, {"p": PEOPLE.sql}, _values(settings, period, team))["p"]
+    return _one(db, period, team, settings, PEOPLE)
 
 
 def fairness(db: str | None, period: Period, team: str | None = None, settings: Settings | None = None) -> pd.DataFrame:
     """Per schedule: Gini of pages on call and of off/sleep-hour on-call hours, with the distribution."""
-    settings = facts.resolve(settings)
-    return _run(db, settings, period, {"f": FAIRNESS.sql}, _values(settings, period, team))["f"]
+    return _one(db, period, team, settings, FAIRNESS)
 
 
 def on_call_export(db: str | None, period: Period, team: str | None = None,
                    settings: Settings | None = None) -> pd.DataFrame:
     """Per person and month, for compensation or time off."""
-    settings = facts.resolve(settings)
-    return _run(db, settings, period, {"e": EXPORT.sql}, _values(settings, period, team))["e"]
+    return _one(db, period, team, settings, EXPORT)
 
 
 def on_call_export_month(db: str | None, month: dt.date, team: str | None = None,
@@ -492,15 +493,13 @@ def who_needs_a_break(db: str | None, period: Period, team: str | None = None,
                       settings: Settings | None = None) -> pd.DataFrame:
     """Per person on a rota: longest run of disturbed nights, broken nights before a working day,
     12-hour on-call blocks over the ceiling; the most worn first."""
-    settings = facts.resolve(settings)
-    return _run(db, settings, period, {"b": BREAKS.sql}, _values(settings, period, team))["b"]
+    return _one(db, period, team, settings, BREAKS)
 
 
 def shifts_over_ceiling(db: str | None, period: Period, team: str | None = None,
                         settings: Settings | None = None) -> pd.DataFrame:
     """The 12-hour on-call blocks with more pages than the ceiling."""
-    settings = facts.resolve(settings)
-    return _run(db, settings, period, {"c": CEILING.sql}, _values(settings, period, team))["c"]
+    return _one(db, period, team, settings, CEILING)
 
 
 def manager_view(db: str | None, period: Period, team: str | None = None, sprints: int = 12,
