@@ -1,4 +1,4 @@
-"""Command line: `python -m metrics report` prints the sprint report as Markdown, HTML or JSON."""
+"""Command line: `python -m metrics report` prints the sprint report; `advise` the configuration changes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import settings as settings_module
 import store
+from advisor import cli as advisor_cli
 from metrics import catalog
 from metrics.period import Period, between, sprint_period
 from metrics.report import RENDERERS, build
@@ -44,15 +45,29 @@ def parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    report.add_argument("--db", help="database (default $ALERTHYGIENE_DB, else data/alerts.duckdb)")
-    report.add_argument("--team", help="a team's name as the app shows it (default: all teams)")
-    when = report.add_mutually_exclusive_group()
-    when.add_argument("--sprint", metavar="DATE", help="report the sprint containing DATE (default: today)")
-    when.add_argument("--from", dest="start", metavar="DATE", help="period start (date or ISO time)")
-    report.add_argument("--to", dest="end", metavar="DATE", help="period end, exclusive (with --from)")
+    _scope_arguments(report)
     report.add_argument("--format", choices=sorted(RENDERERS), default="markdown", help="default: markdown")
-    report.add_argument("--config", help="settings file (default ./alerthygiene.toml if present)")
+    advise = commands.add_parser(
+        "advise",
+        help="print the changes to alerting the history supports, as a patch",
+        description="Turn the alert history into changes to Prometheus rules and the Alertmanager "
+        "configuration (or paging providers' settings), each replayed over the period first.",
+        epilog=advisor_cli.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _scope_arguments(advise)
+    advisor_cli.add_arguments(advise)
     return top
+
+
+def _scope_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--db", help="database (default $ALERTHYGIENE_DB, else data/alerts.duckdb)")
+    command.add_argument("--team", help="a team's name as the app shows it (default: all teams)")
+    when = command.add_mutually_exclusive_group()
+    when.add_argument("--sprint", metavar="DATE", help="the sprint containing DATE (default: today)")
+    when.add_argument("--from", dest="start", metavar="DATE", help="period start (date or ISO time)")
+    command.add_argument("--to", dest="end", metavar="DATE", help="period end, exclusive (with --from)")
+    command.add_argument("--config", help="settings file (default ./alerthygiene.toml if present)")
 
 
 def _moment(text: str, option: str) -> dt.date | dt.datetime:
@@ -91,7 +106,7 @@ def check_team(db: str, team: str | None) -> None:
         raise UsageError(f"unknown team {team!r}; known teams: {', '.join(known) or 'none yet'}")
 
 
-def report(args: argparse.Namespace) -> str:
+def _scope(args: argparse.Namespace) -> tuple[str, Period, settings_module.Settings]:
     try:
         config = settings_module.load(args.config)
     except settings_module.ConfigError as exc:
@@ -100,7 +115,25 @@ def report(args: argparse.Namespace) -> str:
     period = period_of(args, config)
     check_db(db)
     check_team(db, args.team)
+    return db, period, config
+
+
+def report(args: argparse.Namespace) -> str:
+    db, period, config = _scope(args)
     return RENDERERS[args.format](build(db, period, args.team, config))
+
+
+def advise(args: argparse.Namespace) -> int:
+    """Print the patch; exit 1 when a patched file fails promtool or amtool (it is printed all the same)."""
+    db, period, config = _scope(args)
+    try:
+        text, plan = advisor_cli.advise(args, db, period, config)
+    except advisor_cli.ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
+    sys.stdout.write(text)
+    for failure in plan.checks_failed:
+        print(f"python -m metrics: the patched {failure}", file=sys.stderr)
+    return 1 if plan.checks_failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,11 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     settings_module.install_redaction()
     try:
         args = parser().parse_args(argv)
+        if args.command == "advise":
+            return advise(args)
         sys.stdout.write(report(args))
     except UsageError as exc:
         print(f"python -m metrics: error: {exc}", file=sys.stderr)
         return 2
-    except (store.DatabaseBusy, store.DatabaseError) as exc:
+    except (store.DatabaseBusy, store.DatabaseError, advisor_cli.SourceError) as exc:
         print(f"python -m metrics: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ LABELLED_SOURCES = ("alertmanager",)
 ATTENDED = "(f.acknowledged_at IS NOT NULL OR coalesce(f.verdict = 'actionable', false))"
 # group_wait values a grouping candidate may suggest (seconds); the smallest covering the group's spread.
 GROUP_WAITS = (30, 60, 120, 180, 300)
+ALL_LABELS = ("...",)  # Alertmanager's group_by: ['...']: every label set is a group of its own
 RULES_TYPE = "STRUCT(unit VARCHAR, alertname VARCHAR, matchers STRUCT(path VARCHAR, value VARCHAR)[])[]"
 PAIRS_TYPE = "STRUCT(a VARCHAR, b VARCHAR)[]"
 INHIBITIONS_TYPE = "STRUCT(candidate INTEGER, source VARCHAR, target VARCHAR, paths VARCHAR[])[]"
@@ -250,8 +252,10 @@ GROUPING_REPLAY = register(
         facts.over_facts(
             f""",
 groups AS (SELECT g.grp, g.signatures, g.paths FROM (SELECT unnest($groups::{GROUPS_TYPE}) AS g))
-SELECT c.grp, list_transform(c.paths, lambda p: coalesce(json_extract_string(a.labels, p), ''))::VARCHAR
-        AS key,
+SELECT c.grp,
+    CASE WHEN c.paths IS NULL THEN a.labels::VARCHAR  -- group_by '...': every label set alone
+         ELSE list_transform(c.paths, lambda p: coalesce(json_extract_string(a.labels, p), ''))::VARCHAR
+    END AS key,
     epoch(f.created_at) AS t, f.signature, {ATTENDED} AS attended
 FROM groups AS c
 JOIN alert_facts AS f ON list_contains(c.signatures, f.signature)
@@ -259,6 +263,25 @@ JOIN alerts AS a ON a.source = f.source AND a.source_id = f.source_id
 ORDER BY c.grp, key, t
 """  # noqa: S608 - fragments are constants of this module
         ),
+        "query",
+    )
+)
+
+SIGNATURE_LABELS = register(
+    Metric(
+        "signature_labels",
+        "Signature labels",
+        "per signature: its source, and the labels and title of its latest alert in the period (what a matcher can name)",
+        "list",
+        """
+SELECT signature, arg_max(source, created_at) AS source, arg_max(labels, created_at)::VARCHAR AS labels,
+    arg_max(title, created_at) AS title, arg_max(service, created_at) AS service,
+    arg_max(team, created_at) AS team, count(*) AS alerts
+FROM alerts
+WHERE created_at >= $start AND created_at < $end AND list_contains($signatures::VARCHAR[], signature)
+GROUP BY signature
+ORDER BY signature
+""",
         "query",
     )
 )
@@ -610,9 +633,10 @@ def grouping_replay(
     """Per group, in order: pages_before (its alerts for the team) and pages_after (bursts)."""
     settings = facts.resolve(settings)
     param = [
-        {"grp": i, "signatures": list(g.signatures), "paths": [label_path(n) for n in g.group_by]}
+        {"grp": i, "signatures": list(g.signatures),
+         "paths": None if g.group_by == ALL_LABELS else [label_path(n) for n in g.group_by]}
         for i, g in enumerate(groups)
-    ]
+    ]  # fmt: skip
     alerts = facts.query_one(db, settings, period, GROUPING_REPLAY.sql, _values(settings, period, team, groups=param))
     rows = []
     for i, group in enumerate(groups):
@@ -622,6 +646,21 @@ def grouping_replay(
         )
         rows.append({"grp": i, "pages_before": len(mine), "pages_after": after})
     return pd.DataFrame(rows, columns=["grp", "pages_before", "pages_after"])
+
+
+def signature_labels(
+    db: str | None, period: Period, signatures: Iterable[str], settings: Settings | None = None
+) -> dict[str, dict]:
+    """Per signature: source, labels (Prometheus labels; empty for other sources), title, service, team, alerts."""
+    settings = facts.resolve(settings)
+    values = _values(settings, period, None, signatures=sorted(set(signatures)))
+    frame = facts.query_one(db, settings, period, SIGNATURE_LABELS.sql, values, with_facts=False)
+    result = {}
+    for row in frame.to_dict("records"):
+        labels = json.loads(row["labels"]) if row["labels"] and row["source"] in LABELLED_SOURCES else {}
+        row["labels"] = labels if isinstance(labels, dict) else {}
+        result[row["signature"]] = row
+    return result
 
 
 def _rule_values(settings, period, team, rules: Sequence[RuleKey] | None, **extra) -> dict:

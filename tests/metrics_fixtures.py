@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from typing import Any
 
 import pandas as pd
@@ -44,6 +45,17 @@ def alert(
     }
     row.update(extra)
     return row
+
+
+def am_alert(
+    created: dt.datetime, resolve_s: float | None, name: str, team: str = "core", ack_s: float | None = None,
+    **labels: str,
+) -> dict[str, Any]:
+    """An Alertmanager firing interval of alert `name` with `labels` (signature: name|service, else job)."""
+    labels = {"alertname": name, **labels}
+    qualifier = labels.get("service") or labels.get("job") or labels.get("namespace") or ""
+    return alert(created, ack_s=ack_s, resolve_s=resolve_s, signature=f"{name}|{qualifier}", source="alertmanager",
+                 team=team, labels=json.dumps(labels, sort_keys=True), service=qualifier or None)  # fmt: skip
 
 
 def page(a: dict[str, Any], person: str, after_s: float = 0, channel: str = "phone") -> dict[str, Any]:

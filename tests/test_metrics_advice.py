@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-import json
 import statistics
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from metrics_fixtures import T0, _frame, alert, build, review
+from metrics_fixtures import T0, _frame, alert, am_alert, build, review
 
 import metrics
 import store
@@ -29,14 +28,9 @@ def sec(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
 
-def am(start_s: float, resolve_s: float | None, name: str, team: str = "core", ack_s: float | None = None,
-       **labels: str) -> dict:  # fmt: skip
-    """An Alertmanager firing interval of `name` with `labels`, starting `start_s` after T0."""
-    labels = {"alertname": name, **labels}
-    qualifier = labels.get("service") or labels.get("job") or ""
-    return alert(sec(start_s), ack_s=ack_s, resolve_s=resolve_s, signature=f"{name}|{qualifier}",
-                 source="alertmanager", team=team, labels=json.dumps(labels, sort_keys=True),
-                 service=qualifier or None)  # fmt: skip
+def am(start_s: float, resolve_s: float | None, name: str, **labels) -> dict:
+    """An Alertmanager firing interval of `name` starting `start_s` after T0."""
+    return am_alert(sec(start_s), resolve_s, name, **labels)
 
 
 def pairs_of(frame: pd.DataFrame) -> dict[tuple[str, str], dict]:
@@ -193,8 +187,7 @@ def test_inhibition_replay_counts_b_created_while_a_fires(tmp_path):
         am(5000, 50, "PodCrash", job="kubelet", node="n3"),  # no NodeDown for n3
         am(9000, 50, "PodCrash", job="kubelet", node="n4"),  # n4 went down before the period: removed
     ]
-    rows.append(alert(before, resolve_s=7 * 3600, signature=DOWN, source="alertmanager",
-                      labels=json.dumps({"alertname": "NodeDown", "job": "kubelet", "node": "n4"})))  # fmt: skip
+    rows.append(am_alert(before, 7 * 3600, "NodeDown", job="kubelet", node="n4"))
     db = build(tmp_path / "r.duckdb", alerts=rows)
     wanted = pd.DataFrame({"signature_a": [DOWN, DOWN], "signature_b": [CRASH, CRASH],
                            "equal": [["node"], []]})  # fmt: skip
@@ -428,3 +421,15 @@ def test_replays_never_add_pages_and_advice_stays_within_the_budget(scratch, row
     assert (grouped["pages_after"] > 0) == (len(alerts) > 0)
     for row in advice.co_firing(db, P, settings=S).to_dict("records"):
         assert 0 <= row["p_b_given_a"] <= 1 and 0 <= row["p_a_given_b"] <= 1
+
+
+def test_signature_labels_name_what_a_matcher_can_match(tmp_path):
+    rows = [am(0, 60, "DiskFull", service="db", instance="i1"), am(100, 60, "DiskFull", service="db", instance="i2"),
+            alert(sec(50), resolve_s=10, signature="ledger|disk #% full", title="Disk 91% full", service="ledger")]
+    db = build(tmp_path / "s.duckdb", alerts=rows)
+    found = advice.signature_labels(db, P, ["DiskFull|db", "ledger|disk #% full", "nothing|here"], S)
+    assert set(found) == {"DiskFull|db", "ledger|disk #% full"}
+    assert found["DiskFull|db"]["labels"] == {"alertname": "DiskFull", "service": "db", "instance": "i2"}  # latest
+    assert (found["DiskFull|db"]["source"], found["DiskFull|db"]["alerts"]) == ("alertmanager", 2)
+    assert found["ledger|disk #% full"]["labels"] == {}  # a paging provider's fields are not Prometheus labels
+    assert found["ledger|disk #% full"]["title"] == "Disk 91% full"

@@ -1,0 +1,1 @@
+"""The advisor: alert history turned into configuration changes (Prometheus rules, Alertmanager), replayed first."""
