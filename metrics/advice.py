@@ -196,7 +196,7 @@ INHIBITION_REPLAY = register(
     Metric(
         "inhibition_replay",
         "Inhibition replay",
-        "for A inhibiting B with equal labels: B alerts created while a matching A alert was firing "
+        "for A inhibiting B with equal labels: B alerts that fired only while a matching A alert fired "
         "(pages removed), and of those the acknowledged or actionable ones (attended pages hidden)",
         "list",
         facts.over_facts(
@@ -212,21 +212,34 @@ source_alerts AS (  -- every alert of A firing during the period, whatever its t
     JOIN alerts AS a ON a.signature = c.signature_a
     WHERE a.created_at < $end AND coalesce(a.resolved_at, 'infinity'::TIMESTAMPTZ) > $start
 ),
-reach AS (  -- until when the A alerts with this key created so far keep firing (a sweep, not a range join)
-    SELECT candidate, key, created_at,
-        max(ends_at) OVER (PARTITION BY candidate, key ORDER BY created_at) AS firing_until
-    FROM source_alerts
+islands AS (  -- A's firing merged per key: an island starts where no earlier A alert is still firing
+    SELECT candidate, key, created_at, ends_at,
+        sum(starts::INTEGER) OVER (PARTITION BY candidate, key ORDER BY created_at ROWS UNBOUNDED PRECEDING)
+            AS island
+    FROM (
+        SELECT *, coalesce(created_at > max(ends_at) OVER (
+            PARTITION BY candidate, key ORDER BY created_at ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+            true) AS starts
+        FROM source_alerts
+    )
+),
+coverage AS (
+    SELECT candidate, key, min(created_at) AS covered_from, max(ends_at) AS covered_until
+    FROM islands GROUP BY candidate, key, island
 ),
 target_alerts AS (
-    SELECT c.candidate, {_KEY} AS key, f.created_at, {ATTENDED} AS attended
+    SELECT c.candidate, {_KEY} AS key, f.created_at,
+        coalesce(f.resolved_at, 'infinity'::TIMESTAMPTZ) AS ends_at, {ATTENDED} AS attended
     FROM candidates AS c
     JOIN alert_facts AS f ON f.signature = c.signature_b
     JOIN alerts AS a ON a.source = f.source AND a.source_id = f.source_id
 ),
-replayed AS (
-    SELECT t.candidate, t.attended, coalesce(r.firing_until > t.created_at, false) AS inhibited
+replayed AS (  -- Alertmanager sends B's page as soon as no matching A fires: B must start and end inside
+    SELECT t.candidate, t.attended,
+        coalesce(c.covered_until > t.created_at AND c.covered_until >= t.ends_at, false) AS inhibited
     FROM target_alerts AS t
-    ASOF LEFT JOIN reach AS r ON t.candidate = r.candidate AND t.key = r.key AND t.created_at >= r.created_at
+    ASOF LEFT JOIN coverage AS c
+      ON t.candidate = c.candidate AND t.key = c.key AND t.created_at >= c.covered_from
 )
 SELECT c.candidate, c.signature_a, c.signature_b,
     count(r.candidate) AS pages_before,

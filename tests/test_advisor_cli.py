@@ -44,11 +44,12 @@ def history() -> tuple[list[dict], list[dict]]:
         rows.append(am_alert(base, 3000, "HighErrorRate", service="checkout", severity="page"))
         rows.append(am_alert(base + dt.timedelta(seconds=20), 3000, "CheckoutLatency", service="checkout",
                              severity="page"))  # fmt: skip
-    # NodeDown (job kubelet) and, a minute later, PodCrash in the payments namespace on the same node.
+    # NodeDown (job kubelet) and, a minute later, PodCrash in the payments namespace on the same node,
+    # resolved while the node is still down.
     for i in range(6):
         base = at(3000 + 120 * i)
         rows.append(am_alert(base, 3000, "NodeDown", job="kubelet", node=f"k{i}", severity="critical"))
-        rows.append(am_alert(base + dt.timedelta(seconds=60), 3000, "PodCrash", namespace="payments",
+        rows.append(am_alert(base + dt.timedelta(seconds=60), 2000, "PodCrash", namespace="payments",
                              node=f"k{i}", severity="warning"))  # fmt: skip
     rows.append(am_alert(at(4000), 3000, "PodCrash", namespace="payments", node="k9", severity="warning"))
     # A paging provider's transient alert: advice in PagerDuty's words.

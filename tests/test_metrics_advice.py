@@ -180,6 +180,7 @@ def test_inhibition_replay_counts_b_created_while_a_fires(tmp_path):
     rows = [
         am(0, 600, "NodeDown", job="kubelet", node="n1"),
         am(100, 50, "PodCrash", job="kubelet", node="n1"),  # while n1 is down: removed
+        am(500, 200, "PodCrash", job="kubelet", node="n1"),  # outlives n1's NodeDown: pages when it resolves
         am(600, 50, "PodCrash", job="kubelet", node="n1"),  # at the resolve itself: pages
         am(650, 50, "PodCrash", job="kubelet", node="n1"),  # after: pages
         am(700, None, "NodeDown", job="kubelet", node="n2"),  # still firing
@@ -192,9 +193,19 @@ def test_inhibition_replay_counts_b_created_while_a_fires(tmp_path):
     wanted = pd.DataFrame({"signature_a": [DOWN, DOWN], "signature_b": [CRASH, CRASH],
                            "equal": [["node"], []]})  # fmt: skip
     by_node, any_node = advice.inhibition_replay(db, P, wanted, settings=S).to_dict("records")
-    assert (by_node["pages_before"], by_node["pages_removed"], by_node["attended_hidden"]) == (6, 3, 1)
+    assert (by_node["pages_before"], by_node["pages_removed"], by_node["attended_hidden"]) == (7, 3, 1)
     # With no equal labels any firing NodeDown inhibits: n4's, down since before the period, covers all.
-    assert (any_node["pages_before"], any_node["pages_removed"]) == (6, 6)
+    assert (any_node["pages_before"], any_node["pages_removed"]) == (7, 7)
+
+
+def test_a_b_alert_stays_hidden_while_one_a_alert_after_another_fires(tmp_path):
+    rows = [am(0, 600, "NodeDown", job="kubelet", node="n1"), am(590, 600, "NodeDown", job="kubelet", node="n1"),
+            am(100, 900, "PodCrash", job="kubelet", node="n1"),  # 100..1000: the second NodeDown takes over
+            am(1200, 100, "PodCrash", job="kubelet", node="n1")]  # after both: pages  # fmt: skip
+    db = build(tmp_path / "chain.duckdb", alerts=rows)
+    wanted = pd.DataFrame({"signature_a": [DOWN], "signature_b": [CRASH], "equal": [["node"]]})
+    [row] = advice.inhibition_replay(db, P, wanted, settings=S).to_dict("records")
+    assert (row["pages_before"], row["pages_removed"]) == (2, 1)
 
 
 def test_shared_labels_need_95_percent_of_the_pairs(tmp_path):
