@@ -19,6 +19,7 @@ from metrics import advice
 from metrics.period import Period
 from settings import Settings
 
+NO_ALERTMANAGER = "no patch: your Alertmanager configuration was not given"
 KINDS = {
     "group": "Grouping",
     "inhibit": "Inhibition",
@@ -355,7 +356,7 @@ class _Context:
                 note = ("no patch: these alerts take different routes (" + ", ".join(sorted(routes))
                         + "), and Alertmanager groups within one route only")  # fmt: skip
         elif am is None and self.labelled(group.signatures):
-            note = "no patch: give the Alertmanager configuration (--alertmanager-config) to have one"
+            note = NO_ALERTMANAGER
         current_wait = route.group_wait_s if route else 0.0
         wait = max(group.group_wait_s, current_wait)
         after = advice.Group(group.signatures, group.group_by, wait, group.service, group.spread_s, group.pairs)
@@ -428,7 +429,7 @@ class _Context:
                 change = AddInhibit(qualifier_matchers(self.info[a], self.settings),
                                     qualifier_matchers(self.info[b], self.settings), equal, comment)  # fmt: skip
             else:
-                note = "no patch: give the Alertmanager configuration (--alertmanager-config) to have one"
+                note = NO_ALERTMANAGER
         provider = self.provider((b,))
         same_service = self.info.get(a, {}).get("service") == self.info.get(b, {}).get("service")
         return Suggestion(
@@ -496,7 +497,7 @@ class _Context:
     def _no_rule_note(self, signatures: list[str]) -> str:
         names = ", ".join(sorted({s.split("|")[0] for s in signatures}))
         if self.configs.rules is None:
-            return f"no patch: give the rule files (--rules) or Prometheus (--prometheus) to patch the rule {names}"
+            return f"no patch: your Prometheus rule files were not given (the rule to change: {names})"
         return f"no patch: no alerting rule named {names} with matching labels in the rules given"
 
     # --- hysteresis --------------------------------------------------------------------------
@@ -535,3 +536,38 @@ class _Context:
 
 def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# --- for the dashboard: configuration as texts (uploaded, or the files the settings name) ---------------
+
+
+def configured_files(settings: Settings) -> tuple[tuple[tuple[str, str], ...], tuple[str, str] | None]:
+    """(rule files, Alertmanager configuration) as (path, text), from the settings' [advice] paths."""
+    rule_files: tuple[tuple[str, str], ...] = ()
+    if settings.advice.rules:
+        rules = RuleSet.from_paths([settings.advice.rules])
+        rule_files = tuple((f.path, f.document.text) for f in rules.files)
+    am = None
+    if settings.advice.alertmanager_config:
+        read = AmConfig.read(settings.advice.alertmanager_config)
+        am = (read.path, read.document.text)
+    return rule_files, am
+
+
+def from_texts(
+    db: str | None,
+    period: Period,
+    team: str | None,
+    rule_files: tuple[tuple[str, str], ...] = (),
+    am_file: tuple[str, str] | None = None,
+    settings: Settings | None = None,
+) -> Plan:
+    """The plan for configuration given as (name, text) pairs: what the dashboard has, cacheable by value."""
+    from advisor.rules import read_rule_file
+    from metrics import facts
+
+    settings = facts.resolve(settings)
+    read = [read_rule_file(name, text) for name, text in rule_files]
+    rules = RuleSet([f for f in read if f is not None], "files") if rule_files else None
+    am = AmConfig(*am_file) if am_file else None
+    return build(db, period, team, settings, Configs(rules, am))

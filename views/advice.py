@@ -1,0 +1,191 @@
+"""Advisor: changes to alerting the period's history supports, replayed first, with the patch to copy."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+import store
+from advisor import output
+from advisor import plan as advisor_plan
+from advisor.durations import words
+from advisor.yamlpatch import PatchError
+from metrics import browse
+from views import data, format, page
+
+KIND_HELP = {
+    "hold_down": "Hold-down: alerts that clear by themselves within the hold-down never page; the others page "
+    "that much later.",
+    "keep_firing": "Hysteresis: an alert kept firing a while after it clears does not page again when it "
+    "comes back within that while.",
+    "group": "Grouping: alerts of one service that fire together page once per incident.",
+    "inhibit": "Inhibition: an alert that comes with another, on the same labels, stays quiet while that "
+    "one fires.",
+}
+
+
+def configuration(config) -> tuple[tuple[tuple[str, str], ...], tuple[str, str] | None]:
+    """The rule files and Alertmanager configuration: uploaded here, else those alerthygiene.toml names."""
+    with st.expander("Your Prometheus rules and Alertmanager configuration, for a patch", icon=":material/tune:"):
+        st.caption("With them, each change comes as a patch to your own files, checked with promtool and "
+                   "amtool. They are read here, never stored. Set `[advice] rules` and `alertmanager_config` in "
+                   "alerthygiene.toml to have them read every time.")  # fmt: skip
+        uploaded_rules = st.file_uploader("Prometheus rule files", type=["yml", "yaml"], accept_multiple_files=True,
+                                          key="advisor_rules")  # fmt: skip
+        uploaded_am = st.file_uploader("Alertmanager configuration", type=["yml", "yaml"], key="advisor_am")
+    try:
+        rule_files, am_file = advisor_plan.configured_files(config)  # read each time: the files may change
+    except PatchError as exc:
+        st.error(f"Could not read the configuration alerthygiene.toml names: {exc}", icon=":material/error:")
+        rule_files, am_file = (), None
+    if uploaded_rules:
+        rule_files = tuple((f.name, _text(f)) for f in uploaded_rules)
+    if uploaded_am is not None:
+        am_file = (uploaded_am.name, _text(uploaded_am))
+    return rule_files, am_file
+
+
+def _text(uploaded) -> str:
+    try:
+        return uploaded.getvalue().decode("utf-8")
+    except UnicodeDecodeError:
+        st.error(f"{uploaded.name} is not UTF-8 text.", icon=":material/error:")
+        st.stop()
+
+
+def plotly_text(text: str) -> str:
+    """Text plotly shows as written: it reads <b>, <br> and entities in labels as markup otherwise."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def chart(suggestions) -> None:
+    labels = [f"{i}. {plotly_text(format.short(s.title, 50))}" for i, s in enumerate(suggestions, start=1)][::-1]
+    before = [s.pages_before for s in suggestions][::-1]
+    after = [s.pages_after for s in suggestions][::-1]
+    figure = go.Figure(
+        [
+            go.Bar(y=labels, x=before, name="Pages in the period", orientation="h", marker_color="#bdc3c7"),
+            go.Bar(y=labels, x=after, name="With the change", orientation="h", marker_color="#27ae60"),
+        ]
+    )
+    figure.update_layout(
+        title="Pages each change would have left, replayed over the period", barmode="group",
+        height=max(220, 70 + 46 * len(suggestions)), margin={"t": 48, "b": 8, "l": 8, "r": 8},
+        legend={"orientation": "h", "y": -0.15}, xaxis_title="Pages",
+    )  # fmt: skip
+    st.plotly_chart(figure, width="stretch")
+
+
+def in_review(signatures: list[str], note: str) -> bool:
+    """Whether every signature already has this suggestion in the review."""
+    for signature in signatures:
+        reviews = data.load(browse.reviews_of, signature)
+        if reviews.empty or not (reviews["note"] == note).any():
+            return False
+    return True
+
+
+def accept(scope: page.Scope, number: int, suggestion, note: str) -> None:
+    if in_review(suggestion.signatures, note):
+        st.caption("In the review as needs-tuning, with this change as its note.")
+        return
+    if st.button("Accept into the review (needs-tuning, this change as the note)", key=f"accept_{number}",
+                 icon=":material/playlist_add_check:"):  # fmt: skip
+        reviewer = st.session_state.get("reviewer") or "anonymous"
+        for signature in suggestion.signatures:
+            store.retro.save_review(data.db_path(), signature, "needs-tuning", note=note, reviewer=reviewer,
+                                    period=(scope.period.start, scope.period.end))  # fmt: skip
+        st.session_state["advice_accepted"] = f"Accepted into the review: {suggestion.title}."
+        st.rerun()
+
+
+def review_note(suggestion) -> str:
+    """What the review keeps: the patch, else the settings to change, with the replay's figures."""
+    head = f"{suggestion.title}: {suggestion.pages_before} → {suggestion.pages_after} pages (advisor)."
+    return f"{head}\n{suggestion.patch or suggestion.provider_text or suggestion.evidence}"
+
+
+def delay_of(suggestion) -> tuple[str, str, float]:
+    """(what is delayed, by how much each, in all): pages for a hold-down or grouping, resolves for hysteresis."""
+    if suggestion.kind == "keep_firing":
+        return "Resolves delayed by", words(suggestion.figures["keep_firing_s"]), suggestion.resolve_delay_s
+    each = suggestion.figures.get("hold_s") or suggestion.figures.get("group_wait_added_s") or 0
+    return "Pages delayed by", words(each) if each else "none", suggestion.delay_added_s
+
+
+def one(scope: page.Scope, number: int, suggestion) -> None:
+    with st.container(border=True):
+        if suggestion.warning:
+            st.warning(format.inert(suggestion.warning), icon=":material/warning:")
+        st.subheader(f"{number}. {format.inert(suggestion.title)}", anchor=False)
+        left, middle, right = st.columns(3)
+        left.metric("Pages", f"{suggestion.pages_before} → {suggestion.pages_after}",
+                    delta=f"-{suggestion.pages_saved} pages", delta_color="inverse", border=True,
+                    help="Pages in the period, and with the change, replayed over the same alerts.")  # fmt: skip
+        middle.metric("Attended pages hidden", format.count(suggestion.attended_hidden), border=True,
+                      help="Of the pages it removes, those someone acknowledged or marked actionable.")  # fmt: skip
+        what, each, total = delay_of(suggestion)
+        right.metric(what, each, border=True, help=f"{format.duration(total)} in all over the period." if total
+                     else "Nothing is sent later.")  # fmt: skip
+        st.markdown(format.inert(suggestion.evidence))
+        st.caption(KIND_HELP[suggestion.kind])
+        if suggestion.patch:
+            st.code(suggestion.patch, language="diff", wrap_lines=True)
+        elif suggestion.provider_text:
+            st.info(format.inert(suggestion.provider_text), icon=":material/settings:")
+        if suggestion.note:
+            st.caption(format.inert(suggestion.note))
+        accept(scope, number, suggestion, review_note(suggestion))
+
+
+def whole_patch(scope: page.Scope, plan) -> None:
+    if not plan.files:
+        return
+    st.subheader("The whole patch", anchor=False)
+    for patched in plan.files:
+        for done in patched.checks:
+            verdict = {True: "passes", False: "fails", None: "was not checked (not installed here)"}[done.ok]
+            (st.success if done.ok else st.error if done.ok is False else st.caption)(
+                f"{patched.path}: {done.tool} {verdict}" + ("" if done.ok else f": {done.output}"))
+    text = output.render_diff(plan)
+    st.download_button("Download the patch (git apply takes it)", text.encode("utf-8"),
+                       file_name=f"alert-hygiene-{page.slug(scope)}.patch", mime="text/x-diff",
+                       icon=":material/download:", key="advisor_patch")  # fmt: skip
+
+
+def render() -> None:
+    scope = page.start(
+        "Advisor",
+        "Changes to alerting that the period's history supports, each replayed over the period first.",
+    )
+    if scope is None:
+        return
+    st.sidebar.text_input("Your name, for the reviews you save", key="reviewer", placeholder="anonymous")
+    if message := st.session_state.pop("advice_accepted", None):
+        st.success(format.inert(message), icon=":material/check:")
+    rule_files, am_file = configuration(scope.config)
+    try:
+        plan = data.load(advisor_plan.from_texts, scope.period, scope.team, rule_files, am_file)
+    except PatchError as exc:
+        st.error(f"Could not read the configuration: {exc}", icon=":material/error:")
+        return
+    if not plan.suggestions:
+        st.success(f"No change to suggest for {format.inert(scope.who)} in {scope.period.label()}: nothing in its "
+                   "history supports one.", icon=":material/check_circle:")  # fmt: skip
+        return
+    hiding = sum(1 for s in plan.suggestions if s.attended_hidden)
+    left, right = st.columns(2)
+    left.metric("Suggestions", len(plan.suggestions), border=True,
+                help="Ranked by the pages each would have saved in the period, on its own.")  # fmt: skip
+    right.metric("Hide an attended page", hiding, border=True,
+                 help="Suggestions that would have hidden a page someone acknowledged or marked actionable.")
+    chart(plan.suggestions)
+    if not rule_files or am_file is None:
+        st.caption("Without your rule files or Alertmanager configuration some changes are described, not "
+                   "patched: add them above.")  # fmt: skip
+    for number, suggestion in enumerate(plan.suggestions, start=1):
+        one(scope, number, suggestion)
+    whole_patch(scope, plan)
+
+
+render()
