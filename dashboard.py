@@ -20,6 +20,7 @@ PAGES = {
         st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("views/noisy.py", title="Noisy alerts", icon=":material/campaign:"),
         st.Page("views/retro.py", title="Sprint retro", icon=":material/rate_review:"),
+        st.Page("views/advice.py", title="Advisor", icon=":material/auto_fix_high:"),
     ],
     "People and time": [
         st.Page("views/wakeups.py", title="Wake-ups and load", icon=":material/bedtime:"),

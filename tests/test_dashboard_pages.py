@@ -17,6 +17,7 @@ PAGES = {
     "views/overview.py": "Overview",
     "views/noisy.py": "Noisy alerts",
     "views/retro.py": "Sprint retro",
+    "views/advice.py": "Advisor",
     "views/wakeups.py": "Wake-ups and paging load",
     "views/response.py": "Response times",
     "views/planner.py": "Fix planner",
