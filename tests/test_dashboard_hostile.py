@@ -24,7 +24,7 @@ HOSTILE_TEAM = "<img src=x onerror=\"window.__pwned = 'team'\">ops"
 LONG = "A" * 5000
 TITLES = [f"Disk {SCRIPT} full", f"CPU {IMG} high", f"Queue {LINK} stuck", f"**bold** _it_ `code` {LONG}",
           "{{7*7}} ${7*7} %s %n \u202eevil\u202c"]
-PAGES = ["", "noisy", "retro", "wakeups", "response", "planner", "data_sources"]
+PAGES = ["", "noisy", "retro", "advice", "wakeups", "response", "planner", "data_sources"]
 
 
 @pytest.fixture(scope="module")

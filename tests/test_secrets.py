@@ -36,8 +36,8 @@ WEBHOOK_TOKEN, WRONG_TOKEN = "amBEARER-5a5a5a66", "amWRONG-0c0c0c77"
 EVERY_TOKEN = [*TOKENS.values(), WEBHOOK_TOKEN, WRONG_TOKEN]
 START = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
 SINCE, UNTIL = "2026-05-01", "2026-05-03"
-PAGES = ["views/overview.py", "views/noisy.py", "views/retro.py", "views/wakeups.py", "views/response.py",
-         "views/planner.py", "views/data_sources.py"]
+PAGES = ["views/overview.py", "views/noisy.py", "views/retro.py", "views/advice.py", "views/wakeups.py",
+         "views/response.py", "views/planner.py", "views/data_sources.py"]
 
 
 def assert_clean(where: str, text: str) -> None:
