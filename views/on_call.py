@@ -49,9 +49,10 @@ def trend_table(view: dict, ceiling: int) -> None:
     sprints = view["sprints"]
     st.subheader("Per person, against the rota")
     first, last = sprints[0].label().split(" – ")[0], sprints[-1].label().split(" – ")[-1]
-    st.caption(f"The two small charts: pages per 12 hours on call and disturbed nights in each of the last "
-               f"{len(sprints)} sprints ({first} to {last}). The other columns are for the chosen period. "
-               f"The ceiling is {ceiling} pages per 12-hour shift.")
+    st.caption(f"Trend: pages per 12 hours on call; nights trend: disturbed nights; each in the last "
+               f"{len(sprints)} sprints ({first} to {last}). The other columns are for the chosen period: pages "
+               f"per 12 h on call (the ceiling is {ceiling}), pages as backup and off rota, and the share of "
+               "on-call nights someone was woken on call.")
     if people.empty:
         st.info("Nobody was on call in this period.", icon=":material/event_busy:")
         return
@@ -68,20 +69,20 @@ def trend_table(view: dict, ceiling: int) -> None:
                       "backup_pages", "off_rota_pages", "nights_share"],
         column_config={
             "person_name": "Person", "team": "Team", "schedules": "Schedules",
-            "per_shift": st.column_config.LineChartColumn("Per 12 h, by sprint", y_min=0,
-                                                          help="pages per 12 h on call, one point per sprint"),
+            "per_shift": st.column_config.LineChartColumn("Trend", y_min=0,
+                                                          help="pages per 12 h on call, one point per sprint, oldest first"),
             "rate": st.column_config.TextColumn("Per 12 h", width="small",
                                                 help=data.formula("interruptions_per_shift")),
-            "nights": st.column_config.BarChartColumn("Nights, by sprint", y_min=0,
-                                                      help="disturbed nights, one bar per sprint"),
+            "nights": st.column_config.BarChartColumn("Nights trend", y_min=0,
+                                                      help="disturbed nights, one bar per sprint, oldest first"),
             "on_call_hours": st.column_config.NumberColumn("On call (h)", format="%.0f", width="small",
                                                            help=data.formula("on_call_hours")),
-            "backup_pages": st.column_config.NumberColumn("As backup", width="small",
+            "backup_pages": st.column_config.NumberColumn("Backup", width="small",
                                                          help="paged during a level-2+ shift only"),
             "off_rota_pages": st.column_config.NumberColumn("Off rota", width="small",
                                                            help=data.formula("off_rota_pages")),
             "nights_share": st.column_config.TextColumn(
-                "Nights disturbed", width="small",
+                "Woken", width="small",
                 help=data.formula("disturbed_on_call_nights_share") + "; — when no night was on call"),
         },
     )
