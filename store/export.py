@@ -13,7 +13,8 @@ from store.connection import reading
 log = logging.getLogger(__name__)
 
 # Large tables: partitioned by source and the UTC year and month of each row's own time.
-PARTITIONED = {"alerts": "created_at", "events": "occurred_at", "notifications": "notified_at"}
+PARTITIONED = {"alerts": "created_at", "events": "occurred_at", "notifications": "notified_at",
+               "on_call_shifts": "starts_at"}
 # Small tables: one plain file each.
 PLAIN = ("people", "teams", "services", "reviews", "fix_estimates", "runbook_links")
 PARTITION_COLUMNS = ("source", "year", "month")
