@@ -5,7 +5,7 @@
 # parameters; `team=None` means all teams; `settings=None` loads ./alerthygiene.toml or the
 # defaults. Periods are half-open [start, end) on created_at, with aware datetimes.
 
-from metrics import response, noise, novelty, reviews, interruptions, cost, advice, oncall  # noqa: F401, I001  (registration order)
+from metrics import response, noise, novelty, reviews, interruptions, cost, advice, oncall, fix_effect  # noqa: F401, I001  (registration order)
 from metrics.aggregate import compare, headline_names, per_sprint, per_week, series, summary, trends
 from metrics.catalog import sources, teams
 from metrics.interruptions import interruption_list, paging_load, over_ceiling, people_load
@@ -17,6 +17,7 @@ from metrics.registry import REGISTRY, Metric, formula, label, metric
 from metrics.reviews import follow_through, still_firing
 from metrics.sprint import sprint_figures
 from metrics.cost import fix_planner, hours_lost
+from metrics.fix_effect import fix_effects
 
 __all__ = [
     "FIXES",
@@ -26,6 +27,7 @@ __all__ = [
     "alert_list",
     "between",
     "compare",
+    "fix_effects",
     "fix_planner",
     "follow_through",
     "formula",

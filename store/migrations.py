@@ -285,6 +285,51 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """,
         ],
     ),
+    (
+        10,
+        "the outcome where the team works: fixes marked done, tickets, chat posts",
+        # METRICS.md, Did the fix work: a fix is a review, a fix marked done in the planner, or its
+        # ticket closed. A ticket is found again by (system, signature), so a second run updates
+        # it; its status is read back on each sync. A digest posted for a sprint is recorded so
+        # the same sprint is posted once (team '' = all teams).
+        [
+            """
+            CREATE TABLE fixes_done (
+                signature VARCHAR NOT NULL,
+                done_at   TIMESTAMPTZ NOT NULL,
+                fix_kind  VARCHAR NOT NULL DEFAULT 'alert' CHECK (fix_kind IN ('alert', 'cause')),
+                done_by   VARCHAR,
+                note      VARCHAR,
+                PRIMARY KEY (signature, done_at)
+            )
+            """,
+            """
+            CREATE TABLE tickets (
+                system     VARCHAR NOT NULL CHECK (system IN ('jira', 'github')),
+                signature  VARCHAR NOT NULL,
+                ticket_key VARCHAR NOT NULL,
+                url        VARCHAR,
+                status     VARCHAR,
+                done       BOOLEAN NOT NULL DEFAULT false,
+                closed_at  TIMESTAMPTZ,
+                opened_at  TIMESTAMPTZ NOT NULL,
+                synced_at  TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (system, signature)
+            )
+            """,
+            """
+            CREATE TABLE chat_posts (
+                destination  VARCHAR NOT NULL CHECK (destination IN ('slack', 'teams', 'webhook')),
+                team         VARCHAR NOT NULL,
+                period_start TIMESTAMPTZ NOT NULL,
+                period_end   TIMESTAMPTZ NOT NULL,
+                posted_at    TIMESTAMPTZ NOT NULL,
+                posts        INTEGER NOT NULL DEFAULT 1,
+                PRIMARY KEY (destination, team, period_start, period_end)
+            )
+            """,
+        ],
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -306,4 +351,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "dropped_alerts": ("source", "notification_id"),
     "targets": ("team", "figure"),
     "on_call_shifts": ("source", "schedule_id", "escalation_level", "person_id", "starts_at"),
+    "fixes_done": ("signature", "done_at"),
+    "tickets": ("system", "signature"),
+    "chat_posts": ("destination", "team", "period_start", "period_end"),
 }

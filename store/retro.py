@@ -110,3 +110,28 @@ def clear_target(db: str, team: str, figure: str) -> None:
     """Remove a target set in the app: the configuration file's applies again, if any."""
     with writing(db) as con:
         con.execute("DELETE FROM targets WHERE team = $team AND figure = $figure", {"team": team, "figure": figure})
+
+
+FIX_KINDS = ("alert", "cause")
+
+
+def mark_fix_done(
+    db: str, signature: str, fix_kind: str = "alert", done_by: str | None = None, note: str | None = None,
+    done_at: dt.datetime | None = None,
+) -> dt.datetime:
+    """Record that a fix of this signature was made (the planner's "done"): a fix time (METRICS.md)."""
+    if fix_kind not in FIX_KINDS:
+        raise ValueError(f"a fix is one of {', '.join(FIX_KINDS)}, got {fix_kind!r}")
+    if not signature:
+        raise ValueError("a fix needs a signature")
+    done_at = done_at or dt.datetime.now(dt.UTC)
+    row = {"signature": signature, "done_at": done_at, "fix_kind": fix_kind, "done_by": done_by, "note": note}
+    with writing(db) as con:
+        upsert(con, "fixes_done", pa.Table.from_pylist([row], schema=_FIX_SCHEMA))
+    return done_at
+
+
+_FIX_SCHEMA = pa.schema([
+    ("signature", pa.string()), ("done_at", _TIME), ("fix_kind", pa.string()), ("done_by", pa.string()),
+    ("note", pa.string()),
+])

@@ -1,0 +1,205 @@
+"""Did the fix work: each fix's alert rate after / before, its exact 95 % interval and verdict."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+
+from metrics import facts
+from metrics.period import Period
+from metrics.registry import Metric, register
+from settings import Settings
+
+WINDOW_DAYS = 28  # at most this many days on each side of the fix
+MIN_DAYS_AFTER = 7  # an effect needs at least this many days after the fix
+CONFIRMED_BELOW = 0.5  # the interval's upper end below this: the fix worked
+LEVEL = 0.95
+
+CONFIRMED, WORSE, NO_CHANGE, TOO_EARLY = "confirmed", "worse", "no change", "too early to tell"
+VERDICTS = (CONFIRMED, NO_CHANGE, WORSE, TOO_EARLY)
+
+# A fix is a signature-wide review `noise` or `needs-tuning`, a fix marked done in the planner,
+# or the signature's ticket closed as done. Each is judged on the signature's own alerts in up to
+# 28 days before it (never before the history loaded) and up to 28 days after it (never past
+# $as_of). $since keeps only the fixes whose after-window reaches past it.
+FIX_EFFECT = register(
+    Metric(
+        "fix_effect",
+        "Fix effect",
+        "alert rate in up to 28 days after the fix / rate in up to 28 days before (at least 7 after); "
+        "exact 95 % interval; confirmed when its upper end < 0.5, worse when its lower end > 1",
+        "ratio",
+        """
+WITH fixes AS (
+    SELECT signature, 'review' AS fixed_by, reviewed_at AS fixed_at, verdict AS detail, reviewer AS who
+    FROM reviews WHERE alert_source_id IS NULL AND verdict IN ('noise', 'needs-tuning')
+    UNION ALL
+    SELECT signature, 'planner', done_at, fix_kind || ' fix', done_by FROM fixes_done
+    UNION ALL
+    SELECT signature, 'ticket', closed_at, ticket_key, NULL FROM tickets WHERE done AND closed_at IS NOT NULL
+),
+history AS (SELECT min(created_at) AS first_alert_at FROM alerts),
+scoped AS (
+    SELECT f.*,
+        greatest(f.fixed_at - to_days($window_days), h.first_alert_at) AS before_start,
+        least(f.fixed_at + to_days($window_days), $as_of) AS after_end
+    FROM fixes AS f, history AS h
+    WHERE f.fixed_at <= $as_of
+      AND ($since::TIMESTAMPTZ IS NULL OR f.fixed_at + to_days($window_days) > $since::TIMESTAMPTZ)
+      AND ($team::VARCHAR IS NULL
+           OR f.signature IN (SELECT signature FROM alerts WHERE team = $team::VARCHAR))
+),
+counted AS (
+    SELECT s.signature, s.fixed_by, s.fixed_at, s.detail, s.who, s.before_start, s.after_end,
+        count(a.source_id) FILTER (WHERE a.created_at >= s.before_start AND a.created_at < s.fixed_at)
+            AS alerts_before,
+        count(a.source_id) FILTER (WHERE a.created_at >= s.fixed_at AND a.created_at < s.after_end)
+            AS alerts_after,
+        arg_max(a.title, a.created_at) AS title
+    FROM scoped AS s
+    LEFT JOIN alerts AS a
+      ON a.signature = s.signature AND a.created_at >= s.before_start AND a.created_at < s.after_end
+    GROUP BY ALL
+)
+SELECT signature, title, fixed_by, fixed_at, detail, who, alerts_before, alerts_after,
+    greatest(epoch(fixed_at - coalesce(before_start, fixed_at)), 0) / 86400.0 AS days_before,
+    greatest(epoch(after_end - fixed_at), 0) / 86400.0 AS days_after
+FROM counted
+ORDER BY fixed_at DESC, signature, fixed_by
+""",
+        "query",
+    )
+)
+
+
+def fix_effects(
+    db: str | None,
+    as_of: dt.datetime | None = None,
+    team: str | None = None,
+    settings: Settings | None = None,
+    since: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Every fix up to `as_of` (whose after-window reaches past `since`), newest first, judged.
+
+    Columns: signature, title, fixed_by (review, planner, ticket), fixed_at, detail, who,
+    alerts_before, alerts_after, days_before, days_after, effect, low, high, verdict.
+    """
+    settings = facts.resolve(settings)
+    as_of = as_of or dt.datetime.now(dt.UTC)
+    values = {"as_of": as_of, "team": team, "since": since, "window_days": WINDOW_DAYS}
+    frame = facts.query_one(db, settings, Period(as_of - dt.timedelta(days=1), as_of), FIX_EFFECT.sql, values,
+                            with_facts=False)
+    return judge(frame)
+
+
+def latest_per_signature(effects: pd.DataFrame) -> pd.DataFrame:
+    """Each signature's most recent fix (the frame is newest first)."""
+    return effects.drop_duplicates("signature", keep="first").reset_index(drop=True)
+
+
+def judge(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add effect, low, high and verdict to rows of counts and days on each side."""
+    judged = [
+        judgement(int(row.alerts_after), float(row.days_after), int(row.alerts_before), float(row.days_before))
+        for row in frame.itertuples(index=False)
+    ]
+    frame = frame.copy()
+    for i, name in enumerate(("effect", "low", "high", "verdict")):
+        frame[name] = [item[i] for item in judged] if judged else pd.Series(dtype=object)
+    return frame
+
+
+def judgement(
+    after: int, days_after: float, before: int, days_before: float
+) -> tuple[float | None, float | None, float | None, str]:
+    """(effect, low, high, verdict) for `after` alerts in `days_after` days against `before` in `days_before`.
+
+    With fewer than 7 days after the fix, or no history before it, there is no effect yet.
+    """
+    if days_after < MIN_DAYS_AFTER or days_before <= 0:
+        return None, None, None, TOO_EARLY
+    effect = (after / days_after) / (before / days_before) if before else None
+    low, high = rate_ratio_interval(after, days_after, before, days_before)
+    return effect, low, high, verdict(low, high)
+
+
+def verdict(low: float, high: float) -> str:
+    """METRICS.md: confirmed when high < 0.5; worse when low > 1; no change when 1 is inside; else too early."""
+    if high < CONFIRMED_BELOW:
+        return CONFIRMED
+    if low > 1:
+        return WORSE
+    if low <= 1 <= high:
+        return NO_CHANGE
+    return TOO_EARLY
+
+
+def rate_ratio_interval(
+    after: int, days_after: float, before: int, days_before: float, level: float = LEVEL
+) -> tuple[float, float]:
+    """The exact interval of rate after / rate before: the conditional binomial test of two Poisson counts.
+
+    Given n = after + before alerts, `after` is Binomial(n, p) with p = R·t_a / (R·t_a + t_b) for the
+    rate ratio R; the Clopper-Pearson interval of p maps to R = p / (1 - p) · t_b / t_a.
+    """
+    n = after + before
+    if n == 0:
+        return 0.0, math.inf
+    p_low, p_high = clopper_pearson(after, n, level)
+    scale = days_before / days_after
+    low = p_low / (1 - p_low) * scale
+    high = math.inf if p_high >= 1 else p_high / (1 - p_high) * scale
+    return low, high
+
+
+def clopper_pearson(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) interval of a binomial proportion: k successes in n trials."""
+    alpha = 1 - level
+    low = 0.0 if k == 0 else beta_quantile(alpha / 2, k, n - k + 1)
+    high = 1.0 if k == n else beta_quantile(1 - alpha / 2, k + 1, n - k)
+    return low, high
+
+
+def beta_quantile(q: float, a: float, b: float) -> float:
+    """x with I_x(a, b) = q, by bisection (I is increasing in x)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if regularized_beta(mid, a, b) < q:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-15:
+            break
+    return (lo + hi) / 2
+
+
+def regularized_beta(x: float, a: float, b: float) -> float:
+    """The regularized incomplete beta function I_x(a, b), by its continued fraction (Lentz)."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _beta_fraction(x, a, b) / a
+    return 1 - math.exp(log_front) * _beta_fraction(1 - x, b, a) / b
+
+
+def _beta_fraction(x: float, a: float, b: float) -> float:
+    tiny, c, d = 1e-300, 1.0, 1 - (a + b) * x / (a + 1)
+    d = 1 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 10_000):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1 + numerator * d
+            d = 1 / (d if abs(d) > tiny else tiny)
+            c = 1 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= d * c
+        if abs(d * c - 1) < 1e-15:
+            break
+    return result
