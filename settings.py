@@ -19,6 +19,13 @@ SECRET_VARIABLES = (
     "OPSGENIE_API_KEY",
     "GRAFANA_ONCALL_TOKEN",
     "ALERTMANAGER_WEBHOOK_TOKEN",
+    # Where the outcome goes: a webhook URL carries its own credential, so it is a secret too.
+    "SLACK_WEBHOOK_URL",
+    "SLACK_SIGNING_SECRET",
+    "TEAMS_WEBHOOK_URL",
+    "DIGEST_WEBHOOK_URL",
+    "JIRA_API_TOKEN",
+    "GITHUB_TOKEN",
 )
 
 
@@ -107,6 +114,16 @@ class Rota:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """Where the retro's outcome goes: links back into the dashboard, the digest, tickets."""
+
+    dashboard_url: str | None = None  # the dashboard's address as people open it, for links back
+    digest_noisy: int = 5  # noisy signatures a chat digest lists
+    jira_project: str | None = None  # the project key tickets are opened in, e.g. "OPS"
+    jira_issue_type: str = "Task"
+
+
+@dataclass(frozen=True)
 class Settings:
     sprint_anchor: dt.date = dt.date(2026, 1, 5)  # a Monday
     sprint_length_days: int = 14
@@ -121,6 +138,7 @@ class Settings:
     alertmanager_team_label: str = "team"
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     rotas: dict[str, Rota] = field(default_factory=dict)
+    outcome: Outcome = field(default_factory=Outcome)
     source_file: str | None = None
 
     def team(self, name: str) -> TeamSettings:
@@ -322,7 +340,7 @@ def parse(doc: dict, source_file: str | None = None) -> Settings:
         "",
         doc,
         {"sprint", "time", "hours", "teams", "thresholds", "cost", "advice", "services", "alertmanager", "providers",
-         "rotas"},
+         "rotas", "outcome"},
     )
     settings = Settings(source_file=source_file)
     sprint = _table("sprint", doc.get("sprint", {}))
@@ -398,7 +416,31 @@ def parse(doc: dict, source_file: str | None = None) -> Settings:
                     "never from the configuration file"
                 )
     rotas = {name: _rota(name, table) for name, table in _table("rotas", doc.get("rotas", {})).items()}
-    return replace(settings, providers={k: dict(v) for k, v in providers.items()}, rotas=rotas)
+    outcome = _outcome(_table("outcome", doc.get("outcome", {})))
+    return replace(settings, providers={k: dict(v) for k, v in providers.items()}, rotas=rotas, outcome=outcome)
+
+
+def _outcome(table: dict) -> Outcome:
+    _reject_unknown("outcome.", table, {f.name for f in fields(Outcome)})
+    outcome = Outcome()
+    url = table.get("dashboard_url")
+    if url is not None:
+        if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
+            _fail("outcome.dashboard_url", "the dashboard's address, like 'https://alert-hygiene.example.com'", url)
+        outcome = replace(outcome, dashboard_url=url.rstrip("/"))
+    if "digest_noisy" in table:
+        count = _number("outcome.digest_noisy", table["digest_noisy"], int, 1)
+        if count > 10:
+            _fail("outcome.digest_noisy", "an integer from 1 to 10", count)
+        outcome = replace(outcome, digest_noisy=count)
+    for name in ("jira_project", "jira_issue_type"):
+        if name in table:
+            value = table[name]
+            if not isinstance(value, str) or not value.strip():
+                _fail(f"outcome.{name}", "a name like 'OPS'" if name == "jira_project" else "an issue type like 'Task'",
+                      value)
+            outcome = replace(outcome, **{name: value.strip()})
+    return outcome
 
 
 _ROTA_KEYS = {"people", "start", "handover", "length_days", "time_zone", "team", "escalation_level"}

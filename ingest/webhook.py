@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import settings as settings_module
@@ -22,6 +23,7 @@ from ingest.load import IngestRun
 from ingest.mapping import Mapped
 from ingest.sources import alertmanager
 from ingest.webhook_spool import PAYLOAD, REJECTED, Record, Spool, read_segment
+from outbound import slack_actions
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(spool: Spool, token: str | None, max_body: int, loader: SpoolLoader | None = None) -> Starlette:
-    """The ASGI app: POST /alertmanager and GET /healthz."""
+def create_app(spool: Spool, token: str | None, max_body: int, loader: SpoolLoader | None = None,
+               slack: SlackButtons | None = None) -> Starlette:
+    """The ASGI app: POST /alertmanager and GET /healthz; POST /slack/actions with `slack` set."""
 
     async def receive(request: Request) -> JSONResponse:
         if not authorized(request.headers.get("authorization"), token):
@@ -90,9 +93,46 @@ def create_app(spool: Spool, token: str | None, max_body: int, loader: SpoolLoad
         status = loader.status() if loader else {}
         return JSONResponse({"status": "ok", "spool_segments": spool.pending(), **status})
 
-    return Starlette(
-        routes=[Route("/alertmanager", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])]
-    )
+    routes = [Route("/alertmanager", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])]
+    if slack is not None:
+        routes.append(Route("/slack/actions", slack.endpoint(max_body), methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+@dataclass(frozen=True)
+class SlackButtons:
+    """The digest's verdict buttons: Slack posts each press here, signed with the app's secret.
+
+    They live beside the Alertmanager receiver because it is the product's one long-running HTTP
+    service meant to be reached from outside; the dashboard cannot take a POST. The bearer token
+    does not apply: Slack cannot send it, and its signature proves more (body and time).
+    """
+
+    db: str
+    signing_secret: str
+
+    def endpoint(self, max_body: int):
+        async def press(request: Request) -> Response:
+            try:
+                body = await read_body(request, min(max_body, 1 << 20))
+            except TooLarge:
+                return JSONResponse({"error": "body too large"}, 413)
+            except ClientDisconnect:
+                return JSONResponse({"error": "client went away"}, 400)
+            try:
+                slack_actions.verify(self.signing_secret, request.headers.get("x-slack-request-timestamp"),
+                                     request.headers.get("x-slack-signature"), body)
+            except slack_actions.Refused as exc:
+                log.warning("refused a request to /slack/actions: %s", exc)
+                return JSONResponse({"error": "not signed by Slack"}, 401)
+            try:
+                marking = slack_actions.parse(body)
+            except slack_actions.Refused as exc:
+                return JSONResponse({"error": str(exc)}, 400)
+            # Slack wants its answer within 3 s: the write (which may wait for the lock) comes after.
+            return Response(status_code=200, background=BackgroundTask(slack_actions.record, self.db, marking))
+
+        return press
 
 
 @dataclass

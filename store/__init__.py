@@ -1,6 +1,6 @@
 """The one module that owns DuckDB: opening, migrations, lock retry and bulk upserts."""
 
-from store import retro
+from store import outbound, retro
 from store.connection import (
     DEFAULT_DB,
     DatabaseBusy,
@@ -28,6 +28,7 @@ __all__ = [
     "is_local_file",
     "last_change",
     "migrate",
+    "outbound",
     "reading",
     "retro",
     "schema_version",

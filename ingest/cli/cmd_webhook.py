@@ -11,12 +11,13 @@ import uvicorn
 
 import settings
 import store
-from ingest.webhook import DEFAULT_MAX_BODY, SpoolLoader, create_app
+from ingest.webhook import DEFAULT_MAX_BODY, SlackButtons, SpoolLoader, create_app
 from ingest.webhook_spool import Spool, SpoolBusy
 
 NAME = "webhook"
 HELP = "receive Alertmanager webhook notifications (POST /alertmanager), spool them durably, load them"
 TOKEN_VARIABLE = "ALERTMANAGER_WEBHOOK_TOKEN"
+SLACK_SECRET_VARIABLE = "SLACK_SIGNING_SECRET"  # set: the digest's verdict buttons post to /slack/actions
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
         target=loader.run_forever, args=(stop, args.load_interval), name="spool-loader", daemon=True
     )
     thread.start()
-    app = create_app(spool, token, args.max_body, loader)
+    signing_secret = settings.secret(SLACK_SECRET_VARIABLE)
+    slack = SlackButtons(args.db, signing_secret) if signing_secret else None
+    app = create_app(spool, token, args.max_body, loader, slack)
     try:
         server_config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
         settings.install_redaction()  # uvicorn's own handlers exist once its Config is made

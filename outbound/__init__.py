@@ -1,0 +1,1 @@
+"""The retro's outcome where the team works: chat digests, tickets per fix, Slack's verdict buttons."""
