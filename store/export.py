@@ -8,7 +8,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from store.connection import reading
+from store.connection import display_name, reading
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +53,34 @@ def _copy(con, table: str, target: Path) -> int:
     return count
 
 
+class NothingToExport(RuntimeError):
+    """The database holds no alerts: an export would replace a good one with an empty one."""
+
+
+def _has_export(out: Path) -> bool:
+    alerts = out / "alerts"
+    return alerts.is_dir() and any(alerts.iterdir())
+
+
 def export_parquet(db: str, directory: str | os.PathLike) -> dict[str, int]:
     """Write every exported table under `directory`/<table>/, replacing an earlier export table by table.
 
     Everything is written first into a hidden temporary directory beside the tables, from one
     read snapshot; only then is each table's directory swapped in by rename, so a reader sees a
     table's old files or its new ones, never a half-written mix, and a failed export changes nothing.
+    A missing database, or one without alerts where an export with alerts exists, changes nothing
+    either (DatabaseError, NothingToExport): a mistyped path must not empty a good export.
     """
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = out / f".export-{uuid.uuid4().hex}"
-    staging.mkdir()
+    with reading(db) as con:  # before anything is written: a missing database is refused here
+        out.mkdir(parents=True, exist_ok=True)
+        staging = out / f".export-{uuid.uuid4().hex}"
+        staging.mkdir()
     try:
         with reading(db) as con:
+            if _has_export(out) and not con.execute("SELECT count(*) FROM alerts").fetchone()[0]:
+                raise NothingToExport(f"database {display_name(db)} holds no alerts: the export in {out} "
+                                      "was left as it is")
             counts = {table: _copy(con, table, staging / table) for table in (*PARTITIONED, *PLAIN)}
         _swap_in(staging, out, list(counts))
     finally:

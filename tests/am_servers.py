@@ -173,11 +173,12 @@ def start_prometheus(workdir: Path, alertmanager_url: str, rules: str = RULES) -
 
 
 def start_receiver(
-    workdir: Path, db: str, port: int | None = None, token: str | None = TOKEN, extra: list[str] = ()
+    workdir: Path, db: str, port: int | None = None, token: str | None = TOKEN, extra: list[str] = (),
+    env: dict[str, str] | None = None,
 ) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if k != "ALERTMANAGER_WEBHOOK_TOKEN"}
+    env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "ALERTMANAGER_WEBHOOK_TOKEN"}
     env["PYTHONPATH"] = str(REPO)
     if token:
         env["ALERTMANAGER_WEBHOOK_TOKEN"] = token

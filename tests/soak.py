@@ -1,11 +1,14 @@
-"""A soak run: webhook load, provider syncs, dashboard reads and review writes at once, each in its own process."""
+"""A soak run: webhook load, provider syncs, dashboard clicks, a report loop, a CSV import and review saves at
+once, each in its own process; what was lost, doubled or shown to a person as an error, and how long each waited."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import multiprocessing
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -22,6 +25,20 @@ from tests.provider_servers import FAST, FakeOnCall, iso, oncall_history, serve
 SYNC_SECRET = "oncall-soak-4d4d4d"
 
 
+@dataclass(frozen=True)
+class SoakPlan:
+    """What runs at once, and how hard."""
+
+    seconds: float
+    rate: float = 20.0  # webhook bodies per second (5 alerts each)
+    csv_rows: int = 0  # a PagerDuty CSV export of this many incidents imported once, alone first (0: none)
+    think_s: tuple[float, float] = (1.0, 4.0)  # a person's pause between two dashboard pages
+    report_pause_s: float = 2.0  # between two `python -m metrics report` runs (a script's loop)
+    review_pause_s: float = 0.5  # between two verdicts saved in the retro
+    sync: bool = True  # an OnCall sync loop against a growing fake OnCall
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for every process of the run
+
+
 @dataclass
 class SoakResult:
     seconds: float = 0.0
@@ -34,18 +51,52 @@ class SoakResult:
     reads: int = 0
     reviews: int = 0
     syncs: int = 0
-    slowest_read_s: float = 0.0
-    slowest_review_s: float = 0.0
+    reports: int = 0
+    read_s: list[float] = field(default_factory=list)
+    review_s: list[float] = field(default_factory=list)
+    report_s: list[float] = field(default_factory=list)
+    import_alone_s: float | None = None
+    import_s: float | None = None
+    imported: int = 0
+
+    @property
+    def slowest_read_s(self) -> float:
+        return max(self.read_s, default=0.0)
+
+    @property
+    def slowest_review_s(self) -> float:
+        return max(self.review_s, default=0.0)
+
+    @property
+    def import_ratio(self) -> float | None:
+        return self.import_s / self.import_alone_s if self.import_s and self.import_alone_s else None
 
     def lines(self) -> list[str]:
-        return [
+        lines = [
             f"minutes: {self.seconds / 60:.1f}", f"requests: {self.requests}", f"alerts: {self.alerts}",
             f"lost: {self.lost}", f"duplicated: {self.duplicated}",
             f"user-visible errors: {len(self.user_visible_errors)}",
-            f"(webhook alerts acknowledged {self.acknowledged_alerts}, dashboard read sets {self.reads}, "
-            f"slowest {self.slowest_read_s:.2f}s, reviews saved {self.reviews}, slowest "
-            f"{self.slowest_review_s:.2f}s, syncs {self.syncs})",
+            f"review saves: {len(self.review_s)}, p50 {percentile(self.review_s, 50):.2f}s, "
+            f"p95 {percentile(self.review_s, 95):.2f}s, slowest {self.slowest_review_s:.2f}s",
+            f"dashboard pages: {len(self.read_s)}, p50 {percentile(self.read_s, 50):.2f}s, "
+            f"p95 {percentile(self.read_s, 95):.2f}s, slowest {self.slowest_read_s:.2f}s",
+            f"reports: {len(self.report_s)}, p50 {percentile(self.report_s, 50):.2f}s, "
+            f"p95 {percentile(self.report_s, 95):.2f}s",
+            f"(webhook alerts acknowledged {self.acknowledged_alerts}, syncs {self.syncs})",
         ]
+        if self.import_s is not None:
+            ratio = f"{self.import_ratio:.2f}x" if self.import_ratio else "-"
+            lines.append(f"CSV import of {self.imported} rows: alone {self.import_alone_s:.1f}s, "
+                         f"with everything else {self.import_s:.1f}s ({ratio} its time alone)")
+        return lines
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of `values`; 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 # --- the workers (each runs in a process of its own) ----------------------------------------------------
@@ -68,15 +119,13 @@ def alert_ids(number: int) -> list[str]:
     ]
 
 
-def post_load(url: str, seconds: float, rate: float, limit: int, out: str) -> None:
-    """Steady load on the receiver: `rate` bodies a second, bounded by `limit` bodies and `seconds`."""
+def post_load(url: str, stop, rate: float, out: str) -> None:
+    """Steady load on the receiver: `rate` bodies a second until `stop` is set."""
     session, acknowledged, errors = requests.Session(), [], []
-    started = time.monotonic()
-    for number in range(limit):
-        due = started + number / rate
-        if due - started > seconds:
-            break
-        time.sleep(max(0.0, due - time.monotonic()))  # pacing: the load is a rate, not a burst
+    started, number = time.monotonic(), -1
+    while not stop.is_set():
+        number += 1
+        time.sleep(max(0.0, started + number / rate - time.monotonic()))  # pacing: the load is a rate, not a burst
         try:
             answer = session.post(url + "/alertmanager", data=body(number), timeout=30,
                                   headers={"Authorization": f"Bearer {TOKEN}"})
@@ -86,36 +135,34 @@ def post_load(url: str, seconds: float, rate: float, limit: int, out: str) -> No
     Path(out).write_text(json.dumps({"acknowledged": acknowledged, "errors": errors}))
 
 
-def read_loop(db: str, seconds: float, out: str) -> None:
-    """What a dashboard page does on a cache miss: a set of metrics reads, each one short connection."""
+def click_loop(db: str, stop, think_s: tuple[float, float], out: str, env: dict) -> None:
+    """A person clicking through the dashboard: a page's reads on a cache miss, then a pause to look at it."""
+    os.environ.update(env)
     import metrics
     from ingest import status
 
     period = metrics.between(dt.date(2026, 1, 1), dt.date(2027, 1, 1), "UTC")
-    reads, errors, slowest = 0, [], 0.0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    pages = [lambda: (metrics.teams(db), metrics.summary(db, period)), lambda: metrics.noisy(db, period),
+             lambda: metrics.alert_list(db, period), lambda: status.source_status(db)]
+    rng, took, errors = random.Random(5), [], []
+    while not stop.is_set():
         began = time.monotonic()
         try:
-            metrics.teams(db)
-            metrics.summary(db, period)
-            metrics.noisy(db, period)
-            metrics.alert_list(db, period)
-            status.source_status(db)
-            reads += 1
+            rng.choice(pages)()
         except Exception as exc:  # every failure here is one a person would have seen
             errors.append(f"read: {type(exc).__name__}: {str(exc)[:300]}")
-        slowest = max(slowest, time.monotonic() - began)
-    Path(out).write_text(json.dumps({"reads": reads, "errors": errors, "slowest": slowest}))
+        took.append(time.monotonic() - began)
+        stop.wait(rng.uniform(*think_s))
+    Path(out).write_text(json.dumps({"took": took, "errors": errors}))
 
 
-def review_loop(db: str, seconds: float, out: str) -> None:
-    """A retro in progress: a verdict every few tens of milliseconds."""
+def review_loop(db: str, stop, pause_s: float, out: str, env: dict) -> None:
+    """A retro in progress: a verdict saved every `pause_s` seconds."""
+    os.environ.update(env)
     from store import retro
 
-    saved, errors, number, slowest = [], [], 0, 0.0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    saved, errors, number, took = [], [], 0, []
+    while not stop.is_set():
         review_id, began = f"soak-{number:06d}", time.monotonic()
         try:
             retro.save_review(db, f"Soak{number % 17}|job{number % 5}", retro.VERDICTS[number % 4],
@@ -123,10 +170,54 @@ def review_loop(db: str, seconds: float, out: str) -> None:
             saved.append(review_id)
         except Exception as exc:
             errors.append(f"review: {type(exc).__name__}: {str(exc)[:300]}")
-        slowest = max(slowest, time.monotonic() - began)
+        took.append(time.monotonic() - began)
         number += 1
-        time.sleep(0.05)
-    Path(out).write_text(json.dumps({"saved": saved, "errors": errors, "slowest": slowest}))
+        stop.wait(pause_s)
+    Path(out).write_text(json.dumps({"saved": saved, "errors": errors, "took": took}))
+
+
+# --- commands a person or a script runs (subprocesses, driven from threads of this process) -----------------
+
+
+def command(argv: list[str], env: dict, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *argv], cwd=ROOT, env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def report_loop(db: str, stop, pause_s: float, env: dict, result: SoakResult) -> None:
+    while not stop.is_set():
+        began = time.monotonic()
+        done = command(["-m", "metrics", "report", "--db", db, "--from", "2026-01-01", "--to", "2027-01-01",
+                        "--format", "json"], env)
+        result.report_s.append(time.monotonic() - began)
+        if done.returncode != 0:
+            result.user_visible_errors.append(f"report exit {done.returncode}: {done.stderr.strip()[-300:]}")
+        stop.wait(pause_s)
+
+
+def write_csv_export(path: Path, rows: int) -> None:
+    """A PagerDuty incident export of `rows` resolved incidents, one a minute from SOAK_BASE."""
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["ID", "Incident Number", "Title", "Created On", "Resolved On", "Service Name", "Team Name",
+                      "Urgency", "Status"])
+        for k in range(rows):
+            created = SOAK_BASE + dt.timedelta(minutes=k)
+            out.writerow([f"PSOAK{k:07d}", k + 1, f"Disk {k % 90}% full on db-{k % 13}", iso(created),
+                          iso(created + dt.timedelta(seconds=60 + k % 900)), f"Service {k % 7}", f"team{k % 3}",
+                          "high" if k % 4 else "low", "resolved"])
+
+
+def import_csv(db: str, path: Path, env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    began = time.monotonic()
+    done = command(["-m", "ingest", "import", str(path), "--format", "pagerduty-csv", "--db", db], env)
+    return time.monotonic() - began, done
+
+
+def import_together(db: str, path: Path, env: dict, result: SoakResult) -> None:
+    result.import_s, done = import_csv(db, path, env)
+    if done.returncode != 0:
+        result.user_visible_errors.append(f"import exit {done.returncode}: {done.stderr.strip()[-300:]}")
 
 
 # --- the provider and its syncs (driven from this process) ----------------------------------------------------
@@ -151,16 +242,14 @@ class GrowingOnCall:
                                          "acknowledged_at": None, "resolved_at": None, "state": "firing"})
 
 
-def sync_once(db: str, config: Path, url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GRAFANA_ONCALL_TOKEN": SYNC_SECRET, "GRAFANA_ONCALL_URL": url}
-    return subprocess.run([sys.executable, "-m", "ingest", "sync", "--db", db, "--config", str(config),
-                           "--source", "oncall"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+def sync_once(db: str, config: Path, url: str, env: dict) -> subprocess.CompletedProcess:
+    return command(["-m", "ingest", "sync", "--db", db, "--config", str(config), "--source", "oncall"],
+                   {**env, "GRAFANA_ONCALL_TOKEN": SYNC_SECRET, "GRAFANA_ONCALL_URL": url}, timeout=300)
 
 
-def sync_loop(db: str, config: Path, url: str, seconds: float, result: SoakResult) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        done = sync_once(db, config, url)
+def sync_loop(db: str, config: Path, url: str, stop, env: dict, result: SoakResult) -> None:
+    while not stop.is_set():
+        done = sync_once(db, config, url, env)
         result.syncs += 1
         if done.returncode != 0:
             result.user_visible_errors.append(f"sync exit {done.returncode}: {done.stderr.strip()[-300:]}")
@@ -169,71 +258,98 @@ def sync_loop(db: str, config: Path, url: str, seconds: float, result: SoakResul
 # --- the run --------------------------------------------------------------------------------------------------
 
 
-def run_soak(work: Path, seconds: float, rate: float = 20.0) -> SoakResult:
-    """Everything at once for `seconds`; then drain, sync once more and count what is lost or doubled."""
+def run_soak(work: Path, plan: SoakPlan) -> SoakResult:
+    """Everything at once for `plan.seconds`; then drain, sync once more and count what is lost or doubled."""
     work.mkdir(parents=True, exist_ok=True)
     db, result = str(work / "alerts.duckdb"), SoakResult()
+    export = work / "incidents.csv"
+    if plan.csv_rows:
+        write_csv_export(export, plan.csv_rows)
+        result.imported = plan.csv_rows
+        result.import_alone_s, done = import_csv(str(work / "alone.duckdb"), export, plan.env)
+        if done.returncode != 0:
+            result.user_visible_errors.append(f"import alone exit {done.returncode}: {done.stderr.strip()[-300:]}")
     provider = GrowingOnCall(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
     config = work / "alerthygiene.toml"
     config.write_text("[providers.oncall]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in FAST.items())
                       + "page_size = 20\nbatch_records = 20\nbackfill_days = 3\n")
-    receiver = start_receiver(work / "receiver", db, token=TOKEN)
+    import store
+
+    with store.writing(db):
+        pass  # the database exists before anyone reads it (readers never create one)
+    receiver = start_receiver(work / "receiver", db, token=TOKEN, env=plan.env)
     began = time.monotonic()
     try:
         with serve(provider.fake) as url:
-            outputs = _run_workers(work, db, receiver.url, url, config, seconds, rate, provider, result)
+            outputs = _run_workers(work, db, receiver.url, url, config, plan, provider, export, result)
             wait_until(lambda: requests.get(receiver.url + "/healthz", timeout=5).json()["spool_segments"] == 0,
-                       timeout=120, what="the webhook spool to drain")
-            final = sync_once(db, config, url)
-            if final.returncode != 0:
-                result.user_visible_errors.append(f"final sync exit {final.returncode}: {final.stderr[-300:]}")
+                       timeout=300, what="the webhook spool to drain")
+            if plan.sync:
+                final = sync_once(db, config, url, plan.env)
+                if final.returncode != 0:
+                    result.user_visible_errors.append(f"final sync exit {final.returncode}: {final.stderr[-300:]}")
     finally:
         receiver.stop()
     result.seconds = time.monotonic() - began
-    _count(db, outputs, provider, result)
+    _count(db, outputs, provider, plan, result)
     return result
 
 
-def _run_workers(work, db, receiver_url, provider_url, config, seconds, rate, provider, result) -> dict:
+def _run_workers(work, db, receiver_url, provider_url, config, plan: SoakPlan, provider, export, result) -> dict:
+    """Start everything; stop it once `plan.seconds` have passed and the import (if any) has finished."""
     ctx = multiprocessing.get_context("spawn")
-    outputs = {name: str(work / f"{name}.json") for name in ("load", "reads", "reviews")}
+    stop = ctx.Event()
+    outputs = {name: str(work / f"{name}.json") for name in ("load", "clicks", "reviews")}
     workers = [
-        ctx.Process(target=post_load, args=(receiver_url, seconds, rate, int(seconds * rate) + 1, outputs["load"])),
-        ctx.Process(target=read_loop, args=(db, seconds, outputs["reads"])),
-        ctx.Process(target=review_loop, args=(db, seconds, outputs["reviews"])),
+        ctx.Process(target=post_load, args=(receiver_url, stop, plan.rate, outputs["load"])),
+        ctx.Process(target=click_loop, args=(db, stop, plan.think_s, outputs["clicks"], plan.env)),
+        ctx.Process(target=review_loop, args=(db, stop, plan.review_pause_s, outputs["reviews"], plan.env)),
     ]
-    for worker in workers:
+    loops = [threading.Thread(target=report_loop, args=(db, stop, plan.report_pause_s, plan.env, result))]
+    if plan.sync:
+        loops.append(threading.Thread(target=provider.grow, args=(max(plan.seconds / 20, 0.5),), daemon=True))
+        loops.append(threading.Thread(target=sync_loop, args=(db, config, provider_url, stop, plan.env, result)))
+    deadline = time.monotonic() + plan.seconds
+    for worker in [*workers, *loops]:
         worker.start()
-    grower = threading.Thread(target=provider.grow, args=(max(seconds / 20, 0.5),), daemon=True)
-    grower.start()
-    sync_loop(db, config, provider_url, seconds, result)
+    if plan.csv_rows:
+        time.sleep(min(5.0, plan.seconds / 6))  # the import starts into a running load
+        import_together(db, export, plan.env, result)
+    time.sleep(max(0.0, deadline - time.monotonic()))
+    stop.set()
     provider.stop.set()
+    for loop in loops:
+        loop.join(timeout=900)
     for worker in workers:
-        worker.join(seconds + 300)
+        worker.join(300)
         if worker.exitcode != 0:
             result.user_visible_errors.append(f"worker {worker.name} exited {worker.exitcode}")
     return {name: json.loads(Path(path).read_text()) if Path(path).exists() else {} for name, path in outputs.items()}
 
 
-def _count(db: str, outputs: dict, provider: GrowingOnCall, result: SoakResult) -> None:
+def _count(db: str, outputs: dict, provider: GrowingOnCall, plan: SoakPlan, result: SoakResult) -> None:
     import store
 
-    load, reads, reviews = outputs.get("load", {}), outputs.get("reads", {}), outputs.get("reviews", {})
-    result.user_visible_errors += load.get("errors", []) + reads.get("errors", []) + reviews.get("errors", [])
+    load, clicks, reviews = outputs.get("load", {}), outputs.get("clicks", {}), outputs.get("reviews", {})
+    result.user_visible_errors += load.get("errors", []) + clicks.get("errors", []) + reviews.get("errors", [])
     acknowledged = {sid for number in load.get("acknowledged", []) for sid in alert_ids(number)}
-    groups = {g["id"] for g in provider.history.groups.records}
+    groups = {g["id"] for g in provider.history.groups.records} if plan.sync else set()
     with store.reading(db) as con:
         webhook = dict(con.execute("SELECT source_id, count(*) FROM alerts WHERE source = 'alertmanager' "
                                    "GROUP BY ALL").fetchall())
         synced = dict(con.execute("SELECT source_id, count(*) FROM alerts WHERE source = 'oncall' "
                                   "GROUP BY ALL").fetchall())
+        imported = con.execute("SELECT count(*), count(DISTINCT source_id) FROM alerts "
+                               "WHERE source = 'pagerduty'").fetchone()
         stored_reviews = {r[0] for r in con.execute("SELECT review_id FROM reviews").fetchall()}
         result.alerts = con.execute("SELECT count(*) FROM alerts").fetchone()[0]
     result.requests = len(load.get("acknowledged", [])) + len(load.get("errors", []))
     result.acknowledged_alerts = len(acknowledged)
-    result.reads, result.slowest_read_s = reads.get("reads", 0), reads.get("slowest", 0.0)
-    result.reviews, result.slowest_review_s = len(reviews.get("saved", [])), reviews.get("slowest", 0.0)
+    result.read_s = clicks.get("took", [])
+    result.reviews, result.review_s = len(reviews.get("saved", [])), reviews.get("took", [])
+    result.reports = len(result.report_s)
     result.lost = (len(acknowledged - set(webhook)) + len(groups - set(synced))
-                   + len(set(reviews.get("saved", [])) - stored_reviews))
+                   + len(set(reviews.get("saved", [])) - stored_reviews) + (plan.csv_rows - imported[1]))
     result.duplicated = (sum(n - 1 for n in [*webhook.values(), *synced.values()])
-                         + len(set(webhook) - acknowledged) + len(set(synced) - groups))
+                         + len(set(webhook) - acknowledged) + len(set(synced) - groups)
+                         + (imported[0] - imported[1]))

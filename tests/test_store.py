@@ -36,6 +36,8 @@ def _alert(source_id: str, title: str = "Disk full", **extra) -> dict:
 
 
 def test_migrations_create_every_canonical_table_from_empty(db):
+    with store.writing(db):
+        pass  # a writer creates the database; a reader never does (tests/test_store_locking.py)
     assert CANONICAL <= _tables(db)
     with store.reading(db) as con:
         assert store.schema_version(con) == store.LATEST_VERSION
@@ -187,7 +189,7 @@ def test_clear_error_after_the_bound_names_the_process(db):
         holder.kill()
         holder.wait()
     message = str(caught.value)
-    assert f"process {holder.pid}" in message
+    assert f"process {holder.pid}" in message and "is open in" in message
     assert "try again" in message and db in message
 
 

@@ -1,0 +1,234 @@
+"""Who may open a database file next: a fair, writer-preferring lock across processes, taken before DuckDB.
+
+DuckDB lets one process write a file and then nobody else open it, while read-only openers shut
+a writer out; retrying on its lock errors starves writers behind frequent readers, and readers
+behind a long import. So every opener first takes this lock, in `<db>.locks/` beside the file:
+
+- `queue`: a writer holds it exclusively for its whole unit of work; a reader holds it shared
+  only for a moment, so a waiting writer stops new readers from starting.
+- `gate`: held shared by readers while they read, exclusively by the writer while it writes.
+- `waiting`: held shared by whoever had to wait for the queue. A writer that is done hands over
+  to them before it may take the lock again, so a writer that writes part after part lets the
+  readers and other writers in between its parts instead of starving them.
+
+Waits block in the kernel (flock), so a waiter wakes the moment it may go. Locks are held per
+open file description, so threads of one process exclude each other like processes do.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+HANDOVER_MAX_S = 2.0  # the longest a finished holder waits for its waiters to get in
+_held = threading.local()  # per thread: databases whose lock this thread holds (the lock is reentrant)
+
+
+class LockTimeout(Exception):
+    """The lock was not free within the timeout; `holders` names who held it (pid, command, mode)."""
+
+    def __init__(self, stage: str, holders: list[tuple[int, str, str]]):
+        super().__init__(stage)
+        self.stage = stage
+        self.holders = holders
+
+
+def lock_dir(db: str) -> Path:
+    return Path(db + ".locks")
+
+
+@contextmanager
+def shared(db: str, timeout_s: float) -> Iterator[None]:
+    """Hold the database for reading: waits while a writer writes or waits to write."""
+    with _locked(db, timeout_s, write=False):
+        yield
+
+
+@contextmanager
+def exclusive(db: str, timeout_s: float) -> Iterator[None]:
+    """Hold the database for writing: new readers wait; current readers finish first."""
+    with _locked(db, timeout_s, write=True):
+        yield
+
+
+@contextmanager
+def _locked(db: str, timeout_s: float, write: bool) -> Iterator[None]:
+    held = getattr(_held, "dbs", None)
+    if held is None:
+        held = _held.dbs = set()
+    directory = lock_dir(db)
+    if db in held or not _ready(directory):
+        yield  # nested in this thread's own hold, or nowhere to put a lock (a read-only directory)
+        return
+    deadline = time.monotonic() + timeout_s
+    fds = _take(directory, write, deadline)
+    held.add(db)
+    try:
+        yield
+    finally:
+        held.discard(db)
+        _release(*fds)
+        if write:  # a reader never shuts anyone out by coming back: no hand-over needed
+            _hand_over(directory)
+
+
+def _take(directory: Path, write: bool, deadline: float) -> tuple[int, ...]:
+    """The descriptors to close when done: the gate, and for a writer the queue as well."""
+    mode = fcntl.LOCK_EX if write else fcntl.LOCK_SH
+    queue, waiting = _try(directory / "queue", mode), None
+    try:
+        if queue is None:  # someone is ahead: say so, so that they hand over to us when done
+            waiting = _wait_for(directory / "waiting", fcntl.LOCK_SH, deadline)
+            queue = _wait_for(directory / "queue", mode, deadline)
+            _release(waiting)
+            waiting = None
+        # A reader gets the gate at once (no writer holds the queue); a writer waits here for
+        # the readers already reading, while its hold on the queue keeps new ones out.
+        gate = _wait_for(directory / "gate", mode, deadline)
+    except BaseException:
+        _release(queue, waiting)
+        raise
+    if write:
+        return gate, queue
+    _release(queue)
+    return (gate,)
+
+
+def _release(*fds: int | None) -> None:
+    for fd in fds:
+        if fd is not None:
+            os.close(fd)  # closing a file's only descriptor releases its flock
+
+
+def _hand_over(directory: Path) -> None:
+    """If anyone waited for us, let them in before this thread may take the lock again."""
+    fd = _try(directory / "waiting", fcntl.LOCK_EX)
+    if fd is not None:
+        _release(fd)  # nobody waiting
+        return
+    try:
+        _release(_wait_for(directory / "waiting", fcntl.LOCK_EX, time.monotonic() + HANDOVER_MAX_S))
+    except LockTimeout:
+        pass  # a steady stream of waiters: go on; each of them is already past the queue or soon is
+
+
+def _ready(directory: Path) -> bool:
+    """The lock directory exists (made if need be); False where it cannot be (a read-only place)."""
+    if directory.is_dir():
+        return True
+    try:
+        directory.mkdir(exist_ok=True)
+    except OSError:
+        return False
+    return True
+
+
+def _open(path: Path) -> int:
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except PermissionError:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # flock needs no write access
+
+
+def _try(path: Path, mode: int) -> int | None:
+    """A descriptor holding `mode` on `path`, or None if someone else holds a conflicting lock."""
+    fd = _open(path)
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _wait_for(path: Path, mode: int, deadline: float) -> int:
+    """A descriptor holding `mode` on `path`, waiting in the kernel until `deadline` at most."""
+    fd = _try(path, mode)
+    if fd is not None:
+        return fd
+    waiter = _Waiter(path, mode)
+    fd = waiter.take(max(0.0, deadline - time.monotonic()))
+    if fd is None:
+        raise LockTimeout(path.name, holders(path))
+    return fd
+
+
+class _Waiter:
+    """A blocking flock in a helper thread, so that the wait can end at a deadline.
+
+    The thread opens its own descriptor; if the caller gave up before the lock came, the thread
+    closes it again at once, which releases the lock.
+    """
+
+    def __init__(self, path: Path, mode: int):
+        self._path, self._mode = path, mode
+        self._done = threading.Event()
+        self._mutex = threading.Lock()
+        self._fd: int | None = None
+        self._error: BaseException | None = None
+        self._abandoned = False
+        threading.Thread(target=self._run, name="db-lock-wait", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            fd = _open(self._path)
+            fcntl.flock(fd, self._mode)
+        except OSError as exc:
+            self._error = exc
+            self._done.set()
+            return
+        with self._mutex:
+            if self._abandoned:
+                os.close(fd)
+                return
+            self._fd = fd
+        self._done.set()
+
+    def take(self, timeout: float) -> int | None:
+        self._done.wait(timeout)
+        with self._mutex:
+            if self._error is not None:
+                raise self._error
+            if self._fd is None:
+                self._abandoned = True
+            return self._fd
+
+
+def holders(path: Path) -> list[tuple[int, str, str]]:
+    """(pid, command line, READ or WRITE) of the processes holding a flock on `path` (Linux; else [])."""
+    try:
+        inode = os.stat(path).st_ino
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        parts = line.split()
+        if "->" in parts or len(parts) < 6 or parts[1] != "FLOCK":
+            continue  # waiting entries are marked "->"
+        pid, where = parts[4], parts[5]
+        if where.rsplit(":", 1)[-1] == str(inode) and pid.isdigit() and int(pid) != os.getpid():
+            found.append((int(pid), _command(int(pid)), parts[3]))
+    return sorted(set(found))
+
+
+def _command(pid: int) -> str:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    words = [a.decode("utf-8", "replace") for a in argv if a]
+    if not words:
+        return "?"
+    words[0] = os.path.basename(words[0])  # "python3 -m ingest import …", not the interpreter's path
+    if len(words) > 2 and words[1] == "-c":
+        words[2] = "…"  # inline code says nothing to a person
+    return " ".join(words)

@@ -1,0 +1,196 @@
+"""The store's lock across processes: writers are not starved by readers nor readers by a long import; a
+reader never creates a database; a newer schema is refused; the busy message names who holds the file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+import store
+from tests.conftest import ROOT
+
+
+def _created(db: str) -> str:
+    with store.writing(db):
+        pass
+    return db
+
+
+def _loop(db: str, kind: str, seconds: float, pause: float = 0.0) -> subprocess.Popen:
+    """A real second process that reads (a dashboard, a report) or writes (an import) back to back."""
+    code = textwrap.dedent(f"""
+        import sys, time, store
+        deadline = time.monotonic() + {seconds}
+        print("started", flush=True)
+        n = 0
+        while time.monotonic() < deadline:
+            if {kind!r} == "read":
+                with store.reading({db!r}) as con:
+                    con.execute("SELECT count(*) FROM range(3000000)").fetchall()
+            else:
+                with store.writing({db!r}) as con:
+                    con.execute("INSERT INTO runbook_links SELECT 'loop' || ?, 'https://x', NULL, now() "
+                                "FROM range(1) ON CONFLICT DO NOTHING", [n])
+                    con.execute("SELECT count(*) FROM range(3000000)").fetchall()
+                n += 1
+            time.sleep({pause})
+    """)
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert process.stdout.readline().strip() == "started"
+    return process
+
+
+def _timed(action, times: int) -> list[float]:
+    took = []
+    for _ in range(times):
+        began = time.monotonic()
+        action()
+        took.append(time.monotonic() - began)
+        time.sleep(0.05)
+    return took
+
+
+def test_a_writer_gets_in_between_readers_that_read_back_to_back(db):
+    _created(db)
+    readers = [_loop(db, "read", 12) for _ in range(2)]
+    try:
+        def save():
+            with store.writing(db, timeout_s=30) as con:
+                con.execute("INSERT OR REPLACE INTO fix_estimates VALUES ('sig', 2, NULL, NULL, now())")
+        took = _timed(save, 8)
+    finally:
+        for reader in readers:
+            reader.kill()
+            reader.wait()
+    assert max(took) < 2.0, took  # a read is ~0.1 s: the writer waits for the current ones only
+
+
+def test_a_reader_gets_in_between_the_parts_of_a_writer_that_writes_back_to_back(db):
+    _created(db)
+    writer = _loop(db, "write", 12)
+    try:
+        def read():
+            with store.reading(db, timeout_s=30) as con:
+                con.execute("SELECT count(*) FROM runbook_links").fetchone()
+        took = _timed(read, 8)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert max(took) < 2.0, took
+
+
+def test_a_reader_never_creates_a_database_or_its_directory(tmp_path):
+    missing = tmp_path / "typo" / "alerts.duckdb"
+    with pytest.raises(store.DatabaseError, match="does not exist"):
+        with store.reading(str(missing)):
+            pass
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_database_of_a_newer_schema_is_refused_by_readers_and_writers(db):
+    _created(db)
+    con = duckdb.connect(db)
+    con.execute("INSERT INTO schema_version VALUES (?, 'from the future', now())", [store.LATEST_VERSION + 1])
+    con.close()
+    for open_ in (store.reading, store.writing):
+        store.connection._migrated.clear()  # a fresh process
+        with pytest.raises(store.DatabaseError) as caught:
+            with open_(db):
+                pass
+        message = str(caught.value)
+        assert f"schema version {store.LATEST_VERSION + 1}" in message and "upgrade" in message
+        assert "\n" not in message
+
+
+def _hold(db: str, kind: str) -> subprocess.Popen:
+    code = textwrap.dedent(f"""
+        import time, store
+        with store.{'reading' if kind == 'read' else 'writing'}({db!r}):
+            print("holding", flush=True)
+            time.sleep(60)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", code, "hold-for-test"], cwd=ROOT, stdout=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert process.stdout.readline().strip() == "holding"
+    return process
+
+
+@pytest.mark.parametrize(("held_by", "wanted", "said"), [
+    ("read", store.writing, "is reading it"),
+    ("write", store.reading, "is writing to it"),
+    ("write", store.writing, "is writing to it"),
+])
+def test_the_busy_message_names_the_process_that_holds_the_database_and_what_it_does(db, held_by, wanted, said):
+    _created(db)
+    holder = _hold(db, held_by)
+    try:
+        with pytest.raises(store.DatabaseBusy) as caught:
+            with wanted(db, timeout_s=1.0):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    message = str(caught.value)
+    assert f"process {holder.pid}" in message and "hold-for-test" in message and said in message
+    assert "Wait for it to finish" in message and "\n" not in message
+
+
+def test_threads_reading_arrow_tables_at_once_see_no_catalog_error(db):
+    """DuckDB's per-file instance is shared by a process's connections; opened and closed by many
+    threads at once it lost its Python table functions (python_arrow_scan) under another thread."""
+    _created(db)
+    errors = []
+
+    def pages():
+        for _ in range(60):
+            try:
+                with store.reading(db) as con:
+                    con.register("calendar", pa.table({"day": [1, 2, 3]}))
+                    con.execute("SELECT sum(day) FROM calendar").fetchone()
+            except Exception as exc:  # noqa: BLE001 - every failure is one a person would see
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=pages) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def test_a_thread_that_writes_and_threads_that_read_in_one_process_do_not_collide(db):
+    """DuckDB refuses a read-only and a read-write connection to one file in one process; the lock
+    makes the dashboard's readers wait for its own review save instead of failing."""
+    _created(db)
+    errors = []
+
+    def reads():
+        for _ in range(40):
+            try:
+                with store.reading(db) as con:
+                    con.execute("SELECT count(*) FROM reviews").fetchone()
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+    def saves():
+        for n in range(40):
+            try:
+                store.retro.save_review(db, f"sig{n}", "noise")
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=reads), threading.Thread(target=reads), threading.Thread(target=saves)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
