@@ -11,7 +11,10 @@ settings.install_redaction()  # Streamlit's own log handlers: no token in what t
 st.set_page_config(page_title="Alert hygiene", page_icon=":material/notifications_off:", layout="wide")
 access.require_login()  # before anything reads the database
 
-db = database.current()
+try:
+    db = database.current()
+except store.DatabaseError as exc:  # missing, unreadable, or of a newer schema: one line, no traceback
+    database.cannot_open(exc)
 if db.is_demo:
     database.demo_banner()
 

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
-from settings import ConfigError
+from settings import number
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,15 @@ class HttpPolicy:
         values = {}
         for f in fields(cls):
             if f.name in options:
-                value = options[f.name]
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                    raise ConfigError(f"providers.{source}.{f.name}: expected a number >= 0, got {value!r}")
-                values[f.name] = int(value) if f.name == "max_attempts" else float(value)
-        policy = cls(**values)
-        if policy.max_attempts < 1:
-            raise ConfigError(f"providers.{source}.max_attempts: expected 1 or more")
-        return policy
+                low, high = _LIMITS[f.name]
+                kind = int if f.name == "max_attempts" else float
+                values[f.name] = number(f"providers.{source}.{f.name}", options[f.name], kind, low, high)
+        return cls(**values)
+
+
+# The range of each HttpPolicy option: finite, and small enough for a person to wait for.
+_LIMITS = {"timeout_s": (0.001, 3600), "connect_timeout_s": (0.001, 600), "max_attempts": (1, 100),
+           "backoff_base_s": (0, 3600), "backoff_cap_s": (0, 86400), "wait_scale": (0, 1000)}
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ class RunTotals:
 
 
 def saved_cursor(db: str, source: str, stream: str) -> str | None:
-    """Where the last committed load of a source's stream stopped."""
+    """Where the last committed load of a source's stream stopped (None before the first)."""
+    if not store.exists(db):
+        return None
     with store.reading(db) as con:
         row = con.execute(
             "SELECT cursor FROM sync_state WHERE source = ? AND stream = ?", [source, stream]

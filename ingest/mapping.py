@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from settings import EARLIEST_YEAR, LATEST_YEAR  # the one range of dates
+
 CHANNELS = ("phone", "sms", "push", "email", "chat", "other")
 
 
@@ -77,7 +79,6 @@ _FLAGS = {"auto_resolved", "notifications_known"}
 _COUNTS = {"escalations", "occurrences", "dropped", "escalation_level"}  # INTEGER
 _NOT_TEXT = _TIMES | _FLAGS | _COUNTS
 _NOT_UNICODE = "{column} is not valid Unicode text (a lone surrogate or bytes that are not UTF-8)"
-EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
 
 
 def value_problem(column: str, value: Any) -> str | None:
@@ -104,14 +105,46 @@ def value_problem(column: str, value: Any) -> str | None:
     return None
 
 
-def check_rows(mapped: Mapped) -> None:
-    """Raise MappingError naming the first value that the store could not take."""
-    for rows in mapped.rows.values():
+def check_rows(mapped: Mapped, now: dt.datetime | None = None) -> None:
+    """Raise MappingError naming the first value that the store could not take, or that would make
+    the numbers wrong (see `implausible`)."""
+    now = now or dt.datetime.now(dt.UTC)
+    for table, rows in mapped.rows.items():
         for row in rows:
             for column, value in row.items():
                 problem = value_problem(column, value)
                 if problem:
                     raise MappingError(problem)
+            problem = implausible(table, row, now)
+            if problem:
+                raise MappingError(problem)
+
+
+# How far in the future a time may lie (clocks of the provider and of this machine disagree a little).
+FUTURE_SKEW = dt.timedelta(minutes=5)
+# Times that must not come before the alert was created: each would give a negative duration.
+_AFTER_CREATION = ("acknowledged_at", "resolved_at")
+
+
+def implausible(table: str, row: dict[str, Any], now: dt.datetime) -> str | None:
+    """Why a well-formed row would still make the numbers wrong, or None: an alert resolved or
+    acknowledged before it was created (a negative time to resolve), a time in the future, a
+    negative count."""
+    latest = now + FUTURE_SKEW
+    for column in _TIMES & row.keys():
+        value = row[column]
+        if isinstance(value, dt.datetime) and column != "ingested_at" and value > latest:
+            return f"{column} is in the future: {value.isoformat()}"
+    if table == "alerts":
+        created = row.get("created_at")
+        for column in _AFTER_CREATION:
+            value = row.get(column)
+            if isinstance(value, dt.datetime) and isinstance(created, dt.datetime) and value < created:
+                return f"{column} {value.isoformat()} is before created_at {created.isoformat()}"
+    for column in _COUNTS & row.keys():
+        if isinstance(row[column], int) and row[column] < 0:
+            return f"{column} is negative: {row[column]}"
+    return None
 
 
 def _encodable(text: str) -> bool:

@@ -110,17 +110,15 @@ class SyncOptions:
 
     @classmethod
     def from_options(cls, source: str, options: Mapping[str, Any]) -> SyncOptions:
-        def number(name: str, default: float) -> float:
-            value = options.get(name, default)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise settings_module.ConfigError(f"providers.{source}.{name}: expected a number >= 0")
-            return value
+        def number(name: str, default: float, maximum: float) -> float:
+            return settings_module.number(f"providers.{source}.{name}", options.get(name, default), maximum=maximum)
 
+        years = 20 * settings_module.YEAR_DAYS  # further back than any provider keeps
         return cls(
-            overlap=dt.timedelta(minutes=number("overlap_minutes", 15)),
-            backfill=dt.timedelta(days=number("backfill_days", 180)),
-            reopen_max_age=dt.timedelta(days=number("reopen_max_age_days", 30)),
-            batch_records=max(1, int(number("batch_records", 5000))),
+            overlap=dt.timedelta(minutes=number("overlap_minutes", 15, 7 * 24 * 60)),
+            backfill=dt.timedelta(days=number("backfill_days", 180, years)),
+            reopen_max_age=dt.timedelta(days=number("reopen_max_age_days", 30, years)),
+            batch_records=max(1, int(number("batch_records", 5000, 1_000_000))),
         )
 
 

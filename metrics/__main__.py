@@ -72,9 +72,13 @@ def _scope_arguments(command: argparse.ArgumentParser) -> None:
 
 def _moment(text: str, option: str) -> dt.date | dt.datetime:
     try:
-        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+        value = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{option}: expected a date like 2026-03-10 or an ISO time, got {text!r}") from None
+    if not settings_module.EARLIEST_YEAR <= value.year <= settings_module.LATEST_YEAR:
+        raise UsageError(f"{option}: expected a date from {settings_module.EARLIEST_YEAR} to "
+                         f"{settings_module.LATEST_YEAR}, got {text!r}")
+    return value
 
 
 def period_of(args: argparse.Namespace, config: settings_module.Settings) -> Period:

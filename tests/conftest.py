@@ -33,6 +33,16 @@ def db(tmp_path) -> str:
     return str(tmp_path / "alerts.duckdb")
 
 
+@pytest.fixture
+def empty_db(db) -> str:
+    """A database that exists, migrated, without any rows (readers never create one)."""
+    import store
+
+    with store.writing(db):
+        pass
+    return db
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> str:
     """The demo history (seed 7, 180 days ending DEMO_END), built once per test session."""

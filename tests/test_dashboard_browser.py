@@ -66,8 +66,8 @@ def test_overview_filters_come_from_the_url(live_demo):
         assert "· payments ·" in page.locator("[data-testid='stMain']").inner_text()
 
 
-def test_overview_on_an_empty_database_in_chromium(db):
-    with streamlit_server(db) as url, chromium_page() as page:
+def test_overview_on_an_empty_database_in_chromium(empty_db):
+    with streamlit_server(empty_db) as url, chromium_page() as page:
         page.goto(url)
         wait_for_app(page, ready="[data-testid='stAlert']")
         assert _exceptions(page) == []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import shutil
 from urllib.parse import quote
@@ -22,8 +24,9 @@ IMG = "<img src=x onerror=\"window.__pwned = 'img'\">"
 LINK = "[click me](javascript:window.__pwned='link')"
 HOSTILE_TEAM = "<img src=x onerror=\"window.__pwned = 'team'\">ops"
 LONG = "A" * 5000
+FORMULA = "=cmd|' /C calc'!A0"
 TITLES = [f"Disk {SCRIPT} full", f"CPU {IMG} high", f"Queue {LINK} stuck", f"**bold** _it_ `code` {LONG}",
-          "{{7*7}} ${7*7} %s %n \u202eevil\u202c"]
+          "{{7*7}} ${7*7} %s %n \u202eevil\u202c", FORMULA]
 PAGES = ["", "noisy", "retro", "advice", "wakeups", "response", "planner", "data_sources"]
 
 
@@ -98,3 +101,21 @@ def test_sql_and_path_fragments_in_the_url_only_filter(hostile_db, tmp_path):
             _inert(page)
     with store.reading(db) as con:
         assert con.execute("SELECT count(*) FROM alerts").fetchone()[0] > 40
+
+
+def test_csv_downloads_hold_formulas_as_text(hostile_db, tmp_path):
+    """The reported case: a title `=cmd|' /C calc'!A0` went raw into the CSV downloads."""
+    db = str(tmp_path / "h.duckdb")
+    shutil.copy(hostile_db, db)
+    team = quote(HOSTILE_TEAM)
+    with streamlit_server(db) as url, chromium_page(1400, 2400) as page:
+        page.goto(f"{url}/retro?team={team}")
+        wait_for_app(page, ready="[data-testid='stDownloadButton']")
+        with page.expect_download() as caught:
+            page.get_by_role("button", name="Sprint data (CSV)").click()
+        target = tmp_path / caught.value.suggested_filename
+        caught.value.save_as(target)
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    cells = [cell for row in rows for cell in row]
+    assert any(cell == "'" + FORMULA or cell.startswith("'" + FORMULA) for cell in cells), cells[:40]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@"))]

@@ -61,8 +61,8 @@ def test_unknown_url_values_fall_back_to_defaults(monkeypatch, demo_db, frozen_t
     assert "2026-11-09" in _scope_line(app)
 
 
-def test_overview_on_an_empty_database_says_how_to_load_data(monkeypatch, db):
-    app = open_page(monkeypatch, db)
+def test_overview_on_an_empty_database_says_how_to_load_data(monkeypatch, empty_db):
+    app = open_page(monkeypatch, empty_db)
     assert not app.exception
     assert not app.metric
     assert any("No alerts in this database yet" in info.value for info in app.info)

@@ -55,8 +55,8 @@ def test_every_page_runs_on_demo_data(monkeypatch, demo_db, page):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_has_a_helpful_empty_state(monkeypatch, db, page):
-    app = open_page(monkeypatch, db, page)
+def test_every_page_has_a_helpful_empty_state(monkeypatch, empty_db, page):
+    app = open_page(monkeypatch, empty_db, page)
     assert not app.exception
     texts = " ".join(e.value for e in [*app.info, *app.success])
     assert "No alerts in this database yet" in texts or "Nothing loaded yet" in texts

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 import settings
 import store
-from ingest.imports import FORMATS
+from ingest.imports import FORMATS, ImportOptions
 from ingest.load import IngestRun
 from ingest.mapping import Mapped, map_each, raw_text
 from ingest.sources import alertmanager, csv_exports, oncall, opsgenie, pagerduty  # noqa: F401 - registers the CSV formats
@@ -57,6 +58,10 @@ good_time = st.datetimes(min_value=dt.datetime(1971, 1, 1), max_value=dt.datetim
                          timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30)),
                                                     dt.timezone(dt.timedelta(hours=-8))]))
 good_iso = good_time.map(lambda t: t.isoformat())
+# A good record's own times are in the past and in order: created first, acknowledged or resolved later.
+zones = st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(dt.timedelta(hours=-8))])
+created_iso = st.datetimes(dt.datetime(1971, 1, 1), dt.datetime(1998, 1, 1), timezones=zones).map(dt.datetime.isoformat)
+later_iso = st.datetimes(dt.datetime(1999, 1, 1), dt.datetime(2026, 1, 1), timezones=zones).map(dt.datetime.isoformat)
 edge_time = st.sampled_from(["0000-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00",
                              "9999-12-31T23:59:59Z", "1969-12-31T23:59:59Z", "2026-02-30T10:00:00Z", "NaN",
                              "", "  ", "2026-13-01", "1e400", "-1", "99999999999999999999"])
@@ -91,22 +96,22 @@ def records(good: st.SearchStrategy[dict], count: int = 8) -> st.SearchStrategy[
 # --- provider records ---------------------------------------------------------------------------------------
 
 pd_incident = st.fixed_dictionaries({
-    "id": st.uuids().map(lambda u: f"Q{u.hex[:12]}"), "title": good_title, "created_at": good_iso,
-    "status": st.sampled_from(["triggered", "acknowledged", "resolved"]), "resolved_at": good_iso,
+    "id": st.uuids().map(lambda u: f"Q{u.hex[:12]}"), "title": good_title, "created_at": created_iso,
+    "status": st.sampled_from(["triggered", "acknowledged", "resolved"]), "resolved_at": later_iso,
     "urgency": st.sampled_from(["high", "low"]), "html_url": good_text,
     "service": st.fixed_dictionaries({"id": good_text, "summary": good_text}),
     "teams": st.lists(st.fixed_dictionaries({"id": good_text, "summary": good_text}), max_size=2),
 })
 pd_log_entry = st.fixed_dictionaries({
     "id": st.uuids().map(lambda u: f"R{u.hex[:12]}"), "type": st.sampled_from(sorted(pagerduty.EVENT_TYPES)),
-    "created_at": good_iso, "incident": st.fixed_dictionaries({"id": good_text}),
+    "created_at": later_iso, "incident": st.fixed_dictionaries({"id": good_text}),
     "agent": st.fixed_dictionaries({"id": good_text, "type": st.just("user_reference")}),
     "user": st.fixed_dictionaries({"id": good_text}),
     "channel": st.fixed_dictionaries({"type": st.just("auto"), "notification": st.fixed_dictionaries(
         {"type": st.sampled_from(sorted(pagerduty.CHANNELS))})}),
 })
 og_alert = st.fixed_dictionaries({
-    "id": st.uuids().map(str), "message": good_title, "createdAt": good_iso, "updatedAt": good_iso,
+    "id": st.uuids().map(str), "message": good_title, "createdAt": created_iso, "updatedAt": later_iso,
     "status": st.sampled_from(["open", "closed"]), "acknowledged": st.booleans(), "priority": st.just("P3"),
     "report": st.fixed_dictionaries({"ackTime": st.integers(0, 10**7), "closeTime": st.integers(0, 10**7),
                                      "acknowledgedBy": good_text, "closedBy": good_text}),
@@ -114,8 +119,8 @@ og_alert = st.fixed_dictionaries({
     "tags": st.lists(good_text, max_size=3),
 })
 oc_group = st.fixed_dictionaries({
-    "id": st.uuids().map(lambda u: f"I{u.hex[:12]}"), "title": good_title, "created_at": good_iso,
-    "acknowledged_at": st.one_of(st.none(), good_iso), "resolved_at": st.one_of(st.none(), good_iso),
+    "id": st.uuids().map(lambda u: f"I{u.hex[:12]}"), "title": good_title, "created_at": created_iso,
+    "acknowledged_at": st.one_of(st.none(), later_iso), "resolved_at": st.one_of(st.none(), later_iso),
     "acknowledged_by": st.one_of(st.none(), good_text), "resolved_by": st.one_of(st.none(), good_text),
     "labels": st.lists(st.fixed_dictionaries({"key": st.fixed_dictionaries({"name": good_text}),
                                               "value": st.fixed_dictionaries({"name": good_text})}), max_size=2),
@@ -193,15 +198,20 @@ def test_opsgenie_log_lines_never_crash_the_mapping():
 
 # --- Alertmanager webhook bodies ----------------------------------------------------------------------------
 
-am_alert = st.fixed_dictionaries({
-    "status": st.sampled_from(["firing", "resolved"]),
-    "labels": st.fixed_dictionaries({"alertname": good_text, "job": good_text},
-                                    optional={"team": good_text, "severity": good_text}),
-    "annotations": st.fixed_dictionaries({}, optional={"summary": good_title, "runbook_url": good_text}),
-    "startsAt": good_time.map(lambda t: t.isoformat()),
-    "endsAt": good_time.map(lambda t: t.isoformat()),
-    "generatorURL": good_text, "fingerprint": st.uuids().map(lambda u: u.hex[:16]),
-})
+# A good alert ends after it starts, and neither lies in the future (ingest.mapping.implausible).
+past_time = st.datetimes(min_value=dt.datetime(1971, 1, 1), max_value=dt.datetime(2026, 1, 1),
+                         timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))]))
+am_alert = st.builds(
+    lambda alert, starts, lasted: {**alert, "startsAt": starts.isoformat(), "endsAt": (starts + lasted).isoformat()},
+    st.fixed_dictionaries({
+        "status": st.sampled_from(["firing", "resolved"]),
+        "labels": st.fixed_dictionaries({"alertname": good_text, "job": good_text},
+                                        optional={"team": good_text, "severity": good_text}),
+        "annotations": st.fixed_dictionaries({}, optional={"summary": good_title, "runbook_url": good_text}),
+        "generatorURL": good_text, "fingerprint": st.uuids().map(lambda u: u.hex[:16]),
+    }),
+    past_time, st.timedeltas(dt.timedelta(0), dt.timedelta(days=7)),
+)
 
 
 def payload(alerts: list[dict]) -> dict:
@@ -252,6 +262,8 @@ def wire(body) -> bytes:
 
 
 def stored(db: str, source_ids: set[str], hashes: set[str]) -> bool:
+    if not os.path.exists(db):
+        return False  # the receiver creates it with its first load
     with store.reading(db) as con:
         have = {r[0] for r in con.execute("SELECT source_id FROM alerts").fetchall()}
         held = {r[0] for r in con.execute("SELECT record_hash FROM quarantine").fetchall()}
@@ -305,8 +317,9 @@ def test_a_deeply_nested_body_is_refused_not_crashed_on(receiver):
 
 CSV_HEADER = ["Incident ID", "Title", "Created On", "Resolved On", "Seconds to First Ack", "Escalation Count",
               "Service Name", "Urgency", "Row"]
-good_csv_time = st.one_of(good_iso, good_time.map(lambda t: t.strftime("%m/%d/%Y %H:%M:%S")),
-                          st.integers(10**9, 4 * 10**9).map(str))
+past = st.datetimes(dt.datetime(1971, 1, 1), dt.datetime(2026, 1, 1), timezones=zones)  # the future is implausible
+good_csv_time = st.one_of(past.map(dt.datetime.isoformat), past.map(lambda t: t.strftime("%m/%d/%Y %H:%M:%S")),
+                          st.integers(10**9, 17 * 10**8).map(str))
 csv_junk = st.one_of(text, st.sampled_from(["NaN", "nan", "inf", "-inf", "1e400", "null", "NULL", "None", "",
                                             "9" * 40, "-1", "0000-00-00 00:00:00", "12/31/9999 23:59:59"]),
                      edge_time)
@@ -353,7 +366,7 @@ def test_generated_csv_files_load_every_good_row_and_quarantine_every_bad_one():
         with tempfile.TemporaryDirectory() as tmp:
             path, db = Path(tmp) / "export.csv", str(Path(tmp) / "fuzz.duckdb")
             path.write_bytes(csv_bytes(rows, broken, short))
-            run = FORMATS["pagerduty-csv"].load(str(path), db, CONFIG)
+            run = FORMATS["pagerduty-csv"].load(str(path), db, CONFIG, ImportOptions(date_order="mdy"))
             loaded = count(db, "SELECT count(*) FROM alerts")
             quarantined = count(db, "SELECT count(*) FROM quarantine WHERE reason <> ''")
             tally("csv rows", len(rows), quarantined)

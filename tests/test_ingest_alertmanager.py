@@ -253,3 +253,27 @@ def test_alerts_dropped_past_max_alerts_are_recorded_and_shown(tmp_path, capsys)
     assert data_gaps(db) == [line]
     assert main(["status", "--db", db]) == 0
     assert f"read in part: {line}" in capsys.readouterr().out
+
+
+LINES, BROKEN = 40_000, 36_000
+
+
+def test_a_broken_line_after_parts_were_written_says_what_was_loaded_and_exits_1(tmp_path, db, capsys, monkeypatch):
+    """The reported case: a broken line near the end of a file whose first parts were committed."""
+    from ingest import cli
+
+    monkeypatch.setattr(alertmanager_import, "PART_ROWS", 1000)
+    alert = payload("always_firing")["alerts"][0]
+    good = [json.dumps(payload("always_firing") | {"alerts": [alert | {"fingerprint": f"{k:016x}"}]})
+            for k in range(LINES)]
+    path = tmp_path / "am.jsonl"  # DuckDB reads a file in buffers of MiBs: the fault must lie past the first
+    path.write_text("\n".join(good[:BROKEN]) + "\n{\"version\": \"4\", \"alerts\": [\n" + "\n".join(good[BROKEN:]) + "\n")
+    assert cli.main(["import", str(path), "--format", "alertmanager-json", "--db", db]) == 1
+    err = capsys.readouterr().err
+    loaded = int(err.split(" alerts from the file before that point were loaded")[0].rsplit(". ", 1)[1])
+    assert 0 < loaded <= BROKEN and loaded % 1000 == 0
+    assert "not Alertmanager webhook payloads" in err and "the rest of the file was not" in err
+    assert "import the file again" in err and err.count("\n") == 1
+    with store.reading(db) as con:
+        assert con.execute("SELECT count(*) FROM alerts").fetchone()[0] == loaded
+        assert con.execute("SELECT status FROM ingest_runs").fetchone()[0] == "failed"

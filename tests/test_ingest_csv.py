@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 import settings
 from ingest import cli
-from ingest.imports import FORMATS
-from ingest.mapping import MappingError
+from ingest.imports import FORMATS, ImportFailed
+from ingest.mapping import MappingError, map_each
+from ingest.sources import csv_exports
 from ingest.sources.csv_exports import (
     PAGERDUTY_COLUMNS,
     PAGERDUTY_REQUIRED,
+    TimeReading,
+    decide_date_order,
     map_pagerduty_row,
     parse_export_time,
 )
@@ -101,5 +106,70 @@ def test_naive_export_times_are_read_in_the_configured_zone():
 def test_map_pagerduty_row_rejects_a_resolve_before_creation():
     assert PAGERDUTY_REQUIRED and "created" in PAGERDUTY_COLUMNS
     fields = {"id": "Q", "title": "t", "created": "2026-05-22T10:00:00Z", "resolved": "2026-05-22T09:00:00Z"}
-    with pytest.raises(MappingError, match="resolved before"):
-        map_pagerduty_row(fields, fields, UTC, settings.Settings())
+    mapped = map_each("csv", [fields], lambda f: map_pagerduty_row(f, f, TimeReading(), settings.Settings()))
+    assert not mapped.rows and "resolved_at 2026-05-22T09:00:00+00:00 is before created_at" in mapped.rejected[0].reason
+
+
+# --- the date order of a file: decided once, from all of its dates -------------------------------------------
+
+
+def _export(path: Path, created: list[str]) -> str:
+    path.write_text("ID,Title,Created On\n" + "".join(f"P{k},Disk full,{c}\n" for k, c in enumerate(created)))
+    return str(path)
+
+
+def test_the_reported_file_is_read_day_first_throughout_not_guessed_row_by_row(db, tmp_path):
+    path = _export(tmp_path / "eu.csv", ["04/03/2026 10:00", "25/03/2026 10:00", "12/03/2026 10:00"])
+    assert cli.main(["import", path, "--format", "pagerduty-csv", "--db", db]) == 0
+    days = [r[0].date() for r in query(db, "SELECT created_at FROM alerts ORDER BY source_id")]
+    assert days == [dt.date(2026, 3, 4), dt.date(2026, 3, 25), dt.date(2026, 3, 12)]
+
+
+def test_an_ambiguous_file_needs_date_order_and_says_so_in_one_line(db, tmp_path, capsys):
+    path = _export(tmp_path / "either.csv", ["04/03/2026 10:00", "05/03/2026 10:00"])
+    assert cli.main(["import", path, "--format", "pagerduty-csv", "--db", db]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--date-order dmy or mdy" in err and "'04/03/2026 10:00' (line 2)" in err and "\n" not in err
+    assert not Path(db).exists()  # nothing written, not even an empty database
+    assert cli.main(["import", path, "--format", "pagerduty-csv", "--db", db, "--date-order", "dmy"]) == 0
+    assert query(db, "SELECT min(created_at)::DATE FROM alerts") == [(dt.date(2026, 3, 4),)]
+
+
+def test_a_file_in_both_orders_or_against_the_option_is_refused(db, tmp_path, capsys):
+    mixed = _export(tmp_path / "mixed.csv", ["25/03/2026 10:00", "03/25/2026 10:00"])
+    assert cli.main(["import", mixed, "--format", "pagerduty-csv", "--db", db]) == 2
+    assert "dates in both orders" in capsys.readouterr().err
+    eu = _export(tmp_path / "eu.csv", ["25/03/2026 10:00"])
+    assert cli.main(["import", eu, "--format", "pagerduty-csv", "--db", db, "--date-order", "mdy"]) == 2
+    assert "can only be day/month" in capsys.readouterr().err
+
+
+@given(days=st.lists(st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2026, 11, 1)), min_size=1, max_size=30),
+       order=st.sampled_from(["dmy", "mdy"]))
+@hsettings(max_examples=60, deadline=None)
+def test_every_date_of_a_file_is_read_in_one_order_or_the_file_is_refused(days, order):
+    texts = [d.strftime("%d/%m/%Y" if order == "dmy" else "%m/%d/%Y") for d in days]
+    try:
+        decided = decide_date_order(enumerate(texts, 2), "f.csv", None)
+    except ImportFailed as exc:
+        assert all(d.day <= 12 for d in days) and "--date-order" in str(exc)
+        decided = decide_date_order(enumerate(texts, 2), "f.csv", order)  # the option settles it
+    read = [parse_export_time(t, order=decided).date() for t in texts]
+    assert read == days or all(d.day == d.month for d in days)
+
+
+def test_a_line_the_csv_reader_cannot_take_stops_the_file_before_anything_is_written(db, tmp_path, capsys,
+                                                                                     monkeypatch):
+    monkeypatch.setattr(csv_exports, "MAX_FIELD_CHARS", 1000)
+    lines = [f"P{k},Disk full,2026-03-02T09:{k % 60:02d}:00Z\n" for k in range(35)]
+    lines.insert(25, f"P99,{'x' * 2000},2026-03-02T09:00:00Z\n")  # longer than the csv module takes
+    path = tmp_path / "broken.csv"
+    path.write_text("ID,Title,Created On\n" + "".join(lines))
+    limit = csv.field_size_limit(1000)
+    try:
+        assert cli.main(["import", str(path), "--format", "pagerduty-csv", "--db", db]) == 2
+    finally:
+        csv.field_size_limit(limit)
+    err = capsys.readouterr().err
+    assert "line 27: field larger than field limit" in err and err.count("\n") == 1
+    assert not Path(db).exists()  # the first pass (the date order) reads every line before anything is written

@@ -113,9 +113,31 @@ def test_a_second_export_replaces_the_first_and_leaves_other_files_alone(tmp_pat
 
 def test_an_empty_database_exports_empty_table_directories(tmp_path):
     db = str(tmp_path / "empty.duckdb")
+    with store.writing(db):
+        pass
     counts = store.export.export_parquet(db, tmp_path / "lake")
     assert set(counts.values()) == {0}
     assert all((tmp_path / "lake" / t).is_dir() for t in counts)
+
+
+def test_a_mistyped_or_empty_database_never_replaces_a_good_export(tmp_path, exported_db):
+    """The reported case: a typo in --db created an empty database and replaced the export with an empty one."""
+    out = tmp_path / "lake"
+    store.export.export_parquet(exported_db, out)
+    before = parquet_counts(out, "alerts")
+    typo = tmp_path / "alerts.duckbd"
+    done = subprocess.run([sys.executable, "-m", "ingest", "export", "--db", str(typo), "--parquet", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "does not exist" in done.stderr and done.stderr.count("\n") == 1
+    assert not typo.exists() and parquet_counts(out, "alerts") == before
+    empty = str(tmp_path / "empty.duckdb")
+    with store.writing(empty):
+        pass
+    done = subprocess.run([sys.executable, "-m", "ingest", "export", "--db", empty, "--parquet", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "holds no alerts" in done.stderr and "left as it is" in done.stderr
+    assert parquet_counts(out, "alerts") == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".export-")] == []
 
 
 def test_the_cli_exports_and_requires_a_directory(tmp_path, exported_db):

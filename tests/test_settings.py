@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import re
 import tomllib
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
+import metrics
 import settings
 from tests.conftest import ROOT
 
@@ -46,15 +49,20 @@ def test_every_setting_is_documented_in_the_example():
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ("[sprint]\nlength_days = 0", "sprint.length_days: expected an integer >= 1, got 0"),
+        ("[sprint]\nlength_days = 0", "sprint.length_days: expected an integer from 1 to 366, got 0"),
+        ("[sprint]\nlength_days = 100000000000", "sprint.length_days: expected an integer from 1 to 366"),
+        ("[sprint]\nanchor = 0001-01-01", "sprint.anchor: expected a date from 1970 to 2200"),
+        ("[cost]\nsleep_minutes = inf", "cost.sleep_minutes: expected a number from 0 to 1440, got inf"),
+        ("[cost]\noff_minutes = nan", "cost.off_minutes: expected a number from 0 to 1440, got nan"),
+        ("[thresholds]\nflap_s = 1e300", "thresholds.flap_s: expected an integer from 0 to 2592000"),
         ("[sprint]\nanchor = 'soon'", "sprint.anchor: expected a date like 2026-01-05, got 'soon'"),
         ("[time]\ndefault_time_zone = 'Mars/Olympus'", "time.default_time_zone: expected an IANA time zone"),
-        ("[thresholds]\ntransient_s = 'five'", "thresholds.transient_s: expected an integer >= 0"),
+        ("[thresholds]\ntransient_s = 'five'", "thresholds.transient_s: expected an integer from 0 to"),
         ("[thresholds]\nflapping = 3", "thresholds.flapping: unknown key"),
         ("[hours]\nworking_days = ['Monday']", "hours.working_days: expected a list of Mon, Tue"),
         ("[hours]\nsleep_start = '25:00'", "hours.sleep_start: expected a time of day like '08:00'"),
         ("[teams.ops]\nholidays = 'XX'", "teams.ops.holidays: expected a country code"),
-        ("[teams.ops]\nmax_noise_ratio = 3", "teams.ops.max_noise_ratio: expected a share between 0 and 1"),
+        ("[teams.ops]\nmax_noise_ratio = 3", "teams.ops.max_noise_ratio: expected a number from 0 to 1, got 3"),
         ("[services]\napi = 3", "services.api: expected a team name"),
         ("[advice]\ninhibit_probability = 1.5", "advice.inhibit_probability: expected a share between 0 and 1"),
         ("[advice]\nhold_down_minutes = [5, -1]", "advice.hold_down_minutes: expected a list of whole minutes >= 0"),
@@ -86,3 +94,49 @@ def test_sprints_start_on_the_anchor_and_repeat():
     assert config.sprint_start(dt.date(2026, 1, 18)) == dt.date(2026, 1, 5)
     assert config.sprint_start(dt.date(2026, 1, 19)) == dt.date(2026, 1, 19)
     assert config.sprint_start(dt.date(2025, 12, 31)) == dt.date(2025, 12, 22)  # before the anchor too
+
+
+NUMERIC_KEYS = [("sprint", "length_days"), *(("thresholds", f.name) for f in dataclasses.fields(settings.Thresholds)),
+                *(("cost", f.name) for f in dataclasses.fields(settings.CostModel)),
+                ("teams.ops", "max_wakeups_per_sprint"), ("teams.ops", "max_noise_ratio")]
+
+
+@given(key=st.sampled_from(NUMERIC_KEYS),
+       value=st.one_of(st.integers(min_value=-(10**30), max_value=10**30), st.floats(allow_nan=True, allow_infinity=True)))
+@hsettings(max_examples=300, deadline=None)
+def test_any_number_in_any_numeric_setting_is_taken_or_refused_in_one_line_never_a_crash_later(key, value):
+    table, name = key
+    try:
+        config = settings.parse(tomllib.loads(f"[{table}]\n{name} = {_toml_number(value)}"))
+    except settings.ConfigError as exc:
+        assert f"{table}.{name}: expected" in str(exc) and "\n" not in str(exc)
+        return
+    # What the numbers feed: sprint arithmetic and the cost model stay finite.
+    period = metrics.sprint_period(config, dt.date(2026, 11, 30))
+    assert period.start < period.end
+    assert all(math.isfinite(getattr(config.cost, f.name)) for f in dataclasses.fields(settings.CostModel))
+    assert all(math.isfinite(getattr(config.thresholds, f.name)) for f in dataclasses.fields(settings.Thresholds))
+
+
+def _toml_number(value: float) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return repr(value)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"timeout_s": math.inf}, "providers.pagerduty.timeout_s: expected a number from 0.001 to 3600, got inf"),
+    ({"max_attempts": 0}, "providers.pagerduty.max_attempts: expected an integer from 1 to 100, got 0"),
+    ({"backfill_days": 10**11}, "providers.pagerduty.backfill_days: expected a number from 0 to 7320"),
+    ({"overlap_minutes": math.nan}, "providers.pagerduty.overlap_minutes: expected a number from 0 to 10080, got nan"),
+])
+def test_provider_options_refuse_nan_inf_and_absurd_sizes_in_one_line(options, message):
+    from ingest.http import HttpPolicy
+    from ingest.sync import SyncOptions
+
+    with pytest.raises(settings.ConfigError) as caught:
+        HttpPolicy.from_options("pagerduty", options)
+        SyncOptions.from_options("pagerduty", options)
+    assert message in str(caught.value)

@@ -57,6 +57,8 @@ def load(function: str | Callable, *args: Any, **kwargs: Any) -> Any:
         result = _cached(function, name, db, store.last_change(db), _config_stamp(), args, key)
     except store.DatabaseBusy:
         return _stale(name, db, args, key)
+    except store.DatabaseError as exc:
+        database.cannot_open(exc)
     except settings.ConfigError as exc:
         st.error(f"Configuration error: {exc}", icon=":material/settings_alert:")
         st.stop()

@@ -66,6 +66,12 @@ def current() -> Database:
     return st.session_state["database"]
 
 
+def cannot_open(exc: store.DatabaseError) -> None:
+    """The database cannot be used at all (missing, unreadable, a newer schema): say so and stop."""
+    st.error(f"Cannot open the database: {exc}", icon=":material/database_off:")
+    st.stop()
+
+
 def demo_banner() -> None:
     st.info(
         "**Demo data.** You are looking at a generated 180-day history of six made-up teams, "

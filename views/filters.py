@@ -8,7 +8,7 @@ import streamlit as st
 
 import metrics
 from metrics import Period
-from settings import Settings
+from settings import EARLIEST_YEAR, LATEST_YEAR, Settings
 
 ALL_TEAMS = "All teams"
 ALL_SERVICES = "All services"
@@ -71,10 +71,12 @@ def sprint(sprints: list[Period]) -> Period:
 
 
 def _date_param(key: str) -> dt.date | None:
+    """A date from the URL, or None for anything that is not a date this program reckons with."""
     try:
-        return dt.date.fromisoformat(st.query_params.get(key, ""))
+        value = dt.date.fromisoformat(st.query_params.get(key, ""))
     except ValueError:
         return None
+    return value if EARLIEST_YEAR <= value.year <= LATEST_YEAR else None
 
 
 def period(config: Settings) -> Period:

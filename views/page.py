@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from metrics import Period, browse
+from metrics import Period, browse, spreadsheet
 from settings import Settings
 from views import data, filters, format
 
@@ -71,7 +71,7 @@ def nothing_in_period(scope: Scope, what: str = "alerts") -> None:
 
 def download_csv(frame: pd.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
     st.download_button(
-        label, frame.to_csv(index=False).encode("utf-8"), file_name=file_name, mime="text/csv",
+        label, spreadsheet.to_csv(frame), file_name=file_name, mime="text/csv",
         key=key or f"csv_{file_name}", icon=":material/download:",
     )
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import settings
+import store
 from ingest.sources import demo
 from ingest.status import sources_in
 
@@ -29,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = settings.load(args.config)
-    others = sources_in(args.db) - {demo.SOURCE}
+    exists = not store.is_local_file(args.db) or Path(args.db).exists()
+    others = (sources_in(args.db) if exists else set()) - {demo.SOURCE}
     if others:
         print(
             f"error: {args.db} holds data from {', '.join(sorted(others))}; demo rows never mix with a "

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from store.export import export_parquet
+import settings
+import store
+from store.export import NothingToExport, export_parquet
 
 NAME = "export"
 HELP = "write the tables as Parquet: alerts, events, notifications under source=/year=/month= partitions"
@@ -16,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    counts = export_parquet(args.db, args.parquet)
+    if store.is_local_file(args.db) and not Path(args.db).exists():  # a typo must not become a new database
+        raise settings.ConfigError(f"database {store.display_name(args.db)} does not exist (--db, $ALERTHYGIENE_DB)")
+    try:
+        counts = export_parquet(args.db, args.parquet)
+    except NothingToExport as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"exported {args.db} to {args.parquet}: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
     return 0

@@ -6,12 +6,14 @@ import argparse
 import sys
 
 import settings
-from ingest.imports import FORMATS, ImportFailed
+import store
+from ingest.imports import FORMATS, ImportFailed, ImportOptions
 from ingest.sources import (
     alertmanager_import,  # noqa: F401 - registers alertmanager-json
     csv_exports,  # noqa: F401 - registers the CSV formats
     shifts_csv,  # noqa: F401 - registers shifts-csv
 )
+from ingest.sources.csv_exports import DATE_ORDERS
 
 NAME = "import"
 HELP = "load an exported file: " + ", ".join(FORMATS)
@@ -22,15 +24,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", required=True, choices=list(FORMATS),
                         help="; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()))
     parser.add_argument("--config", default=None, help="configuration file (default ./alerthygiene.toml)")
+    parser.add_argument("--date-order", choices=list(DATE_ORDERS),
+                        help="CSV: read dates like 04/03/2026 as day/month (dmy) or month/day (mdy); needed only "
+                             "when no date in the file decides it")
 
 
 def run(args: argparse.Namespace) -> int:
     config = settings.load(args.config)
     try:
-        run_ = FORMATS[args.format].load(args.file, args.db, config)
+        run_ = FORMATS[args.format].load(args.file, args.db, config, ImportOptions(date_order=args.date_order))
     except ImportFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        if not exc.loaded:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        # A partial import: what is in, what is not, and how to finish the job.
+        print(f"error: {exc}. {exc.loaded} alerts from the file before that point were loaded into "
+              f"{store.display_name(args.db)}; the rest of the file was not. Fix what stopped it and import the file "
+              "again: what is already loaded is not duplicated.", file=sys.stderr)
+        return 1
     totals = run_.totals
     loaded = (f"{totals.by_table.get('on_call_shifts', 0)} shift pieces (within one UTC day each)"
               if args.format == "shifts-csv" else f"{totals.by_table.get('alerts', 0)} alerts")

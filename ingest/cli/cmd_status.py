@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+import settings
 import store
 from ingest.status import data_gaps, source_status
 
@@ -16,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if store.is_local_file(args.db) and not Path(args.db).exists():  # a typo must not become a new database
+        raise settings.ConfigError(f"database {store.display_name(args.db)} does not exist (--db, $ALERTHYGIENE_DB)")
     table = source_status(args.db)
     if table.empty:
         print(f"{store.display_name(args.db)}: no data yet. Try: python -m ingest demo --db data/demo.duckdb")

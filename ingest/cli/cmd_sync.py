@@ -20,6 +20,9 @@ def when(text: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date like 2026-05-22 or an ISO time, got {text!r}") from None
+    if not settings.EARLIEST_YEAR <= value.year <= settings.LATEST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"expected a date from {settings.EARLIEST_YEAR} to {settings.LATEST_YEAR}, got {text!r}")
     return value.replace(tzinfo=value.tzinfo or dt.UTC).astimezone(dt.UTC)
 
 

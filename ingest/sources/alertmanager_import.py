@@ -18,9 +18,9 @@ from tqdm import tqdm
 import settings as settings_module
 import store
 from ingest.ahead import ahead
-from ingest.imports import ImportFailed, ImportFormat, register
+from ingest.imports import ImportFailed, ImportFormat, ImportOptions, register
 from ingest.load import IngestRun
-from ingest.mapping import Mapped
+from ingest.mapping import FUTURE_SKEW, Mapped
 from ingest.sources import alertmanager
 from store.upsert import upsert_staged
 
@@ -76,6 +76,11 @@ checked AS (
         WHEN status IS DISTINCT FROM 'firing' AND status IS DISTINCT FROM 'resolved'
             THEN 'alert status must be ''firing'' or ''resolved'', got ' || coalesce(status, 'null')
         WHEN status = 'resolved' AND ends_at IS NULL THEN 'resolved alert without endsAt'
+        -- ingest.mapping.implausible: what would make the numbers wrong
+        WHEN starts_at > $latest THEN 'created_at is in the future: ' || v[3]
+        WHEN status = 'resolved' AND ends_at > $latest THEN 'resolved_at is in the future: ' || v[4]
+        WHEN status = 'resolved' AND ends_at < starts_at
+            THEN 'resolved_at ' || v[4] || ' is before created_at ' || v[3]
     END AS problem
     FROM typed
 )
@@ -128,6 +133,7 @@ def _parameters(path: str, config: settings_module.Settings, ingested_at: dt.dat
         **{f"sig{i + 1}": p for i, p in enumerate(paths)},
         "team_label": _label_path(config.alertmanager_team_label),
         "ingested_at": ingested_at,
+        "latest": ingested_at + FUTURE_SKEW,
     }
 
 
@@ -260,7 +266,7 @@ def write_part(run: IngestRun, part: Part, now: dt.datetime) -> None:
         con.execute("BEGIN TRANSACTION")
 
 
-def load_file(path: str, db: str, config: settings_module.Settings) -> IngestRun:
+def load_file(path: str, db: str, config: settings_module.Settings, options: ImportOptions = ImportOptions()) -> IngestRun:
     """Import a file of webhook payloads into `db`, one short write transaction per part; the
     next part is mapped while one is written."""
     if not Path(path).is_file():
@@ -283,7 +289,7 @@ def load_file(path: str, db: str, config: settings_module.Settings) -> IngestRun
             failure = None
     if failure:
         run.finish(error=str(failure))
-        raise failure from None
+        raise failure.after(run) from None
     run.finish()
     return run
 

@@ -7,11 +7,13 @@ import datetime as dt
 import email.utils
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import settings
-from ingest.imports import ImportFailed, ImportFormat, register
+import store
+from ingest.imports import ImportFailed, ImportFormat, ImportOptions, register
 from ingest.load import IngestRun
 from ingest.mapping import EARLIEST_YEAR, LATEST_YEAR, Mapped, MappingError, as_json, map_each
 from ingest.signature import title_signature
@@ -85,21 +87,27 @@ def resolve_columns(headers: list[str], columns: dict, required: tuple, path: st
 
 # --- times in the common export formats ------------------------------------------------------------
 
-_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
-            "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
-            "%Y/%m/%d %H:%M:%S", "%b %d, %Y %I:%M:%S %p", "%b %d, %Y %H:%M:%S", "%d %b %Y %H:%M:%S",
-            "%Y-%m-%d %I:%M:%S %p", "%m/%d/%Y", "%Y-%m-%d")
+# Slash dates are read in the file's one order (DATE_ORDERS), decided from all of its values.
+_SLASH_FORMATS = ("{a}/{b}/%Y %H:%M:%S", "{a}/{b}/%Y %H:%M", "{a}/{b}/%Y %I:%M:%S %p", "{a}/{b}/%Y %I:%M %p",
+                  "{a}/{b}/%Y")
+DATE_ORDERS = {"mdy": ("%m", "%d"), "dmy": ("%d", "%m")}
+_OTHER_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M:%S", "%b %d, %Y %I:%M:%S %p",
+                  "%b %d, %Y %H:%M:%S", "%d %b %Y %H:%M:%S", "%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d")
+_FORMATS = {order: tuple(f.format(a=a, b=b) for f in _SLASH_FORMATS) + _OTHER_FORMATS
+            for order, (a, b) in DATE_ORDERS.items()}
+_SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{4}\b")
 _OFFSET = re.compile(r"\s*(?:(?:UTC|GMT)\s*)?([+-])(\d{1,2}):?(\d{2})?$")
 _ZONE_WORD = re.compile(r"\s+([A-Za-z_]+(?:/[A-Za-z_+-]+)+|UTC|GMT|Z)$")
 
 
-def parse_export_time(text: str | None, naive_tz: dt.tzinfo = dt.UTC) -> dt.datetime | None:
-    """A UTC time from ISO 8601, US/European dates, RFC 2822 or epoch (s/ms); naive values in naive_tz."""
+def parse_export_time(text: str | None, naive_tz: dt.tzinfo = dt.UTC, order: str = "mdy") -> dt.datetime | None:
+    """A UTC time from ISO 8601, slash dates in `order` (mdy or dmy), European dates, RFC 2822 or
+    epoch (s/ms); naive values in naive_tz."""
     text = (text or "").strip()
     if not text:
         return None
     try:
-        parsed = _parse_time(text, naive_tz)
+        parsed = _parse_time(text, naive_tz, order)
     except (OverflowError, ValueError):
         parsed = None
     if parsed is None:
@@ -109,12 +117,12 @@ def parse_export_time(text: str | None, naive_tz: dt.tzinfo = dt.UTC) -> dt.date
     return parsed
 
 
-def _parse_time(text: str, naive_tz: dt.tzinfo) -> dt.datetime | None:
+def _parse_time(text: str, naive_tz: dt.tzinfo, order: str) -> dt.datetime | None:
     if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
         number = float(text)
         return dt.datetime.fromtimestamp(number / 1000 if number > 1e11 else number, dt.UTC)
     text, zone = _split_zone(text)
-    parsed = _parse_naive_or_aware(text)
+    parsed = _parse_naive_or_aware(text, order)
     if parsed is None:
         return None
     if parsed.tzinfo is None:
@@ -140,12 +148,12 @@ def _split_zone(text: str) -> tuple[str, dt.tzinfo | None]:
     return text, None
 
 
-def _parse_naive_or_aware(text: str) -> dt.datetime | None:
+def _parse_naive_or_aware(text: str, order: str) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         pass
-    for fmt in _FORMATS:
+    for fmt in _FORMATS[order]:
         try:
             return dt.datetime.strptime(text, fmt)
         except ValueError:
@@ -154,6 +162,52 @@ def _parse_naive_or_aware(text: str) -> dt.datetime | None:
         return email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
+
+
+def decide_date_order(values: Iterator[tuple[int, str]], path: str, wanted: str | None) -> str:
+    """The one order (mdy or dmy) of a file's slash dates, from all of them: a first number over 12
+    can only be a day, a second over 12 only a day too. `wanted` (from --date-order) is checked
+    against the file; ImportFailed when the file contradicts itself or it, or when it cannot tell."""
+    evidence: dict[str, tuple[int, str]] = {}
+    ambiguous = None
+    for line, text in values:
+        match = _SLASH_DATE.match(text)
+        if not match:
+            continue
+        first, second = int(match[1]), int(match[2])
+        if first > 12 >= second:
+            evidence.setdefault("dmy", (line, text))
+        elif second > 12 >= first:
+            evidence.setdefault("mdy", (line, text))
+        elif first != second and ambiguous is None:
+            ambiguous = (line, text)
+    if len(evidence) > 1:
+        (dl, dv), (ml, mv) = evidence["dmy"], evidence["mdy"]
+        raise ImportFailed(f"{path}: dates in both orders: {dv.strip()!r} on line {dl} is day/month, "
+                           f"{mv.strip()!r} on line {ml} is month/day; fix the file")
+    found = next(iter(evidence), None)
+    if wanted and found and wanted != found:
+        line, text = evidence[found]
+        raise ImportFailed(f"{path}: --date-order {wanted}, but {text.strip()!r} on line {line} can only be "
+                           f"{'day/month' if found == 'dmy' else 'month/day'}")
+    if wanted or found:
+        return wanted or found
+    if ambiguous:
+        line, text = ambiguous
+        raise ImportFailed(f"{path}: dates like {text.strip()!r} (line {line}) read as day/month or month/day "
+                               "and no date in the file decides which; say it with --date-order dmy or mdy")
+    return "mdy"  # no slash date whose order matters
+
+
+@dataclass(frozen=True)
+class TimeReading:
+    """How a file's times without a zone and its slash dates are read (one choice per file)."""
+
+    zone: dt.tzinfo = dt.UTC
+    order: str = "mdy"
+
+    def parse(self, text: str | None) -> dt.datetime | None:
+        return parse_export_time(text, self.zone, self.order)
 
 
 # --- pure row mappings -----------------------------------------------------------------------------
@@ -184,23 +238,21 @@ def _first(value: str | None) -> str | None:
     return first or None
 
 
-def _alert_row(source: str, fields: dict, row: dict, tz: dt.tzinfo, config: settings.Settings) -> dict:
+def _alert_row(source: str, fields: dict, row: dict, times: TimeReading, config: settings.Settings) -> dict:
     source_id = fields.get("id") or fields.get("number") or fields.get("tiny_id")
     title = fields.get("title")
     if not source_id:
         raise MappingError("row has no id")
     if not title:
         raise MappingError("row has no title")
-    created = parse_export_time(fields.get("created"), tz)
+    created = times.parse(fields.get("created"))
     if created is None:
         raise MappingError("row has no creation time")
     service = fields.get("service") or None
-    acknowledged = parse_export_time(fields.get("acknowledged"), tz) or _seconds_after(
+    acknowledged = times.parse(fields.get("acknowledged")) or _seconds_after(
         created, fields.get("seconds_to_ack"))
-    resolved = parse_export_time(fields.get("resolved"), tz) or _seconds_after(
+    resolved = times.parse(fields.get("resolved")) or _seconds_after(
         created, fields.get("seconds_to_resolve"))
-    if resolved is not None and resolved < created:
-        raise MappingError("resolved before it was created")
     return {
         "source": source, "source_id": str(source_id), "title": title,
         "signature": title_signature(service, title), "service": service,
@@ -217,26 +269,27 @@ def _alert_row(source: str, fields: dict, row: dict, tz: dt.tzinfo, config: sett
     }
 
 
-def map_pagerduty_row(fields: dict, row: dict, tz: dt.tzinfo, config: settings.Settings) -> Mapped:
+def map_pagerduty_row(fields: dict, row: dict, times: TimeReading, config: settings.Settings) -> Mapped:
     """One row of a PagerDuty incident export → an alert."""
     out = Mapped()
-    out.add("alerts", _alert_row("pagerduty", fields, row, tz, config))
+    out.add("alerts", _alert_row("pagerduty", fields, row, times, config))
     return out
 
 
-def map_opsgenie_row(fields: dict, row: dict, tz: dt.tzinfo, config: settings.Settings) -> Mapped:
+def map_opsgenie_row(fields: dict, row: dict, times: TimeReading, config: settings.Settings) -> Mapped:
     """One row of an Opsgenie alert export → an alert (closed alerts only count as resolved)."""
     if (fields.get("status") or "").strip().lower() == "open":
         fields = {**fields, "resolved": None}
     out = Mapped()
-    out.add("alerts", _alert_row("opsgenie", fields, row, tz, config))
+    out.add("alerts", _alert_row("opsgenie", fields, row, times, config))
     return out
 
 
 # --- loading a file -------------------------------------------------------------------------------
 
 
-def _rows(path: str) -> tuple[list[str], Iterator[dict]]:
+def _reader(path: str) -> tuple[csv.DictReader, object]:
+    """A DictReader over the file, and the file to close."""
     try:
         # Bytes that are not UTF-8 survive as lone surrogates: that row is quarantined, not the file.
         handle = Path(path).open(encoding="utf-8-sig", errors="surrogateescape", newline="")
@@ -252,35 +305,61 @@ def _rows(path: str) -> tuple[list[str], Iterator[dict]]:
     if not reader.fieldnames:
         handle.close()
         raise ImportFailed(f"{path}: empty file, no header row")
+    return reader, handle
 
-    def rows() -> Iterator[dict]:
-        with handle:
-            yield from reader
 
-    return list(reader.fieldnames), rows()
+def _rows(path: str) -> Iterator[tuple[int, dict]]:
+    """(line number, row) of every row; a line the csv module cannot read ends the file with ImportFailed."""
+    reader, handle = _reader(path)
+    with handle:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise ImportFailed(f"{path}: line {reader.line_num + 1}: {exc}") from None  # the line it was reading
+            yield reader.line_num, row
+
+
+TIME_FIELDS = ("created", "acknowledged", "resolved")
+
+
+def _date_order(path: str, found: dict[str, str], wanted: str | None) -> str:
+    """The file's date order, read from every date in it (a first pass over the file)."""
+    headers = [found[name] for name in TIME_FIELDS if name in found]
+    values = ((line, row.get(header) or "") for line, row in _rows(path) for header in headers)
+    return decide_date_order(values, path, wanted)
 
 
 def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable) -> Callable:
-    def load(path: str, db: str, config: settings.Settings) -> IngestRun:
-        headers, rows = _rows(path)
-        found = resolve_columns(headers, columns, required, path)
-        tz = ZoneInfo(config.default_time_zone)
+    def load(path: str, db: str, config: settings.Settings, options: ImportOptions = ImportOptions()) -> IngestRun:
+        reader, handle = _reader(path)
+        handle.close()
+        found = resolve_columns(list(reader.fieldnames), columns, required, path)
+        times = TimeReading(ZoneInfo(config.default_time_zone), _date_order(path, found, options.date_order))
         run = IngestRun(db, source)
 
         def map_one(row: dict) -> Mapped:
             if None in row:  # DictReader's key for values beyond the header's columns
                 raise MappingError(f"row has {len(row[None])} more fields than the header")
             fields = {name: (row.get(header) or "").strip() for name, header in found.items()}
-            return map_row(fields, row, tz, config)
+            return map_row(fields, row, times, config)
+
+        def write(batch: list[dict]) -> None:
+            run.load("csv", map_each("csv", batch, map_one))
 
         try:
             batch: list[dict] = []
-            for row in rows:
+            for _, row in _rows(path):
                 batch.append(row)
                 if len(batch) >= BATCH_ROWS:
-                    run.load("csv", map_each("csv", batch, map_one))
+                    write(batch)
                     batch = []
-            run.load("csv", map_each("csv", batch, map_one))
+            write(batch)
+        except (ImportFailed, store.DatabaseBusy, store.DatabaseError) as exc:
+            run.finish(error=str(exc))
+            raise ImportFailed(str(exc)).after(run) from None
         except BaseException as exc:
             run.finish(error=f"{type(exc).__name__}: {exc}")
             raise

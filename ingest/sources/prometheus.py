@@ -15,7 +15,7 @@ import settings as settings_module
 import store
 from ingest.http import Api, Client, HttpPolicy, ProviderError
 from ingest.load import IngestRun, saved_cursor
-from ingest.mapping import Mapped, MappingError
+from ingest.mapping import Mapped, MappingError, check_rows
 from ingest.sources import alertmanager
 from ingest.sources.contract import SyncSource
 from ingest.sync import SyncRequest, SyncResult
@@ -233,7 +233,9 @@ def map_series(series: dict[tuple, Series], ctx: Backfill) -> Mapped:
         interval = _interval_of(entry, ctx)
         for run in intervals(entry, interval):
             try:
-                out.add("alerts", interval_row(run, ctx))
+                row = interval_row(run, ctx)
+                check_rows(Mapped({"alerts": [row]}))
+                out.add("alerts", row)
             except MappingError as exc:
                 out.reject(STREAM, run.__dict__, str(exc))
     return out
@@ -265,6 +267,8 @@ def adopt_existing_keys(db: str, rows: list[dict], since: dt.datetime, tolerance
 
 
 def _stored_intervals(db: str, since: dt.datetime) -> dict[str, list[tuple]]:
+    if not store.exists(db):
+        return {}  # the first load creates the database
     with store.reading(db) as con:
         found = con.execute(
             "SELECT source_id, created_at, resolved_at FROM alerts "
