@@ -133,7 +133,9 @@ class Client:
             if attempt == self.policy.max_attempts:
                 raise ProviderError(self.redacted(
                     f"{self.api.source}: GET {where} failed after {attempt} attempts: {reason}"))
-            log.info("%s: GET %s: %s; retrying in %.2fs", self.api.source, where, reason, wait)
+            # Said on stderr at once: a provider that does not answer must not leave a sync silent.
+            log.warning("%s: GET %s: %s; retrying in %.1fs (attempt %d of %d)", self.api.source, where, reason,
+                        wait, attempt + 1, self.policy.max_attempts)
             self.waits.append(wait)
             self.sleep(wait)
         raise AssertionError("unreachable")
@@ -145,8 +147,10 @@ class Client:
             response = self.session.get(
                 url, params=params, timeout=(self.policy.connect_timeout_s, self.policy.timeout_s)
             )
+        except requests.ConnectTimeout:
+            return f"no connection within {self.policy.connect_timeout_s:g}s", self._backoff(attempt)
         except requests.Timeout:
-            return "timed out", self._backoff(attempt)
+            return f"no answer within {self.policy.timeout_s:g}s", self._backoff(attempt)
         except requests.ConnectionError:
             return "connection failed", self._backoff(attempt)
         status = response.status_code

@@ -50,10 +50,12 @@ class IngestRun:
         self.started_at = dt.datetime.now(dt.UTC)
         self.totals = RunTotals()
         with store.writing(db) as con:
+            _mark_killed_runs(db, con, self.started_at)
             con.execute(
                 "INSERT INTO ingest_runs (run_id, source, started_at, status) VALUES (?, ?, ?, 'running')",
                 [self.run_id, source, self.started_at],
             )
+        self._alive = store.lock.hold_run(db, self.run_id) if store.is_local_file(db) else None
 
     def cursor(self, stream: str) -> str | None:
         """Where the last committed load of this stream stopped."""
@@ -144,5 +146,25 @@ class IngestRun:
                 "error = ? WHERE run_id = ?",
                 [dt.datetime.now(dt.UTC), status, self.totals.rows, self.totals.quarantined, error, self.run_id],
             )
+        store.lock.release_run(self.db, self.run_id, self._alive)
+        self._alive = None
         log.info("%s: %s, %d rows, %d quarantined", self.source, status, self.totals.rows, self.totals.quarantined)
         return status
+
+
+KILLED = "stopped before it finished (killed, or the machine went down); the next run picked up where it stopped"
+
+
+def _mark_killed_runs(db: str, con, now: dt.datetime) -> None:
+    """Runs recorded as running whose process is gone (kill -9, a crash) become 'killed'.
+
+    Only for a local file, where each live run holds a lock of its own; elsewhere they stay.
+    """
+    if not store.is_local_file(db):
+        return
+    running = [row[0] for row in con.execute("SELECT run_id FROM ingest_runs WHERE status = 'running'").fetchall()]
+    for run_id in running:
+        if not store.lock.run_alive(db, run_id):
+            con.execute("UPDATE ingest_runs SET status = 'killed', finished_at = ?, error = ? WHERE run_id = ?",
+                        [now, KILLED, run_id])
+            log.warning("run %s had been %s", run_id, KILLED.split(";")[0])

@@ -11,7 +11,7 @@ import store
 _STATUS_SQL = """
 WITH runs AS (
     SELECT source,
-           max(finished_at) FILTER (WHERE status <> 'failed') AS last_sync,
+           max(finished_at) FILTER (WHERE status NOT IN ('failed', 'killed', 'running')) AS last_sync,
            arg_max(status, started_at) AS last_status,
            arg_max(error, started_at) AS last_error
     FROM ingest_runs GROUP BY source

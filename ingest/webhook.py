@@ -90,8 +90,11 @@ def create_app(spool: Spool, token: str | None, max_body: int, loader: SpoolLoad
         return JSONResponse({"status": "stored"})
 
     async def healthz(request: Request) -> JSONResponse:
+        """200 while notifications reach the database; 503 (for a monitor) while they cannot."""
         status = loader.status() if loader else {}
-        return JSONResponse({"status": "ok", "spool_segments": spool.pending(), **status})
+        healthy = loader is None or loader.healthy()
+        return JSONResponse({"status": "ok" if healthy else "unhealthy", "spool_segments": spool.pending(), **status},
+                            200 if healthy else 503)
 
     routes = [Route("/alertmanager", receive, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])]
     if slack is not None:
@@ -141,6 +144,12 @@ class LoaderStatus:
     quarantined: int = 0
     last_commit: float | None = None
     last_error: str | None = None
+    failing_since: float | None = None  # when loads began to fail (None: the last one worked)
+    repeats: int = 0  # times the last error came again since it was logged
+
+
+# A database busy with another writer for longer than this makes the receiver unhealthy.
+BUSY_GRACE_S = 120.0
 
 
 class SpoolLoader:
@@ -153,10 +162,17 @@ class SpoolLoader:
         self.batch_records = batch_records
         self.run: IngestRun | None = None
         self.state = LoaderStatus()
+        self._busy = False
         self._lock = threading.Lock()  # one load at a time (the loop and the final drain)
 
     def status(self) -> dict:
         return {"loader": self.state.__dict__.copy()}
+
+    def healthy(self) -> bool:
+        """Loads work, or the database has only been busy (another writer) for a short while."""
+        if self.state.failing_since is None:
+            return True
+        return self._busy and time.time() - self.state.failing_since < BUSY_GRACE_S
 
     def load_once(self) -> int:
         """Load every sealed segment; returns the number of records committed."""
@@ -191,7 +207,6 @@ class SpoolLoader:
         self.state.loaded_alerts += mapped.count("alerts")
         self.state.quarantined += len(mapped.rejected)
         self.state.last_commit = time.time()
-        self.state.last_error = None
         log.info("loaded %d spooled bodies: %d alerts", len(records), mapped.count("alerts"))
         return len(records)
 
@@ -202,16 +217,39 @@ class SpoolLoader:
             stop.wait(interval)
 
     def safe_load(self) -> None:
+        """One load; a failure is logged (once while it repeats) and the spool keeps the notifications."""
         try:
             self.load_once()
         except store.DatabaseBusy as exc:
-            self.state.last_error = str(exc)
-            log.warning("database busy; the spool keeps the notifications: %s", exc)
+            self._failed(f"database busy; the spool keeps the notifications: {exc}", busy=True)
         except Exception as exc:  # keep serving: the spool holds the data until a load succeeds
-            self.state.last_error = f"{type(exc).__name__}: {exc}"
-            log.exception("loading the spool failed; will retry")
+            log.debug("loading the spool failed", exc_info=True)
+            self._failed(f"loading the spool failed; will retry: {type(exc).__name__}: {exc}", busy=False)
+        else:
+            self._recovered()
+
+    def _failed(self, text: str, busy: bool) -> None:
+        state = self.state
+        if text == state.last_error:
+            state.repeats += 1  # already said: a line a second for hours helps nobody
+            return
+        self._said_repeats()
+        state.last_error, state.repeats, self._busy = text, 0, busy
+        state.failing_since = state.failing_since or time.time()
+        (log.warning if busy else log.error)("%s", " ".join(text.split()))
+
+    def _recovered(self) -> None:
+        if self.state.failing_since is not None:
+            self._said_repeats()
+            log.warning("loading the spool works again")
+        self.state.last_error, self.state.failing_since, self.state.repeats, self._busy = None, None, 0, False
+
+    def _said_repeats(self) -> None:
+        if self.state.repeats:
+            log.warning("the error above came %d more times", self.state.repeats)
 
     def finish(self) -> None:
+        self._said_repeats()
         if self.run is not None:
             self.run.finish(self.state.last_error)
 

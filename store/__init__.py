@@ -1,10 +1,11 @@
 """The one module that owns DuckDB: opening, migrations, lock retry and bulk upserts."""
 
-from store import outbound, retro
+from store import lock, outbound, retro
 from store.connection import (
     DEFAULT_DB,
     DatabaseBusy,
     DatabaseError,
+    check_writable,
     default_db,
     display_name,
     exists,
@@ -22,6 +23,7 @@ __all__ = [
     "DEFAULT_DB",
     "DatabaseBusy",
     "DatabaseError",
+    "check_writable",
     "LATEST_VERSION",
     "PRIMARY_KEYS",
     "default_db",
@@ -31,6 +33,7 @@ __all__ = [
     "last_change",
     "migrate",
     "outbound",
+    "lock",
     "reading",
     "retro",
     "schema_version",

@@ -255,6 +255,14 @@ def _make_parent(db: str) -> None:
         raise DatabaseError(f"cannot create database {display_name(db)}: directory {parent} is not writable")
 
 
+def check_writable(db: str, timeout_s: float | None = None) -> None:
+    """For a long-running writer at start: the database opens for writing (created if new) and is
+    not of a newer schema; DatabaseError (one line) if not."""
+    _ensure_ready(db, timeout_s, create=True)
+    if is_local_file(db) and not os.access(db, os.W_OK):
+        raise DatabaseError(f"database {display_name(db)} is not writable")
+
+
 @contextmanager
 def writing(db: str | None = None, timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """One unit of write work in one transaction; the file is closed afterwards (created if new)."""

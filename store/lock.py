@@ -117,6 +117,37 @@ def _hand_over(directory: Path) -> None:
         pass  # a steady stream of waiters: go on; each of them is already past the queue or soon is
 
 
+# --- runs: whether the process of an unfinished run is still there -----------------------------------
+
+
+def hold_run(db: str, run_id: str) -> int | None:
+    """A descriptor holding the run's own lock for as long as its process runs (None: no lock dir)."""
+    directory = lock_dir(db)
+    if not _ready(directory):
+        return None
+    return _try(directory / f"run-{run_id}", fcntl.LOCK_EX)
+
+
+def release_run(db: str, run_id: str, fd: int | None) -> None:
+    if fd is None:
+        return
+    (lock_dir(db) / f"run-{run_id}").unlink(missing_ok=True)
+    os.close(fd)
+
+
+def run_alive(db: str, run_id: str) -> bool:
+    """Whether the process of a run recorded as running still holds its lock (a killed one cannot)."""
+    path = lock_dir(db) / f"run-{run_id}"
+    if not path.exists():
+        return False
+    fd = _try(path, fcntl.LOCK_EX)
+    if fd is None:
+        return True
+    os.close(fd)
+    path.unlink(missing_ok=True)
+    return False
+
+
 def _ready(directory: Path) -> bool:
     """The lock directory exists (made if need be); False where it cannot be (a read-only place)."""
     if directory.is_dir():

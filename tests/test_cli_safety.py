@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -113,3 +115,28 @@ def test_a_database_path_that_cannot_be_a_directory_gets_one_line(tmp_path):
     blocker.write_text("not a directory")
     done = run("ingest", "demo", "--db", str(blocker / "alerts.duckdb"), "--days", "3")
     assert done.returncode in (1, 2) and "cannot create" in one_line(done)
+
+
+def test_a_provider_that_never_answers_is_reported_within_the_read_timeout_with_each_retry(tmp_path, db):
+    """The reported case: a socket that accepts and never answers left a sync silent for 206 s."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # accepts (the kernel does), never reads, never answers
+    config = tmp_path / "alerthygiene.toml"
+    config.write_text("[providers.oncall]\ntimeout_s = 1\nconnect_timeout_s = 1\nmax_attempts = 3\n"
+                      "backoff_base_s = 0.1\n")
+    env = {"GRAFANA_ONCALL_TOKEN": "never-answers-4e4e", "GRAFANA_ONCALL_URL": f"http://127.0.0.1:{listener.getsockname()[1]}"}
+    began = time.monotonic()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "ingest", "sync", "--db", db, "--config", str(config),
+                                    "--source", "oncall"], cwd=ROOT, env={**os.environ, **env},
+                                   stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        first = process.stderr.readline()
+        said_at = time.monotonic() - began
+        rest = process.communicate(timeout=120)
+    finally:
+        listener.close()
+    assert "no answer within 1s; retrying" in first and "(attempt 2 of 3)" in first
+    assert said_at < 15  # within the timeout (plus the interpreter's start), not after every attempt
+    assert process.returncode == 1 and "failed after 3 attempts: no answer within 1s" in rest[1]
+    assert "never-answers-4e4e" not in first + rest[0] + rest[1]

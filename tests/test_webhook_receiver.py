@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,10 +16,11 @@ import requests
 
 import store
 from ingest.webhook_spool import PAYLOAD, Record, Spool, encode, read_segment
-from tests.am_servers import TOKEN, start_receiver, wait_until
+from tests.am_servers import ALERTS_PER_BODY, REPO, TOKEN, free_port, numbered_body, start_receiver, wait_until
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+START = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
 
 def body(name: str) -> bytes:
@@ -111,3 +118,103 @@ def test_spool_ignores_a_torn_tail_and_a_second_receiver(tmp_path):
     with pytest.raises(RuntimeError, match="in use"):
         Spool(tmp_path / "spool")
     spool.close()
+
+
+# --- stopping, health, refusing to listen beyond loopback without a token, killed runs ---------------------
+
+
+def _run_rows(db: str) -> list[tuple]:
+    with store.reading(db) as con:
+        return con.execute("SELECT status, error FROM ingest_runs ORDER BY started_at").fetchall()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_ctrl_c_load_the_spool_record_the_run_and_print_no_traceback(tmp_path, sig):
+    """What `systemctl stop` (SIGTERM) and Ctrl-C (SIGINT) do: drain, record the run as finished, exit 0."""
+    db = str(tmp_path / "alerts.duckdb")
+    receiver = start_receiver(tmp_path / "r", db, extra=["--load-interval", "3600"])  # only the final drain loads
+    try:
+        answer = requests.post(receiver.url + "/alertmanager", data=numbered_body(0, "Stop", START, 4),
+                               headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        assert answer.status_code == 200
+        receiver.process.send_signal(sig)
+        assert receiver.process.wait(timeout=60) == 0
+    finally:
+        receiver.kill()
+    log = receiver.log.read_text()
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log
+    assert store_count(db) == ALERTS_PER_BODY  # loaded on the way out
+    assert [status for status, _ in _run_rows(db)] == ["ok"]
+
+
+def store_count(db: str) -> int:
+    with store.reading(db) as con:
+        return con.execute("SELECT count(*) FROM alerts").fetchone()[0]
+
+
+def test_a_run_killed_mid_way_is_marked_killed_by_the_next_run(tmp_path):
+    db = str(tmp_path / "alerts.duckdb")
+    receiver = start_receiver(tmp_path / "r", db, extra=["--load-interval", "0.1"])
+    try:
+        requests.post(receiver.url + "/alertmanager", data=numbered_body(0, "Kill", START, 4),
+                      headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        wait_until(lambda: Path(db).exists() and store_count(db) == ALERTS_PER_BODY, timeout=30, what="a load")
+    finally:
+        receiver.kill()  # SIGKILL: no chance to record anything
+    assert [status for status, _ in _run_rows(db)] == ["running"]
+    again = start_receiver(tmp_path / "r2", db, extra=["--load-interval", "0.1"])
+    try:
+        requests.post(again.url + "/alertmanager", data=numbered_body(1, "Kill", START, 4),
+                      headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        wait_until(lambda: len(_run_rows(db)) == 2, timeout=30, what="the second run")
+        first, second = _run_rows(db)
+        assert first[0] == "killed" and "stopped before it finished" in first[1]
+        assert second[0] == "running"  # alive: never marked
+    finally:
+        again.stop()
+
+
+def test_healthz_says_unhealthy_when_the_database_cannot_be_loaded_and_logs_the_error_once(tmp_path):
+    db = str(tmp_path / "alerts.duckdb")
+    receiver = start_receiver(tmp_path / "r", db, extra=["--load-interval", "0.1"])
+    try:
+        assert requests.get(receiver.url + "/healthz", timeout=5).status_code == 200
+        Path(db).unlink()
+        Path(db).mkdir()  # the database path is now something DuckDB cannot open
+        requests.post(receiver.url + "/alertmanager", data=numbered_body(0, "Broken", START, 4),
+                      headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        wait_until(lambda: requests.get(receiver.url + "/healthz", timeout=5).status_code == 503, timeout=30,
+                   what="/healthz to say 503")
+        time.sleep(1.5)  # ~15 more failed loads
+        health = requests.get(receiver.url + "/healthz", timeout=5).json()
+        assert health["status"] == "unhealthy" and health["loader"]["repeats"] >= 5
+    finally:
+        receiver.stop()
+    log = receiver.log.read_text()
+    assert log.count("loading the spool failed") == 1 and "Traceback" not in log
+    assert "came" in log and "more times" in log  # said when the receiver stopped
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
+def test_it_refuses_to_listen_beyond_loopback_without_a_token(tmp_path, host):
+    env = {k: v for k, v in os.environ.items() if k != "ALERTMANAGER_WEBHOOK_TOKEN"}
+    done = subprocess.run([sys.executable, "-m", "ingest", "webhook", "--db", str(tmp_path / "a.duckdb"),
+                           "--host", host, "--port", str(free_port())], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "--insecure-no-token" in done.stderr and done.stderr.count("\n") == 1
+    assert not (tmp_path / "a.duckdb").exists()
+
+
+def test_with_insecure_no_token_it_listens_on_all_addresses(tmp_path):
+    db = str(tmp_path / "alerts.duckdb")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "ALERTMANAGER_WEBHOOK_TOKEN"}
+    process = subprocess.Popen([sys.executable, "-m", "ingest", "webhook", "--db", db, "--host", "0.0.0.0",
+                                "--port", str(port), "--insecure-no-token"], cwd=REPO, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok, timeout=30,
+                   what="the receiver")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
