@@ -74,23 +74,27 @@ class IngestRun:
         the columns that combine with stored values (see store.upsert).
         """
         ingested_at = dt.datetime.now(dt.UTC)
+        tables = {}  # built before the database is taken: others wait only for the writing itself
+        for table in TABLE_ORDER:
+            rows = mapped.rows.get(table)
+            if rows is None or len(rows) == 0:
+                continue
+            if not isinstance(rows, pa.Table):
+                if table == "alerts":
+                    for row in rows:
+                        row.setdefault("ingested_at", ingested_at)
+                rows = pa.Table.from_pylist(rows)
+            tables[table] = rows
+        quarantine = self._quarantine_rows(mapped, ingested_at) if mapped.rejected else None
         with store.writing(self.db) as con:
             for replace in mapped.replaces:
                 shifts.delete_replaced(con, replace)
-            for table in TABLE_ORDER:
-                rows = mapped.rows.get(table)
-                if rows is None or len(rows) == 0:
-                    continue
-                if not isinstance(rows, pa.Table):
-                    if table == "alerts":
-                        for row in rows:
-                            row.setdefault("ingested_at", ingested_at)
-                    rows = pa.Table.from_pylist(rows)
+            for table, rows in tables.items():
                 written = store.upsert(con, table, rows, merge=(merge or {}).get(table))
                 self.totals.rows += written
                 self.totals.by_table[table] = self.totals.by_table.get(table, 0) + written
-            if mapped.rejected:
-                store.upsert(con, "quarantine", self._quarantine_rows(mapped, ingested_at))
+            if quarantine is not None:
+                store.upsert(con, "quarantine", quarantine)
                 self.totals.quarantined += len(mapped.rejected)
             if cursor is not None:
                 store.upsert(

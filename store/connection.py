@@ -158,6 +158,9 @@ class _QueuedOpen:
             self._hold.__enter__()
         except lock.LockTimeout as exc:
             raise DatabaseBusy(_queue_message(self.db, exc, time.monotonic() - started)) from None
+        waited = time.monotonic() - started
+        if waited >= 0.1:  # with -v: where a slow command's time went
+            log.info("waited %.2fs to %s the database", waited, "write" if self.write else "read")
 
     def __exit__(self, *exc_info) -> None:
         self._hold.__exit__(*exc_info)

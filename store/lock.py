@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-HANDOVER_MAX_S = 2.0  # the longest a finished holder waits for its waiters to get in
+HANDOVER_MAX_S = 0.5  # the longest a finished writer waits for its waiters to get in
 _held = threading.local()  # per thread: databases whose lock this thread holds (the lock is reentrant)
 
 
@@ -106,15 +106,26 @@ def _release(*fds: int | None) -> None:
 
 
 def _hand_over(directory: Path) -> None:
-    """If anyone waited for us, let them in before this thread may take the lock again."""
+    """If anyone waited for us, let them in before this thread may take the lock again.
+
+    Done once every waiter is past the queue, or once a waiting writer holds it (its turn has
+    come; we queue behind it); at most HANDOVER_MAX_S.
+    """
     fd = _try(directory / "waiting", fcntl.LOCK_EX)
     if fd is not None:
         _release(fd)  # nobody waiting
         return
-    try:
-        _release(_wait_for(directory / "waiting", fcntl.LOCK_EX, time.monotonic() + HANDOVER_MAX_S))
-    except LockTimeout:
-        pass  # a steady stream of waiters: go on; each of them is already past the queue or soon is
+    deadline = time.monotonic() + HANDOVER_MAX_S
+    while time.monotonic() < deadline:
+        time.sleep(0.002)
+        fd = _try(directory / "waiting", fcntl.LOCK_EX)
+        if fd is not None:
+            _release(fd)  # every waiter is past the queue
+            return
+        probe = _try(directory / "queue", fcntl.LOCK_SH)
+        if probe is None:
+            return  # a waiting writer holds the queue
+        _release(probe)
 
 
 # --- runs: whether the process of an unfinished run is still there -----------------------------------

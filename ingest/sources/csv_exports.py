@@ -18,7 +18,7 @@ from ingest.load import IngestRun
 from ingest.mapping import EARLIEST_YEAR, LATEST_YEAR, Mapped, MappingError, as_json, map_each
 from ingest.signature import title_signature
 
-BATCH_ROWS = 5000
+BATCH_ROWS = 20_000  # rows per write transaction: fewer, larger turns at the database lock (see store.lock)
 MAX_FIELD_CHARS = 64 << 20  # csv's default limit (128 KiB) would end the whole import at one long field
 
 # Canonical field -> header names it may appear under (compared without case, spaces or punctuation).
