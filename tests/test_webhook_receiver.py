@@ -218,3 +218,13 @@ def test_with_insecure_no_token_it_listens_on_all_addresses(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_a_spool_that_cannot_be_made_is_one_line_at_start(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    done = subprocess.run([sys.executable, "-m", "ingest", "webhook", "--db", str(tmp_path / "a.duckdb"),
+                           "--spool", str(blocker / "spool"), "--port", str(free_port())], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.startswith(f"error: spool {blocker / 'spool'}:")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
