@@ -6,11 +6,12 @@ import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import settings
-from ingest.imports import ImportFormat, register
+import store
+from ingest.imports import ImportFailed, ImportFormat, ImportOptions, register
 from ingest.load import IngestRun
 from ingest.mapping import Mapped, MappingError, map_each
 from ingest.shifts import Replace, pieces, shift_row
-from ingest.sources.csv_exports import _rows, parse_export_time, resolve_columns
+from ingest.sources.csv_exports import _reader, _rows, decide_date_order, parse_export_time, resolve_columns
 from ingest.windows import Window
 
 SOURCE = "csv-rota"
@@ -26,7 +27,7 @@ COLUMNS = {
 REQUIRED = (("person",), ("schedule",), ("start",), ("end",))
 
 
-def map_row(fields: dict[str, str], default_tz: dt.tzinfo) -> Mapped:
+def map_row(fields: dict[str, str], default_tz: dt.tzinfo, order: str = "mdy") -> Mapped:
     """One row → a shift and its person; times without an offset are read in the row's (or the default) zone."""
     zone = default_tz
     if fields.get("time_zone"):
@@ -36,7 +37,7 @@ def map_row(fields: dict[str, str], default_tz: dt.tzinfo) -> Mapped:
             raise MappingError(f"unknown time zone {fields['time_zone'][:60]!r}") from None
     times = []
     for name in ("start", "end"):
-        at = parse_export_time(fields.get(name), zone)
+        at = parse_export_time(fields.get(name), zone, order)
         if at is None:
             raise MappingError(f"{name} is not a time: {fields.get(name, '')[:60]!r}")
         times.append(at)
@@ -52,20 +53,25 @@ def map_row(fields: dict[str, str], default_tz: dt.tzinfo) -> Mapped:
     return out
 
 
-def load(path: str, db: str, config: settings.Settings) -> IngestRun:
+def load(path: str, db: str, config: settings.Settings, options: ImportOptions | None = None) -> IngestRun:
     """Import the file; for each schedule in it, the time from its first start to its last end is replaced."""
-    headers, rows = _rows(path)
-    found = resolve_columns(headers, COLUMNS, REQUIRED, path)
+    options = options or ImportOptions()
+    reader, handle = _reader(path)
+    handle.close()
+    found = resolve_columns(list(reader.fieldnames), COLUMNS, REQUIRED, path)
+    rows = [row for _, row in _rows(path)]
+    order = decide_date_order(((line, row.get(found[name]) or "") for line, row in enumerate(rows, start=2)
+                               for name in ("start", "end")), path, options.date_order)
     tz = ZoneInfo(config.default_time_zone)
 
     def map_one(row: dict) -> Mapped:
         if None in row:
             raise MappingError(f"row has {len(row[None])} more fields than the header")
-        return map_row({name: (row.get(header) or "").strip() for name, header in found.items()}, tz)
+        return map_row({name: (row.get(header) or "").strip() for name, header in found.items()}, tz, order)
 
     run = IngestRun(db, SOURCE)
     try:
-        mapped = map_each("csv", list(rows), map_one)
+        mapped = map_each("csv", rows, map_one)
         shifts = mapped.rows.get("on_call_shifts", [])
         for schedule in sorted({s["schedule_id"] for s in shifts}):
             mine = [s for s in shifts if s["schedule_id"] == schedule]
@@ -73,6 +79,9 @@ def load(path: str, db: str, config: settings.Settings) -> IngestRun:
             mapped.replaces.append(Replace(SOURCE, window, schedule))
         mapped.rows["on_call_shifts"] = list(pieces(shifts))
         run.load("csv", mapped)
+    except (store.DatabaseBusy, store.DatabaseError) as exc:
+        run.finish(error=str(exc))
+        raise ImportFailed(str(exc)).after(run) from None
     except BaseException as exc:
         run.finish(error=f"{type(exc).__name__}: {exc}")
         raise
