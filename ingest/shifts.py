@@ -55,6 +55,13 @@ def shift_row(
     }
 
 
+def within(row: dict[str, Any], window: Window) -> dict[str, Any] | None:
+    """The shift cut to `window` (a provider answers with whole shifts that overlap it, some of them
+    running past now), or None when nothing of it lies inside."""
+    start, end = max(row["starts_at"], window.start), min(row["ends_at"], window.end)
+    return {**row, "starts_at": start, "ends_at": end} if end > start else None
+
+
 def pieces(rows: Iterable[dict[str, Any]], window: Window | None = None) -> Iterator[dict[str, Any]]:
     """Each shift clipped to `window` and cut at UTC midnights: every piece lies within one day."""
     for row in rows:

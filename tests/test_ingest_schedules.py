@@ -203,3 +203,26 @@ def test_oncall_server_refuses_what_the_vendor_refuses():
                    {"start_date": ["2026-01-01T00:00:00Z"], "end_date": ["2026-01-02"]}):
         with pytest.raises(ss.BadRequest):
             ss.oncall_final_shifts(rotas, "S1", params, {})
+
+
+@pytest.mark.parametrize("source", ["pagerduty", "opsgenie", "oncall"])
+def test_the_turn_running_now_is_stored_up_to_now_not_quarantined_as_future(monkeypatch, db, source):
+    now = dt.datetime.now(dt.UTC)
+    first = (now - dt.timedelta(days=10)).replace(microsecond=0)
+    people = {"pagerduty": PEOPLE[:2], "opsgenie": PEOPLE[:2], "oncall": [("UCGEIXI1MR1N1", "ana"),
+                                                                         ("UCGEIXI1MR1N2", "bo")]}[source]
+    rotas = ss.Rotas(ss.weekly("SCHED1", "Primary", people, first, 3),  # the second turn ends 4 days from now
+                     [{"id": "SCHED1", "name": "Primary", "enabled": True, "team_id": None}])
+    fake, secret = {
+        "pagerduty": (FakePagerDuty, "pd-token-123456"), "opsgenie": (FakeOpsgenie, "og-key-123456"),
+        "oncall": (FakeOnCall, "oncall-token-1234")}[source]
+    history = {"pagerduty": pagerduty_history, "opsgenie": opsgenie_history, "oncall": oncall_history}[source](
+        2, first, 3600)
+    history.rotas = rotas
+    with serve(fake(secret, history)) as url:
+        result = run_source(monkeypatch, db, source, url, secret, since=first)
+    assert result.status == "ok" and result.quarantined == 0, result.error
+    latest = query(db, "SELECT max(ends_at) FROM on_call_shifts")[0][0]
+    assert latest <= dt.datetime.now(dt.UTC) and latest > now - dt.timedelta(minutes=5)
+    total = sum(hours_by_person(db, source).values())
+    assert total == pytest.approx((latest - first).total_seconds() / 3600, abs=0.01)

@@ -7,11 +7,20 @@ from typing import Any
 
 from ingest.mapping import Mapped, MappingError
 from ingest.paginators import NextUrlPaginator, OffsetPaginator, WholeBody
-from ingest.shifts import shift_row
+from ingest.shifts import shift_row, within
 from ingest.sync import Context, ScheduleRef, Schedules, Shifts, Stream
 from ingest.windows import Window, iso
 
 SPAN = dt.timedelta(days=30)  # one request per schedule per 30 days (OnCall allows 365, PagerDuty pages)
+
+
+def _shift(row: dict, window: Window) -> Mapped:
+    """A shift's part within the window asked for (nothing of a turn beyond it, such as its future)."""
+    out = Mapped()
+    part = within(row, window)
+    if part is not None:
+        out.add("on_call_shifts", part)
+    return out
 
 
 def _ref(value: Any) -> tuple[str | None, str | None]:
@@ -45,10 +54,8 @@ def map_pagerduty_oncall(record: dict, ctx: Context, target: ScheduleRef | None,
         if policy_id is None:
             raise MappingError("on-call without a schedule or an escalation policy")
         schedule_id = f"escalation_policy:{policy_id}"
-    out = Mapped()
-    out.add("on_call_shifts", shift_row("pagerduty", schedule_id, name, person, record.get("start") or window.start,
-                                        record.get("end") or window.end, record.get("escalation_level")))
-    return out
+    return _shift(shift_row("pagerduty", schedule_id, name, person, record.get("start") or window.start,
+                            record.get("end") or window.end, record.get("escalation_level")), window)
 
 
 # --- Opsgenie: GET /v2/schedules, then each schedule's final timeline --------------------------------
@@ -88,8 +95,8 @@ def map_opsgenie_timeline(record: dict, ctx: Context, target: ScheduleRef | None
             if not isinstance(recipient, dict) or recipient.get("type") != "user":
                 continue
             person = recipient.get("id") or ctx.person_by_email.get(str(recipient.get("name") or "").lower())
-            out.add("on_call_shifts", shift_row("opsgenie", target.schedule_id, target.name, person,
-                                                period.get("startDate"), period.get("endDate"), 1, target.team))
+            out.extend(_shift(shift_row("opsgenie", target.schedule_id, target.name, person,
+                                        period.get("startDate"), period.get("endDate"), 1, target.team), window))
     return out
 
 
@@ -122,7 +129,5 @@ def oncall_schedule(record: dict, ctx: Context) -> ScheduleRef | None:
 def map_oncall_final_shift(record: dict, ctx: Context, target: ScheduleRef | None, window: Window) -> Mapped:
     """A final shift (rotations, overrides and swaps resolved by OnCall) of one user."""
     person = record.get("user_pk") or ctx.person_by_email.get(str(record.get("user_email") or "").lower())
-    out = Mapped()
-    out.add("on_call_shifts", shift_row("oncall", target.schedule_id, target.name, person,
-                                        record.get("shift_start"), record.get("shift_end"), 1, target.team))
-    return out
+    return _shift(shift_row("oncall", target.schedule_id, target.name, person,
+                            record.get("shift_start"), record.get("shift_end"), 1, target.team), window)
