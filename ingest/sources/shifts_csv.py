@@ -10,7 +10,7 @@ import store
 from ingest.imports import ImportFailed, ImportFormat, ImportOptions, register
 from ingest.load import IngestRun
 from ingest.mapping import Mapped, MappingError, map_each
-from ingest.shifts import Replace, pieces, shift_row
+from ingest.shifts import Replace, pieces, shift_row, within
 from ingest.sources.csv_exports import _reader, _rows, decide_date_order, parse_export_time, resolve_columns
 from ingest.windows import Window
 
@@ -46,8 +46,11 @@ def map_row(fields: dict[str, str], default_tz: dt.tzinfo, order: str = "mdy") -
         raise MappingError(f"escalation level is not a number: {level[:20]!r}")
     person = fields["person"]
     out = Mapped()
-    out.add("on_call_shifts", shift_row(SOURCE, fields["schedule"], fields["schedule"], person, times[0], times[1],
-                                        int(level), fields.get("team") or None))
+    shift = shift_row(SOURCE, fields["schedule"], fields["schedule"], person, times[0], times[1], int(level),
+                      fields.get("team") or None)
+    past = within(shift, Window(shift["starts_at"], dt.datetime.now(dt.UTC)))  # a rota's future is not history yet
+    if past is not None:
+        out.add("on_call_shifts", past)
     out.add("people", {"source": SOURCE, "person_id": person, "name": None if "@" in person else person,
                        "email": person if "@" in person else None, "team": fields.get("team") or None})
     return out
