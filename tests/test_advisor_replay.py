@@ -16,8 +16,9 @@ import requests
 import yaml
 from metrics_fixtures import T0, am_alert, build, review
 
-from advisor import durations
+from advisor import check, durations
 from advisor.amconfig import AmConfig
+from advisor.cli import rules_from_prometheus
 from advisor.plan import Configs
 from advisor.plan import build as plan
 from advisor.rules import RuleSet
@@ -63,8 +64,8 @@ def timeline() -> list[Series]:
     series.append(Series("QueueBacklog", {"check": "queue", "service": "queue", "instance": "q1"}, on))
     # CheckoutErrors and CheckoutLatency: four incidents, both at once, 12 min each.
     for i, start in enumerate((12, 22, 32, 42)):
-        for name, check in (("CheckoutErrors", "checkout_errors"), ("CheckoutLatency", "checkout_latency")):
-            series.append(Series(name, {"check": check, "service": "checkout", "instance": "c1",
+        for name, condition in (("CheckoutErrors", "checkout_errors"), ("CheckoutLatency", "checkout_latency")):
+            series.append(Series(name, {"check": condition, "service": "checkout", "instance": "c1",
                                         "incident": str(i)}, [(start, start + 12)]))  # fmt: skip
     # NodeDown (15 min) and, a minute later, PodCrash (11 min) on the same node; once PodCrash alone.
     for i, start in enumerate((15, 20, 25, 30, 35, 40)):
@@ -289,6 +290,7 @@ def test_real_prometheus_and_alertmanager_send_the_pages_the_advisor_replays(tmp
         for prometheus in servers[1::2]:
             wait_until(lambda p=prometheus: scraped(p), 30, f"{prometheus.name} scraping the replay")
         condition.started = time.monotonic() + LEAD_IN_S
+        from_api = rules_from_prometheus(servers[1].url, {"max_attempts": 1})
         last = max(b for one in series for _, b in one.minutes)
         time.sleep(LEAD_IN_S + last * 60 / SCALE + 6)  # the whole timeline, then the last flushes
     finally:
@@ -296,6 +298,13 @@ def test_real_prometheus_and_alertmanager_send_the_pages_the_advisor_replays(tmp
             server.stop()
         target_server.shutdown()
         pages_server.shutdown()
+
+    # The rules as Prometheus serves them (--prometheus): the same rules, the played durations.
+    played = {(r.alert, r.for_s, r.keep_firing_s, tuple(sorted(r.labels.items()))) for r in from_api.rules}
+    assert played == {(alert, hold / SCALE, keep / SCALE, tuple(sorted(labels.items())))
+                      for alert, (labels, hold, keep) in rule_settings(rules_text).items()}  # fmt: skip
+    [rebuilt] = from_api.files
+    assert check.rule_file_text(rebuilt.document.text, "rules.yml").ok
 
     failures = []
     for suggestion in advice.suggestions:
