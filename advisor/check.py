@@ -46,25 +46,21 @@ def rules(documents: list[dict], name: str) -> Check:
 
 def rule_file_text(text: str, name: str) -> Check:
     """`promtool check rules` on the rule file exactly as written."""
-    tool = "promtool check rules"
-    binary = shutil.which("promtool")
-    if binary is None:
-        return Check(tool, None, "promtool is not installed here: not checked")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(name).name
-        path.write_text(text, encoding="utf-8")
-        ok, output = _run([binary, "check", "rules", str(path)])
-        return Check(tool, ok, output.replace(folder + "/", ""))
+    return _check_text("promtool", ["check", "rules"], text, name)
 
 
 def alertmanager(text: str, name: str) -> Check:
     """`amtool check-config` on an Alertmanager configuration as written."""
-    tool = "amtool check-config"
-    binary = shutil.which("amtool")
+    return _check_text("amtool", ["check-config"], text, name)
+
+
+def _check_text(tool: str, command: list[str], text: str, name: str) -> Check:
+    title = f"{tool} {' '.join(command)}"
+    binary = shutil.which(tool)
     if binary is None:
-        return Check(tool, None, "amtool is not installed here: not checked")
+        return Check(title, None, f"{tool} is not installed here: not checked")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(name).name
         path.write_text(text, encoding="utf-8")
-        ok, output = _run([binary, "check-config", str(path)])
-        return Check(tool, ok, output.replace(folder + "/", ""))
+        ok, output = _run([binary, *command, str(path)])
+        return Check(title, ok, output.replace(folder + "/", ""))

@@ -228,8 +228,8 @@ def build(
                                                      strict=True)]  # fmt: skip
     ] if not inhibitions.empty else inhibitions
     keys = configs.rules.keys() if configs.rules else None
-    holds = advice.hold_down_advice(db, period, team, settings, rules=keys)
-    flaps = advice.hysteresis_advice(db, period, team, settings, rules=keys)
+    by_unit = advice.unit_advice(db, period, team, settings, rules=keys)
+    holds, flaps = by_unit["hold_down"], by_unit["hysteresis"]
     involved = set(itertools.chain(*(g.signatures for g in groups), inhibitions.get("signature_a", []),
                                    inhibitions.get("signature_b", []), *holds["signatures"],
                                    *flaps["signatures"]))  # fmt: skip
@@ -419,7 +419,7 @@ class _Context:
             f"({row['support']} pairs, median {row['lead_s']:.0f} s later{same}). With {source} inhibiting "
             f"{target}, {removed} of the {_n(before, 'page')} of {target} would not have been sent."
         )
-        if not equal:
+        if not equal and self.labelled((a, b)):
             evidence += f" No label is shared, so any firing {source} would hide every {target}."
         comment = (f"{self.short_when}: {removed} of {before} {b.split('|')[0]} pages came while "
                    f"{a.split('|')[0]} fired{same}")  # fmt: skip
@@ -470,17 +470,12 @@ class _Context:
         if row["limited_by_budget"]:
             evidence += (f" A longer hold-down would avoid more, but would delay acknowledged or actionable alerts "
                          f"by more than {words(self.settings.advice.delay_budget_s)}.")  # fmt: skip
-        change, note, title = None, "", f"Hold {name} down for {words(hold)}"
-        provider = "prometheus" if rule else self.provider(signatures)
-        if rule is not None:
-            new = rule.for_s + hold
-            title += f" (for: {durations.format(rule.for_s)} → {durations.format(new)})"
-            comment = (f"{self.short_when}: for {durations.format(rule.for_s)} -> {durations.format(new)}: "
-                       f"{avoided} of {alerts} alerts resolved within {durations.format(hold)} unattended "
-                       f"(no page); {alerts - avoided} page {durations.format(hold)} later")  # fmt: skip
-            change = SetDuration(row["unit"], "for", new, comment)
-        elif provider == "prometheus":
-            note = self._no_rule_note(signatures)
+        comment = (f"for {{from}} -> {{to}}: {avoided} of {alerts} alerts resolved within "
+                   f"{durations.format(hold)} unattended (no page); {alerts - avoided} page "
+                   f"{durations.format(hold)} later")  # fmt: skip
+        suffix, change, note, provider = self._rule_change(row["unit"], rule, signatures, "for",
+                                                           rule.for_s if rule else 0.0, hold, comment)  # fmt: skip
+        title = f"Hold {name} down for {words(hold)}{suffix}"
         info = self.info.get(signatures[0], {})
         return Suggestion(
             "hold_down", title, signatures, alerts, after, evidence,
@@ -493,6 +488,19 @@ class _Context:
                      "replay": curve[["hold_s", "pages_avoided", "attended_hidden", "pages_delayed",
                                       "delay_added_s"]].to_dict("records")},
         )  # fmt: skip
+
+    def _rule_change(self, unit: str, rule, signatures: list[str], key: str, current: float, advised: float,
+                     comment: str) -> tuple[str, SetDuration | None, str, str | None]:  # fmt: skip
+        """(title suffix, change, note, provider) for a new `key` duration on the unit's rule, if it has one.
+
+        A hold-down adds to the rule's `for:`; keep_firing_for is the advised one (or the current if longer)."""
+        provider = "prometheus" if rule else self.provider(signatures)
+        if rule is None:
+            return "", None, self._no_rule_note(signatures) if provider == "prometheus" else "", provider
+        new = current + advised if key == "for" else max(advised, current)
+        before, after = durations.format(current), durations.format(new)
+        text = f"{self.short_when}: " + comment.format(**{"from": before, "to": after})
+        return f" ({key}: {before} → {after})", SetDuration(unit, key, new, text), "", provider
 
     def _no_rule_note(self, signatures: list[str]) -> str:
         names = ", ".join(sorted({s.split("|")[0] for s in signatures}))
@@ -513,17 +521,11 @@ class _Context:
             f"{alerts} pages would not have been sent; {_n(int(row['resolves_delayed']), 'resolve')} would come "
             f"{words(keep)} later."
         )
-        change, note, title = None, "", f"Keep {name} firing for {words(keep)} after it clears"
-        provider = "prometheus" if rule else self.provider(signatures)
-        if rule is not None:
-            new = max(keep, rule.keep_firing_s)
-            title += f" (keep_firing_for: {durations.format(rule.keep_firing_s)} → {durations.format(new)})"
-            comment = (f"{self.short_when}: keep_firing_for {durations.format(rule.keep_firing_s)} -> "
-                       f"{durations.format(new)}: {avoided} of {alerts} alerts re-fired within "
-                       f"{durations.format(keep)} of a resolve")  # fmt: skip
-            change = SetDuration(row["unit"], "keep_firing_for", new, comment)
-        elif provider == "prometheus":
-            note = self._no_rule_note(signatures)
+        comment = (f"keep_firing_for {{from}} -> {{to}}: {avoided} of {alerts} alerts re-fired within "
+                   f"{durations.format(keep)} of a resolve")  # fmt: skip
+        suffix, change, note, provider = self._rule_change(row["unit"], rule, signatures, "keep_firing_for",
+                                                           rule.keep_firing_s if rule else 0.0, keep, comment)
+        title = f"Keep {name} firing for {words(keep)} after it clears{suffix}"
         return Suggestion(
             "keep_firing", title, signatures, alerts, alerts - avoided, evidence,
             attended_hidden=int(row["attended_hidden"]), resolve_delay_s=float(row["delay_added_s"]),

@@ -148,6 +148,9 @@ ORDER BY r.support DESC, signature_a, signature_b
     )
 )
 
+_WANTED = " AND signature IN (SELECT signature_a FROM wanted UNION SELECT signature_b FROM wanted)"
+_LABELS_ONLY = ", CASE WHEN list_contains($labelled_sources::VARCHAR[], source) THEN labels END AS labels"
+
 SHARED_LABELS = register(
     Metric(
         "shared_labels",
@@ -158,8 +161,7 @@ SHARED_LABELS = register(
 WITH wanted AS (
     SELECT DISTINCT w.a AS signature_a, w.b AS signature_b FROM (SELECT unnest($pairs::{PAIRS_TYPE}) AS w)
 ),
-slotted AS ({_slotted(
-    " AND signature IN (SELECT signature_a FROM wanted UNION SELECT signature_b FROM wanted)", ", labels")}),
+slotted AS ({_slotted(_WANTED, _LABELS_ONLY)}),  -- a paging provider's fields are no labels to match on
 pairs AS (
     SELECT p.* FROM ({_pairs(", a.labels AS labels_a, b.labels AS labels_b")}) AS p
     SEMI JOIN wanted AS w ON w.signature_a = p.signature_a AND w.signature_b = p.signature_b
@@ -676,34 +678,27 @@ def signature_labels(
     return result
 
 
-def _rule_values(settings, period, team, rules: Sequence[RuleKey] | None, **extra) -> dict:
-    return _values(settings, period, team, rules=[r.as_param() for r in rules or ()], **extra)
-
-
-def hold_down_advice(
+def unit_advice(
     db: str | None,
     period: Period,
     team: str | None = None,
     settings: Settings | None = None,
     rules: Sequence[RuleKey] | None = None,
-) -> pd.DataFrame:
-    """Per unit (its rule when `rules` match its alerts, else its signature) and hold-down H of the
-    settings' grid: the hold-down replay, with `advised` marking the advice of each unit that has one."""
+) -> dict[str, pd.DataFrame]:
+    """Hold-down and hysteresis advice per unit (its rule when `rules` match its alerts, else its
+    signature), from one computation of the facts: {"hold_down": ..., "hysteresis": ...}."""
     settings = facts.resolve(settings)
-    values = _rule_values(settings, period, team, rules)
-    return facts.query_one(db, settings, period, HOLD_DOWN_ADVICE.sql, values)
+    values = _values(settings, period, team, rules=[r.as_param() for r in rules or ()])
+    statements = {"hold_down": HOLD_DOWN_ADVICE.sql, "hysteresis": HYSTERESIS_ADVICE.sql}
+    return facts.query(db, settings, period, statements, values)
 
 
-def hysteresis_advice(
-    db: str | None,
-    period: Period,
-    team: str | None = None,
-    settings: Settings | None = None,
-    rules: Sequence[RuleKey] | None = None,
-) -> pd.DataFrame:
+def hold_down_advice(db, period, team=None, settings=None, rules=None) -> pd.DataFrame:
+    """Per unit and hold-down H of the settings' grid: the hold-down replay, `advised` marking the advice."""
+    return unit_advice(db, period, team, settings, rules)["hold_down"]
+
+
+def hysteresis_advice(db, period, team=None, settings=None, rules=None) -> pd.DataFrame:
     """Per unit with re-fires: the keep_firing_for advised and its replay (re-fires avoided, attended
     pages hidden, resolves delayed and the delay added)."""
-    settings = facts.resolve(settings)
-    values = _rule_values(settings, period, team, rules)
-    return facts.query_one(db, settings, period, HYSTERESIS_ADVICE.sql, values)
-
+    return unit_advice(db, period, team, settings, rules)["hysteresis"]

@@ -219,6 +219,15 @@ def test_shared_labels_need_95_percent_of_the_pairs(tmp_path):
     assert (row["pairs"], row["spread_s"], list(row["shared_labels"])) == (20, 10, ["job", "zone"])
 
 
+def test_a_paging_providers_fields_are_never_shared_labels(tmp_path):
+    fields = '{"urgency": "high", "priority": "P1"}'
+    rows = [alert(sec(1000 * i + k), resolve_s=60, signature=s, labels=fields)
+            for i in range(6) for k, s in enumerate(("api|down", "api|slow"))]  # fmt: skip
+    db = build(tmp_path / "pd.duckdb", alerts=rows)
+    [row] = advice.shared_labels(db, P, [("api|down", "api|slow")], S).to_dict("records")
+    assert (row["pairs"], list(row["shared_labels"])) == (6, [])
+
+
 def test_no_inhibition_candidate_below_the_thresholds(tmp_path):
     rows = inhibition_history()[:8]  # four incidents: support 4 < 5
     db = build(tmp_path / "few.duckdb", alerts=rows)
