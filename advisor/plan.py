@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import re
@@ -183,22 +184,26 @@ def _pct(value: float) -> str:
 # --- naming things as people know them ----------------------------------------------------------------
 
 
-def display(signature: str, info: dict) -> str:
-    """`NodeDown (kubelet)` for Prometheus alerts; `“disk #% full” (ledger)` for the others' signatures."""
-    first, _, rest = signature.partition("|")
+def display(key: str, info: dict) -> str:
+    """`NodeDown (kubelet, critical)` for Prometheus alerts; `“disk #% full” (ledger)` for the others."""
+    first, _, rest = info.get("signature", key).partition("|")
     if info.get("labels"):
-        return f"{first} ({rest})" if rest else first
+        detail = ", ".join(part for part in (rest, info.get("severity")) if part)
+        return f"{first} ({detail})" if detail else first
     return f"“{rest}” ({first})" if first else f"“{rest}”"
 
 
 def qualifier_matchers(info: dict, settings: Settings) -> list[Matcher]:
-    """The matchers naming a signature: its alertname and the label its signature was made from."""
+    """The matchers naming a co-firing unit: its alertname, the label its signature was made from, and its
+    severity when it has one."""
     labels = info.get("labels") or {}
     found = [Matcher("alertname", "=", labels.get("alertname", ""))]
     for name in settings.alertmanager_signature_labels:
         if labels.get(name):
             found.append(Matcher(name, "=", labels[name]))
             break
+    if info.get("severity"):
+        found.append(Matcher("severity", "=", info["severity"]))
     return found
 
 
@@ -222,10 +227,9 @@ def build(
     cofiring = advice.co_firing(db, period, team, settings)
     groups = advice.grouping_candidates(db, period, team, settings, cofiring)
     inhibitions = advice.inhibition_candidates(db, period, team, settings, cofiring)
-    in_groups = {frozenset(pair) for g in groups for pair in itertools.combinations(g.signatures, 2)}
+    in_groups = {frozenset(pair) for g in groups for pair in itertools.combinations(g.units, 2)}
     inhibitions = inhibitions[
-        [frozenset(p) not in in_groups for p in zip(inhibitions["signature_a"], inhibitions["signature_b"],
-                                                     strict=True)]  # fmt: skip
+        [frozenset(p) not in in_groups for p in zip(inhibitions["unit_a"], inhibitions["unit_b"], strict=True)]
     ] if not inhibitions.empty else inhibitions
     keys = configs.rules.keys() if configs.rules else None
     by_unit = advice.unit_advice(db, period, team, settings, rules=keys)
@@ -318,14 +322,18 @@ class _Context:
         end = self.period.end - pd.Timedelta(microseconds=1)
         return f"{self.period.start.date()}..{end.date()}"
 
-    def name(self, signature: str) -> str:
-        return display(signature, self.info.get(signature, {}))
+    def of(self, key: str) -> dict:
+        """What is known of a co-firing unit, or of a signature (its first unit)."""
+        return self.info.get(key) or next((i for i in self.info.values() if i["signature"] == key), {})
 
-    def labelled(self, signatures) -> bool:
-        return all(self.info.get(s, {}).get("labels") for s in signatures)
+    def name(self, key: str) -> str:
+        return display(key, self.of(key))
 
-    def provider(self, signatures) -> str | None:
-        sources = {self.info.get(s, {}).get("source") for s in signatures}
+    def labelled(self, keys) -> bool:
+        return all(self.of(k).get("labels") for k in keys)
+
+    def provider(self, keys) -> str | None:
+        sources = {self.of(k).get("source") for k in keys}
         providers = {phrasing.provider_of(s) for s in sources}
         return providers.pop() if len(providers) == 1 else None
 
@@ -348,32 +356,32 @@ class _Context:
         route = None
         am = self.configs.am
         note = ""
-        if am is not None and self.labelled(group.signatures):
-            routes = {am.route_for(self.info[s]["labels"]).path for s in group.signatures}
+        if am is not None and self.labelled(group.units):
+            routes = {am.route_for(self.of(u)["labels"]).path for u in group.units}
             if len(routes) == 1:
                 route = am.route_at(routes.pop())
             else:
                 note = ("no patch: these alerts take different routes (" + ", ".join(sorted(routes))
                         + "), and Alertmanager groups within one route only")  # fmt: skip
-        elif am is None and self.labelled(group.signatures):
+        elif am is None and self.labelled(group.units):
             note = NO_ALERTMANAGER
         current_wait = route.group_wait_s if route else 0.0
         wait = max(group.group_wait_s, current_wait)
-        after = advice.Group(group.signatures, group.group_by, wait, group.service, group.spread_s, group.pairs)
-        before = advice.Group(group.signatures, tuple(route.group_by) if route else advice.ALL_LABELS,
-                              route.group_wait_s if route else 0.0)  # fmt: skip
+        after = dataclasses.replace(group, group_wait_s=wait)
+        before = dataclasses.replace(group, group_by=tuple(route.group_by) if route else advice.ALL_LABELS,
+                                     group_wait_s=route.group_wait_s if route else 0.0)  # fmt: skip
         return {"group": group, "route": route, "after": after, "before": before, "note": note,
                 "current_wait": current_wait}  # fmt: skip
 
     def _grouping(self, plan: dict, pages_before: int, pages_after: int) -> Suggestion:
         group: advice.Group = plan["group"]
         route: Route | None = plan["route"]
-        names = [self.name(s) for s in group.signatures]
+        names = [self.name(u) for u in group.units]
         wait = plan["after"].group_wait_s
         by = ", ".join(group.group_by) or "nothing (one group for the route)"
         strongest = sorted(group.pairs, key=lambda p: -p["support"])
         pair_text = "; ".join(
-            f"{self.name(p['signature_b'])} came with {self.name(p['signature_a'])} in "
+            f"{self.name(p['unit_b'])} came with {self.name(p['unit_a'])} in "
             f"{_pct(p['p_b_given_a'])} of its alerts ({p['support']} pairs, median {p['lead_s']:+.0f} s)"
             for p in strongest[:3]
         )
@@ -386,14 +394,9 @@ class _Context:
                    f"{durations.format(wait)}: {pages_before} pages -> {pages_after}")  # fmt: skip
         change = None
         if route is not None:
-            alertnames = sorted({self.info[s]["labels"].get("alertname", "") for s in group.signatures})
-            matchers = [Matcher("alertname", "=~", "|".join(_regex_escape(a) for a in alertnames))]
-            qualifiers = {tuple(m for m in qualifier_matchers(self.info[s], self.settings)[1:])
-                          for s in group.signatures}  # fmt: skip
-            if len(qualifiers) == 1:
-                matchers += list(qualifiers.pop())
+            matchers = _group_matchers([qualifier_matchers(self.of(u), self.settings) for u in group.units])
             change = AddRoute(route.path, matchers, list(group.group_by), wait, comment)
-        provider = self.provider(group.signatures)
+        provider = self.provider(group.units)
         return Suggestion(
             "group", f"Group {_join(names)} into one page per incident", list(group.signatures),
             pages_before, pages_after, evidence,
@@ -408,7 +411,7 @@ class _Context:
     # --- inhibition ----------------------------------------------------------------------------
 
     def inhibition(self, row: dict) -> Suggestion:
-        a, b = row["signature_a"], row["signature_b"]
+        a, b = row["unit_a"], row["unit_b"]
         source, target = self.name(a), self.name(b)
         equal = list(row["equal"])
         same = f" on the same {', '.join(equal)}" if equal else ""
@@ -426,19 +429,21 @@ class _Context:
         change, note = None, ""
         if self.labelled((a, b)):
             if self.configs.am is not None:
-                change = AddInhibit(qualifier_matchers(self.info[a], self.settings),
-                                    qualifier_matchers(self.info[b], self.settings), equal, comment)  # fmt: skip
+                change = AddInhibit(qualifier_matchers(self.of(a), self.settings),
+                                    qualifier_matchers(self.of(b), self.settings), equal, comment)  # fmt: skip
             else:
                 note = NO_ALERTMANAGER
         provider = self.provider((b,))
-        same_service = self.info.get(a, {}).get("service") == self.info.get(b, {}).get("service")
+        same_service = self.of(a).get("service") == self.of(b).get("service")
         return Suggestion(
-            "inhibit", f"Hide {target} while {source} fires{same}", [b], before, before - removed, evidence,
+            "inhibit", f"Hide {target} while {source} fires{same}", [row["signature_b"]], before, before - removed,
+            evidence,
             attended_hidden=int(row["attended_hidden"]), provider=provider,
             provider_text="" if provider == "prometheus" else phrasing.inhibition(provider, source, row["lead_s"],
                                                                                    same_service),
             change=change, note=note,
-            figures={"source": a, "target": b, "equal": equal, "support": int(row["support"]),
+            figures={"source": row["signature_a"], "source_severity": _none(row.get("severity_a")),
+                     "target": row["signature_b"], "target_severity": _none(row.get("severity_b")), "equal": equal, "support": int(row["support"]),
                      "p_b_given_a": row["p_b_given_a"], "p_a_given_b": row["p_a_given_b"], "lead_s": row["lead_s"]},
         )  # fmt: skip
 
@@ -476,7 +481,7 @@ class _Context:
         suffix, change, note, provider = self._rule_change(row["unit"], rule, signatures, "for",
                                                            rule.for_s if rule else 0.0, hold, comment)  # fmt: skip
         title = f"Hold {name} down for {words(hold)}{suffix}"
-        info = self.info.get(signatures[0], {})
+        info = self.of(signatures[0])
         return Suggestion(
             "hold_down", title, signatures, alerts, after, evidence,
             attended_hidden=hidden, attended_delayed=int(row["attended_delayed"]),
@@ -534,6 +539,25 @@ class _Context:
             figures={"unit": row["unit"], "keep_firing_s": keep, "refires": int(row["refires"]),
                      "resolves_delayed": int(row["resolves_delayed"])},
         )  # fmt: skip
+
+
+def _none(value):
+    return None if value is None or pd.isna(value) else value
+
+
+def _group_matchers(per_unit: list[list[Matcher]]) -> list[Matcher]:
+    """One route's matchers for a group: its alertnames, and each other label all units name alike (a
+    service, a severity) or, for severities that differ, all of them."""
+    names = sorted({m.value for ms in per_unit for m in ms if m.name == "alertname"})
+    found = [Matcher("alertname", "=~", "|".join(_regex_escape(n) for n in names))]
+    others = [{(m.name, m.value) for m in ms if m.name != "alertname"} for ms in per_unit]
+    for name in sorted({n for labels in others for n, _ in labels}):
+        values = [{v for n, v in labels if n == name} for labels in others]
+        if all(values):
+            chosen = sorted(set().union(*values))
+            found.append(Matcher(name, "=", chosen[0]) if len(chosen) == 1
+                         else Matcher(name, "=~", "|".join(_regex_escape(v) for v in chosen)))
+    return found
 
 
 def _join(names: list[str]) -> str:

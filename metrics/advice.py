@@ -23,8 +23,9 @@ GROUP_WAITS = (30, 60, 120, 180, 300)
 ALL_LABELS = ("...",)  # Alertmanager's group_by: ['...']: every label set is a group of its own
 RULES_TYPE = "STRUCT(unit VARCHAR, alertname VARCHAR, matchers STRUCT(path VARCHAR, value VARCHAR)[])[]"
 PAIRS_TYPE = "STRUCT(a VARCHAR, b VARCHAR)[]"
-INHIBITIONS_TYPE = "STRUCT(candidate INTEGER, source VARCHAR, target VARCHAR, paths VARCHAR[])[]"
-GROUPS_TYPE = "STRUCT(grp INTEGER, signatures VARCHAR[], paths VARCHAR[])[]"
+INHIBITIONS_TYPE = ("STRUCT(candidate INTEGER, source VARCHAR, source_signature VARCHAR, target VARCHAR, "
+                    "target_signature VARCHAR, paths VARCHAR[])[]")  # fmt: skip
+GROUPS_TYPE = "STRUCT(grp INTEGER, units VARCHAR[], signatures VARCHAR[], paths VARCHAR[])[]"
 
 
 def label_path(name: str) -> str:
@@ -32,29 +33,22 @@ def label_path(name: str) -> str:
     return '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _slotted(where: str, extra: str = "") -> str:
-    """The period's alerts numbered, with their creation time in seconds and its slot of width $window_s."""
-    return f"""
-    SELECT (row_number() OVER ())::INTEGER AS id, signature, epoch(created_at) AS t,
-        floor(epoch(created_at) / $window_s)::BIGINT AS slot{extra}
-    FROM alerts
-    WHERE created_at >= $start AND created_at < $end{where}
-"""  # noqa: S608 - fragments are constants of this module
+def _severity(alias: str) -> str:
+    """SQL: a Prometheus alert's severity label (NULL for other sources, or without one)."""
+    return (f"CASE WHEN list_contains($labelled_sources::VARCHAR[], {alias}.source) "
+            f"THEN json_extract_string({alias}.labels, '$.severity') END")  # fmt: skip
 
 
-def _pairs(extra: str = "") -> str:
-    """Ordered pairs (a, b) of alerts of different signatures created within $window_s of each other.
+def _unit(alias: str) -> str:
+    """SQL: the co-firing unit of an alert, as unit_key() writes it."""
+    severity = _severity(alias)
+    return f"{alias}.signature || CASE WHEN {severity} IS NULL THEN '' ELSE ' [' || {severity} || ']' END"
 
-    An equi-join of each alert's slot with its own and the two neighbouring slots of the other side,
-    then the exact test: the work grows with alerts × their neighbours in one window, never with the
-    square of all alerts (a range self-join would)."""
-    return f"""
-    SELECT a.id AS a_id, b.id AS b_id, a.signature AS signature_a, b.signature AS signature_b,
-        b.t - a.t AS lead_s{extra}
-    FROM slotted AS a
-    JOIN (SELECT *, unnest([slot - 1, slot, slot + 1]) AS near FROM slotted) AS b ON b.near = a.slot
-    WHERE a.signature <> b.signature AND abs(b.t - a.t) <= $window_s
-"""  # noqa: S608 - fragments are constants of this module
+
+def unit_key(signature: str, severity: str | None) -> str:
+    """What co-firing tells apart: a signature, split by severity for Prometheus alerts (the critical and
+    the warning alert of one rule are two alerts: Alertmanager's own example inhibits one by the other)."""
+    return signature if severity is None or pd.isna(severity) else f"{signature} [{severity}]"
 
 
 # Co-firing with equi-joins only, and without deduplicating pairs (both measured in bench/bench_advice.py):
@@ -75,19 +69,21 @@ CO_FIRING = register(
         "P(B|A) = A alerts with a B alert that near / A alerts, lead = median of B's created_at − A's; "
         "pairs with P(B|A) or P(A|B) ≥ 0.5",
         "list",
-        """
+        f"""
 WITH in_period AS (
-    SELECT signature, service, team, created_at FROM alerts WHERE created_at >= $start AND created_at < $end
+    SELECT a.signature, {_severity("a")} AS severity, a.service, a.team, a.created_at
+    FROM alerts AS a WHERE a.created_at >= $start AND a.created_at < $end
 ),
-signatures AS (
-    SELECT (row_number() OVER (ORDER BY signature))::INTEGER AS sig, signature, count(*) AS alerts,
-        arg_max(service, created_at) AS service,
+signatures AS (  -- the co-firing units: signatures, split by severity for Prometheus alerts
+    SELECT (row_number() OVER (ORDER BY signature, severity))::INTEGER AS sig, signature, severity,
+        count(*) AS alerts, arg_max(service, created_at) AS service,
         $team::VARCHAR IS NULL OR bool_or(team = $team::VARCHAR) AS in_team
-    FROM in_period GROUP BY signature
+    FROM in_period GROUP BY signature, severity
 ),
 numbered AS (
     SELECT (row_number() OVER ())::INTEGER AS id, s.sig, epoch(p.created_at) AS t
-    FROM in_period AS p JOIN signatures AS s USING (signature)
+    FROM in_period AS p
+    JOIN signatures AS s ON s.signature = p.signature AND s.severity IS NOT DISTINCT FROM p.severity
 ),
 slotted AS (  -- each alert with its slot and the previous and next alert of its own signature
     SELECT id, sig, t, floor(t / $window_s)::BIGINT AS slot,
@@ -135,58 +131,67 @@ leads AS (
     FROM (SELECT sig_a, sig_b, lead_s FROM related_later UNION ALL SELECT sig_b, sig_a, -lead_s FROM related_later)
     GROUP BY sig_a, sig_b
 )
-SELECT sa.signature AS signature_a, sb.signature AS signature_b, sa.service AS service_a,
-    sb.service AS service_b, sa.alerts AS alerts_a, sb.alerts AS alerts_b, r.support,
-    r.p_b_given_a, r.p_a_given_b, l.lead_s
+SELECT sa.signature AS signature_a, sa.severity AS severity_a, sb.signature AS signature_b,
+    sb.severity AS severity_b, sa.service AS service_a, sb.service AS service_b,
+    sa.alerts AS alerts_a, sb.alerts AS alerts_b, r.support, r.p_b_given_a, r.p_a_given_b, l.lead_s
 FROM related AS r
 JOIN leads AS l USING (sig_a, sig_b)
 JOIN signatures AS sa ON sa.sig = r.sig_a
 JOIN signatures AS sb ON sb.sig = r.sig_b
-ORDER BY r.support DESC, signature_a, signature_b
-""",
+ORDER BY r.support DESC, signature_a, severity_a, signature_b, severity_b
+""",  # noqa: S608 - fragments are constants of this module
         "query",
     )
 )
-
-_WANTED = " AND signature IN (SELECT signature_a FROM wanted UNION SELECT signature_b FROM wanted)"
-_LABELS_ONLY = ", CASE WHEN list_contains($labelled_sources::VARCHAR[], source) THEN labels END AS labels"
 
 SHARED_LABELS = register(
     Metric(
         "shared_labels",
         "Shared labels",
-        "labels equal in at least 95 % of a signature pair's co-firing pairs; spread = 90th percentile of |lead|",
+        "labels equal in at least 95 % of a pair's co-firing pairs of alerts; spread = 90th percentile of |lead|",
         "list",
         f"""
 WITH wanted AS (
-    SELECT DISTINCT w.a AS signature_a, w.b AS signature_b FROM (SELECT unnest($pairs::{PAIRS_TYPE}) AS w)
+    SELECT DISTINCT w.a AS unit_a, w.b AS unit_b FROM (SELECT unnest($pairs::{PAIRS_TYPE}) AS w)
 ),
-slotted AS ({_slotted(_WANTED, _LABELS_ONLY)}),  -- a paging provider's fields are no labels to match on
+slotted AS (  -- a paging provider's fields are no labels a matcher could name: Prometheus labels only
+    SELECT (row_number() OVER ())::INTEGER AS id, x.* FROM (
+        SELECT {_unit("a")} AS unit, epoch(a.created_at) AS t,
+            floor(epoch(a.created_at) / $window_s)::BIGINT AS slot,
+            CASE WHEN list_contains($labelled_sources::VARCHAR[], a.source) THEN a.labels END AS labels
+        FROM alerts AS a
+        WHERE a.created_at >= $start AND a.created_at < $end
+    ) AS x
+    WHERE x.unit IN (SELECT unit_a FROM wanted UNION SELECT unit_b FROM wanted)
+),
 pairs AS (
-    SELECT p.* FROM ({_pairs(", a.labels AS labels_a, b.labels AS labels_b")}) AS p
-    SEMI JOIN wanted AS w ON w.signature_a = p.signature_a AND w.signature_b = p.signature_b
+    SELECT a.unit AS unit_a, b.unit AS unit_b, b.t - a.t AS lead_s, a.labels AS labels_a, b.labels AS labels_b
+    FROM slotted AS a
+    JOIN (SELECT *, unnest([slot - 1, slot, slot + 1]) AS near FROM slotted) AS b ON b.near = a.slot
+    SEMI JOIN wanted AS w ON w.unit_a = a.unit AND w.unit_b = b.unit
+    WHERE abs(b.t - a.t) <= $window_s
 ),
 per_pair AS (
-    SELECT signature_a, signature_b, count(*) AS pairs, quantile_cont(abs(lead_s), 0.9) AS spread_s
-    FROM pairs GROUP BY signature_a, signature_b
+    SELECT unit_a, unit_b, count(*) AS pairs, quantile_cont(abs(lead_s), 0.9) AS spread_s
+    FROM pairs GROUP BY unit_a, unit_b
 ),
 named AS (
-    SELECT signature_a, signature_b, labels_a, labels_b, unnest(json_keys(labels_a)) AS label FROM pairs
+    SELECT unit_a, unit_b, labels_a, labels_b, unnest(json_keys(labels_a)) AS label FROM pairs
 ),
 equal_counts AS (
-    SELECT signature_a, signature_b, label,
+    SELECT unit_a, unit_b, label,
         count(*) FILTER (WHERE json_extract_string(labels_a, '$."' || label || '"') IS NOT NULL
             AND json_extract_string(labels_a, '$."' || label || '"')
               = json_extract_string(labels_b, '$."' || label || '"')) AS equal
-    FROM named GROUP BY signature_a, signature_b, label
+    FROM named GROUP BY unit_a, unit_b, label
 )
-SELECT p.signature_a, p.signature_b, p.pairs, p.spread_s,
+SELECT p.unit_a, p.unit_b, p.pairs, p.spread_s,
     coalesce(list_sort(list(e.label) FILTER (WHERE e.equal >= $shared_share * p.pairs)), []::VARCHAR[])
         AS shared_labels
 FROM per_pair AS p
-LEFT JOIN equal_counts AS e USING (signature_a, signature_b)
-GROUP BY p.signature_a, p.signature_b, p.pairs, p.spread_s
-ORDER BY p.signature_a, p.signature_b
+LEFT JOIN equal_counts AS e USING (unit_a, unit_b)
+GROUP BY p.unit_a, p.unit_b, p.pairs, p.spread_s
+ORDER BY p.unit_a, p.unit_b
 """,  # noqa: S608 - fragments are constants of this module
         "query",
     )
@@ -204,15 +209,16 @@ INHIBITION_REPLAY = register(
         facts.over_facts(
             f""",
 candidates AS (
-    SELECT c.candidate, c.source AS signature_a, c.target AS signature_b, c.paths
+    SELECT c.candidate, c.source AS unit_a, c.source_signature, c.target AS unit_b, c.target_signature, c.paths
     FROM (SELECT unnest($inhibitions::{INHIBITIONS_TYPE}) AS c)
 ),
 source_alerts AS (  -- every alert of A firing during the period, whatever its team
     SELECT c.candidate, {_KEY} AS key, a.created_at,
         coalesce(a.resolved_at, 'infinity'::TIMESTAMPTZ) AS ends_at
     FROM candidates AS c
-    JOIN alerts AS a ON a.signature = c.signature_a
+    JOIN alerts AS a ON a.signature = c.source_signature
     WHERE a.created_at < $end AND coalesce(a.resolved_at, 'infinity'::TIMESTAMPTZ) > $start
+      AND {_unit("a")} = c.unit_a
 ),
 islands AS (  -- A's firing merged per key: an island starts where no earlier A alert is still firing
     SELECT candidate, key, created_at, ends_at,
@@ -233,8 +239,9 @@ target_alerts AS (
     SELECT c.candidate, {_KEY} AS key, f.created_at,
         coalesce(f.resolved_at, 'infinity'::TIMESTAMPTZ) AS ends_at, {ATTENDED} AS attended
     FROM candidates AS c
-    JOIN alert_facts AS f ON f.signature = c.signature_b
+    JOIN alert_facts AS f ON f.signature = c.target_signature
     JOIN alerts AS a ON a.source = f.source AND a.source_id = f.source_id
+    WHERE {_unit("a")} = c.unit_b
 ),
 replayed AS (  -- Alertmanager sends B's page as soon as no matching A fires: B must start and end inside
     SELECT t.candidate, t.attended,
@@ -243,13 +250,13 @@ replayed AS (  -- Alertmanager sends B's page as soon as no matching A fires: B 
     ASOF LEFT JOIN coverage AS c
       ON t.candidate = c.candidate AND t.key = c.key AND t.created_at >= c.covered_from
 )
-SELECT c.candidate, c.signature_a, c.signature_b,
+SELECT c.candidate, c.unit_a, c.unit_b,
     count(r.candidate) AS pages_before,
     count(*) FILTER (WHERE r.inhibited) AS pages_removed,
     count(*) FILTER (WHERE r.inhibited AND r.attended) AS attended_hidden
 FROM candidates AS c
 LEFT JOIN replayed AS r USING (candidate)
-GROUP BY c.candidate, c.signature_a, c.signature_b
+GROUP BY c.candidate, c.unit_a, c.unit_b
 ORDER BY c.candidate
 """  # noqa: S608 - fragments are constants of this module
         ),
@@ -266,15 +273,16 @@ GROUPING_REPLAY = register(
         "list",
         facts.over_facts(
             f""",
-groups AS (SELECT g.grp, g.signatures, g.paths FROM (SELECT unnest($groups::{GROUPS_TYPE}) AS g))
+groups AS (SELECT g.grp, g.units, g.signatures, g.paths FROM (SELECT unnest($groups::{GROUPS_TYPE}) AS g))
 SELECT c.grp,
     CASE WHEN c.paths IS NULL THEN a.labels::VARCHAR  -- group_by '...': every label set alone
          ELSE list_transform(c.paths, lambda p: coalesce(json_extract_string(a.labels, p), ''))::VARCHAR
     END AS key,
-    epoch(f.created_at) AS t, f.signature, {ATTENDED} AS attended
+    epoch(f.created_at) AS t, {_unit("a")} AS unit, {ATTENDED} AS attended
 FROM groups AS c
 JOIN alert_facts AS f ON list_contains(c.signatures, f.signature)
 JOIN alerts AS a ON a.source = f.source AND a.source_id = f.source_id
+WHERE list_contains(c.units, {_unit("a")})
 ORDER BY c.grp, key, t
 """  # noqa: S608 - fragments are constants of this module
         ),
@@ -286,17 +294,18 @@ SIGNATURE_LABELS = register(
     Metric(
         "signature_labels",
         "Signature labels",
-        "per signature: its source, and the labels and title of its latest alert in the period (what a matcher can name)",
+        "per signature (and severity, for Prometheus alerts): its source, and the labels and title of its "
+        "latest alert in the period (what a matcher can name)",
         "list",
-        """
-SELECT signature, arg_max(source, created_at) AS source, arg_max(labels, created_at)::VARCHAR AS labels,
-    arg_max(title, created_at) AS title, arg_max(service, created_at) AS service,
-    arg_max(team, created_at) AS team, count(*) AS alerts
-FROM alerts
-WHERE created_at >= $start AND created_at < $end AND list_contains($signatures::VARCHAR[], signature)
-GROUP BY signature
-ORDER BY signature
-""",
+        f"""
+SELECT a.signature, {_severity("a")} AS severity, arg_max(a.source, a.created_at) AS source,
+    arg_max(a.labels, a.created_at)::VARCHAR AS labels, arg_max(a.title, a.created_at) AS title,
+    arg_max(a.service, a.created_at) AS service, arg_max(a.team, a.created_at) AS team, count(*) AS alerts
+FROM alerts AS a
+WHERE a.created_at >= $start AND a.created_at < $end AND list_contains($signatures::VARCHAR[], a.signature)
+GROUP BY ALL
+ORDER BY a.signature, severity
+""",  # noqa: S608 - fragments are constants of this module
         "query",
     )
 )
@@ -447,14 +456,16 @@ class RuleKey:
 
 @dataclass(frozen=True)
 class Group:
-    """Signatures whose alerts would page once per burst, grouped by `group_by` within `group_wait_s`."""
+    """Co-firing units (unit_key) whose alerts would page once per burst, grouped by `group_by` within
+    `group_wait_s`."""
 
-    signatures: tuple[str, ...]
+    units: tuple[str, ...]
     group_by: tuple[str, ...] = ()
     group_wait_s: float = 30.0
     service: str | None = None
     spread_s: float | None = None
     pairs: list[dict] = field(default_factory=list, compare=False)
+    signatures: tuple[str, ...] = ()  # the units' signatures
 
 
 def _values(settings: Settings, period: Period, team: str | None, **extra) -> dict:
@@ -477,17 +488,22 @@ def _values(settings: Settings, period: Period, team: str | None, **extra) -> di
 def co_firing(
     db: str | None, period: Period, team: str | None = None, settings: Settings | None = None
 ) -> pd.DataFrame:
-    """Every ordered signature pair (A, B) that co-fired in the period, with support, P(B|A), P(A|B) and lead.
+    """Every ordered pair of co-firing units (A, B) related in the period, with support, P(B|A), P(A|B), lead.
 
-    Pairs are kept when either signature fired for `team`; the probabilities count all teams' alerts."""
+    A unit is a signature, split by severity for Prometheus alerts (unit_a, unit_b: unit_key()). Pairs are
+    kept when either fired for `team`; the probabilities count all teams' alerts."""
     settings = facts.resolve(settings)
-    return facts.query_one(db, settings, period, CO_FIRING.sql, _values(settings, period, team), with_facts=False)
+    frame = facts.query_one(db, settings, period, CO_FIRING.sql, _values(settings, period, team), with_facts=False)
+    units = {side: [unit_key(s, v) for s, v in zip(frame[f"signature_{side}"], frame[f"severity_{side}"],
+                                                     strict=True)] for side in "ab"}  # fmt: skip
+    return frame.assign(unit_a=units["a"], unit_b=units["b"])
 
 
 def shared_labels(
     db: str | None, period: Period, pairs: Iterable[tuple[str, str]], settings: Settings | None = None
 ) -> pd.DataFrame:
-    """For each (A, B): co-firing pairs, the spread (p90 of |lead|) and the labels equal in ≥ 95 % of pairs."""
+    """For each pair of units (A, B): co-firing pairs, the spread (p90 of |lead|) and the labels equal in ≥ 95 %
+    of the pairs."""
     settings = facts.resolve(settings)
     wanted = [{"a": a, "b": b} for a, b in pairs]
     values = _values(settings, period, None, pairs=wanted)
@@ -497,9 +513,9 @@ def shared_labels(
 def _with_shared(db, period, settings, frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame.assign(shared_labels=pd.Series(dtype=object), spread_s=pd.Series(dtype=float))
-    detail = shared_labels(db, period, zip(frame["signature_a"], frame["signature_b"], strict=True), settings)
+    detail = shared_labels(db, period, zip(frame["unit_a"], frame["unit_b"], strict=True), settings)
     detail["shared_labels"] = detail["shared_labels"].map(list)
-    return frame.merge(detail[["signature_a", "signature_b", "shared_labels", "spread_s"]], how="left")
+    return frame.merge(detail[["unit_a", "unit_b", "shared_labels", "spread_s"]], how="left")
 
 
 def inhibition_candidates(
@@ -511,9 +527,9 @@ def inhibition_candidates(
 ) -> pd.DataFrame:
     """A inhibits B where P(B|A) ≥ 0.9, support ≥ 5 and A leads; with `equal` and the replay over the period.
 
-    Rows: signature_a (source), signature_b (target), the co-firing figures, shared_labels, equal (the
-    shared labels but alertname), pages_before (B's alerts for the team), pages_removed, attended_hidden;
-    those hiding an attended page first, then by pages removed."""
+    Rows: unit_a (source), unit_b (target), their signatures and severities, the co-firing figures,
+    shared_labels, equal (the shared labels but alertname), pages_before (B's alerts for the team),
+    pages_removed, attended_hidden; those hiding an attended page first, then by pages removed."""
     settings = facts.resolve(settings)
     a = settings.advice
     cofiring = co_firing(db, period, team, settings) if cofiring is None else cofiring
@@ -526,10 +542,10 @@ def inhibition_candidates(
     if chosen.empty:
         return chosen.assign(equal=[], pages_before=[], pages_removed=[], attended_hidden=[])
     chosen["equal"] = [[name for name in shared if name != "alertname"] for shared in chosen["shared_labels"]]
-    replay = inhibition_replay(db, period, chosen[["signature_a", "signature_b", "equal"]], team, settings)
+    replay = inhibition_replay(db, period, chosen, team, settings)
     result = pd.concat([chosen, replay[["pages_before", "pages_removed", "attended_hidden"]]], axis=1)
     order = result.assign(hides=result["attended_hidden"] > 0).sort_values(
-        ["hides", "pages_removed", "signature_b", "signature_a"], ascending=[False, False, True, True]
+        ["hides", "pages_removed", "unit_b", "unit_a"], ascending=[False, False, True, True]
     )
     return order.drop(columns="hides").reset_index(drop=True)
 
@@ -541,20 +557,22 @@ def inhibition_replay(
     team: str | None = None,
     settings: Settings | None = None,
 ) -> pd.DataFrame:
-    """Per row of `inhibitions` (signature_a, signature_b, equal), in order: pages_before, pages_removed,
-    attended_hidden for the team's B alerts in the period."""
+    """Per row of `inhibitions` (signature_a, severity_a, signature_b, severity_b, equal), in order:
+    pages_before, pages_removed, attended_hidden for the team's B alerts in the period."""
     settings = facts.resolve(settings)
-    param = [
-        {"candidate": i, "source": row.signature_a, "target": row.signature_b,
-         "paths": [label_path(name) for name in row.equal]}
-        for i, row in enumerate(inhibitions.itertuples(index=False))
-    ]  # fmt: skip
+    param = []
+    for i, row in enumerate(inhibitions.to_dict("records")):
+        param.append({
+            "candidate": i, "source": unit_key(row["signature_a"], row.get("severity_a")),
+            "source_signature": row["signature_a"], "target": unit_key(row["signature_b"], row.get("severity_b")),
+            "target_signature": row["signature_b"], "paths": [label_path(name) for name in row["equal"]],
+        })  # fmt: skip
     values = _values(settings, period, team, inhibitions=param)
     return facts.query_one(db, settings, period, INHIBITION_REPLAY.sql, values)
 
 
 def _cliques(edges: dict[frozenset, float]) -> list[list[str]]:
-    """Greedy cliques: the strongest remaining pair, then every signature co-firing with all members."""
+    """Greedy cliques: the strongest remaining pair, then every unit co-firing with all members."""
     neighbours: dict[str, set[str]] = {}
     for pair in edges:
         a, b = tuple(pair)
@@ -587,14 +605,16 @@ def grouping_candidates(
     settings: Settings | None = None,
     cofiring: pd.DataFrame | None = None,
 ) -> list[Group]:
-    """Signatures of one service co-firing pairwise with P(B|A) and P(A|B) ≥ 0.5, as groups with the
-    labels all their pairs share (the group_by) and the group_wait covering their spread."""
+    """Units of one service co-firing pairwise with P(B|A) and P(A|B) ≥ 0.5, as groups with the labels all
+    their pairs share (the group_by) and the group_wait covering their spread. Two severities of one
+    signature are never grouped: they are one condition, for an inhibit rule."""
     settings = facts.resolve(settings)
     threshold = settings.advice.group_probability
     cofiring = co_firing(db, period, team, settings) if cofiring is None else cofiring
     same = cofiring[
         cofiring["service_a"].notna()
         & (cofiring["service_a"] == cofiring["service_b"])
+        & (cofiring["signature_a"] != cofiring["signature_b"])
         & (cofiring["p_b_given_a"] >= threshold)
         & (cofiring["p_a_given_b"] >= threshold)
     ]
@@ -602,27 +622,28 @@ def grouping_candidates(
         return []
     edges: dict[frozenset, float] = {}
     for row in same.itertuples(index=False):
-        pair = frozenset((row.signature_a, row.signature_b))
+        pair = frozenset((row.unit_a, row.unit_b))
         edges[pair] = max(edges.get(pair, 0.0), float(row.support))
     cliques = _cliques(edges)
-    members = {s: i for i, group in enumerate(cliques) for s in group}
-    inside = same[[members[a] == members.get(b) for a, b in zip(same["signature_a"], same["signature_b"],
-                                                              strict=True)]]
+    members = {u: i for i, group in enumerate(cliques) for u in group}
+    signature_of = dict(zip(same["unit_a"], same["signature_a"], strict=True))
+    inside = same[[members[a] == members.get(b) for a, b in zip(same["unit_a"], same["unit_b"], strict=True)]]
     detail = _with_shared(db, period, settings, inside.reset_index(drop=True))
     groups = []
-    for i, signatures in enumerate(cliques):
-        rows = detail[detail["signature_a"].map(members.get) == i]
+    for i, units in enumerate(cliques):
+        rows = detail[detail["unit_a"].map(members.get) == i]
         shared = set.intersection(*(set(labels) for labels in rows["shared_labels"])) - {"alertname"}
         spread = float(rows["spread_s"].max()) if rows["spread_s"].notna().any() else None
         groups.append(
             Group(
-                signatures=tuple(signatures),
+                units=tuple(units),
                 group_by=tuple(sorted(shared)),
                 group_wait_s=float(group_wait_for(spread)),
                 service=rows["service_a"].iloc[0],
                 spread_s=spread,
-                pairs=rows[["signature_a", "signature_b", "support", "p_b_given_a", "p_a_given_b", "lead_s"]]
+                pairs=rows[["unit_a", "unit_b", "support", "p_b_given_a", "p_a_given_b", "lead_s"]]
                 .to_dict("records"),
+                signatures=tuple(sorted({signature_of[u] for u in units})),
             )
         )
     return groups
@@ -648,7 +669,7 @@ def grouping_replay(
     """Per group, in order: pages_before (its alerts for the team) and pages_after (bursts)."""
     settings = facts.resolve(settings)
     param = [
-        {"grp": i, "signatures": list(g.signatures),
+        {"grp": i, "units": list(g.units), "signatures": list(g.signatures),
          "paths": None if g.group_by == ALL_LABELS else [label_path(n) for n in g.group_by]}
         for i, g in enumerate(groups)
     ]  # fmt: skip
@@ -666,7 +687,8 @@ def grouping_replay(
 def signature_labels(
     db: str | None, period: Period, signatures: Iterable[str], settings: Settings | None = None
 ) -> dict[str, dict]:
-    """Per signature: source, labels (Prometheus labels; empty for other sources), title, service, team, alerts."""
+    """Per co-firing unit (unit_key) of these signatures: signature, severity, source, labels (Prometheus
+    labels; empty for other sources), title, service, team, alerts."""
     settings = facts.resolve(settings)
     values = _values(settings, period, None, signatures=sorted(set(signatures)))
     frame = facts.query_one(db, settings, period, SIGNATURE_LABELS.sql, values, with_facts=False)
@@ -674,7 +696,8 @@ def signature_labels(
     for row in frame.to_dict("records"):
         labels = json.loads(row["labels"]) if row["labels"] and row["source"] in LABELLED_SOURCES else {}
         row["labels"] = labels if isinstance(labels, dict) else {}
-        result[row["signature"]] = row
+        row["severity"] = None if pd.isna(row["severity"]) else row["severity"]
+        result[unit_key(row["signature"], row["severity"])] = row
     return result
 
 

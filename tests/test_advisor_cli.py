@@ -91,10 +91,11 @@ def test_the_diff_applies_as_it_is_and_the_result_passes_the_real_tools(db, work
     assert api["QueueBacklog"]["keep_firing_for"] == "9m" and api["QueueBacklog"]["for"] == "2m"
     am = yaml.safe_load((workdir / "alertmanager.yml").read_text())
     assert am["inhibit_rules"][-1] == {
-        "source_matchers": ['alertname="NodeDown"', 'job="kubelet"'],
-        "target_matchers": ['alertname="PodCrash"', 'namespace="payments"'], "equal": ["node"]}  # fmt: skip
+        "source_matchers": ['alertname="NodeDown"', 'job="kubelet"', 'severity="critical"'],
+        "target_matchers": ['alertname="PodCrash"', 'namespace="payments"', 'severity="warning"'],
+        "equal": ["node"]}  # fmt: skip
     assert am["route"]["routes"][0]["matchers"] == ['alertname=~"CheckoutLatency|HighErrorRate"',
-                                                     'service="checkout"']  # fmt: skip
+                                                     'service="checkout"', 'severity="page"']  # fmt: skip
     promtool, amtool = require_tool("promtool"), require_tool("amtool")
     for path in ("rules/instances.yml", "rules/api.yaml"):
         checked = subprocess.run([promtool, "check", "rules", path], cwd=workdir, capture_output=True, text=True)

@@ -48,7 +48,8 @@ def test_the_advisor_ranks_suggestions_with_replay_and_patch(monkeypatch, histor
     assert not app.exception, app.exception[0].value if app.exception else None
     assert app.title[0].value == "Advisor" and not app.error
     titles = [s.value for s in app.subheader]
-    assert titles[0].startswith("1. Hide PodCrash \\(payments\\) while NodeDown") and titles[-1] == "The whole patch"
+    assert titles[0].startswith("1. Hide PodCrash \\(payments, warning\\) while NodeDown \\(kubelet, critical\\)")
+    assert titles[-1] == "The whole patch"
     assert app.get("plotly_chart")
     patches = [c.value for c in app.code]
     assert any("+    for: 10m" in p and "a/rules/instances.yml" in p for p in patches)
@@ -75,7 +76,8 @@ def test_a_suggestion_is_accepted_into_the_review_with_its_patch_as_the_note(mon
     assert any(s.value.startswith("Accepted into the review\\: Hide PodCrash") for s in app.success)
     [(signature, verdict, note, reviewer)] = reviews(db)
     assert (signature, verdict, reviewer) == ("PodCrash|payments", "needs-tuning", "Dana")
-    assert note.startswith("Hide PodCrash (payments) while NodeDown (kubelet) fires on the same node: 7 → 1 pages")
+    assert note.startswith("Hide PodCrash (payments, warning) while NodeDown (kubelet, critical) fires on the same "
+                           "node: 7 → 1 pages")  # fmt: skip
     assert "+- source_matchers:" in note and "--- a/alertmanager.yml" in note
     again = open_page(monkeypatch, db, PAGE, **SPRINT)
     assert "In the review as needs-tuning, with this change as its note." in [c.value for c in again.caption]
@@ -118,7 +120,7 @@ def test_the_advisor_in_chromium(history_db, team_repository, tmp_path):
         wait_for_app(page, ready="[data-testid='stCode']")
         assert page.locator("[data-testid='stException']").count() == 0
         body = page.inner_text("[data-testid='stMain']")
-        assert "1. Hide PodCrash (payments) while NodeDown (kubelet) fires on the same node" in body
+        assert "1. Hide PodCrash (payments, warning) while NodeDown (kubelet, critical) fires on the same node" in body
         assert "<b>boom</b> **#**" in body  # shown as written
         assert page.locator("[data-testid='stMain'] b").count() == 0  # never as markup
         labels = page.locator(".js-plotly-plot .ytick").all_text_contents()

@@ -435,7 +435,7 @@ def test_replays_never_add_pages_and_advice_stays_within_the_budget(scratch, row
     inhibit = advice.inhibition_replay(db, P, pairs, settings=S)
     assert (inhibit["pages_removed"] <= inhibit["pages_before"]).all()
     assert (inhibit["attended_hidden"] <= inhibit["pages_removed"]).all()
-    group = advice.Group(("Up|svc", "Down|svc"), ("node",), 60.0)
+    group = advice.Group(("Up|svc", "Down|svc"), ("node",), 60.0, signatures=("Up|svc", "Down|svc"))
     [grouped] = advice.grouping_replay(db, P, [group], settings=S).to_dict("records")
     assert grouped["pages_after"] <= grouped["pages_before"] == len(alerts)
     assert (grouped["pages_after"] > 0) == (len(alerts) > 0)
@@ -453,3 +453,20 @@ def test_signature_labels_name_what_a_matcher_can_match(tmp_path):
     assert (found["DiskFull|db"]["source"], found["DiskFull|db"]["alerts"]) == ("alertmanager", 2)
     assert found["ledger|disk #% full"]["labels"] == {}  # a paging provider's fields are not Prometheus labels
     assert found["ledger|disk #% full"]["title"] == "Disk 91% full"
+
+
+def test_the_critical_and_the_warning_alert_of_one_rule_are_two_units(tmp_path):
+    rows = []
+    for i in range(6):  # the critical alert, and 30 s later the warning of the same rule and instance
+        rows += [am(1000 * i, 600, "DiskSpace", service="db", instance=f"i{i}", severity="critical"),
+                 am(1000 * i + 30, 300, "DiskSpace", service="db", instance=f"i{i}", severity="warning")]
+    rows.append(am(9000, 300, "DiskSpace", service="db", instance="i9", severity="warning"))  # alone
+    db = build(tmp_path / "ladder.duckdb", alerts=rows)
+    cofiring = advice.co_firing(db, P, settings=S)
+    assert set(zip(cofiring["unit_a"], cofiring["unit_b"], strict=True)) == {
+        ("DiskSpace|db [critical]", "DiskSpace|db [warning]"), ("DiskSpace|db [warning]", "DiskSpace|db [critical]")}
+    assert advice.grouping_candidates(db, P, settings=S, cofiring=cofiring) == []  # one condition: not a group
+    [row] = advice.inhibition_candidates(db, P, settings=S, cofiring=cofiring).to_dict("records")
+    assert (row["unit_a"], row["unit_b"]) == ("DiskSpace|db [critical]", "DiskSpace|db [warning]")
+    assert (row["support"], row["p_b_given_a"], row["lead_s"], row["equal"]) == (6, 1.0, 30, ["instance", "service"])
+    assert (row["pages_before"], row["pages_removed"]) == (7, 6)
