@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from advisor.plan import Plan, Suggestion
+from settings import REDACTED, redact
 
 NO_CHANGE = "No change to suggest: nothing in this period's history supports one."
 
@@ -93,3 +95,18 @@ def _clean(value):
 
 
 RENDERERS = {"diff": render_diff, "yaml": render_yaml, "json": render_json}
+
+# Alertmanager's secret settings (its configuration's Secret fields) and their usual neighbours: a diff's
+# context lines can show them, and what the dashboard shows or a review keeps must not.
+_SECRET_KEY = re.compile(
+    r"^(?P<keep>[-+ ]?\s*(?:-\s+)?['\"]?(?:[a-z_]*(?:api_key|service_key|routing_key|api_url|webhook_url|password"
+    r"|credentials|bearer_token|token|secret|user_key|integration_key|auth_identity))['\"]?\s*:\s*)(?P<value>\S.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def masked(text: str) -> str:
+    """`text` (a diff or a file) with the values of secret settings and credential-shaped tokens replaced
+    by ***: for what is shown on a shared page or stored in a review, never for the patch to apply."""
+    text = _SECRET_KEY.sub(lambda m: m["keep"] + REDACTED, text)
+    return "\n".join(redact(line) for line in text.split("\n"))  # line by line: YAML keys are not headers

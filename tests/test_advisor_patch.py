@@ -310,3 +310,16 @@ def test_every_fixture_passes_the_real_tools_as_it_is(tmp_path):
                 promtool(yaml.safe_dump(groups), tmp_path, f"{path.stem}{index}.yml")
     for name in ("alertmanager.yml", "alertmanager_matchers.yml"):
         assert amtool("check-config", str(FIXTURES / name)).returncode == 0
+
+
+def test_secret_settings_are_masked_in_what_is_shown_never_in_the_patch_itself():
+    from advisor.output import masked
+
+    context = ("   pagerduty_configs:\n   - service_key: abc123\n+  # alert-hygiene: x\n   - routing_key: 'xyz'\n"
+               "     api_url: https://hooks.slack.com/services/T0/B0/s3cr3t\n   http_config:\n"
+               "     authorization:\n       type: Bearer\n       credentials: tok3n\n   summary: \"5m of it\"\n")
+    shown = masked(context)
+    for secret in ("abc123", "xyz", "s3cr3t", "tok3n"):
+        assert secret not in shown
+    assert "       type: Bearer" in shown and 'summary: "5m of it"' in shown and "# alert-hygiene: x" in shown
+    assert shown.count("***") == 4

@@ -131,3 +131,19 @@ def test_the_advisor_in_chromium(history_db, team_repository, tmp_path):
         wait_for_app(page, ready="text=In the review as needs-tuning")
         assert reviews(db)[0][:2] == ("PodCrash|payments", "needs-tuning")
         screenshot(page, "advisor-accepted")
+
+
+def test_secret_settings_near_a_change_are_masked_on_the_page_and_in_the_review(monkeypatch, history_db, tmp_path,
+                                                                                  team_repository):  # fmt: skip
+    (team_repository / "alertmanager.yml").write_text(
+        "route:\n  receiver: pager\n  group_by: [alertname]\nreceivers:\n  - name: pager\n"
+        "    pagerduty_configs:\n      - routing_key: R0UT1NG-KEY-0123456789\n")  # fmt: skip
+    db = str(tmp_path / "secret.duckdb")
+    shutil.copy(history_db, db)
+    app = open_page(monkeypatch, db, PAGE, **SPRINT)
+    shown = "\n".join(c.value for c in app.code)
+    assert "+inhibit_rules:" in shown and "routing_key: ***" in shown and "R0UT1NG" not in shown
+    assert "Secret settings in the lines around the change are masked here" in " ".join(c.value for c in app.caption)
+    app.button(key="accept_1").click().run()
+    [(_, _, note, _)] = reviews(db)
+    assert "routing_key: ***" in note and "R0UT1NG" not in note

@@ -100,9 +100,10 @@ def accept(scope: page.Scope, number: int, suggestion, note: str) -> None:
 
 
 def review_note(suggestion) -> str:
-    """What the review keeps: the patch, else the settings to change, with the replay's figures."""
+    """What the review keeps: the patch (secret settings masked), else the settings to change, with the
+    replay's figures."""
     head = f"{suggestion.title}: {suggestion.pages_before} → {suggestion.pages_after} pages (advisor)."
-    return f"{head}\n{suggestion.patch or suggestion.provider_text or suggestion.evidence}"
+    return output.masked(f"{head}\n{suggestion.patch or suggestion.provider_text or suggestion.evidence}")
 
 
 def delay_of(suggestion) -> tuple[str, str, float]:
@@ -130,7 +131,11 @@ def one(scope: page.Scope, number: int, suggestion) -> None:
         st.markdown(format.inert(suggestion.evidence))
         st.caption(KIND_HELP[suggestion.kind])
         if suggestion.patch:
-            st.code(suggestion.patch, language="diff", wrap_lines=True)
+            shown = output.masked(suggestion.patch)
+            st.code(shown, language="diff", wrap_lines=True)
+            if shown != suggestion.patch:
+                st.caption("Secret settings in the lines around the change are masked here; the whole patch "
+                           "below is exact.")  # fmt: skip
         elif suggestion.provider_text:
             st.info(format.inert(suggestion.provider_text), icon=":material/settings:")
         if suggestion.note:
