@@ -174,10 +174,10 @@ def read_rule_file(path: str, text: str) -> RuleFile | None:
 
 def _rule(rule_file: RuleFile, group: str, index: int, alert: str, node: MappingNode) -> Rule:
     labels = {}
-    for key_node, value_node in (value(node, "labels").value if isinstance(value(node, "labels"), MappingNode)
-                                 else []):  # fmt: skip
+    written = value(node, "labels")
+    for key_node, value_node in written.value if isinstance(written, MappingNode) else []:
         text = scalar(value_node)
-        if text is not None and "{{" not in text and "$labels" not in text:
+        if text is not None and "{{" not in text:  # a templated label is no constant to match on
             labels[key_node.value] = text
     try:
         for_s = durations.parse(scalar(value(node, "for"))) or 0.0
@@ -193,7 +193,8 @@ def set_duration(rule: Rule, key: str, seconds: float, comment: str) -> None:
     text = durations.format(seconds)
     comment = comment.replace("\n", " ").strip()
     found = entry(rule.node, key)
-    if entry(rule.node, "<<") is not None or (found is not None and found[1].start_mark.index < rule.node.start_mark.index):
+    anchored = found is not None and found[1].start_mark.index < rule.node.start_mark.index
+    if anchored or entry(rule.node, "<<") is not None:
         raise PatchError(f"{rule.where}: its keys come from a YAML anchor or merge (<<); change its {key} by hand")
     if rule.node.flow_style:
         _set_in_flow(document, rule, key, text, comment, found)
@@ -202,7 +203,8 @@ def set_duration(rule: Rule, key: str, seconds: float, comment: str) -> None:
     if found is not None:
         key_node, value_node = found
         quote = value_node.style if value_node.style in ("'", '"') else ""
-        document.replace(value_node, f"{quote}{text}{quote}")
+        empty = value_node.start_mark.index == value_node.end_mark.index  # `for:` with nothing after it
+        document.replace(value_node, f"{' ' if empty else ''}{quote}{text}{quote}")
         _comment_above(document, key_node.start_mark.line, " " * column, comment)
         return
     after = entry(rule.node, "for") if key == "keep_firing_for" else None

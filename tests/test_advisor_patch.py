@@ -323,3 +323,10 @@ def test_secret_settings_are_masked_in_what_is_shown_never_in_the_patch_itself()
         assert secret not in shown
     assert "       type: Bearer" in shown and 'summary: "5m of it"' in shown and "# alert-hygiene: x" in shown
     assert shown.count("***") == 4
+
+
+def test_an_empty_for_gets_its_value_after_the_colon(tmp_path):
+    rule_file = read_rule_file("x.yml", "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    for:\n")
+    set_duration(rule_file.rules[0], "for", 300, "held down")
+    assert rule_file.patched().endswith("    # alert-hygiene: held down\n    for: 5m\n")
+    assert "SUCCESS" in promtool(rule_file.patched(), tmp_path)
