@@ -113,7 +113,10 @@ def _connect(db: str, read_only: bool, timeout_s: float | None) -> duckdb.DuckDB
     while True:
         try:
             with _OPEN_CLOSE:
-                return duckdb.connect(db, read_only=read_only)
+                con = duckdb.connect(db, read_only=read_only)
+            # DuckDB draws a progress bar on stdout after two seconds: it would corrupt a command's output.
+            con.execute("SET enable_progress_bar = false")
+            return con
         except duckdb.IOException as exc:
             waited = time.monotonic() - started
             if not _is_lock_conflict(exc):

@@ -156,3 +156,11 @@ def test_an_unreachable_prometheus_exits_1(db, tmp_path):
     done = advise(db, "--prometheus", f"http://127.0.0.1:{free_port()}", config=config)
     assert done.returncode == 1 and "prometheus: GET /api/v1/rules failed" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_long_query_never_draws_on_the_output(db):
+    """DuckDB draws a progress bar on stdout after two seconds of a query: a JSON or diff would break."""
+    import store
+
+    with store.reading(db) as con:
+        assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
