@@ -167,8 +167,10 @@ class Plan:
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
+    """The change as `git apply` and `patch -p1` read it (a path as the user named it, a/ and b/ before)."""
+    name = path.lstrip("/")  # a rule file Prometheus names by its absolute path
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{name}", f"b/{name}"
     )
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
