@@ -13,6 +13,7 @@ from advisor.yamlpatch import PatchError
 from metrics import browse
 from views import data, format, page
 
+CHARTED = 15  # suggestions in the chart; all of them are listed below it
 KIND_HELP = {
     "hold_down": "Hold-down: alerts that clear by themselves within the hold-down never page; the others page "
     "that much later.",
@@ -59,6 +60,8 @@ def plotly_text(text: str) -> str:
 
 
 def chart(suggestions) -> None:
+    which = "each change" if len(suggestions) <= CHARTED else f"each of the first {CHARTED} changes"
+    suggestions = suggestions[:CHARTED]
     labels = [f"{i}. {plotly_text(format.short(s.title, 50))}" for i, s in enumerate(suggestions, start=1)][::-1]
     before = [s.pages_before for s in suggestions][::-1]
     after = [s.pages_after for s in suggestions][::-1]
@@ -69,7 +72,8 @@ def chart(suggestions) -> None:
         ]
     )
     figure.update_layout(
-        title="Pages each change would have left, replayed over the period", barmode="group",
+        title=f"Pages {which} would have left, replayed over the period",
+        barmode="group",
         height=max(220, 70 + 46 * len(suggestions)), margin={"t": 48, "b": 8, "l": 8, "r": 8},
         legend={"orientation": "h", "y": -0.15}, xaxis_title="Pages",
     )  # fmt: skip
