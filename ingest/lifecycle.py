@@ -1,15 +1,30 @@
-"""Loader-side queries of the sync: open alerts to fetch again, alert lifecycle derived from events."""
+"""Loader-side queries of the sync: open alerts to fetch again, names seen before, lifecycle from events."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import store
+from ingest.mapping import Mapped
+
+# The longest timed silence a provider offers (Grafana OnCall's UI and chat apps: 24 hours, else
+# forever; its API takes any delay). An alert still silenced this long after its silence is taken
+# as silenced for good: not open, so no longer fetched again (METRICS.md, Silenced alert).
+SILENCE_SETTLES = dt.timedelta(hours=24)
 
 _OLDEST_OPEN = """
 SELECT min(created_at) FROM alerts
 WHERE source = $source AND resolved_at IS NULL AND created_at >= $not_before
+  AND (silenced_at IS NULL OR silenced_at > $settled)
 """
+
+# Names of teams, services and people a source listed in earlier syncs: an alert of an integration
+# deleted since, or synced while a list is refused to the key, keeps its service and team.
+_KNOWN = {
+    "teams": "SELECT team_id, name FROM teams WHERE source = ?",
+    "services": "SELECT service_id, name FROM services WHERE source = ?",
+    "people": "SELECT person_id, email FROM people WHERE source = ? AND email IS NOT NULL",
+}
 
 # First acknowledgement (kept even if later undone), last resolve (and who or what did it) and
 # escalations, per alert, from the lifecycle log; what the log does not say keeps the value the
@@ -72,11 +87,24 @@ WHERE alerts.source = $source AND alerts.merged_into IS NOT NULL
 """
 
 
-def oldest_open_alert(db: str, source: str, not_before: dt.datetime) -> dt.datetime | None:
+def oldest_open_alert(db: str, source: str, not_before: dt.datetime, now: dt.datetime) -> dt.datetime | None:
     """When the oldest alert of `source` still open (created after `not_before`) was created."""
     with store.reading(db) as con:
-        row = con.execute(_OLDEST_OPEN, {"source": source, "not_before": not_before}).fetchone()
+        row = con.execute(_OLDEST_OPEN, {"source": source, "not_before": not_before,
+                                         "settled": now - SILENCE_SETTLES}).fetchone()
     return row[0].astimezone(dt.UTC) if row and row[0] else None
+
+
+def known_names(db: str, source: str) -> Mapped:
+    """The teams, services and people (ids with names or e-mails) `source` has stored."""
+    out = Mapped()
+    with store.reading(db) as con:
+        for table, sql in _KNOWN.items():
+            cursor = con.execute(sql, [source])
+            names = [d[0] for d in cursor.description]
+            for row in cursor.fetchall():
+                out.add(table, dict(zip(names, row, strict=True)))
+    return out
 
 
 def derive_from_events(db: str, source: str) -> int:

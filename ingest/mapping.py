@@ -74,7 +74,7 @@ def map_each(stream: str, records: list[Any], map_one) -> Mapped:
 
 # Canonical columns that are not text; every other column holds text (JSON columns hold JSON text).
 _TIMES = {"created_at", "acknowledged_at", "resolved_at", "ingested_at", "notified_at", "occurred_at",
-          "first_alert_at", "starts_at", "ends_at"}
+          "first_alert_at", "starts_at", "ends_at", "silenced_at"}
 _FLAGS = {"auto_resolved", "notifications_known"}
 _COUNTS = {"escalations", "occurrences", "dropped", "escalation_level"}  # INTEGER
 _NOT_TEXT = _TIMES | _FLAGS | _COUNTS

@@ -90,6 +90,9 @@ class Stream:
     windowed: Windowed | None = None  # None: a small reference list, fetched whole every run
     child: Child | None = None
     shifts: Shifts | None = None  # on-call shifts (then `map` is unused)
+    # per table, columns combined with the stored row rather than replaced (see store.upsert):
+    # {"alerts": {"acknowledged_at": "keep"}} keeps the first acknowledgement the API ever showed
+    merge: Mapping[str, Mapping[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,9 @@ def run_sync(
     """Sync every stream of one provider; a provider failure ends the run as 'failed', not a crash."""
     client = Client(provider.api, secret, policy or HttpPolicy())
     run = IngestRun(db, provider.api.source)
-    job = _Job(run, client, Context(config), request, options or SyncOptions())
+    ctx = Context(config)
+    ctx.learn(lifecycle.known_names(db, provider.api.source))
+    job = _Job(run, client, ctx, request, options or SyncOptions())
     error = None
     refusals: list[str] = []
     try:
@@ -304,7 +309,7 @@ class _Job:
         start, end = self._bounds(cursor)
         now = self._now()
         if stream.windowed.reopen and not self.request.full:
-            oldest = lifecycle.oldest_open_alert(self.run.db, self.run.source, now - self.options.reopen_max_age)
+            oldest = lifecycle.oldest_open_alert(self.run.db, self.run.source, now - self.options.reopen_max_age, now)
             if oldest is not None and oldest < start:
                 log.info("%s: fetching again from %s, where alerts are still open", self.run.source, iso(oldest))
                 start = oldest
@@ -414,5 +419,5 @@ class _Batch:
 
     def flush(self, cursor: str | None) -> None:
         if self.records or cursor is not None or self.mapped.rejected:
-            self.job.run.load(self.stream.name, self.mapped, cursor=cursor)
+            self.job.run.load(self.stream.name, self.mapped, cursor=cursor, merge=self.stream.merge)
         self.mapped, self.records = Mapped(), 0

@@ -330,6 +330,19 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """,
         ],
     ),
+    (
+        11,
+        "alerts: silenced at (Grafana OnCall); OnCall acknowledge and resolve events keyed by their time",
+        # METRICS.md, Silenced alert: silenced and not resolved is not open. Each acknowledgement
+        # and resolve OnCall showed is kept as its own event, so one undone later is not lost.
+        [
+            "ALTER TABLE alerts ADD COLUMN silenced_at TIMESTAMPTZ",
+            """
+            UPDATE events SET event_id = event_id || '@' || epoch_us(occurred_at)
+            WHERE source = 'oncall' AND type IN ('acknowledge', 'resolve') AND event_id NOT LIKE '%@%'
+            """,
+        ],
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

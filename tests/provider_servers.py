@@ -102,8 +102,11 @@ class FakeProvider:
         record.status = response[0]
         return response
 
+    def authorized(self, headers: dict[str, str]) -> bool:
+        return headers.get(self.auth_header) == self.expected_auth()
+
     def _respond(self, path, query, headers, host, fault: Fault | None) -> Response:
-        if headers.get(self.auth_header) != self.expected_auth():
+        if not self.authorized(headers):
             return self.error(401, "Unauthorized: the key is missing or not valid")
         if fault is not None and fault.kind == "429":
             return self.error(429, self.throttled_message, fault.headers)
@@ -579,17 +582,28 @@ class FakeOnCall(FakeProvider):
     auth_header = "Authorization"
     throttled_message = "Request was throttled. Expected available in 1 second."
 
-    def __init__(self, secret: str, history: OnCallHistory):
+    def __init__(self, secret: str, history: OnCallHistory, grafana_url: str | None = None):
         super().__init__(secret)
         self.history = history
+        self.grafana_url = grafana_url  # a service account token (glsa_...) is taken only with X-Grafana-URL
+        self.refuse: set[str] = set()  # paths refused with 403, as RBAC does to a key without the permission
 
     def expected_auth(self) -> str:
         return self.secret
+
+    def authorized(self, headers) -> bool:
+        # engine/apps/auth_token/auth.py: GrafanaServiceAccountAuthentication finds the organization
+        # by X-Grafana-URL (else, on Grafana Cloud, fails with "Missing X-Grafana-Instance-ID")
+        if self.secret.startswith("glsa_") and headers.get("X-Grafana-URL") != self.grafana_url:
+            return False
+        return super().authorized(headers)
 
     def error(self, status, message, headers=None) -> Response:
         return json_response(status, {"detail": message}, headers)
 
     def route(self, path, query, host) -> Response:
+        if path in self.refuse:
+            return self.error(403, "You do not have permission to perform this action.")
         lists = {"/api/v1/teams/": self.history.teams, "/api/v1/integrations/": self.history.integrations,
                  "/api/v1/users/": self.history.users}
         if path in lists:
@@ -643,6 +657,26 @@ class OnCallHistory:
     def resolve(self, group_id: str, at: dt.datetime, by: str | None) -> None:
         group = next(g for g in self.groups.records if g["id"] == group_id)
         group.update(state="resolved", resolved_at=iso(at), resolved_by=by)
+
+    def change(self, later: dict) -> None:
+        """Apply what changed between two syncs (built/account.json's `later`)."""
+        gone = set(later.get("deleted_integrations", ()))
+        self.integrations = [i for i in self.integrations if i["id"] not in gone]
+        for group in self.groups.records:
+            group.update(later.get("alert_groups", {}).get(group["id"], {}))
+
+
+def oncall_account() -> tuple[OnCallHistory, dict]:
+    """OnCall's own examples (fixtures/oncall/official) with the cases built after its serializers;
+    also what changes before a second sync."""
+    official = FIXTURES / "oncall" / "official"
+    listed = {name: json.loads((official / f"list_{name}.json").read_text())["results"]
+              for name in ("teams", "integrations", "users", "alert_groups")}
+    built = json.loads((FIXTURES / "oncall" / "built" / "account.json").read_text())
+    groups = listed["alert_groups"] + built["alert_groups"]
+    history = OnCallHistory(listed["teams"] + built["teams"], listed["integrations"] + built["integrations"],
+                            listed["users"] + built["users"], TimeIndexed(groups, lambda r: ts(r["created_at"])))
+    return history, built["later"]
 
 
 def oncall_history(count: int, start: dt.datetime, spacing_s: float, seed: int = 3, open_last: int = 2) -> OnCallHistory:

@@ -60,6 +60,8 @@ class HttpSource:
     page_limit: int
     provider: Callable[[str, dict], Provider]
     options: Mapping[str, str] = field(default_factory=dict)  # its own options → their help
+    # (secret, options) → why they cannot work together, before any request (None when they can)
+    check: Callable[[str, dict], str | None] | None = None
 
     def base_url(self, config: settings.Settings) -> str:
         """$<NAME>_BASE_URL, else [providers.<name>] base_url, else the configured region's URL."""
@@ -92,17 +94,21 @@ class HttpSource:
         return options
 
     def problem(self, config: settings.Settings) -> str | None:
-        if not settings.secret(self.secret):
+        secret = settings.secret(self.secret)
+        if not secret:
             return f"{self.name}: set {self.secret} in the environment"
         self.base_url(config)
-        self.checked_options(config)
-        return None
+        options = self.checked_options(config)
+        return self.check(secret, options) if self.check else None
 
     def sync(self, db: str, config: settings.Settings, request: SyncRequest) -> SyncResult:
         secret = settings.secret(self.secret)
         if not secret:
             raise settings.ConfigError(f"{self.name}: set {self.secret} in the environment")
         options = self.checked_options(config)
+        problem = self.check(secret, options) if self.check else None
+        if problem:
+            raise settings.ConfigError(problem)
         return run_sync(db, self.provider(self.base_url(config), options), secret, config, request,
                         policy=HttpPolicy.from_options(self.name, options),
                         options=SyncOptions.from_options(self.name, options))
