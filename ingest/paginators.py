@@ -61,9 +61,11 @@ class Paginator:
 
 @dataclass(frozen=True)
 class OffsetPaginator(Paginator):
-    """PagerDuty: `offset`/`limit`, loop while `more`; the offset grows by the records received."""
+    """PagerDuty: `offset`/`limit`, loop while `more`; the offset grows by the records received.
+    JSM Operations: `offset`/`size` while `links.next` is there (its link drops the query)."""
 
     ask_total: bool = True
+    more: tuple[str, ...] = ("more",)  # where the body says another page follows
 
     def start(self, path: str, params: Mapping[str, Any]) -> Request:
         extra = {"offset": 0, **({"total": "true"} if self.ask_total else {})}
@@ -74,7 +76,7 @@ class OffsetPaginator(Paginator):
         return total if isinstance(total, int) and not isinstance(total, bool) else None
 
     def advance(self, request: Request, body: Any, records: list) -> Request | None:
-        if not body.get("more") or not records:
+        if not dig(body, self.more) or not records:
             return None
         offset = int(request.params["offset"]) + len(records)
         if self.cap is not None and offset + self.limit > self.cap:

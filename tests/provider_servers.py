@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import bisect
 import datetime as dt
 import json
@@ -710,10 +711,119 @@ def oncall_history(count: int, start: dt.datetime, spacing_s: float, seed: int =
     return OnCallHistory(teams, integrations, users, TimeIndexed(groups, lambda r: ts(r["created_at"])))
 
 
+# --- Jira Service Management Operations -----------------------------------------------------------------
+
+
+JSM_CLOUD = "a436116f-02ce-4520-8fbb-7301462a1674"
+
+
+class FakeJsm(FakeProvider):
+    """The Operations alerts API under /jsm/ops/api/{cloudId}/: basic auth, offset + size below the cap."""
+
+    throttled_message = "Rate limit exceeded"
+
+    def __init__(self, email: str, token: str, history: JsmHistory, cloud_id: str = JSM_CLOUD, cap: int = 20_000):
+        super().__init__(token)
+        self.email = email
+        self.history = history
+        self.prefix = f"/jsm/ops/api/{cloud_id}/v1/"
+        self.cap = cap  # "Sum of offset and size should be lower than 20K"
+
+    def expected_auth(self) -> str:
+        return "Basic " + base64.b64encode(f"{self.email}:{self.secret}".encode()).decode()
+
+    def error(self, status, message, headers=None) -> Response:
+        if status == 401:
+            return json_response(status, {"code": 401, "message": message}, headers)
+        return json_response(status, {"errors": [{"title": message, "code": str(status)}]}, headers)
+
+    def route(self, path, query, host) -> Response:
+        if not path.startswith(self.prefix):
+            return self.error(404, "Not Found")
+        rest = path[len(self.prefix):]
+        if rest == "alerts":
+            return self._alerts(query)
+        match = re.fullmatch(r"alerts/([^/]+)/logs", rest)
+        if match:
+            return self._logs(match.group(1), query)
+        return self.error(404, "Not Found")
+
+    def _alerts(self, query) -> Response:
+        text = one(query, "query", "")
+        match = re.fullmatch(r"createdAt > (\d+) AND createdAt < (\d+)", text)
+        if not match:
+            raise BadRequest(f"this fake understands only 'createdAt > ms AND createdAt < ms', got {text!r}", 422)
+        if one(query, "sort") != "createdAt":
+            raise BadRequest("this fake sorts only by createdAt", 422)
+        lo, hi = self.history.alerts.window(int(match.group(1)) / 1000 + 0.0005, int(match.group(2)) / 1000)
+        records = self.history.alerts.records[lo:hi]
+        if one(query, "order", "desc") == "desc":
+            records = records[::-1]
+        size = int_param(query, "size", 20, 1, 100, "size should be between 1 and 100")
+        offset = int_param(query, "offset", 0, 0, None, "offset should be 0 or more")
+        if offset + size >= self.cap:
+            raise BadRequest("More than 20000 alerts cannot be retrieved", 422)
+        body: dict[str, Any] = {"values": records[offset: offset + size], "count": len(records), "links": {}}
+        if offset + size < len(records):  # as published: the link keeps offset and size, not the query
+            body["links"]["next"] = f"/v1/alerts?offset={offset + size}&size={size}"
+        return json_response(200, body)
+
+    def _logs(self, alert_id: str, query) -> Response:
+        lines = self.history.logs.get(alert_id)
+        if lines is None:
+            return self.error(404, "Alert does not exist")
+        size = int_param(query, "size", 20, 1, 100, "size should be between 1 and 100")
+        keys = [f"{int(ts(line['logTime']) * 1000)}_{n:06d}" for n, line in enumerate(lines)]
+        after = one(query, "after")
+        start = 0
+        if after:
+            if after not in keys:
+                raise BadRequest("invalid after key", 422)
+            start = keys.index(after) + 1
+        body: dict[str, Any] = {"values": lines[start: start + size], "links": {}}
+        if start + size < len(lines):
+            body["links"]["next"] = f"/v1/alerts/{alert_id}/logs?after={keys[start + size - 1]}"
+        return json_response(200, body)
+
+
+@dataclass
+class JsmHistory:
+    alerts: TimeIndexed
+    logs: dict[str, list[dict]]
+
+
+
+def jsm_account() -> JsmHistory:
+    """The Operations API's own examples (fixtures/jsm/official) with the cases built after its schemas."""
+    official = FIXTURES / "jsm" / "official"
+    alerts = json.loads((official / "listAlerts.json").read_text())["values"]
+    logs = json.loads((official / "listAlertLogs.json").read_text())["values"]
+    built = json.loads((FIXTURES / "jsm" / "built" / "account.json").read_text())
+    return JsmHistory(TimeIndexed(alerts + built["alerts"], lambda r: ts(r["createdAt"])),
+                      {alerts[0]["id"]: logs, **built["logs"]})
+
+
+def jsm_history(count: int, start: dt.datetime, spacing_s: float) -> JsmHistory:
+    """`count` closed alerts `spacing_s` apart, each with one log line (for paging past the cap)."""
+    alerts, logs = [], {}
+    for k in range(count):
+        created = start + dt.timedelta(seconds=k * spacing_s)
+        alert_id = f"{uuid.UUID(int=k)}-{int(created.timestamp() * 1000)}"
+        alerts.append({"id": alert_id, "tinyId": str(k + 1), "createdAt": iso(created), "updatedAt": iso(created),
+                       "message": f"Disk {80 + k % 20}% full on db-{k % 7}", "status": "closed",
+                       "closeTime": iso(created + dt.timedelta(seconds=60)), "count": 1,
+                       "integrationName": "Prometheus", "priority": "P3"})
+        logs[alert_id] = [{"logTime": iso(created), "logType": "system", "log": "Alert created via API[Prometheus]",
+                           "owner": "System"}]
+    return JsmHistory(TimeIndexed(alerts, lambda r: ts(r["createdAt"])), logs)
+
+
 # --- running a sync against a fake ------------------------------------------------------------------------
 
-SECRETS = {"pagerduty": "PAGERDUTY_TOKEN", "opsgenie": "OPSGENIE_API_KEY", "oncall": "GRAFANA_ONCALL_TOKEN"}
-BASE_URLS = {"pagerduty": "PAGERDUTY_BASE_URL", "opsgenie": "OPSGENIE_BASE_URL", "oncall": "GRAFANA_ONCALL_URL"}
+SECRETS = {"pagerduty": "PAGERDUTY_TOKEN", "opsgenie": "OPSGENIE_API_KEY", "oncall": "GRAFANA_ONCALL_TOKEN",
+           "jsm": "JSM_API_TOKEN"}
+BASE_URLS = {"pagerduty": "PAGERDUTY_BASE_URL", "opsgenie": "OPSGENIE_BASE_URL", "oncall": "GRAFANA_ONCALL_URL",
+             "jsm": "JSM_BASE_URL"}
 # Retry waits shrink a thousandfold, so a test never sleeps for real seconds.
 FAST = {"wait_scale": 0.001, "timeout_s": 2.0, "connect_timeout_s": 2.0, "max_attempts": 4}
 

@@ -18,8 +18,9 @@ python -m ingest sync --source pagerduty --since 2026-06-01
 python -m ingest status
 ```
 
-The README has one section per provider (PagerDuty, Opsgenie, Grafana OnCall, Alertmanager,
-CSV exports). Run the sync from cron every few minutes; the app picks the new rows up on its own.
+The README has one section per provider (PagerDuty, Opsgenie, Jira Service Management Operations,
+Grafana OnCall, Alertmanager, CSV exports). Run the sync from cron every few minutes; the app picks
+the new rows up on its own.
 """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ingest.sources import (
     alertmanager_import,  # noqa: F401 - registers the alertmanager-json import format
     csv_exports,  # noqa: F401 - registers the CSV import formats
+    jsm,
     oncall,
     opsgenie,
     pagerduty,
@@ -15,5 +16,6 @@ from ingest.sources import (
 from ingest.sources.contract import HttpSource, SyncSource
 
 SOURCES: dict[str, HttpSource | SyncSource] = {
-    source.name: source for source in (pagerduty.SYNC, opsgenie.SYNC, oncall.SYNC, prometheus.SYNC, rota.SYNC)
+    source.name: source for source in (pagerduty.SYNC, opsgenie.SYNC, jsm.SYNC, oncall.SYNC, prometheus.SYNC,
+                                       rota.SYNC)
 }

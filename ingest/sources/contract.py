@@ -62,6 +62,9 @@ class HttpSource:
     options: Mapping[str, str] = field(default_factory=dict)  # its own options → their help
     # (secret, options) → why they cannot work together, before any request (None when they can)
     check: Callable[[str, dict], str | None] | None = None
+    # options → the base URL when neither $<NAME>_BASE_URL nor base_url is set and there are no
+    # regions (JSM Operations: the URL holds the site's cloud id); raises ConfigError if it cannot
+    default_url: Callable[[dict], str] | None = None
 
     def base_url(self, config: settings.Settings) -> str:
         """$<NAME>_BASE_URL, else [providers.<name>] base_url, else the configured region's URL."""
@@ -71,6 +74,8 @@ class HttpSource:
             if not isinstance(url, str) or not url.startswith(("https://", "http://")):
                 raise settings.ConfigError(f"{self.name}: base URL must start with https://, got {url!r}")
             return url
+        if self.default_url is not None:
+            return self.default_url(options)
         region = options.get("region", "us")
         if region not in self.regions:
             if not self.regions:

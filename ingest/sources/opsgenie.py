@@ -208,30 +208,36 @@ def classify_log(text: str) -> tuple[str | None, str | None]:
 
 def map_alert_log(record: dict, alert: dict, ctx: Context) -> Mapped:
     """A log line of an alert → an event (and a notification), when it says something we use."""
+    return log_rows(SOURCE, str(required(alert, "id")), f"{required(alert, 'id')}:{required(record, 'offset')}",
+                    required(record, "log"), required(record, "createdAt"), record.get("owner"), record.get("type"),
+                    ctx)
+
+
+def log_rows(source: str, alert_id: str, event_id: str, text: Any, created: Any, owner: Any, kind_of_log: Any,
+             ctx: Context) -> Mapped:
+    """The event (and notification) one Opsgenie-style log line says, if any. JSM Operations
+    (Opsgenie's successor) writes the same lines under other field names."""
     out = Mapped()
-    text = required(record, "log")
     kind, channel = classify_log(str(text))
     if kind is None:
         return out
-    alert_id = str(required(alert, "id"))
-    at = parse_time(required(record, "createdAt"), "createdAt")
-    owner = record.get("owner") if isinstance(record.get("owner"), str) else ""
-    is_user = "@" in owner
+    at = parse_time(created, "log time")
+    owner = owner if isinstance(owner, str) else ""
     if kind == "notify":
         found = _EMAIL.search(str(text))
         person = _person(found.group(0) if found else owner, ctx)
         if not person:
             raise MappingError("notification log line without a recipient")
-        out.add("notifications", {"source": SOURCE, "alert_source_id": alert_id, "person_id": person,
+        out.add("notifications", {"source": source, "alert_source_id": alert_id, "person_id": person,
                                   "channel": channel, "notified_at": at})
     out.add("events", {
-        "source": SOURCE,
-        "event_id": f"{alert_id}:{required(record, 'offset')}",
+        "source": source,
+        "event_id": event_id,
         "alert_source_id": alert_id,
         "type": kind,
         "occurred_at": at,
         "agent_id": _person(owner, ctx),
-        "agent_type": "user" if is_user else ("integration" if owner else None),
-        "details": as_json({"log": text, "type": record.get("type")}),
+        "agent_type": "user" if "@" in owner else ("integration" if owner else None),
+        "details": as_json({"log": text, "type": kind_of_log}),
     })
     return out
