@@ -27,7 +27,8 @@ DEFAULT_KEY = "*"  # the team_config row for teams without settings of their own
 # temporary tables of their names. The two that metrics aggregate:
 #   alert_facts: one row per alert created in [$start, $end) for the team/service, tagged with
 #     the bucket ($buckets: sorted starts of sprints or weeks) it falls in;
-#   interruption_facts: one row per interruption of those alerts, in its person's local time.
+#   interruption_facts: one row per interruption of those alerts, in its person's local time;
+#     `person_key` is the person whatever the source (METRICS.md, Person), `person_id` the id shown.
 FACTS = """
 buckets AS (
     SELECT unnest($buckets::TIMESTAMPTZ[]) AS bucket_start
@@ -35,7 +36,7 @@ buckets AS (
 in_period AS (
     SELECT source, source_id, title, signature, service, team, created_at,
            acknowledged_at, resolved_at, acknowledged_by, auto_resolved, runbook_url,
-           merged_into, notifications_known
+           merged_into, notifications_known, occurrences
     FROM alerts
     WHERE created_at >= $start AND created_at < $end
       AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
@@ -168,14 +169,56 @@ fallback_paged AS (
     FROM unnotified AS u
     LEFT JOIN rota_paged AS r USING (source, source_id)
 ),
-placed AS (
-    SELECT r.*, s.team, s.signature, s.bucket_start, coalesce(p.name, r.person_id) AS person_name,
-        coalesce(tp.key, ta.key, $default_key) AS cfg_key,
-        CASE WHEN p.time_zone IN (SELECT name FROM pg_timezone_names()) THEN p.time_zone END AS person_tz
+people_keyed AS (  -- METRICS.md, Person: one human across sources, by e-mail, else full name
+    SELECT source, person_id, nullif(trim(name), '') AS name, team,
+        CASE WHEN time_zone IN (SELECT name FROM pg_timezone_names()) THEN time_zone END AS time_zone,
+        nullif(lower(trim(email)), '') AS email_key,
+        nullif(lower(regexp_replace(trim(name), '[[:space:]]+', ' ', 'g')), '') AS name_key
+    FROM people
+),
+named_emails AS (  -- a full name whose people with an e-mail all share that one e-mail
+    SELECT name_key, min(email_key) AS email_key
+    FROM people_keyed WHERE name_key IS NOT NULL AND email_key IS NOT NULL
+    GROUP BY name_key HAVING count(DISTINCT email_key) = 1
+),
+persons AS (  -- each people row with its person key (on-call figures read these too)
+    SELECT k.*, coalesce('email:' || coalesce(k.email_key, n.email_key), 'name:' || k.name_key,
+                         'id:' || k.source || ':' || k.person_id) AS person_key
+    FROM people_keyed AS k LEFT JOIN named_emails AS n USING (name_key)
+),
+person_groups AS (  -- a person's shown source and id, name (one that is not an e-mail first), time zone, team
+    SELECT person_key, min(source) AS person_source,
+        arg_min(person_id, [source, person_id]) AS person_id,
+        arg_min(name, [contains(name, '@')::INT::VARCHAR, source, person_id]) FILTER (WHERE name IS NOT NULL) AS name,
+        arg_min(time_zone, [source, person_id]) FILTER (WHERE time_zone IS NOT NULL) AS time_zone,
+        arg_min(team, [source, person_id]) FILTER (WHERE team IS NOT NULL) AS team
+    FROM persons GROUP BY person_key
+),
+person_aliases AS (  -- e-mails and full names that name exactly one person
+    SELECT alias, min(person_key) AS person_key
+    FROM (SELECT email_key AS alias, person_key FROM persons WHERE email_key IS NOT NULL
+          UNION ALL SELECT name_key, person_key FROM persons WHERE name_key IS NOT NULL)
+    GROUP BY alias HAVING count(DISTINCT person_key) = 1
+),
+interrupted AS (  -- who each interruption went to, as one person whatever the source
+    SELECT r.*, coalesce(p.person_key, a.person_key,  -- a person's id, else an e-mail or name given for one
+            CASE WHEN r.person_id = 'unknown' THEN 'unknown'
+                 WHEN r.person_id LIKE '%@%' THEN 'email:' || lower(r.person_id)
+                 ELSE 'id:' || r.person_source || ':' || r.person_id END) AS person_key
     FROM (SELECT * FROM paged UNION ALL BY NAME SELECT * FROM fallback_paged) AS r
+    LEFT JOIN persons AS p ON p.source = r.person_source AND p.person_id = r.person_id
+    LEFT JOIN person_aliases AS a
+      ON p.person_key IS NULL AND a.alias = lower(regexp_replace(trim(r.person_id), '[[:space:]]+', ' ', 'g'))
+),
+placed AS (
+    SELECT i.* REPLACE (coalesce(g.person_source, i.person_source) AS person_source,
+                        coalesce(g.person_id, i.person_id) AS person_id),
+        s.team, s.signature, s.bucket_start, coalesce(g.name, g.person_id, i.person_id) AS person_name,
+        coalesce(tp.key, ta.key, $default_key) AS cfg_key, g.time_zone AS person_tz
+    FROM interrupted AS i
     JOIN scope AS s USING (source, source_id)
-    LEFT JOIN people AS p ON p.source = r.person_source AND p.person_id = r.person_id
-    LEFT JOIN team_config AS tp ON tp.key = p.team
+    LEFT JOIN person_groups AS g USING (person_key)
+    LEFT JOIN team_config AS tp ON tp.key = g.team
     LEFT JOIN team_config AS ta ON ta.key = s.team
 ),
 localized AS (
@@ -195,7 +238,8 @@ classified AS (
     LEFT JOIN team_holidays AS h ON h.key = l.cfg_key AND h.day = l.local_at::DATE
 ),
 bucketed AS (
-    SELECT source, source_id, person_source, person_id, person_name, paged_at, fallback, team, signature, bucket_start,
+    SELECT source, source_id, person_source, person_id, person_key, person_name, paged_at, fallback, team, signature,
+        bucket_start,
         time_zone, local_at,
         CASE WHEN in_sleep THEN 'sleep'
              WHEN working_day AND local_at::TIME >= business_start AND local_at::TIME < business_end

@@ -58,7 +58,7 @@ register(
         "Disturbed nights",
         "distinct (person, night) with ≥ 1 wake-up; a night is named by the local date it began",
         "count",
-        "count(DISTINCT [source, person_id, night::VARCHAR]) FILTER (WHERE time_bucket = 'sleep')",
+        "count(DISTINCT [person_key, night::VARCHAR]) FILTER (WHERE time_bucket = 'sleep')",
         "interruption",
     )
 )
@@ -68,7 +68,7 @@ register(
         "People paged",
         "distinct people with ≥ 1 interruption",
         "count",
-        "count(DISTINCT [source, person_id])",
+        "count(DISTINCT person_key)",
         "interruption",
     )
 )
@@ -120,9 +120,10 @@ PEOPLE_LOAD = register(
         "list",
         facts.over_facts(
             f"""
-SELECT source, person_id, any_value(person_name) AS person_name, {_PERSON}
+SELECT min(source) AS source, any_value(person_id) AS person_id, any_value(person_name) AS person_name,
+    {_PERSON}
 FROM interruption_facts
-GROUP BY source, person_id
+GROUP BY person_key
 ORDER BY wake_ups DESC, interruptions DESC, person_id
 """  # noqa: S608 - fragments come only from the registry
         ),
@@ -139,11 +140,11 @@ PAGING_LOAD = register(
         facts.over_facts(
             """
 , load AS (
-    SELECT source, person_id, any_value(person_name) AS person_name,
+    SELECT min(source) AS source, any_value(person_id) AS person_id, any_value(person_name) AS person_name,
         CASE WHEN $per = 'week' THEN date_trunc('week', local_day)::DATE ELSE local_day END AS day,
         count(*) AS interruptions
     FROM interruption_facts
-    GROUP BY ALL
+    GROUP BY person_key, day
 )
 SELECT *, $ceiling AS ceiling, interruptions > $ceiling AS over_ceiling
 FROM load ORDER BY day, person_id, source

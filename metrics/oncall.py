@@ -16,36 +16,29 @@ from metrics.registry import Metric, register
 from settings import Settings
 
 # The on-call stages, computed after the facts (metrics/facts.py) on the same connection, each
-# reading those above it. A person is a person key: the e-mail address (lower case), else the
-# full name, else source:id, so rows of different sources for one human are one person.
+# reading those above it. A person is a person key (the facts' `persons`: the same e-mail, else
+# the same full name, else source and id), so rows of different sources for one human are one person.
 #   on_call: each person's on-call time in the period, the union of their level-1 shifts;
 #   on_call_time: that time cut by local day, time-of-day bucket and sprint (or week) bucket;
 #   pages: every interruption, with its person key and whether it came on call, as backup
 #     (a level-2+ shift) or off rota; only pages that can be judged (the person is on a rota in
 #     the period, or the alert's team has one) are kept.
 STAGES = """
-person_keys AS (
-    SELECT source, person_id,
-        coalesce(lower(nullif(trim(email), '')), lower(nullif(trim(name), '')), source || ':' || person_id) AS person_key,
-        coalesce(nullif(trim(name), ''), nullif(trim(email), ''), person_id) AS person_name,
-        team,
-        CASE WHEN time_zone IN (SELECT name FROM pg_timezone_names()) THEN time_zone END AS time_zone
-    FROM people
+person_keys AS (  -- people rows with their person key (METRICS.md, Person; the facts' `persons`)
+    SELECT source, person_id, person_key FROM persons
 ),
 person_info AS (
-    SELECT person_key,
-        min_by(person_name, [contains(person_name, '@')::INT, length(person_name)]) AS person_name,
-        min(team) AS person_team, min(time_zone) AS person_tz
-    FROM person_keys GROUP BY person_key
+    SELECT person_key, coalesce(name, person_id) AS person_name, team AS person_team, time_zone AS person_tz
+    FROM person_groups
 ),
 shifts_in AS (
-    SELECT coalesce(k.person_key, s.source || ':' || s.person_id) AS person_key,
+    SELECT coalesce(k.person_key, 'id:' || s.source || ':' || s.person_id) AS person_key,
         s.source || '/' || s.schedule_id AS schedule_key, s.schedule, s.escalation_level AS level,
         coalesce(s.team, i.person_team) AS team,
         greatest(s.starts_at, $start) AS starts_at, least(s.ends_at, $end) AS ends_at
     FROM on_call_shifts AS s
     LEFT JOIN person_keys AS k ON k.source = s.source AND k.person_id = s.person_id
-    LEFT JOIN person_info AS i ON i.person_key = coalesce(k.person_key, s.source || ':' || s.person_id)
+    LEFT JOIN person_info AS i ON i.person_key = coalesce(k.person_key, 'id:' || s.source || ':' || s.person_id)
     WHERE s.starts_at < $end AND s.ends_at > $start
       AND ($team::VARCHAR IS NULL OR coalesce(s.team, i.person_team) = $team::VARCHAR)
 ),
@@ -129,10 +122,8 @@ on_call_time AS (
 covered_teams AS (
     SELECT DISTINCT team FROM shifts_in WHERE level = 1 AND team IS NOT NULL
 ),
-keyed_pages AS (
-    SELECT f.*, coalesce(k.person_key, f.person_source || ':' || f.person_id) AS person_key
-    FROM interruption_facts AS f
-    LEFT JOIN person_keys AS k ON k.source = f.person_source AND k.person_id = f.person_id
+keyed_pages AS (  -- interruption facts carry their person key
+    SELECT * FROM interruption_facts
 ),
 backup_hits AS (
     SELECT DISTINCT p.source, p.source_id, p.person_id
