@@ -49,8 +49,9 @@ WITH lifecycle AS (
     FROM lifecycle AS l JOIN alerts AS a ON a.source = $source AND a.source_id = l.source_id
 ), final AS (
     SELECT l.source_id,
-           coalesce(l.acknowledged_at, a.acknowledged_at) AS acknowledged_at,
-           CASE WHEN l.acknowledged_at IS NULL THEN a.acknowledged_by ELSE l.acknowledged_by END AS acknowledged_by,
+           -- the first acknowledgement the record (Opsgenie's report, JSM's ackTime) or the log shows
+           CASE WHEN record_first THEN a.acknowledged_at ELSE l.acknowledged_at END AS acknowledged_at,
+           CASE WHEN record_first THEN a.acknowledged_by ELSE l.acknowledged_by END AS acknowledged_by,
            CASE WHEN l.reopened THEN NULL ELSE coalesce(l.resolved_at, a.resolved_at) END AS resolved_at,
            CASE WHEN l.reopened THEN NULL WHEN l.resolved_at IS NULL THEN a.resolved_by
                 ELSE l.resolved_by END AS resolved_by,
@@ -58,7 +59,10 @@ WITH lifecycle AS (
                 ELSE l.resolver_type <> 'user' END AS auto_resolved,
            CASE WHEN l.escalations > 0 OR a.escalations IS NULL THEN l.escalations ELSE a.escalations END
                AS escalations
-    FROM reopened l JOIN alerts a ON a.source = $source AND a.source_id = l.source_id
+    FROM (SELECT r.*, a.acknowledged_at IS NOT NULL
+                 AND (r.acknowledged_at IS NULL OR a.acknowledged_at < r.acknowledged_at) AS record_first
+          FROM reopened AS r JOIN alerts AS a ON a.source = $source AND a.source_id = r.source_id) AS l
+    JOIN alerts a ON a.source = $source AND a.source_id = l.source_id
 )
 UPDATE alerts SET
     acknowledged_at = f.acknowledged_at, acknowledged_by = f.acknowledged_by,

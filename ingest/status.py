@@ -16,7 +16,7 @@ WITH runs AS (
            arg_max(error, started_at) AS last_error
     FROM ingest_runs GROUP BY source
 ), alert_counts AS (
-    SELECT source, count(*) AS alerts, count(*) FILTER (WHERE resolved_at IS NULL) AS open_alerts
+    SELECT source, count(*) AS alerts, count(*) FILTER (WHERE resolved_at IS NULL AND silenced_at IS NULL) AS open_alerts
     FROM alerts GROUP BY source
 ), quarantined AS (
     SELECT source, count(*) AS quarantined FROM quarantine GROUP BY source
@@ -43,6 +43,9 @@ _GAPS_SQL = """
 SELECT source, count(*) AS n,
        'notifications of unknown channel (an alert with only these gets the interruption fallback)' AS what
 FROM notifications WHERE channel = 'other' GROUP BY source
+UNION ALL
+SELECT source, count(*), 'alert log lines in a wording not recognised (kept as they came; they move no figure)'
+FROM events WHERE type = 'unrecognised' GROUP BY source
 UNION ALL
 SELECT 'alertmanager', sum(dropped)::BIGINT,
        'alerts dropped by Alertmanager from ' || count(*) || ' notification(s): raise max_alerts in its webhook_config'

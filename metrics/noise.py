@@ -89,6 +89,8 @@ co_fire AS (  -- alerts with an alert of another signature created within the gr
 ),
 by_signature AS (
     SELECT signature, {per_alert},
+        -- METRICS.md, Repeats: the repeats a provider folded into its alerts, beside the alerts
+        sum(coalesce(occurrences, 1))::BIGINT AS occurrences,
         count(*) FILTER (WHERE c.co_fired) AS co_fired,
         arg_max(title, created_at) AS title,
         arg_max(service, created_at) AS service,
@@ -119,7 +121,7 @@ diagnosed AS (
     LEFT JOIN signature_history AS h USING (signature)
     LEFT JOIN signature_verdict AS v USING (signature)
 )
-SELECT signature, alerts, transient, flaps, unacknowledged, noise_ratio, ttr_median_s,
+SELECT signature, alerts, occurrences, transient, flaps, unacknowledged, noise_ratio, ttr_median_s,
     interruptions, sleep_interruptions, first_seen, last_seen, title, service, team,
     co_fired, has_runbook, verdict, verdict_note, verdict_reviewer, verdict_at, hours_lost, diagnosis,
     CASE diagnosis {fixes} END AS suggested_fix

@@ -426,6 +426,7 @@ class FakeOpsgenie(FakeProvider):
     def __init__(self, secret: str, history: OpsgenieHistory):
         super().__init__(secret)
         self.history = history
+        self.refuse: set[str] = set()  # paths refused with 403: a key restricted from configuration
 
     def expected_auth(self) -> str:
         return f"GenieKey {self.secret}"
@@ -435,6 +436,8 @@ class FakeOpsgenie(FakeProvider):
                                       "requestId": str(uuid.uuid4())}, headers)
 
     def route(self, path, query, host) -> Response:
+        if path in self.refuse:
+            return self.error(403, "You are not authorized for this operation. Check your API key's access rights.")
         if path == "/v2/teams":
             return json_response(200, {"data": self.history.teams, "took": 0.01, "requestId": "r"})
         if path == "/v2/users":
@@ -513,6 +516,17 @@ class OpsgenieHistory:
         alert.update(status="closed", updatedAt=iso(at))
         alert.setdefault("report", {}).update(closeTime=int((at.timestamp() - created) * 1000), closedBy=by)
         self.logs[alert_id].append(_og_log(at, "Alert closed via web", by))
+
+
+def opsgenie_account() -> OpsgenieHistory:
+    """Opsgenie's own examples (fixtures/opsgenie/official) with the cases built after its schemas."""
+    official = FIXTURES / "opsgenie" / "official"
+    alerts = json.loads((official / "listAlerts.json").read_text())["data"]
+    logs = json.loads((official / "listAlertLogs.json").read_text())["data"]
+    built = json.loads((FIXTURES / "opsgenie" / "built" / "account.json").read_text())
+    return OpsgenieHistory(built["teams"], built["users"],
+                           TimeIndexed(alerts + built["alerts"], lambda r: ts(r["createdAt"])),
+                           {alerts[0]["id"]: logs, **built["logs"]})
 
 
 OG_TEAMS = [("4513b7ea-0000-0000-0000-000000000001", "Data Platform"),

@@ -221,6 +221,17 @@ def test_map_alert_log_on_a_recorded_page():
      ("notify", "email")),
     ("[acknowledged-alert] notification rule matched -> Sent [SMS] notification", ("notify", "sms")),
     ("Alert closed notification sent to ana@acme.example", (None, None)),  # not the close; channel unsaid
+    # wordings of real accounts' logs
+    ("Alert closed via system using policy/policies[autoclose and no-notify tags]", ("resolve", None)),
+    ("Will close alert automatically in 5 minutes [Auto-Close out-of-rotation time]", (None, None)),
+    ("Notification Rule[Default Rule][New Alert][Step 1] -> Sent [voice] notification", ("notify", "phone")),
+    ("Rule[Default Rule][Re-Notified Alert][Step 2] -> Sent [mobile] notification", ("notify", "push")),
+    ("Rule[Default Rule][New Alert][Step 1] -> An aggregated [email] notification", ("notify", "email")),
+    ("Rule[Default Rule][New Alert][Step 1] -> Notification suppressed: quiet hours", (None, None)),
+    ("Rule[Closes][Closed Alert][Step 1] -> Sent [sms] notification", ("notify", "sms")),
+    ("Assigning owner team [Dream] to alert because it is the only team on the alert and alert is not created "
+     "via team integration.", (None, None)),
+    ("AE - DEI Automation ExecutionStatus[succeed] key: [DEI-12]", ("unrecognised", None)),
 ])
 def test_log_lines_are_classified(line, expected):
     assert opsgenie.classify_log(line) == expected

@@ -15,6 +15,8 @@ RANKING_COLUMNS = {
     "title": st.column_config.TextColumn("Example title", width="large"),
     "team": "Team",
     "alerts": st.column_config.NumberColumn("Alerts", help=data.formula("alerts")),
+    "occurrences": st.column_config.NumberColumn(
+        "Occurrences", help="alerts plus the repeats the provider folded into them (Opsgenie count, OnCall alerts)"),
     "transient": st.column_config.NumberColumn("Transient", help=data.formula("transient")),
     "flaps": st.column_config.NumberColumn("Flaps", help=data.formula("flaps")),
     "unacknowledged": st.column_config.NumberColumn("Unacked", help=data.formula("unacknowledged")),

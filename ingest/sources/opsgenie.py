@@ -24,8 +24,27 @@ PAGE_LIMIT = 100
 OFFSET_CAP = 20_000  # offset + limit on /v2/alerts
 OPTIONS = {"page_size": "records per request, at most 100", "fetch_logs": "fetch each alert's log (true)"}
 
-# "... [closed-alert] ... -> Sent [email] notification", "Sent [SMS] notification to ..."
-_NOTIFICATION = re.compile(r"\bsent \[[^\]]*\] notification|\bnotification (was )?sent\b|-> sent\b")
+# What alert log lines say (classify_log). A notification, from a notification rule ("... -> Sent
+# [email] notification", "-> An aggregated ...", "... notification ... submitted") or plain ("Sent
+# push notification to ...", "Made voice call to ..."), however it names the action it is about.
+_NOTIFICATION = re.compile(
+    r"->\s*(sent|received|an aggregated)\b|\bnotification\b.*\bsubmitted\b|\brule\s*\[|"
+    r"^(sent|made|placed)\b.*\b(notification|sms|e-?mail|call|push)\b|\bnotification (was )?sent\b")
+_SUPPRESSED = re.compile(r"\b(suppress\w*|not sent|will not be sent|skipped|rate-limit-drop|blocked)\b")
+# Contact methods (E-mail, SMS, voice call, mobile push), as a bracketed token or a word.
+CHANNELS = {"sms": "sms", "voice": "phone", "phone": "phone", "call": "phone", "mobile": "push", "push": "push",
+            "email": "email", "e-mail": "email", "mail": "email"}
+_BRACKETED_CHANNEL = re.compile(r"\[(sms|voice|phone|mobile|push|e-?mail)\]")
+_CHANNEL_WORDS = (("sms", "sms"), ("voice", "phone"), ("call", "phone"), ("phone", "phone"), ("push", "push"),
+                  ("mobile", "push"), ("e-?mail", "email"))
+# An action: "Alert <action> via <where>" (also "Alert is <action>").
+_ACTION = re.compile(r"^alert (?:is )?(created|acknowledged|unacknowledged|closed|escalated|snoozed|"
+                     r"unsnoozed|assigned|note added|reopened)\b")
+ACTIONS = {"created": "trigger", "reopened": "trigger", "acknowledged": "acknowledge",
+           "unacknowledged": "unacknowledge", "closed": "resolve", "escalated": "escalate", "snoozed": "snooze",
+           "assigned": "assign", "note added": "annotate"}
+# Lines known to say nothing the figures use (how the alert was seen, routed or to be handled).
+KNOWN_WORDINGS = ("viewed on", "will close alert automatically", "assigning owner team", "note added", "added note")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -68,6 +87,11 @@ def provider(base_url: str, options: dict) -> Provider:
             auth_hint=(
                 f"Check {SECRET} (an API integration key; read access is enough) and that the base URL is "
                 f"your account's region: US {REGIONS['us']}, EU {REGIONS['eu']}"
+            ),
+            refused_hint=(
+                f"The key in {SECRET} may not read this list: users and teams need an API integration "
+                "without 'Restrict Access to Configurations'; without them people are their usernames and "
+                "teams come from the [services] map"
             ),
         ),
         streams=(
@@ -166,7 +190,9 @@ def map_alert(record: dict, ctx: Context, logs_read: bool = False) -> Mapped:
         "acknowledged_by": _person(report.get("acknowledgedBy"), ctx),
         "resolved_at": resolved_at,
         "resolved_by": _person(closed_by, ctx),
-        "auto_resolved": None if not closed_by else closed_by.lower() not in ctx.person_by_email,
+        # a person closes as their username, an e-mail (also one deleted since, or not listed to a key
+        # without configuration access); an integration or Opsgenie itself by name ("System")
+        "auto_resolved": None if not isinstance(closed_by, str) or not closed_by else "@" not in closed_by,
         "url": None,
         "occurrences": _count(record.get("count")),
         "notifications_known": logs_read,
@@ -178,32 +204,38 @@ def map_alert(record: dict, ctx: Context, logs_read: bool = False) -> Mapped:
 
 
 def classify_log(text: str) -> tuple[str | None, str | None]:
-    """(event type, notification channel) that an alert log line describes; (None, None) if neither."""
-    t = text.lower()
-    if _NOTIFICATION.search(t):  # a notification about an action is never the action itself
-        for channel, words in (("sms", ("sms",)), ("phone", ("voice", "call", "phone")),
-                               ("push", ("push", "mobile")), ("email", ("email", "e-mail", "mail"))):
-            if any(word in t for word in words):
-                return "notify", channel
+    """(event type, notification channel) an alert log line says; (None, None) for a line known to
+    say nothing the figures use; ("unrecognised", None) for a wording not known at all.
+
+    Lines are of three kinds. An action is "Alert <action> via <where>" ("Alert acknowledged via
+    web", "Alert closed via API[Prometheus]", "Alert closed via system using policy/policies[...]").
+    A notification comes from a user's notification rule ("...Rule[name][action][step]... -> Sent
+    [voice] notification", also about a close or an acknowledgement: it is never the action itself)
+    or a plain "Sent push notification to ...". The rest says what Opsgenie looked at or decided
+    ("Viewed on [web]", "Will close alert automatically ...", "Assigning owner team [...] ...").
+    """
+    t = " ".join(text.lower().split())
+    if _NOTIFICATION.search(t):
+        if _SUPPRESSED.search(t):  # a notification that was not sent paged nobody
+            return None, None
+        return ("notify", _channel(t)) if _channel(t) else (None, None)
+    action = _ACTION.match(t)
+    if action:
+        kind = ACTIONS.get(action[1])
+        return (kind, None) if kind else (None, None)
+    if any(t.startswith(known) for known in KNOWN_WORDINGS):
         return None, None
-    if "unacknowledged" in t:
-        return "unacknowledge", None
-    if "acknowledged" in t:
-        return "acknowledge", None
-    if "closed" in t:
-        return "resolve", None
-    if "escalat" in t:
-        return "escalate", None
-    if "created" in t and "alert" in t:
-        return "trigger", None
-    if "note" in t and "added" in t:
-        return "annotate", None
-    if any(word in t for word in ("sent", "notif", "call")):
-        for channel, words in (("sms", ("sms",)), ("phone", ("voice", "call", "phone")),
-                               ("push", ("push", "mobile")), ("email", ("email", "e-mail", "mail"))):
-            if any(word in t for word in words):
-                return "notify", channel
-    return None, None
+    return "unrecognised", None
+
+
+def _channel(t: str) -> str | None:
+    bracketed = _BRACKETED_CHANNEL.search(t)
+    if bracketed:
+        return CHANNELS[bracketed[1]]
+    for word, channel in _CHANNEL_WORDS:
+        if re.search(rf"\b{word}\b", t):
+            return channel
+    return None
 
 
 def map_alert_log(record: dict, alert: dict, ctx: Context) -> Mapped:
@@ -221,6 +253,7 @@ def log_rows(source: str, alert_id: str, event_id: str, text: Any, created: Any,
     kind, channel = classify_log(str(text))
     if kind is None:
         return out
+    # a wording not recognised is kept as an event of its own (counted on the Data page), moving no figure
     at = parse_time(created, "log time")
     owner = owner if isinstance(owner, str) else ""
     if kind == "notify":
