@@ -66,7 +66,8 @@ def provider(base_url: str, options: dict) -> Provider:
             refused_hint=(
                 f"The key in {SECRET} may not read this list: alert groups need the "
                 "grafana-oncall-app.alert-groups:read permission, teams and users "
-                "grafana-oncall-app.user-settings:read, integrations grafana-oncall-app.integrations:read"
+                "grafana-oncall-app.user-settings:read, integrations grafana-oncall-app.integrations:read, schedules "
+                "grafana-oncall-app.schedules:read"
             ),
         ),
         streams=(
