@@ -14,6 +14,7 @@ class ImportOptions:
     """What the command line may say about a file beyond its format."""
 
     date_order: str | None = None  # "dmy" or "mdy": how a CSV's slash dates read, when the file cannot tell
+    time_zone: str | None = None  # the zone of a CSV's times written without one (a PagerDuty export's)
 
 
 @dataclass(frozen=True)

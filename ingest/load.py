@@ -49,6 +49,7 @@ class IngestRun:
         self.run_id = uuid.uuid4().hex
         self.started_at = dt.datetime.now(dt.UTC)
         self.totals = RunTotals()
+        self.warning: str | None = None  # loaded, but something the user must know (finish(partial=...))
         with store.writing(db) as con:
             _mark_killed_runs(db, con, self.started_at)
             con.execute(
@@ -142,6 +143,7 @@ class IngestRun:
     def finish(self, error: str | None = None, partial: str | None = None) -> str:
         """Close the run: 'ok', 'partial' (some records quarantined, or `partial` says what is
         missing) or 'failed'."""
+        self.warning = partial if not error else None
         status = "failed" if error else ("partial" if self.totals.quarantined or partial else "ok")
         error = error or partial
         with store.writing(self.db) as con:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import settings
 import store
@@ -27,12 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date-order", choices=list(DATE_ORDERS),
                         help="CSV: read dates like 04/03/2026 as day/month (dmy) or month/day (mdy); needed only "
                              "when no date in the file decides it")
+    parser.add_argument("--time-zone", metavar="ZONE",
+                        help="CSV: the time zone of times written without one (a PagerDuty export's: the "
+                             "account's), e.g. Europe/Madrid")
 
 
 def run(args: argparse.Namespace) -> int:
     config = settings.load(args.config)
     try:
-        run_ = FORMATS[args.format].load(args.file, args.db, config, ImportOptions(date_order=args.date_order))
+        options = ImportOptions(date_order=args.date_order, time_zone=_zone(args.time_zone))
+        run_ = FORMATS[args.format].load(args.file, args.db, config, options)
     except ImportFailed as exc:
         if not exc.loaded:
             print(f"error: {exc}", file=sys.stderr)
@@ -46,7 +51,18 @@ def run(args: argparse.Namespace) -> int:
     loaded = (f"{totals.by_table.get('on_call_shifts', 0)} shift pieces (within one UTC day each)"
               if args.format == "shifts-csv" else f"{totals.by_table.get('alerts', 0)} alerts")
     print(f"{args.file}: {loaded} loaded into {args.db} as source {run_.source}")
+    if run_.warning:
+        print(f"warning: {run_.warning}", file=sys.stderr)
     if totals.quarantined:
         print(f"{totals.quarantined} rows quarantined (see python -m ingest status)", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if totals.quarantined or run_.warning else 0
+
+
+def _zone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise settings.ConfigError(f"--time-zone: not a time zone: {name!r} (an IANA name, e.g. Europe/Madrid)") from None
+    return name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import email.utils
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,27 +23,45 @@ BATCH_ROWS = 20_000  # rows per write transaction: fewer, larger turns at the da
 MAX_FIELD_CHARS = 64 << 20  # csv's default limit (128 KiB) would end the whole import at one long field
 
 # Canonical field -> header names it may appear under (compared without case, spaces or punctuation).
+# PagerDuty's help centre ("Reports", Exporting ... Data to CSV): the basic incidents report has
+# `#, Service, Opened On, Resolved On, Resolve By, Duration, #Escalations`, in the account's time
+# zone; the advanced one `id, incident_number, description, service_id, service_name,
+# escalation_policy_id, escalation_policy_name, created_on, seconds_to_first_ack,
+# seconds_to_resolve, auto_resolved, escalation_count, auto_escalation_count, acknowledge_count,
+# assignment_count, acknowledged_by_user_ids, acknowledged_by_user_names, assigned_to_user_ids,
+# assigned_to_user_names, resolved_by_user_id, resolved_by_user_name` (accounts send resolved_on and
+# urgency too). An export stops, silently, at 20,000 rows.
 PAGERDUTY_COLUMNS = {
     "id": ("id", "incident id"),
     "number": ("incident number", "incident_number", "number", "#"),
     "title": ("title", "description", "incident title", "summary"),
-    "created": ("created on", "created at", "created", "triggered at", "opened at"),
+    "created": ("created on", "created at", "created", "opened on", "triggered at", "opened at"),
     "acknowledged": ("acknowledged on", "acknowledged at", "first acknowledged at", "first ack at"),
     "seconds_to_ack": ("seconds to first ack", "time to first ack seconds", "seconds to ack"),
     "resolved": ("resolved on", "resolved at", "resolved"),
     "seconds_to_resolve": ("seconds to resolve", "time to resolve seconds"),
+    "duration": ("duration",),
+    "acknowledged_by_id": ("acknowledged by user ids",),
     "acknowledged_by": ("acknowledged by", "first acknowledged by", "acknowledged by user names"),
-    "resolved_by": ("resolved by", "resolved by user name"),
+    "acknowledged_by_names": ("acknowledged by user names",),
+    "resolved_by_id": ("resolved by user id",),
+    "resolved_by": ("resolved by", "resolved by user name", "resolve by", "resolved by user"),
+    "resolved_by_names": ("resolved by user name",),
+    "assigned_ids": ("assigned to user ids",),
+    "assigned_names": ("assigned to user names",),
     "service": ("service name", "service"),
     "team": ("team name", "team", "teams"),
     "urgency": ("urgency",),
     "priority": ("priority", "priority name"),
     "status": ("status",),
     "auto_resolved": ("auto resolved", "autoresolved"),
-    "escalations": ("escalation count", "escalations"),
+    "escalations": ("escalation count", "escalations", "#escalations"),
+    "escalation_policy": ("escalation policy name", "escalation policy"),
     "url": ("html url", "url", "link", "incident url"),
 }
-PAGERDUTY_REQUIRED = (("id", "number"), ("title",), ("created",))
+PAGERDUTY_REQUIRED = (("id", "number"), ("title", "service"), ("created",))
+PAGERDUTY_EXPORT_LIMIT = 20_000  # rows; past it an export is cut off without a word
+NOT_A_USER = "not available"  # the basic report's "Resolve By" when no user resolved it
 
 OPSGENIE_COLUMNS = {
     "id": ("id", "alert id"),
@@ -234,13 +253,40 @@ def _int(value: str | None) -> int | None:
 
 
 def _first(value: str | None) -> str | None:
-    first = re.split(r"[,;|]", value or "")[0].strip()
-    return first or None
+    first = _split(value)
+    return first[0] if first else None
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;|]", value or "") if part.strip()]
+
+
+def _duration(value: str | None) -> float | None:
+    """Seconds from "H:MM:SS" (or "MM:SS"), as a report's Duration may read; None if it does not."""
+    match = re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2})", (value or "").strip())
+    if not match:
+        return None
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def has_zone(text: str) -> bool:
+    """Whether an export's time says its time zone (an offset, Z, a zone name, or epoch seconds)."""
+    text = text.strip()
+    if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
+        return True
+    rest, zone = _split_zone(text)
+    if zone is not None:
+        return True
+    try:
+        return dt.datetime.fromisoformat(rest.replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def _alert_row(source: str, fields: dict, row: dict, times: TimeReading, config: settings.Settings) -> dict:
     source_id = fields.get("id") or fields.get("number") or fields.get("tiny_id")
-    title = fields.get("title")
+    title = fields.get("title") or (f"Incident #{fields['number']}" if fields.get("number") else None)
     if not source_id:
         raise MappingError("row has no id")
     if not title:
@@ -269,14 +315,38 @@ def _alert_row(source: str, fields: dict, row: dict, times: TimeReading, config:
     }
 
 
-def map_pagerduty_row(fields: dict, row: dict, times: TimeReading, config: settings.Settings) -> Mapped:
-    """One row of a PagerDuty incident export → an alert."""
+def map_pagerduty_row(fields: dict, row: dict, times: TimeReading, config: settings.Settings,
+                      known_ids: dict[str, str] | None = None) -> Mapped:
+    """One row of a PagerDuty incident export (basic or advanced report) → an alert, and the people it
+    names by id and name (the API's people of those ids). `known_ids`: incident number → id of the
+    incidents already synced from the API (the basic report has their numbers only)."""
+    fields = dict(fields)
+    if not fields.get("id") and fields.get("number") in (known_ids or {}):
+        fields["id"] = known_ids[fields["number"]]
+    ids = {kind: _split(fields.get(f"{kind}_id")) for kind in ("acknowledged_by", "resolved_by")}
+    names = {kind: _split(fields.get(kind)) for kind in ("acknowledged_by", "resolved_by")}
+    resolve_by = (fields.get("resolved_by") or "").strip()
+    by_nobody = resolve_by.lower() == NOT_A_USER  # the basic report's word for a resolve by no user
+    fields["acknowledged_by"] = (ids["acknowledged_by"] or names["acknowledged_by"] or [None])[0]
+    fields["resolved_by"] = None if by_nobody else (ids["resolved_by"] or names["resolved_by"] or [None])[0]
+    if not fields.get("seconds_to_resolve") and _duration(fields.get("duration")) is not None:
+        fields["seconds_to_resolve"] = str(_duration(fields.get("duration")))
+    alert = _alert_row("pagerduty", fields, row, times, config)
+    if alert["resolved_at"] is not None and alert["auto_resolved"] is None and resolve_by:
+        alert["auto_resolved"] = by_nobody
+    if fields.get("escalation_policy"):
+        labels = json.loads(alert["labels"] or "{}")
+        alert["labels"] = as_json({**labels, "escalation_policy": fields["escalation_policy"]})
     out = Mapped()
-    out.add("alerts", _alert_row("pagerduty", fields, row, times, config))
+    out.add("alerts", alert)
+    for id_field, name_field in (("acknowledged_by_id", "acknowledged_by_names"), ("resolved_by_id", "resolved_by_names"),
+                                 ("assigned_ids", "assigned_names")):
+        for person_id, name in zip(_split(fields.get(id_field)), _split(fields.get(name_field)), strict=False):
+            out.add("people", {"source": "pagerduty", "person_id": person_id, "name": name})
     return out
 
 
-def map_opsgenie_row(fields: dict, row: dict, times: TimeReading, config: settings.Settings) -> Mapped:
+def map_opsgenie_row(fields: dict, row: dict, times: TimeReading, config: settings.Settings, **_: object) -> Mapped:
     """One row of an Opsgenie alert export → an alert (closed alerts only count as resolved)."""
     if (fields.get("status") or "").strip().lower() == "open":
         fields = {**fields, "resolved": None}
@@ -332,27 +402,50 @@ def _date_order(path: str, found: dict[str, str], wanted: str | None) -> str:
     return decide_date_order(values, path, wanted)
 
 
-def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable) -> Callable:
+def _known_pagerduty_ids(db: str) -> dict[str, str]:
+    """Incident number → id of the PagerDuty incidents synced from the API."""
+    with store.reading(db) as con:
+        rows = con.execute(
+            "SELECT raw->>'$.incident_number', source_id FROM alerts "
+            "WHERE source = 'pagerduty' AND raw->>'$.incident_number' IS NOT NULL").fetchall()
+    return {str(number): source_id for number, source_id in rows}
+
+
+# An imported row fills what the store does not know and changes nothing it does: an incident
+# synced from the API keeps what its log entries gave, a person their e-mail and time zone.
+_KEEP = {"alerts": {column: "keep" for column in (
+    "title", "signature", "service", "team", "severity", "created_at", "acknowledged_at", "resolved_at",
+    "acknowledged_by", "resolved_by", "auto_resolved", "escalations", "url", "labels", "raw")},
+    "people": {"name": "keep"}}
+
+
+def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable, zone_required: bool = False) -> Callable:
     def load(path: str, db: str, config: settings.Settings, options: ImportOptions = ImportOptions()) -> IngestRun:
         reader, handle = _reader(path)
         handle.close()
         found = resolve_columns(list(reader.fieldnames), columns, required, path)
-        times = TimeReading(ZoneInfo(config.default_time_zone), _date_order(path, found, options.date_order))
+        if zone_required and options.time_zone is None:
+            _check_zone(path, found.get("created"))
+        zone = ZoneInfo(options.time_zone or config.default_time_zone)
+        times = TimeReading(zone, _date_order(path, found, options.date_order))
+        extra = {"known_ids": _known_pagerduty_ids(db)} if source == "pagerduty" else {}
         run = IngestRun(db, source)
 
         def map_one(row: dict) -> Mapped:
             if None in row:  # DictReader's key for values beyond the header's columns
                 raise MappingError(f"row has {len(row[None])} more fields than the header")
             fields = {name: (row.get(header) or "").strip() for name, header in found.items()}
-            return map_row(fields, row, times, config)
+            return map_row(fields, row, times, config, **extra)
 
         def write(batch: list[dict]) -> None:
-            run.load("csv", map_each("csv", batch, map_one))
+            run.load("csv", map_each("csv", batch, map_one), merge=_KEEP)
 
+        count = 0
         try:
             batch: list[dict] = []
             for _, row in _rows(path):
                 batch.append(row)
+                count += 1
                 if len(batch) >= BATCH_ROWS:
                     write(batch)
                     batch = []
@@ -363,13 +456,25 @@ def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable) ->
         except BaseException as exc:
             run.finish(error=f"{type(exc).__name__}: {exc}")
             raise
-        run.finish()
+        cut = (f"{count:,} rows, the most a PagerDuty export holds: it was probably cut off; export shorter "
+               "date ranges and import each") if source == "pagerduty" and count == PAGERDUTY_EXPORT_LIMIT else None
+        run.finish(partial=cut)
         return run
 
     return load
 
 
-register(ImportFormat("pagerduty-csv", "a PagerDuty incident CSV export",
-                      _load_csv("pagerduty", PAGERDUTY_COLUMNS, PAGERDUTY_REQUIRED, map_pagerduty_row)))
+def _check_zone(path: str, created: str | None) -> None:
+    """A file whose first time says no time zone needs the account's (--time-zone): one line if not given."""
+    first = next((row for _, row in _rows(path)), None)
+    if created and first is not None and (first.get(created) or "").strip() and not has_zone(first[created]):
+        raise ImportFailed(
+            f"{path}: its times carry no time zone (PagerDuty exports them in the account's): give the account's "
+            "time zone with --time-zone, e.g. --time-zone America/New_York")
+
+
+register(ImportFormat("pagerduty-csv", "a PagerDuty incident CSV export (basic or advanced report)",
+                      _load_csv("pagerduty", PAGERDUTY_COLUMNS, PAGERDUTY_REQUIRED, map_pagerduty_row,
+                                zone_required=True)))
 register(ImportFormat("opsgenie-csv", "an Opsgenie alert CSV export",
                       _load_csv("opsgenie", OPSGENIE_COLUMNS, OPSGENIE_REQUIRED, map_opsgenie_row)))
