@@ -249,7 +249,7 @@ def test_alerts_dropped_past_max_alerts_are_recorded_and_shown(tmp_path, capsys)
         run.load(alertmanager.STREAM, alertmanager.map_payload(payload("built_truncated"), CONFIG))
     run.load(alertmanager.STREAM, alertmanager.map_payload(payload("blinking_firing"), CONFIG))  # none dropped
     run.finish()
-    line = "alertmanager: 3 alerts dropped by Alertmanager from 1 notification(s): raise max_alerts in its webhook_config"
+    line = "alertmanager: 3 alerts dropped by Alertmanager from 1 notification: raise max_alerts in its webhook_config"
     assert data_gaps(db) == [line]
     assert main(["status", "--db", db]) == 0
     assert f"read in part: {line}" in capsys.readouterr().out
@@ -277,3 +277,62 @@ def test_a_broken_line_after_parts_were_written_says_what_was_loaded_and_exits_1
     with store.reading(db) as con:
         assert con.execute("SELECT count(*) FROM alerts").fetchone()[0] == loaded
         assert con.execute("SELECT status FROM ingest_runs").fetchone()[0] == "failed"
+
+
+def test_a_file_of_payloads_records_the_alerts_dropped_as_the_receiver_does(tmp_path, capsys):
+    """The bulk import (alertmanager-json) counts truncatedAlerts too, and a payload that came
+    through the receiver as well counts once."""
+    from ingest.cli import main
+    from ingest.load import IngestRun
+    from ingest.status import data_gaps
+
+    db = str(tmp_path / "am.duckdb")
+    run = IngestRun(db, alertmanager.SOURCE)  # the receiver got the truncated notification
+    run.load(alertmanager.STREAM, alertmanager.map_payload(payload("built_truncated"), CONFIG))
+    run.finish()
+    lines = tmp_path / "payloads.jsonl"
+    lines.write_text("".join(json.dumps(payload(name)) + "\n"
+                             for name in ("built_truncated", "blinking_firing", "built_truncated")))
+    assert main(["import", str(lines), "--format", "alertmanager-json", "--db", db]) == 0, capsys.readouterr().err
+    assert data_gaps(db) == [
+        "alertmanager: 3 alerts dropped by Alertmanager from 1 notification: raise max_alerts in its webhook_config"]
+    as_array = tmp_path / "payloads.json"
+    other = {**payload("built_truncated"), "truncatedAlerts": 5, "groupKey": "{}:{alertname=\"Other\"}"}
+    as_array.write_text(json.dumps([other]))
+    assert main(["import", str(as_array), "--format", "alertmanager-json", "--db", db]) == 0
+    assert data_gaps(db) == [
+        "alertmanager: 8 alerts dropped by Alertmanager from 2 notifications: raise max_alerts in its webhook_config"]
+
+
+def test_figures_worked_out_by_hand_on_the_recorded_bodies(tmp_path):
+    """METRICS.md on what a real Alertmanager sent: AlwaysFiring (open); Blinking firing then
+    resolved 4 s later; and, built from those two bodies, Blinking again 60 s after its first start."""
+    import metrics
+    from ingest.load import IngestRun
+
+    def later(body: dict, seconds: int) -> dict:
+        body = copy.deepcopy(body)
+        for alert in body["alerts"]:
+            for key in ("startsAt", "endsAt"):
+                if not alert[key].startswith("0001"):
+                    at = dt.datetime.fromisoformat(alert[key].replace("Z", "+00:00")) + dt.timedelta(seconds=seconds)
+                    alert[key] = at.isoformat().replace("+00:00", "Z")
+        return body
+
+    db = str(tmp_path / "am.duckdb")
+    run = IngestRun(db, alertmanager.SOURCE)
+    bodies = [payload("always_firing"), payload("blinking_firing"), payload("blinking_resolved"),
+              later(payload("blinking_firing"), 60), later(payload("blinking_resolved"), 60)]
+    for body in bodies:
+        run.load(alertmanager.STREAM, alertmanager.map_payload(body, CONFIG))
+    run.finish()
+    period = metrics.between(dt.date(2026, 11, 26), dt.date(2026, 11, 27))
+    figures = metrics.summary(db, period)
+    assert figures["alerts"] == 3  # one firing interval each: AlwaysFiring, Blinking at :50 and at 14:56:50
+    assert figures["ttr_median_s"] == pytest.approx(4)  # both Blinking intervals: 4 s
+    assert (figures["auto_resolved"], figures["unacknowledged"], figures["transient"]) == (2, 2, 2)
+    assert figures["flaps"] == 1  # the second Blinking began 56 s after the first resolved (< 1800 s)
+    # Alertmanager records no notifications: one interruption per alert, to "unknown", one person
+    assert (figures["interruptions"], figures["people_paged"]) == (3, 1)
+    noisy = metrics.noisy(db, period).set_index("signature")
+    assert noisy.loc["Blinking|indexer", ["alerts", "transient", "flaps", "noise_ratio"]].tolist() == [2, 2, 1, 1.0]

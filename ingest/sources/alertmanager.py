@@ -74,14 +74,18 @@ def map_payload(payload: dict, config: settings_module.Settings) -> Mapped:
         return out
     context = {key: payload.get(key) for key in ("receiver", "groupKey", "externalURL")}
     out = map_each(STREAM, payload["alerts"], lambda alert: _map_alert(alert, context, config))
-    dropped = payload.get("truncatedAlerts")
-    if isinstance(dropped, int) and not isinstance(dropped, bool) and dropped > 0:
-        out.add("dropped_alerts", _dropped(payload, dropped))
+    dropped = dropped_row(payload)
+    if dropped is not None:
+        out.add("dropped_alerts", dropped)
     return out
 
 
-def _dropped(payload: dict, dropped: int) -> dict:
-    """Alerts past the receiver's max_alerts, which Alertmanager counts but does not send."""
+def dropped_row(payload: dict) -> dict | None:
+    """The `dropped_alerts` row of a payload whose truncatedAlerts > 0: alerts past the receiver's
+    max_alerts, which Alertmanager counts but does not send (None when it dropped none)."""
+    dropped = payload.get("truncatedAlerts")
+    if isinstance(dropped, bool) or not isinstance(dropped, int) or dropped <= 0:
+        return None
     starts = [a.get("startsAt") for a in payload["alerts"] if isinstance(a.get("startsAt"), str)]
     try:
         first = min((parse_time(at) for at in starts), default=None)
