@@ -40,24 +40,40 @@ def source_status(db: str) -> pd.DataFrame:
 
 # What a source sent that the figures could read only in part, one line each (Data page, `ingest status`).
 _GAPS_SQL = """
-SELECT source, count(*) AS n,
-       'notifications of unknown channel (an alert with only these gets the interruption fallback)' AS what
+SELECT source, count(*) AS n, 'unknown channel' AS kind, NULL AS notifications
 FROM notifications WHERE channel = 'other' GROUP BY source
 UNION ALL
-SELECT source, count(*), 'alert log lines in a wording not recognised (kept as they came; they move no figure)'
+SELECT source, count(*), 'unrecognised log line', NULL
 FROM events WHERE type = 'unrecognised' GROUP BY source
 UNION ALL
-SELECT 'alertmanager', sum(dropped)::BIGINT,
-       'alerts dropped by Alertmanager from ' || count(*) || ' notification(s): raise max_alerts in its webhook_config'
+SELECT 'alertmanager', sum(dropped)::BIGINT, 'dropped', count(*)
 FROM dropped_alerts HAVING count(*) > 0
-ORDER BY source, what
+ORDER BY source, kind
 """
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _gap(source: str, n: int, kind: str, notifications: int | None) -> str:
+    if kind == "unknown channel":
+        what = (_plural(n, "notification", "notifications") + " of unknown channel (an alert with only these "
+                "gets the interruption fallback)")
+    elif kind == "unrecognised log line":
+        what = (_plural(n, "alert log line", "alert log lines") + " in a wording not recognised (kept as they "
+                "came; they move no figure)")
+    else:
+        what = (_plural(n, "alert", "alerts") + " dropped by Alertmanager from "
+                + _plural(notifications or 0, "notification", "notifications")
+                + ": raise max_alerts in its webhook_config")
+    return f"{source}: {what}"
 
 
 def data_gaps(db: str) -> list[str]:
     """'<source>: N <what>' for each thing a source sent that could be read only in part."""
     with store.reading(db) as con:
-        return [f"{source}: {n:,} {what}" for source, n, what in con.execute(_GAPS_SQL).fetchall()]
+        return [_gap(*row) for row in con.execute(_GAPS_SQL).fetchall()]
 
 
 def sources_in(db: str, timeout_s: float | None = None) -> set[str]:

@@ -80,7 +80,7 @@ def test_log_lines_of_every_kind(synced):
     assert notes == [(A1, ANA_ID, "phone", t(5)), (A2, BO_ID, "email", t(3845)), (A3, BO_ID, "push", t(7203))]
     # the suppressed page left nothing; the automation line is kept and counted
     assert scalar(synced, "SELECT count(*) FROM events WHERE type = 'unrecognised'") == 1
-    assert "opsgenie: 1 alert log lines in a wording not recognised (kept as they came; they move no figure)" \
+    assert "opsgenie: 1 alert log line in a wording not recognised (kept as they came; they move no figure)" \
         in data_gaps(synced)
 
 

@@ -79,7 +79,7 @@ def test_the_channel_is_read_in_every_spelling_then_from_the_summary(synced):
         ("PUNK01", "PXPGF42", "other"),  # nothing says how
     ]
     assert data_gaps(synced) == [
-        "pagerduty: 1 notifications of unknown channel (an alert with only these gets the interruption fallback)"]
+        "pagerduty: 1 notification of unknown channel (an alert with only these gets the interruption fallback)"]
 
 
 def test_interruptions_worked_out_by_hand(synced):

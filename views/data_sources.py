@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 import store
@@ -24,6 +26,14 @@ the new rows up on its own.
 """
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def plain(text: object) -> str:
+    """Text shown as it is: Markdown's characters escaped (a provider's message is never markup)."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
 def render() -> None:
     st.title("Data")
     st.caption("Where the numbers come from.")
@@ -34,19 +44,24 @@ def render() -> None:
         st.info("Nothing loaded yet.", icon=":material/inbox:")
     else:
         st.dataframe(
-            sources, hide_index=True, width="stretch",
+            sources.drop(columns=["last_error"]), hide_index=True, width="stretch",
             column_config={
-                "source": "Source", "last_sync": st.column_config.DatetimeColumn("Last sync (UTC)"),
+                "source": "Source",
+                "last_sync": st.column_config.DatetimeColumn("Last sync (UTC)", format="YYYY-MM-DD HH:mm"),
                 "last_status": "Last run", "alerts": "Alerts", "open_alerts": "Open alerts",
-                "quarantined": "Quarantined", "last_error": "Last error",
+                "quarantined": "Quarantined",
             },
         )
+        # A run's message in full (a refused list says what the key needs), not cut off in a cell.
+        for source, message in sources.dropna(subset=["last_error"])[["source", "last_error"]].itertuples(index=False):
+            message = str(message).removeprefix(f"{source}: ")
+            st.warning(f"**{plain(source)}**, last run: {plain(message)}", icon=":material/error:")
     gaps = data.load(status.data_gaps)
     if gaps:
         st.subheader("Read in part")
         st.caption("Loaded, but with something the provider sent that the figures cannot use in full.")
         for gap in gaps:
-            st.warning(gap, icon=":material/report:")
+            st.warning(plain(gap), icon=":material/report:")
     st.subheader("Quarantined records")
     st.caption("Records that could not be mapped, kept as received with the reason. Nothing is dropped.")
     bad = data.load(status.quarantined)
