@@ -420,6 +420,20 @@ def _pd_incident(rng: random.Random, k: int, created: dt.datetime, still_open: b
 # --- Opsgenie ------------------------------------------------------------------------------------------
 
 
+def alert_search(alerts: TimeIndexed, query) -> list[dict]:
+    """Opsgenie's (and JSM Operations') alert search, as far as the sync uses it: createdAt in a
+    window of epoch milliseconds, sorted by createdAt."""
+    text = one(query, "query", "")
+    match = re.fullmatch(r"createdAt > (\d+) AND createdAt < (\d+)", text)
+    if not match:
+        raise BadRequest(f"this fake understands only 'createdAt > ms AND createdAt < ms', got {text!r}", 422)
+    if one(query, "sort") != "createdAt":
+        raise BadRequest("this fake sorts only by createdAt", 422)
+    lo, hi = alerts.window(int(match.group(1)) / 1000 + 0.0005, int(match.group(2)) / 1000)
+    records = alerts.records[lo:hi]
+    return records[::-1] if one(query, "order", "desc") == "desc" else records
+
+
 class FakeOpsgenie(FakeProvider):
     throttled_message = "You are making too many requests! To avoid errors, we recommend you limit requests."
 
@@ -455,17 +469,7 @@ class FakeOpsgenie(FakeProvider):
         return self.error(404, "Could not find the resource")
 
     def _alerts(self, host, query) -> Response:
-        text = one(query, "query", "")
-        match = re.fullmatch(r"createdAt > (\d+) AND createdAt < (\d+)", text)
-        if not match:
-            raise BadRequest(f"this fake understands only 'createdAt > ms AND createdAt < ms', got {text!r}", 422)
-        if one(query, "sort") != "createdAt":
-            raise BadRequest("this fake sorts only by createdAt", 422)
-        lo, hi = self.history.alerts.window(int(match.group(1)) / 1000 + 0.0005, int(match.group(2)) / 1000)
-        records = self.history.alerts.records[lo:hi]
-        if one(query, "order", "desc") == "desc":
-            records = records[::-1]
-        return self._offset_page(host, "/v2/alerts", records, query, cap=20_000)
+        return self._offset_page(host, "/v2/alerts", alert_search(self.history.alerts, query), query, cap=20_000)
 
     def _offset_page(self, host, path, records, query, cap: int | None) -> Response:
         limit = int_param(query, "limit", 20, 1, 100, "limit should be between 1 and 100")
@@ -763,16 +767,7 @@ class FakeJsm(FakeProvider):
         return self.error(404, "Not Found")
 
     def _alerts(self, query) -> Response:
-        text = one(query, "query", "")
-        match = re.fullmatch(r"createdAt > (\d+) AND createdAt < (\d+)", text)
-        if not match:
-            raise BadRequest(f"this fake understands only 'createdAt > ms AND createdAt < ms', got {text!r}", 422)
-        if one(query, "sort") != "createdAt":
-            raise BadRequest("this fake sorts only by createdAt", 422)
-        lo, hi = self.history.alerts.window(int(match.group(1)) / 1000 + 0.0005, int(match.group(2)) / 1000)
-        records = self.history.alerts.records[lo:hi]
-        if one(query, "order", "desc") == "desc":
-            records = records[::-1]
+        records = alert_search(self.history.alerts, query)
         size = int_param(query, "size", 20, 1, 100, "size should be between 1 and 100")
         offset = int_param(query, "offset", 0, 0, None, "offset should be 0 or more")
         if offset + size >= self.cap:

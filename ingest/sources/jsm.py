@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import functools
 import hashlib
 import re
@@ -15,9 +14,8 @@ from ingest.mapping import Mapped, MappingError, as_json, optional_time, parse_t
 from ingest.paginators import NextUrlPaginator, OffsetPaginator
 from ingest.signature import title_signature
 from ingest.sources.contract import HttpSource
-from ingest.sources.opsgenie import log_rows
+from ingest.sources.opsgenie import created_time, log_rows, search_window  # the same search
 from ingest.sync import Child, Context, Provider, Stream, Windowed
-from ingest.windows import Window
 
 SOURCE = "jsm"
 SECRET = "JSM_API_TOKEN"  # an Atlassian API token, used with the account's e-mail (basic auth)
@@ -66,20 +64,6 @@ def _basic(token: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
 
 
-def _ms(at: dt.datetime) -> int:
-    return int(at.timestamp() * 1000)
-
-
-def _window(w: Window) -> dict[str, str]:
-    # The alert search syntax Opsgenie had: createdAt compared in epoch milliseconds.
-    return {"query": f"createdAt > {_ms(w.start) - 1} AND createdAt < {_ms(w.end)}",
-            "sort": "createdAt", "order": "asc"}
-
-
-def _created(record: dict) -> dt.datetime:
-    return parse_time(record["createdAt"])
-
-
 def _logs_path(alert: dict) -> str | None:
     alert_id = alert.get("id")
     return f"v1/alerts/{alert_id}/logs" if isinstance(alert_id, str) and alert_id else None
@@ -108,7 +92,7 @@ def provider(base_url: str, options: dict) -> Provider:
         ),
         streams=(
             Stream("alerts", "v1/alerts", alerts, functools.partial(map_alert, logs_read=logs is not None),
-                   windowed=Windowed(_window, on_cap="advance", record_time=_created, reopen=True), child=logs),
+                   windowed=Windowed(search_window, on_cap="advance", record_time=created_time, reopen=True), child=logs),
         ),
         lifecycle_from_events=True,
     )

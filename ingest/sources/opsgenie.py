@@ -56,13 +56,14 @@ def _ms(at: dt.datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
-def _window(w: Window) -> dict[str, str]:
+def search_window(w: Window) -> dict[str, str]:
+    """The alert search for a window, oldest first (JSM Operations searches alike)."""
     # Opsgenie's search compares createdAt in epoch milliseconds; `>` and `<` are the documented forms.
     return {"query": f"createdAt > {_ms(w.start) - 1} AND createdAt < {_ms(w.end)}",
             "sort": "createdAt", "order": "asc"}
 
 
-def _created(record: dict) -> dt.datetime:
+def created_time(record: dict) -> dt.datetime:
     return parse_time(record["createdAt"])
 
 
@@ -99,7 +100,8 @@ def provider(base_url: str, options: dict) -> Provider:
             Stream("users", "v2/users", pages, map_user),
             Stream("alerts", "v2/alerts", NextUrlPaginator(items=("data",), limit=limit, cap=OFFSET_CAP,
                                                            next_link=("paging", "next")),
-                   functools.partial(map_alert, logs_read=logs is not None), windowed=Windowed(_window, on_cap="advance", record_time=_created, reopen=True),
+                   functools.partial(map_alert, logs_read=logs is not None),
+                   windowed=Windowed(search_window, on_cap="advance", record_time=created_time, reopen=True),
                    child=logs),
             schedules.opsgenie_stream(limit),
         ),
