@@ -61,6 +61,7 @@ PAGERDUTY_COLUMNS = {
 }
 PAGERDUTY_REQUIRED = (("id", "number"), ("title", "service"), ("created",))
 PAGERDUTY_EXPORT_LIMIT = 20_000  # rows; past it an export is cut off without a word
+BASIC_CREATED = "Opened On"  # the basic report's, written in the account's time zone without saying which
 NOT_A_USER = "not available"  # the basic report's "Resolve By" when no user resolved it
 
 OPSGENIE_COLUMNS = {
@@ -424,12 +425,12 @@ def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable, zo
         reader, handle = _reader(path)
         handle.close()
         found = resolve_columns(list(reader.fieldnames), columns, required, path)
-        if zone_required and options.time_zone is None:
-            _check_zone(path, found.get("created"))
+        if zone_required and options.time_zone is None and _norm(found.get("created", "")) == _norm(BASIC_CREATED):
+            _check_zone(path, found["created"])
         zone = ZoneInfo(options.time_zone or config.default_time_zone)
         times = TimeReading(zone, _date_order(path, found, options.date_order))
-        extra = {"known_ids": _known_pagerduty_ids(db)} if source == "pagerduty" else {}
         run = IngestRun(db, source)
+        extra = {"known_ids": _known_pagerduty_ids(db)} if source == "pagerduty" else {}
 
         def map_one(row: dict) -> Mapped:
             if None in row:  # DictReader's key for values beyond the header's columns
@@ -464,10 +465,10 @@ def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable, zo
     return load
 
 
-def _check_zone(path: str, created: str | None) -> None:
-    """A file whose first time says no time zone needs the account's (--time-zone): one line if not given."""
+def _check_zone(path: str, created: str) -> None:
+    """A basic report whose first time says no time zone needs the account's (--time-zone): one line if not given."""
     first = next((row for _, row in _rows(path)), None)
-    if created and first is not None and (first.get(created) or "").strip() and not has_zone(first[created]):
+    if first is not None and (first.get(created) or "").strip() and not has_zone(first[created]):
         raise ImportFailed(
             f"{path}: its times carry no time zone (PagerDuty exports them in the account's): give the account's "
             "time zone with --time-zone, e.g. --time-zone America/New_York")
