@@ -52,6 +52,7 @@ class TeamSettings:
     hours: Hours | None = None  # None: the default hours
     max_wakeups_per_sprint: int | None = None
     max_noise_ratio: float | None = None
+    max_mtta_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -398,7 +399,7 @@ def parse(doc: dict, source_file: str | None = None) -> Settings:
         prefix = f"teams.{name}."
         table = dict(_table(f"teams.{name}", table))
         own = {k: table.pop(k) for k in list(table) if k in _HOURS_KEYS}
-        _reject_unknown(prefix, table, {"time_zone", "max_wakeups_per_sprint", "max_noise_ratio"})
+        _reject_unknown(prefix, table, {"time_zone", "max_wakeups_per_sprint", "max_noise_ratio", "max_mtta_s"})
         teams[name] = TeamSettings(
             time_zone=_time_zone(prefix + "time_zone", table["time_zone"]) if "time_zone" in table else None,
             hours=_hours(prefix, own, settings.hours) if own else None,
@@ -413,6 +414,7 @@ def parse(doc: dict, source_file: str | None = None) -> Settings:
                 if "max_noise_ratio" in table
                 else None
             ),
+            max_mtta_s=_number(prefix + "max_mtta_s", table["max_mtta_s"]) if "max_mtta_s" in table else None,
         )
     settings = replace(settings, teams=teams)
 

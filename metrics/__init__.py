@@ -6,15 +6,17 @@
 # defaults. Periods are half-open [start, end) on created_at, with aware datetimes.
 
 from metrics import response, noise, novelty, reviews, interruptions, cost, advice, oncall, fix_effect  # noqa: F401, I001  (registration order)
-from metrics.aggregate import compare, headline_names, per_sprint, per_week, series, summary, trends
+from metrics.aggregate import compare, headline_names, per_sprint, per_week, series, series_over, summary, trends
 from metrics.catalog import sources, teams
 from metrics.interruptions import interruption_list, paging_load, over_ceiling, people_load
 from metrics.noise import FIXES, hold_down_replay, noisy
 from metrics.novelty import new_signatures, repeat_offenders
-from metrics.period import Period, between, previous, sprint_period, sprints_back, week_period, weeks_back
+from metrics.period import (
+    Period, between, elapsed_share, in_progress, previous, sprint_period, sprints_back, week_period, weeks_back,
+)
 from metrics.response import alert_list
 from metrics.registry import REGISTRY, Metric, formula, label, metric
-from metrics.reviews import follow_through, still_firing
+from metrics.reviews import follow_through, retro_decisions, still_firing
 from metrics.sprint import sprint_figures
 from metrics.cost import fix_planner, hours_lost
 from metrics.fix_effect import fix_effects
@@ -28,12 +30,14 @@ __all__ = [
     "between",
     "compare",
     "fix_effects",
+    "elapsed_share",
     "fix_planner",
     "follow_through",
     "formula",
     "headline_names",
     "hold_down_replay",
     "hours_lost",
+    "in_progress",
     "interruption_list",
     "label",
     "metric",
@@ -46,7 +50,9 @@ __all__ = [
     "per_week",
     "previous",
     "repeat_offenders",
+    "retro_decisions",
     "series",
+    "series_over",
     "sources",
     "sprint_figures",
     "sprint_period",

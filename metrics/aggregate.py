@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from metrics import facts
-from metrics.period import Period, previous, sprints_back, weeks_back
+from metrics.period import Period, in_progress, previous, sprints_back, steps, weeks_back
 from metrics.registry import Metric, of_grain
 from settings import Settings
 
@@ -143,10 +143,16 @@ def trends(
     day: dt.date | None = None,
     names: list[str] | None = None,
     by_team: bool = True,
+    as_of: dt.datetime | None = None,
 ) -> pd.DataFrame:
-    """Per team and figure over the last `sprints` sprints: value, previous, change, slope."""
+    """Per team and figure over the last `sprints` finished sprints up to `day`'s: value, previous, change, slope.
+
+    A sprint still in progress at `as_of` (default now) is left out (METRICS.md, Trends).
+    """
     settings = facts.resolve(settings)
     periods = _periods(settings, "sprint", sprints, day)
+    if in_progress(periods[-1], as_of):
+        periods = _periods(settings, "sprint", sprints, previous(periods[-1]).start.date())
     sql = trends_sql(names or headline_names())
     return _run(db, settings, periods, sql, team, None, by_team, slope_buckets=sprints)
 
@@ -157,13 +163,50 @@ def compare(
     team: str | None = None,
     service: str | None = None,
     settings: Settings | None = None,
+    as_of: dt.datetime | None = None,
 ) -> pd.DataFrame:
-    """Each headline figure for `period` and the equally long period before, with the change."""
+    """Each headline figure for `period` and the equally long period before, with the change.
+
+    A period still in progress at `as_of` (default now) is compared pro rata: its figures so far
+    against the same length of time from the start of the period before (METRICS.md, Trends).
+    """
     settings = facts.resolve(settings)
-    periods = [previous(period), period]
-    sql = trends_sql(headline_names())
-    frame = _run(db, settings, periods, sql, team, service, False, slope_buckets=2)
-    return frame.drop(columns=["team", "slope", "trending_down"]).set_index("metric")
+    before = previous(period)
+    as_of = as_of or dt.datetime.now(dt.UTC)
+    if in_progress(period, as_of):
+        # Three buckets: the previous period's first part (compared), its rest (skipped), this one.
+        starts = [before.start, before.start + (as_of - period.start), period.start]
+    else:
+        starts = [before.start, period.start]
+    values = facts.params(settings, Period(before.start, period.end), team, service, starts, by_team=False)
+    frame = facts.query_one(db, settings, Period(before.start, period.end), series_sql(), values)
+    frame = frame.sort_values("bucket_start")
+    names = headline_names()
+    first, last = frame.iloc[0], frame.iloc[-1]
+    result = pd.DataFrame(
+        {"value": [last[n] for n in names], "previous": [first[n] for n in names]}, index=pd.Index(names, name="metric")
+    )
+    return result.assign(change=result["value"] - result["previous"])
+
+
+def series_over(
+    db: str | None,
+    period: Period,
+    team: str | None = None,
+    service: str | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Every headline figure per team over free dates: by day up to 31 days, else by 7-day step.
+
+    The rows carry `start` (each step's first moment) and `days` (its length, the last may be shorter).
+    """
+    settings = facts.resolve(settings)
+    size = 1 if period.length <= dt.timedelta(days=31) else 7
+    parts = steps(period, size)
+    frame = _run(db, settings, parts, series_sql(), team, service, True)
+    lengths = {p.start: (p.end - p.start) / dt.timedelta(days=1) for p in parts}
+    frame = frame.rename(columns={"bucket_start": "start"})
+    return frame.assign(days=frame["start"].map(lambda s: lengths.get(s.to_pydatetime(), float(size))))
 
 
 def plain(value: Any) -> Any:

@@ -71,21 +71,101 @@ HOURS_BY_SIGNATURE = register(
     )
 )
 
+# The fix planner looks forward: each alert of the last finished sprints counts with what the
+# team decided last (its own verdict, else its signature's verdict in force now), so a
+# signature reviewed actionable offers no alert-fix saving even for alerts before that review.
+_PLANNER_ALERTS = f"""
+, alert_pages AS (
+    SELECT source, source_id, count(*) AS interruptions, {INTERRUPTION_HOURS.sql} AS interruption_hours
+    FROM interruption_facts GROUP BY source, source_id
+),
+decided AS (
+    SELECT f.*, coalesce(ar.verdict, sv.verdict) AS decided_verdict
+    FROM alert_facts AS f
+    LEFT JOIN alert_review AS ar USING (source, source_id)
+    LEFT JOIN signature_verdict AS sv USING (signature)
+),
+alert_cost AS (
+    SELECT d.signature, d.title, d.team, d.created_at, d.bucket_start,
+        coalesce(p.interruptions, 0) AS interruptions,
+        coalesce(p.interruption_hours, 0) + coalesce(d.ack_to_resolve_s, 0) / 3600.0 AS hours_lost,
+        CASE WHEN d.decided_verdict IN ('noise', 'needs-tuning', 'duplicate') THEN true
+             WHEN d.decided_verdict = 'actionable' THEN false
+             ELSE d.is_transient OR d.is_unacknowledged OR d.is_flap END AS is_noise
+    FROM decided AS d LEFT JOIN alert_pages AS p USING (source, source_id)
+)
+"""  # noqa: S608 - fragments come only from the registry
+
+NOISE_HOURS = register(
+    Metric(
+        "noise_hours",
+        "Noise hours",
+        "hours lost by alerts that are noise: transient, unacknowledged, flaps, or reviewed noise, "
+        "needs-tuning or duplicate; never one reviewed actionable",
+        "hours",
+        "coalesce(sum(hours_lost) FILTER (WHERE is_noise), 0)",
+        "signature",
+    )
+)
+PROJECTED_SAVING = register(
+    Metric(
+        "projected_saving",
+        "Saving per sprint",
+        "alert fix: noise hours per sprint; cause fix (actionable repeat offenders): all hours lost per "
+        "sprint; mean of the last 3 finished sprints",
+        "hours",
+        "CASE fix_kind WHEN 'cause' THEN hours_lost ELSE noise_hours END / $sprints",
+        "signature",
+    )
+)
+PAYBACK = register(
+    Metric(
+        "payback",
+        "Payback",
+        "fix estimate (hours) / saving per sprint (hours), in sprints; none without an estimate or a saving",
+        "sprints",
+        "estimate_h / nullif(projected_saving_h, 0)",
+        "signature",
+    )
+)
+
 FIX_PLANNER = register(
     Metric(
         "fix_planner",
         "Fix planner",
-        "payback = fix estimate (h) / projected saving (hours lost per sprint, mean of last 3 sprints)",
+        "per signature and kind of fix: saving per sprint and payback of the fix, shortest payback first",
         "list",
         facts.over_facts(
-            _BY_SIGNATURE
-            + """
-SELECT b.signature, b.title, b.team, b.alerts, b.interruptions, b.hours_lost,
-    b.hours_lost / $sprints AS projected_saving_h, e.hours AS estimate_h,
-    e.hours / nullif(b.hours_lost / $sprints, 0) AS payback_sprints
-FROM by_signature AS b LEFT JOIN fix_estimates AS e USING (signature)
-ORDER BY e.hours IS NULL, payback_sprints ASC NULLS LAST, projected_saving_h DESC, b.signature
-"""
+            _PLANNER_ALERTS  # noqa: S608 - fragments come only from the registry
+            + f""",
+by_signature AS (
+    SELECT signature, count(*) AS alerts, arg_max(title, created_at) AS title,
+        arg_max(team, created_at) AS team, sum(interruptions) AS interruptions,
+        sum(hours_lost) AS hours_lost, {NOISE_HOURS.sql} AS noise_hours,
+        count(DISTINCT bucket_start) = len($buckets::TIMESTAMPTZ[]) AS repeat_offender
+    FROM alert_cost GROUP BY signature
+),
+offers AS (  -- an alert fix for every signature; a cause fix for actionable repeat offenders
+    SELECT b.*, v.verdict, 'alert' AS fix_kind
+    FROM by_signature AS b LEFT JOIN signature_verdict AS v USING (signature)
+    UNION ALL
+    SELECT b.*, v.verdict, 'cause' AS fix_kind
+    FROM by_signature AS b JOIN signature_verdict AS v USING (signature)
+    WHERE v.verdict = 'actionable' AND b.repeat_offender
+),
+saved AS (SELECT *, {PROJECTED_SAVING.sql} AS projected_saving_h FROM offers),
+estimated AS (
+    SELECT s.*, e.hours AS estimate_h, e.note AS estimate_note, e.estimated_by, e.estimated_at
+    FROM saved AS s
+    LEFT JOIN fix_estimates AS e ON e.signature = s.signature AND e.fix_kind = s.fix_kind
+)
+SELECT signature, fix_kind, title, team, verdict, alerts, interruptions, hours_lost, noise_hours,
+    repeat_offender, projected_saving_h, estimate_h, {PAYBACK.sql} AS payback_sprints,
+    estimate_note, estimated_by, estimated_at
+FROM estimated
+ORDER BY payback_sprints IS NULL, payback_sprints, estimate_h IS NULL, projected_saving_h DESC, signature,
+    fix_kind
+"""  # noqa: S608 - fragments come only from the registry
         ),
         "query",
     )
@@ -101,13 +181,18 @@ def hours_lost(
     return facts.query_one(db, settings, period, HOURS_BY_SIGNATURE.sql, values)
 
 
+def saving_sprints(settings: Settings, day: dt.date | None = None, sprints: int = 3) -> list[Period]:
+    """The last `sprints` finished sprints before the sprint containing `day`, oldest first."""
+    finished = [previous(sprint_period(settings, day))]
+    while len(finished) < sprints:
+        finished.insert(0, previous(finished[0]))
+    return finished
+
+
 def saving_window(settings: Settings, day: dt.date | None = None, sprints: int = 3) -> Period:
-    """The last `sprints` complete sprints before the sprint containing `day`."""
-    current = sprint_period(settings, day)
-    first = current
-    for _ in range(sprints):
-        first = previous(first)
-    return Period(first.start, current.start)
+    """The last `sprints` finished sprints before the sprint containing `day`, as one period."""
+    finished = saving_sprints(settings, day, sprints)
+    return Period(finished[0].start, finished[-1].end)
 
 
 def fix_planner(
@@ -117,8 +202,9 @@ def fix_planner(
     sprints: int = 3,
     settings: Settings | None = None,
 ) -> pd.DataFrame:
-    """Signatures ranked by payback in sprints, shortest first; unestimated last."""
+    """Each signature's alert fix (and cause fix when offered): saving, estimate, payback; shortest first."""
     settings = facts.resolve(settings)
-    window = saving_window(settings, day, sprints)
-    values = facts.params(settings, window, team, sprints=float(sprints))
+    finished = saving_sprints(settings, day, sprints)
+    window = Period(finished[0].start, finished[-1].end)
+    values = facts.params(settings, window, team, buckets=[p.start for p in finished], sprints=float(sprints))
     return facts.query_one(db, settings, window, FIX_PLANNER.sql, values)

@@ -145,18 +145,25 @@ HOLD_DOWN = register(
     Metric(
         "hold_down_replay",
         "Hold-down replay",
-        "for a hold-down H: alerts resolved within H unacknowledged would not page; the rest page H later",
+        "for a hold-down H: alerts resolved within H unacknowledged would not page; each other page comes H later",
         "list",
         facts.over_facts(
             """
+, replayed AS (
+    SELECT signature,
+        is_unacknowledged AND ttr_s <= $hold_down_s AS avoided,
+        CASE WHEN NOT (is_unacknowledged AND ttr_s <= $hold_down_s) THEN $hold_down_s::DOUBLE END AS delay_s
+    FROM alert_facts
+    WHERE $signature::VARCHAR IS NULL OR signature = $signature::VARCHAR
+)
 SELECT signature, count(*) AS alerts,
-    count(*) FILTER (WHERE is_unacknowledged AND ttr_s <= $hold_down_s) AS pages_avoided,
-    count(*) FILTER (WHERE NOT (is_unacknowledged AND ttr_s <= $hold_down_s)) AS pages_delayed,
-    $hold_down_s * count(*) FILTER (WHERE NOT (is_unacknowledged AND ttr_s <= $hold_down_s))
-        AS delay_added_s,
+    count(*) FILTER (WHERE avoided) AS pages_avoided,
+    count(delay_s) AS pages_delayed,
+    avg(delay_s) AS delay_mean_s,
+    max(delay_s) AS delay_max_s,
+    coalesce(sum(delay_s), 0) AS delay_total_s,
     $hold_down_s::DOUBLE AS hold_down_s
-FROM alert_facts
-WHERE $signature::VARCHAR IS NULL OR signature = $signature::VARCHAR
+FROM replayed
 GROUP BY signature
 ORDER BY pages_avoided DESC, signature
 """

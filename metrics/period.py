@@ -91,3 +91,26 @@ def weeks_back(settings: Settings, count: int, day: dt.date | None = None) -> li
     while len(periods) < count:
         periods.insert(0, previous(periods[0]))
     return periods
+
+
+def elapsed_share(period: Period, now: dt.datetime | None = None) -> float:
+    """How much of the period has passed at `now`: 0 before it starts, 1 once it has ended."""
+    now = now or dt.datetime.now(dt.UTC)
+    if now <= period.start:
+        return 0.0
+    return min(1.0, (now - period.start) / period.length)
+
+
+def in_progress(period: Period, now: dt.datetime | None = None) -> bool:
+    """True while `now` falls inside the period (a sprint not yet over)."""
+    return 0.0 < elapsed_share(period, now) < 1.0
+
+
+def steps(period: Period, days: int) -> list[Period]:
+    """The period cut into consecutive `days`-long parts from its start (the last may be shorter)."""
+    parts, start = [], period.start
+    while start < period.end:
+        end = min(start + dt.timedelta(days=days), period.end)
+        parts.append(Period(start, end))
+        start = end
+    return parts

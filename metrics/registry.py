@@ -8,8 +8,10 @@ from dataclasses import dataclass
 #   "alert"        an aggregate expression over the alert facts (one row per alert in scope);
 #   "interruption" an aggregate expression over the interruption facts (one row per page);
 #   "derived"      an expression over other alert/interruption metrics' columns;
-#   "query"        a complete statement run on its own (rankings, lists, replays).
-GRAINS = ("alert", "interruption", "derived", "query")
+#   "query"        a complete statement run on its own (rankings, lists, replays);
+#   "signature"    an expression over one signature's columns in such a statement (the fix
+#                  planner's noise hours, saving and payback), never a headline figure.
+GRAINS = ("alert", "interruption", "derived", "query", "signature")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""The sprint report: one document built from the API, rendered as JSON, Markdown or HTML."""
+"""The sprint report: one document built from the API, rendered as JSON, Markdown or HTML.
+
+The document leads with a short headline (each figure with its change and the team's
+target), then the retro's decisions (verdicts and notes, action items with owners, reviewed
+alerts still firing), then the ten noisiest alerts, and ends with a glossary of the formulas.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,12 @@ from typing import Any
 import pandas as pd
 
 import store
-from metrics import aggregate, catalog, novelty, oncall, reviews
+from metrics import aggregate, catalog, display, novelty, oncall, reviews
 from metrics.aggregate import plain
-from metrics.period import Period
+from metrics.period import Period, elapsed_share, in_progress
 from metrics.registry import formula, label
 from metrics.sprint import sprint_figures
+from metrics.targets import Target, status, team_targets
 from settings import Settings
 
 # The machine-readable contract (METRICS.md, last section): these keys, in this order.
@@ -52,18 +58,32 @@ NOISY_KEYS = (
     "interruptions",
     "sleep_interruptions",
 )
-# The headline table of the Markdown/HTML forms: the contract's figures and a few more.
-HEADLINE = JSON_FIGURES + ("noise_ratio", "wake_ups", "runbook_coverage", "hours_lost")
+REVIEW_KEYS = ("signature", "verdict", "note", "reviewer", "at")
+# The headline of the Markdown/HTML forms: at most eight figures a team steers by.
+HEADLINE = (
+    "alerts",
+    "noise_ratio",
+    "wake_ups",
+    "disturbed_nights",
+    "tta_median_s",
+    "ttr_median_s",
+    "actionable_rate",
+    "hours_lost",
+)
+NOISIEST = 10
+# Short names for the headline, where the registry's label is long.
+SHORT_LABELS = {"tta_median_s": "MTTA (median)", "ttr_median_s": "MTTR (median)"}
 
 
 @dataclass
 class Table:
-    """A titled table of plain cells; the renderers escape every cell."""
+    """A titled table of display-ready cells; the renderers escape every cell."""
 
     title: str
-    note: str
     columns: list[str]
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    note: str = ""
+    empty: str = "None."
 
 
 @dataclass
@@ -72,50 +92,19 @@ class Document:
 
     period: Period
     team: str | None
+    in_progress: bool
+    elapsed: float
     figures: dict[str, Any]
     changes: dict[str, Any]
+    targets: dict[str, Target]
     noisy: pd.DataFrame
-    tables: list[Table]
+    decisions: pd.DataFrame
+    still_firing: pd.DataFrame
+    repeat_offenders: set[str]
     generated: dict[str, Any]
+    time_zone: str = "UTC"
+    as_of: dt.datetime | None = None  # when the figures were read (a sprint in progress says how far in)
     on_call: dict[str, Any] | None = None  # metrics.oncall.report: None without schedule data
-
-
-def _frame_rows(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
-    return [[plain(v) for v in row] for row in frame[columns].itertuples(index=False)]
-
-
-def _sections(db, period, team, settings: Settings, figures: dict[str, Any]) -> list[Table]:
-    new, people = figures["new_signatures"], figures["people"]
-    offenders = novelty.repeat_offenders(db, settings, period.start.date(), team)
-    firing = reviews.still_firing(db, min(period.end, dt.datetime.now(dt.UTC)), team, settings)
-    return [
-        Table(
-            label("new_signatures"),
-            formula("new_signatures"),
-            ["signature", "title", "status", "alerts", "first_seen"],
-            _frame_rows(new, ["signature", "title", "status", "alerts", "first_seen"]),
-        ),
-        Table(
-            label("repeat_offenders"),
-            formula("repeat_offenders"),
-            ["signature", "title", "alerts", "sprints"],
-            _frame_rows(offenders, ["signature", "title", "alerts", "sprints"]),
-        ),
-        Table(
-            label("people_load"),
-            formula("people_load"),
-            ["person", "interruptions", "wake_ups", "disturbed_nights"],
-            _frame_rows(people, ["person_name", "interruptions", "wake_ups", "disturbed_nights"]),
-        ),
-        Table(
-            "Reviewed signatures still firing",
-            formula("follow_through"),
-            ["signature", "title", "verdict", "reviewed_at", "alerts_since", "sprints_open"],
-            _frame_rows(
-                firing, ["signature", "title", "verdict", "reviewed_at", "alerts_since", "sprints_open"]
-            ),
-        ),
-    ]
 
 
 def generated(db: str) -> dict[str, Any]:
@@ -132,35 +121,30 @@ def generated(db: str) -> dict[str, Any]:
     }
 
 
-def build(db: str, period: Period, team: str | None, settings: Settings) -> Document:
+def build(db: str, period: Period, team: str | None, settings: Settings, now: dt.datetime | None = None) -> Document:
     """Collect every figure and table of the report for a period and team."""
+    now = now or dt.datetime.now(dt.UTC)
     figures = sprint_figures(db, period, team, settings=settings)
-    compared = aggregate.compare(db, period, team, settings=settings)
+    compared = aggregate.compare(db, period, team, settings=settings, as_of=now)
     changes = {name: plain(value) for name, value in compared["change"].items()}
-    sections = _sections(db, period, team, settings, figures)
-    on_call = oncall.report(db, period, team, settings)
-    if on_call is not None:
-        sections += _on_call_tables(on_call)
-    return Document(period, team, figures["summary"], changes, figures["noisy"], sections, generated(db), on_call)
-
-
-def _on_call_tables(part: dict[str, Any]) -> list[Table]:
-    """The short on-call section: the figures against the rota, per person, fairness per schedule."""
-    figures = part["figures"]
-    rows = [[label(name), figures[value], formula(name)] for name, value in (
-        ("on_call_hours", "on_call_hours"), ("interruptions_per_shift", "interruptions_per_shift"),
-        ("off_rota_pages", "off_rota_pages"), ("disturbed_on_call_nights_share", "disturbed_on_call_nights_share"))]
-    people = part["people"]
-    fairness = part["fairness"]
-    return [
-        Table("On call", "figures against the on-call schedules", ["figure", "value", "definition"], rows),
-        Table(label("on_call_people"), formula("on_call_people"),
-              ["person", "team", "on_call_hours", "pages_per_12h", "off_rota_pages", "disturbed_on_call_nights"],
-              _frame_rows(people, ["person_name", "team", "on_call_hours", "interruptions_per_shift",
-                                   "off_rota_pages", "disturbed_on_call_nights"])),
-        Table(label("fairness"), formula("fairness"), ["schedule", "people", "pages", "pages_gini", "hours_gini"],
-              _frame_rows(fairness, ["schedule", "people", "pages", "pages_gini", "hours_gini"])),
-    ]
+    offenders = novelty.repeat_offenders(db, settings, period.start.date(), team)
+    return Document(
+        period=period,
+        team=team,
+        in_progress=in_progress(period, now),
+        elapsed=elapsed_share(period, now),
+        figures=figures["summary"],
+        changes=changes,
+        targets=team_targets(db, team, settings),
+        noisy=figures["noisy"],
+        decisions=reviews.retro_decisions(db, period, team, settings),
+        still_firing=reviews.still_firing(db, min(period.end, now), team, settings),
+        repeat_offenders=set(offenders["signature"]),
+        generated=generated(db),
+        time_zone=settings.default_time_zone,
+        as_of=now,
+        on_call=oncall.report(db, period, team, settings),
+    )
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -175,6 +159,21 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _review_json(row: dict[str, Any], doc: Document) -> dict[str, Any]:
+    item = {
+        "signature": row["signature"],
+        "verdict": row["verdict"],
+        "note": plain(row["note"]),
+        "reviewer": plain(row["reviewer"]),
+        "at": _json_value(row["reviewed_at"]),
+        "title": plain(row["title"]),
+        "alert": plain(row["alert_source_id"]),
+        "owner": plain(row["owner"]),
+        "action": None if plain(row["alert_source_id"]) else _action(row, doc),
+    }
+    return item
+
+
 def as_json(doc: Document) -> dict[str, Any]:
     """The report as the machine-readable contract (null where undefined)."""
     result: dict[str, Any] = {"period": doc.period.as_dict(), "team": doc.team}
@@ -182,6 +181,11 @@ def as_json(doc: Document) -> dict[str, Any]:
     result["noisy"] = [
         {key: _json_value(row[key]) for key in NOISY_KEYS} for row in doc.noisy.to_dict("records")
     ]
+    result["reviews"] = [_review_json(row, doc) for row in doc.decisions.to_dict("records")]
+    result["in_progress"] = doc.in_progress
+    result["targets"] = {
+        name: {"at_most": t.value, "set_in": t.source, "status": _status(doc, name)} for name, t in doc.targets.items()
+    }
     if doc.on_call is not None:  # METRICS.md: with schedule data
         result.update(_json_value(oncall.report_json(doc.on_call)))
     result["generated"] = _json_value({k: doc.generated[k] for k in ("at", "database", "sources")})
@@ -192,150 +196,263 @@ def render_json(doc: Document) -> str:
     return json.dumps(as_json(doc), indent=2, ensure_ascii=False)
 
 
-# --- figures as text ---------------------------------------------------------------------------
+# --- the sections, as display-ready tables -------------------------------------------------------
 
 
-def duration(seconds: float | None) -> str:
-    """Seconds as '45 s', '12 min', '3.5 h'."""
-    if seconds is None:
-        return "–"
-    if abs(seconds) < 90:
-        return f"{seconds:.0f} s"
-    if abs(seconds) < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+def _label(name: str) -> str:
+    return SHORT_LABELS.get(name, label(name))
 
 
-def show(name: str, value: Any) -> str:
-    """A headline figure for people: durations, percentages, hours, counts."""
-    if value is None:
-        return "–"
-    if name.endswith("_s"):
-        return duration(value)
-    if name.endswith(("_share", "_rate", "_ratio", "_coverage")):
-        return f"{value:.0%}"
-    if name.startswith("hours"):
-        return f"{value:.1f} h"
-    return f"{value:,.0f}" if isinstance(value, int | float) else str(value)
+def _status(doc: Document, name: str) -> str | None:
+    target = doc.targets.get(name)
+    return status(target, doc.figures.get(name), doc.elapsed) if target else None
 
 
-def show_change(name: str, change: Any) -> str:
-    if change is None:
-        return "–"
-    if name.endswith(("_share", "_rate", "_ratio", "_coverage")):
-        return f"{change * 100:+.0f} pt"
-    if name.endswith("_s"):
-        return ("+" if change >= 0 else "−") + duration(abs(change))
-    return f"{change:+,.1f} h" if name.startswith("hours") else f"{change:+,.0f}"
-
-
-def cell(value: Any) -> str:
-    value = plain(value)
-    if value is None:
-        return "–"
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
+def _target_cell(doc: Document, name: str) -> str:
+    target = doc.targets.get(name)
+    if target is None:
+        return display.MISSING
+    bound = f"at most {display.figure(name, target.value)}"
+    verdict = _status(doc, name)
+    return f"{bound}: {verdict}" if verdict else bound
 
 
 def headline_table(doc: Document) -> Table:
+    against = "the sprint before"
+    if doc.in_progress:
+        against = "the same number of days of the sprint before (this sprint is still in progress)"
     rows = [
-        [label(n), show(n, doc.figures.get(n)), show_change(n, doc.changes.get(n)), formula(n)]
+        [_label(n), display.figure(n, doc.figures.get(n)), display.change(n, doc.changes.get(n)), _target_cell(doc, n)]
         for n in HEADLINE
     ]
-    return Table(
-        "Headline figures",
-        "change against the previous period of the same length",
-        ["figure", "value", "change", "definition"],
-        rows,
-    )
+    return Table("Headline", ["Figure", "This period", "Change", "Target"], rows, note=f"Change against {against}.")
+
+
+def _subject(row: dict[str, Any], doc: Document) -> str:
+    title = plain(row["title"]) or row["signature"]
+    if plain(row.get("alert_source_id")):
+        return f"{title} (one alert, {display.when(row['alert_created_at'], doc.time_zone)})"
+    return title
+
+
+def decisions_table(doc: Document) -> Table:
+    rows = [
+        [_subject(row, doc), display.verdict(row["verdict"]), plain(row["note"]) or display.MISSING,
+         plain(row["reviewer"]) or "not named", display.when(row["reviewed_at"], doc.time_zone)]
+        for row in doc.decisions.to_dict("records")
+    ]
+    return Table("Verdicts and notes", ["Alert", "Verdict", "Note", "Reviewer", "Given"], rows,
+                 empty="No verdicts were given while reviewing this period.")
+
+
+def _action(row: dict[str, Any], doc: Document) -> str | None:
+    fixes = dict(zip(doc.noisy["signature"], doc.noisy["suggested_fix"], strict=True)) if len(doc.noisy) else {}
+    return reviews.action_for(row["verdict"], plain(fixes.get(row["signature"])),
+                              row["signature"] in doc.repeat_offenders)
+
+
+def actions_table(doc: Document) -> Table:
+    rows = []
+    for row in doc.decisions.to_dict("records"):
+        action = None if plain(row["alert_source_id"]) else _action(row, doc)
+        if action:
+            rows.append([action, _subject(row, doc), plain(row["owner"]) or "no owner yet"])
+    return Table("Action items", ["Action", "Alert", "Owner"], rows, empty="No verdict of this retro calls for an action.")
+
+
+def still_firing_table(doc: Document) -> Table:
+    rows = [
+        [plain(row["title"]) or row["signature"], display.verdict(row["verdict"]),
+         display.day(row["reviewed_at"], doc.time_zone), display.count(row["alerts_since"]),
+         display.count(row["sprints_open"])]
+        for row in doc.still_firing.to_dict("records")
+    ]
+    return Table("Reviewed alerts still firing", ["Alert", "Verdict", "Reviewed", "Alerts since", "Sprints open"],
+                 rows, note=display.sentence(formula("follow_through")) + ".",
+                 empty="Every alert reviewed as noise or needs tuning has gone quiet.")
 
 
 def noisy_table(doc: Document) -> Table:
-    """The contract's ranking columns, with each signature's title, diagnosis and suggested fix."""
-    columns = ["signature", "title", *NOISY_KEYS[1:], "diagnosis", "suggested_fix"]
     rows = [
-        [show(c, plain(row[c])) if c in ("noise_ratio", "ttr_median_s") else cell(row[c]) for c in columns]
-        for row in doc.noisy.to_dict("records")
+        [str(rank), plain(row["title"]) or row["signature"], display.count(row["alerts"]),
+         display.share(row["noise_ratio"]), display.count(row["interruptions"]),
+         display.count(row["sleep_interruptions"]), display.duration(row["ttr_median_s"]),
+         plain(row["diagnosis"]) or display.MISSING, display.verdict(row["verdict"])]
+        for rank, row in enumerate(doc.noisy.head(NOISIEST).to_dict("records"), start=1)
     ]
-    return Table(label("noisy"), formula("noisy") + "; diagnosis per METRICS.md", columns, rows)
+    total = len(doc.noisy)
+    note = f"The {min(NOISIEST, total)} loudest of {total} alerts by count" if total else ""
+    return Table("Noisiest alerts", ["#", "Alert", "Alerts", "Noise", "Pages", "Wake-ups", "MTTR", "Diagnosis",
+                                     "Verdict"], rows, note=note + ("." if note else ""), empty="No alerts.")
+
+
+GLOSSARY = (
+    *HEADLINE,
+    "noise_ratio",
+    "interruptions",
+    "sleep_interruptions",
+    "follow_through",
+    "noisy",
+)
+
+
+def glossary(doc: Document | None = None) -> list[tuple[str, str]]:
+    """(label, formula) of every figure and column the report shows, once each."""
+    seen, entries = set(), []
+    extra = {"interruptions": "Pages", "sleep_interruptions": "Wake-ups (per alert)", "noisy": "Noisiest alerts"}
+    on_call = (*ON_CALL_FIGURES, "fairness") if doc is not None and doc.on_call is not None else ()
+    for name in (*GLOSSARY, *on_call):
+        if name not in seen:
+            seen.add(name)
+            entries.append((extra.get(name, _label(name)), formula(name)))
+    entries.append(("Diagnosis", "mostly transient, mostly flaps, fires with other alerts, or reviewed noise; "
+                                 "each with the fix it usually needs"))
+    return entries
 
 
 def _title(doc: Document) -> str:
-    return f"Alert hygiene report: {doc.team or 'all teams'}, {doc.period.label()}"
+    state = display.progress(doc.period, doc.as_of)
+    return f"Alert hygiene report: {doc.team or 'all teams'}, {display.period(doc.period, doc.time_zone)}" + (
+        f" ({state})" if state else ""
+    )
 
 
 def _footer(doc: Document) -> str:
     g = doc.generated
-    syncs = (
-        ", ".join(f"{name} (last sync {cell(info['last_sync'])})" for name, info in g["sources"].items())
-        or "no sources"
-    )
-    return f"Generated {cell(g['at'])} UTC by {g['by']} from database {g['database']}; sources: {syncs}."
+    syncs = ", ".join(
+        f"{name} (last sync {display.when(info['last_sync'])} UTC)" if info["last_sync"] else f"{name} (no sync recorded)"
+        for name, info in g["sources"].items()
+    ) or "no sources"
+    return (f"Generated {display.when(g['at'])} UTC by {g['by']} from database {g['database']}; "
+            f"sources: {syncs}.")
+
+
+def on_call_tables(part: dict[str, Any]) -> list[Table]:
+    """The on-call part: the figures against the rota, per person, and fairness per schedule."""
+    figures = part["figures"]
+    rows = [[label(name), display.figure(name, figures[name])] for name in ON_CALL_FIGURES]
+    people = [
+        [plain(r["person_name"]) or display.MISSING, plain(r["team"]) or display.MISSING,
+         display.hours(r["on_call_hours"]), display.ratio(r["interruptions_per_shift"]),
+         display.count(r["off_rota_pages"]), display.count(r["disturbed_on_call_nights"])]
+        for r in part["people"].to_dict("records")
+    ]
+    fairness = [
+        [str(r["schedule"]), display.count(r["people"]), display.count(r["pages"]), display.ratio(r["pages_gini"]),
+         display.ratio(r["hours_gini"])]
+        for r in part["fairness"].to_dict("records")
+    ]
+    return [
+        Table("On call", ["Figure", "Value"], rows, note="Against the on-call schedules."),
+        Table(label("on_call_people"), ["Person", "Team", "On-call hours", "Pages per 12 h on call",
+                                        "Off-rota pages", "Disturbed on-call nights"], people),
+        Table(label("fairness"), ["Schedule", "People", "Pages", "Gini of pages",
+                                  "Gini of off- and sleep-hour on-call hours"], fairness),
+    ]
+
+
+ON_CALL_FIGURES = ("on_call_hours", "interruptions_per_shift", "off_rota_pages", "disturbed_on_call_nights_share")
+
+
+def sections(doc: Document) -> list[tuple[str, list[Table]]]:
+    """The document's parts in reading order: (heading or '', tables)."""
+    parts = [
+        ("", [headline_table(doc)]),
+        ("Decisions", [decisions_table(doc), actions_table(doc), still_firing_table(doc)]),
+        ("", [noisy_table(doc)]),
+    ]
+    if doc.on_call is not None:  # METRICS.md: with schedule data
+        parts.append(("", on_call_tables(doc.on_call)))
+    return parts
 
 
 # --- Markdown ----------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+# Markdown that pastes cleanly into GitHub, Confluence and Jira: only what could change the
+# rendering is escaped. Alert text can never open a link, emphasis, code, a table cell or a tag.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|])")
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def md_escape(text: Any) -> str:
-    """Alert text made inert in Markdown: no tables broken, no HTML, no links or emphasis."""
-    value = str(text).replace("\r", " ").replace("\n", " ")
+    """Text made inert in Markdown: no table broken, no HTML tag, no link, emphasis or code."""
+    value = " ".join(str(text).split())
     value = _MD_SPECIAL.sub(r"\\\1", value)
-    return value.replace("<", "&lt;").replace(">", "&gt;")
+    value = _MD_UNDERSCORE.sub(r"\\_", value)
+    return _MD_TAG.sub("&lt;", value)
 
 
-def _md_table(table: Table) -> list[str]:
-    lines = [f"## {md_escape(table.title)}", "", f"_{md_escape(table.note)}_", ""]
+def _md_table(table: Table, level: str) -> list[str]:
+    lines = [f"{level} {md_escape(table.title)}", ""]
+    if table.note:
+        lines += [md_escape(table.note), ""]
     if not table.rows:
-        return lines + ["None.", ""]
+        return lines + [md_escape(table.empty), ""]
     lines.append("| " + " | ".join(md_escape(c) for c in table.columns) + " |")
-    lines.append("|" + "---|" * len(table.columns))
-    lines += ["| " + " | ".join(md_escape(cell(v)) for v in row) + " |" for row in table.rows]
+    lines.append("| " + " | ".join("---" for _ in table.columns) + " |")
+    lines += ["| " + " | ".join(md_escape(v) for v in row) + " |" for row in table.rows]
     return lines + [""]
 
 
 def render_markdown(doc: Document) -> str:
     lines = [f"# {md_escape(_title(doc))}", ""]
-    for table in [headline_table(doc), noisy_table(doc), *doc.tables]:
-        lines += _md_table(table)
-    lines.append(md_escape(_footer(doc)))
+    for heading, tables in sections(doc):
+        if heading:
+            lines += [f"## {md_escape(heading)}", ""]
+        for table in tables:
+            lines += _md_table(table, "###" if heading else "##")
+    lines += ["## Glossary", ""]
+    lines += [f"- **{md_escape(name)}**: {md_escape(text)}" for name, text in glossary(doc)]
+    lines += ["", md_escape(_footer(doc))]
     return "\n".join(lines) + "\n"
 
 
 # --- HTML --------------------------------------------------------------------------------------
 
 
-def _html_table(table: Table) -> str:
+def _html_table(table: Table, level: int) -> str:
     e = html.escape
+    note = f'<p class="note">{e(table.note)}</p>' if table.note else ""
+    if not table.rows:
+        return f"<h{level}>{e(table.title)}</h{level}>{note}<p>{e(table.empty)}</p>"
     head = "".join(f"<th>{e(c)}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(f"<td>{e(cell(v))}</td>" for v in row) + "</tr>" for row in table.rows)
-    content = (
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        if table.rows
-        else "<p>None.</p>"
-    )
-    return f'<section><h2>{e(table.title)}</h2><p class="note">{e(table.note)}</p>{content}</section>'
+    body = "".join("<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>" for row in table.rows)
+    return (f"<h{level}>{e(table.title)}</h{level}>{note}"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
+# An A4 page with 15 mm margins leaves 180 mm: tables take the page's width and wrap long text.
 _STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
-    "table{border-collapse:collapse;margin-bottom:1rem}"
-    "td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}"
-    ".note{color:#666;font-size:.9em}"
+    "@page{size:A4;margin:15mm}"
+    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:10.5pt;line-height:1.35;"
+    "color:#222;max-width:180mm;margin:0 auto;padding:8mm 0}"
+    "h1{font-size:16pt;margin:0 0 8pt}h2{font-size:13pt;margin:14pt 0 4pt}h3{font-size:11pt;margin:10pt 0 4pt}"
+    "table{border-collapse:collapse;width:100%;table-layout:auto;margin:0 0 6pt}"
+    "td,th{border:1px solid #ccc;padding:2pt 4pt;text-align:left;vertical-align:top;"
+    "overflow-wrap:anywhere;word-break:break-word}"
+    "th{background:#f3f3f3}tr{break-inside:avoid}thead{display:table-header-group}"
+    ".note{color:#555;font-size:9.5pt;margin:0 0 4pt}dt{font-weight:600}dd{margin:0 0 4pt 0}"
+    "footer{color:#555;font-size:9pt;margin-top:12pt}"
+    "@media print{body{padding:0}}"
 )
 
 
 def render_html(doc: Document) -> str:
-    title = html.escape(_title(doc))
-    sections = "".join(_html_table(t) for t in [headline_table(doc), noisy_table(doc), *doc.tables])
+    e = html.escape
+    parts = []
+    for heading, tables in sections(doc):
+        if heading:
+            parts.append(f"<h2>{e(heading)}</h2>")
+        parts += [_html_table(table, 3 if heading else 2) for table in tables]
+    terms = "".join(f"<dt>{e(name)}</dt><dd>{e(text)}</dd>" for name, text in glossary(doc))
+    parts.append(f"<h2>Glossary</h2><dl>{terms}</dl>")
+    title = e(_title(doc))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{title}</h1>{sections}<footer>{html.escape(_footer(doc))}</footer></body></html>\n"
+        f"<body><h1>{title}</h1>{''.join(parts)}<footer>{e(_footer(doc))}</footer></body></html>\n"
     )
 
 

@@ -97,3 +97,62 @@ def still_firing(
     """Reviewed noise/needs-tuning signatures that fired again since, with sprints open."""
     frame = follow_through(db, as_of, team, settings)
     return frame[frame["status"] == "still firing"].reset_index(drop=True)
+
+
+RETRO_DECISIONS = register(
+    Metric(
+        "retro_decisions",
+        "Decisions of the retro",
+        "the last verdict given on each signature (or alert) by reviewers looking at this period",
+        "list",
+        """
+WITH titled AS (
+    SELECT signature, arg_max(title, created_at) AS title, arg_max(team, created_at) AS team
+    FROM alerts
+    WHERE created_at >= $start AND created_at < $end
+      AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
+    GROUP BY signature
+),
+given AS (
+    SELECT * FROM reviews
+    WHERE period_start >= $start AND period_start < $end
+    QUALIFY row_number() OVER (
+        PARTITION BY signature, alert_source, alert_source_id ORDER BY reviewed_at DESC, review_id DESC) = 1
+)
+SELECT g.review_id, g.signature, t.title, t.team, g.alert_source, g.alert_source_id, a.created_at AS alert_created_at,
+    g.verdict, g.note, g.reviewer, g.reviewed_at, g.owner
+FROM given AS g
+JOIN titled AS t USING (signature)
+LEFT JOIN alerts AS a ON a.source = g.alert_source AND a.source_id = g.alert_source_id
+ORDER BY g.alert_source_id IS NOT NULL, g.reviewed_at, g.signature
+""",
+        "query",
+    )
+)
+
+
+def retro_decisions(
+    db: str | None, period: Period, team: str | None = None, settings: Settings | None = None
+) -> pd.DataFrame:
+    """Each verdict the retro of `period` gave (the last per signature or alert), with its note and owner."""
+    settings = facts.resolve(settings)
+    values = {"start": period.start, "end": period.end, "team": team}
+    return facts.query_one(db, settings, period, RETRO_DECISIONS.sql, values, with_facts=False)
+
+
+# What a verdict asks the team to do next (METRICS.md, Noise diagnosis and Cost).
+ACTIONS = {
+    "noise": "Delete it or demote it to a ticket",
+    "needs-tuning": "Tune its threshold or timing",
+    "duplicate": "Group it with the alert it repeats, or inhibit it",
+    "cause": "Fix what keeps it firing (it fired in each of the last 3 sprints)",
+}
+
+
+def action_for(verdict: str | None, suggested_fix: str | None = None, repeat_offender: bool = False) -> str | None:
+    """The action item a signature verdict calls for; None when it calls for none."""
+    if verdict == "needs-tuning" and suggested_fix:
+        return suggested_fix[0].upper() + suggested_fix[1:]
+    if verdict == "actionable":
+        return ACTIONS["cause"] if repeat_offender else None
+    return ACTIONS.get(verdict or "")

@@ -343,6 +343,37 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """,
         ],
     ),
+    (
+        12,
+        "fix estimates per kind of fix (alert fix or cause fix)",
+        # An alert fix (tune, hold down, group, delete) and a cause fix (repair what keeps
+        # firing) of one signature take different work, so each has its own estimate.
+        # Estimates made before were for the only fix the planner offered then: an alert fix.
+        [
+            """
+            CREATE TABLE fix_estimates_v6 (
+                signature    VARCHAR NOT NULL,
+                fix_kind     VARCHAR NOT NULL DEFAULT 'alert' CHECK (fix_kind IN ('alert', 'cause')),
+                hours        DOUBLE NOT NULL CHECK (hours >= 0),
+                note         VARCHAR,
+                estimated_by VARCHAR,
+                estimated_at TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (signature, fix_kind)
+            )
+            """,
+            """
+            INSERT INTO fix_estimates_v6
+            SELECT signature, 'alert', hours, note, estimated_by, estimated_at FROM fix_estimates
+            """,
+            "DROP TABLE fix_estimates",
+            "ALTER TABLE fix_estimates_v6 RENAME TO fix_estimates",
+        ],
+    ),
+    (
+        13,
+        "reviews: who owns the action a verdict calls for",
+        ["ALTER TABLE reviews ADD COLUMN owner VARCHAR"],
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -356,7 +387,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "teams": ("source", "team_id"),
     "services": ("source", "service_id"),
     "reviews": ("review_id",),
-    "fix_estimates": ("signature",),
+    "fix_estimates": ("signature", "fix_kind"),
     "sync_state": ("source", "stream"),
     "ingest_runs": ("run_id",),
     "quarantine": ("source", "stream", "record_hash"),

@@ -13,8 +13,7 @@ from store.upsert import upsert
 VERDICTS = ("actionable", "noise", "needs-tuning", "duplicate")
 
 
-def save_review(
-    db: str,
+def review_row(
     signature: str,
     verdict: str,
     note: str | None = None,
@@ -23,8 +22,9 @@ def save_review(
     alert: tuple[str, str] | None = None,
     review_id: str | None = None,
     period: tuple[dt.datetime, dt.datetime] | None = None,
-) -> str:
-    """Record a verdict on a signature (or on one alert: `alert=(source, source_id)`).
+    owner: str | None = None,
+) -> dict:
+    """One checked review: a verdict on a signature (or on one alert: `alert=(source, source_id)`).
 
     `period` is the [start, end) the reviewer was looking at: the verdict holds from its start
     (METRICS.md, verdict in force); without it, from the time it was given.
@@ -35,9 +35,8 @@ def save_review(
         raise ValueError("a review needs a signature")
     if period is not None and not period[0] < period[1]:
         raise ValueError(f"a reviewed period must end after it starts, got {period[0]} .. {period[1]}")
-    review_id = review_id or uuid.uuid4().hex
-    row = {
-        "review_id": review_id,
+    return {
+        "review_id": review_id or uuid.uuid4().hex,
         "signature": signature,
         "alert_source": alert[0] if alert else None,
         "alert_source_id": alert[1] if alert else None,
@@ -47,10 +46,21 @@ def save_review(
         "reviewed_at": reviewed_at or dt.datetime.now(dt.UTC),
         "period_start": period[0] if period else None,
         "period_end": period[1] if period else None,
+        "owner": owner,
     }
-    with writing(db) as con:
-        upsert(con, "reviews", pa.Table.from_pylist([row], schema=_REVIEW_SCHEMA))
-    return review_id
+
+
+def save_reviews(db: str, rows: list[dict]) -> list[str]:
+    """Record several reviews (from `review_row`) in one unit of work; their ids."""
+    if rows:
+        with writing(db) as con:
+            upsert(con, "reviews", pa.Table.from_pylist(rows, schema=_REVIEW_SCHEMA))
+    return [row["review_id"] for row in rows]
+
+
+def save_review(db: str, signature: str, verdict: str, **review) -> str:
+    """Record one verdict (see `review_row` for the fields); its id."""
+    return save_reviews(db, [review_row(signature, verdict, **review)])[0]
 
 
 _TIME = pa.timestamp("us", tz="UTC")
@@ -58,18 +68,35 @@ _REVIEW_SCHEMA = pa.schema([
     ("review_id", pa.string()), ("signature", pa.string()), ("alert_source", pa.string()),
     ("alert_source_id", pa.string()), ("verdict", pa.string()), ("note", pa.string()),
     ("reviewer", pa.string()), ("reviewed_at", _TIME), ("period_start", _TIME), ("period_end", _TIME),
+    ("owner", pa.string()),
 ])
+
+
+def set_owner(db: str, review_id: str, owner: str | None) -> None:
+    """Name who takes on the action a verdict calls for (None: nobody yet)."""
+    with writing(db) as con:
+        found = con.execute("SELECT count(*) FROM reviews WHERE review_id = $id", {"id": review_id}).fetchone()[0]
+        if not found:
+            raise ValueError(f"no review {review_id!r}")
+        upsert(con, "reviews", pa.Table.from_pylist([{"review_id": review_id, "owner": owner or None}],
+                                                     schema=pa.schema([("review_id", pa.string()), ("owner", pa.string())])))
+
+
+FIX_KINDS = ("alert", "cause")  # METRICS.md, Cost: an alert fix removes noise; a cause fix repairs
 
 
 def save_fix_estimate(
     db: str, signature: str, hours: float, note: str | None = None, estimated_by: str | None = None,
-    estimated_at: dt.datetime | None = None,
+    estimated_at: dt.datetime | None = None, fix_kind: str = "alert",
 ) -> None:
-    """Store (or replace) the hours a fix of this signature would take."""
+    """Store (or replace) the hours an alert fix or a cause fix of this signature would take."""
     if not hours >= 0:
         raise ValueError(f"a fix estimate is a number of hours >= 0, got {hours!r}")
+    if fix_kind not in FIX_KINDS:
+        raise ValueError(f"a fix is one of {', '.join(FIX_KINDS)}, got {fix_kind!r}")
     row = {
         "signature": signature,
+        "fix_kind": fix_kind,
         "hours": float(hours),
         "note": note,
         "estimated_by": estimated_by,

@@ -95,3 +95,78 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# --- Streamlit's data grid (glide-data-grid draws on a canvas; it keeps an accessible copy) ---------
+
+ROW_PX = 35  # Streamlit's default row height, the header's too
+
+
+def settled(page, timeout_ms: int = 60_000) -> None:
+    """Until Streamlit has finished the run a change started (and stays finished for a moment)."""
+    for _ in range(2):
+        page.wait_for_timeout(400)
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
+        )
+
+
+def grid_text(grid, column: int, row: int) -> str:
+    """The text of a cell, from the grid's accessible copy (columns count the pinned ones first)."""
+    return grid.locator(f"#glide-cell-{column}-{row}").inner_text()
+
+
+def grid_column(grid, title: str) -> int:
+    """The position of the column headed `title`."""
+    return grid.locator("[role=columnheader]").all_inner_texts().index(title)
+
+
+def _select_cell(page, grid, row: int, column: int) -> None:
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + ROW_PX + row * ROW_PX + ROW_PX / 2)
+    for _ in range(column):
+        page.keyboard.press("ArrowRight")
+
+
+def _editing(page, grid, row: int, column: int, editor: str, attempts: int = 3):
+    """Select a cell and open its editor; retried, as a re-run may redraw the grid meanwhile."""
+    for attempt in range(attempts):
+        _select_cell(page, grid, row, column)
+        page.keyboard.press("Enter")
+        found = page.locator(editor).first
+        try:
+            found.wait_for(timeout=5_000)
+            return found
+        except Exception:  # noqa: BLE001 - redrawn under us: try again
+            page.keyboard.press("Escape")
+            settled(page)
+            if attempt == attempts - 1:
+                raise
+    return None
+
+
+def type_into(page, grid, row: int, column: int, text: str) -> None:
+    """Edit a text cell: select it, open its editor, type, commit."""
+    editor = _editing(page, grid, row, column, "[id^='gdg-overlay'] textarea, [id^='gdg-overlay'] input")
+    editor.fill(text)
+    editor.press("Enter")
+
+
+def choose_in(page, grid, row: int, column: int, option: str) -> None:
+    """Edit a select-box cell: open its menu and pick `option` (as shown)."""
+    _editing(page, grid, row, column, "[role='option']")
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def toggle(page, grid, row: int, column: int) -> None:
+    """Tick or untick a checkbox cell."""
+    _select_cell(page, grid, row, column)
+    page.keyboard.press(" ")
+
+
+def overflowing_grids(page) -> list[int]:
+    """Indexes of the grids on the page wider than the space they have (a horizontal scroll bar)."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller'))
+              .map((s, i) => s.scrollWidth > s.clientWidth + 1 ? i : -1).filter(i => i >= 0)"""
+    )

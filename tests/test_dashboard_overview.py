@@ -38,7 +38,7 @@ def test_overview_on_demo_data_shows_tiles_chart_and_formulas(monkeypatch, demo_
     assert tiles["Wake-ups"][0] == f"{expected['wake_ups']:,}"
     assert all(delta for _, delta in tiles.values())  # every tile compares with the sprint before
     assert all(tile.help for tile in app.metric)  # every number carries its formula
-    assert "2026-11-09 – 2026-11-22" in _scope_line(app)
+    assert "9 – 22 Nov 2026" in _scope_line(app)
     assert app.get("plotly_chart")
 
 
@@ -46,7 +46,7 @@ def test_team_and_sprint_come_from_the_url(monkeypatch, demo_db, frozen_today):
     app = open_page(monkeypatch, demo_db, team="mobile", sprint="2026-10-26")
     assert not app.exception
     assert app.selectbox(key="filter_team").value == "mobile"
-    assert "2026-10-26 – 2026-11-08" in _scope_line(app) and "mobile" in _scope_line(app)
+    assert "26 Oct – 8 Nov 2026" in _scope_line(app) and "mobile" in _scope_line(app)
     period = metrics.sprint_period(settings.Settings(), DEMO_END.date().replace(month=10, day=30))
     assert _tiles(app)["Alerts"][0] == f"{metrics.summary(demo_db, period, team='mobile')['alerts']:,}"
     # Changing a filter writes it back into the URL.
@@ -58,7 +58,7 @@ def test_unknown_url_values_fall_back_to_defaults(monkeypatch, demo_db, frozen_t
     app = open_page(monkeypatch, demo_db, team="'; DROP TABLE alerts; --", sprint="../../etc/passwd")
     assert not app.exception
     assert app.selectbox(key="filter_team").value == "All teams"
-    assert "2026-11-09" in _scope_line(app)
+    assert "9 – 22 Nov 2026" in _scope_line(app)
 
 
 def test_overview_on_an_empty_database_says_how_to_load_data(monkeypatch, empty_db):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import pytest
@@ -62,54 +63,43 @@ def test_every_page_has_a_helpful_empty_state(monkeypatch, empty_db, page):
     assert "No alerts in this database yet" in texts or "Nothing loaded yet" in texts
 
 
-def test_a_review_is_written_read_back_and_changed(monkeypatch, demo_copy):
-    app = open_page(monkeypatch, demo_copy, "views/retro.py", team="search")
-    signature = app.selectbox(key="review_signature").value
-    before = len(q(demo_copy, "SELECT * FROM reviews"))
-    app.sidebar.text_input(key="reviewer").input("Dana")
-    app.radio(key="review_verdict").set_value("noise")
-    app.text_input(key="review_note").input("Demote to a ticket")
-    _submit(app, "review")
-    assert not app.exception
-    assert len(q(demo_copy, "SELECT * FROM reviews")) == before + 1
-    rows = q(demo_copy, "SELECT verdict, note, reviewer FROM reviews WHERE signature = ? ORDER BY reviewed_at",
-             [signature])
-    assert rows[-1] == ("noise", "Demote to a ticket", "Dana")
-    assert any("Saved: noise" in s.value for s in app.success)
-
-    # Read back after a reload: the queue shows the verdict in force.
-    again = open_page(monkeypatch, demo_copy, "views/retro.py", team="search")
-    queue = again.dataframe[0].value
-    assert queue.loc[queue["signature"] == signature, "verdict"].item() == "noise"
-
-    # Changed: a later verdict replaces it, the history keeps both.
-    again.selectbox(key="review_signature").set_value(signature)
-    again.radio(key="review_verdict").set_value("needs-tuning")
-    _submit(again, "review")
-    verdicts = [r[0] for r in q(demo_copy, "SELECT verdict FROM reviews WHERE signature = ? ORDER BY reviewed_at",
-                                [signature])]
-    assert verdicts[-2:] == ["noise", "needs-tuning"]
-    third = open_page(monkeypatch, demo_copy, "views/retro.py", team="search")
-    queue = third.dataframe[0].value
-    assert queue.loc[queue["signature"] == signature, "verdict"].item() == "needs-tuning"
+def _queue(app: AppTest):
+    (queue,) = [d for d in app.dataframe if "verdict" in d.value and "tick" in d.value]
+    return queue.value.set_index("signature")
 
 
-def _submit(app: AppTest, form: str) -> None:
-    """Click the submit button of `form`."""
-    (button,) = [b for b in app.get("button") if b.proto.form_id == form]
-    button.click().run()
+def test_the_queue_shows_this_retros_verdicts_and_leaves_earlier_periods_alone(monkeypatch, demo_copy):
+    app = open_page(monkeypatch, demo_copy, "views/retro.py", team="search", sprint=LAST_SPRINT)
+    assert {m.label: m.value for m in app.metric}["Decided in this retro"].startswith("0 of")
+    period = metrics.sprint_period(settings.Settings(), dt.date.fromisoformat(LAST_SPRINT))
+    before = metrics.previous(period).start.date().isoformat()
+    earlier = open_page(monkeypatch, demo_copy, "views/retro.py", team="search", sprint=before)
+    signature = next(s for s in _queue(app).index if s in _queue(earlier).index)  # fired in both sprints
+    shown_before = _queue(earlier).loc[signature].to_dict()
+    store.retro.save_review(demo_copy, signature, "noise", note="Demote to a ticket", reviewer="Dana",
+                            period=(period.start, period.end))
+    again = open_page(monkeypatch, demo_copy, "views/retro.py", team="search", sprint=LAST_SPRINT)
+    row = _queue(again).loc[signature]
+    assert (row["verdict"], row["note"], row["given"]) == ("noise", "Demote to a ticket", "this retro")
+    assert {m.label: m.value for m in again.metric}["Decided in this retro"].startswith("1 of")
+    # The sprint before: today's verdict, given while looking at the later sprint, does not reach back.
+    earlier = open_page(monkeypatch, demo_copy, "views/retro.py", team="search", sprint=before)
+    assert _queue(earlier).loc[signature].to_dict() == shown_before
 
 
-def test_a_fix_estimate_is_saved_and_ranks_the_signature(monkeypatch, demo_copy):
+def test_a_fix_estimate_shows_who_entered_it_and_its_payback(monkeypatch, demo_copy):
+    plan = metrics.fix_planner(demo_copy, day=DEMO_END.date(), team="data")
+    worth = plan[(plan["projected_saving_h"] > 0) & plan["estimate_h"].isna()].iloc[0]
+    store.retro.save_fix_estimate(demo_copy, worth["signature"], 3.5, note="one afternoon", estimated_by="Kim",
+                                  fix_kind=worth["fix_kind"])
     app = open_page(monkeypatch, demo_copy, "views/planner.py", team="data")
-    signature = app.selectbox(key="estimate_signature").value
-    app.number_input(key="estimate_hours").set_value(3.5)
-    _submit(app, "estimate")
     assert not app.exception
-    assert q(demo_copy, "SELECT hours FROM fix_estimates WHERE signature = ?", [signature]) == [(3.5,)]
     table = app.dataframe[0].value
-    assert table.loc[table["signature"] == signature, "estimate_h"].item() == 3.5
-    assert table["payback_sprints"].notna().iloc[0]  # estimated rows rank first
+    row = table[(table["signature"] == worth["signature"]) & (table["fix_kind"] == worth["fix_kind"])].iloc[0]
+    assert row["estimate"] == 3.5 and row["note"] == "one afternoon"
+    assert row["by"].startswith("Kim, ")
+    assert row["payback"] == metrics.display.sprints(3.5 / worth["projected_saving_h"])
+    assert table["payback"].iloc[0] != "no estimate yet"  # estimated rows rank first
 
 
 def test_url_parameters_restore_every_filter(monkeypatch, demo_db):
@@ -152,7 +142,10 @@ def test_the_hold_down_slider_replays_the_signature(monkeypatch, demo_db):
 def test_downloads_carry_the_sprint_report(monkeypatch, demo_db):
     app = open_page(monkeypatch, demo_db, "views/retro.py", team="payments", sprint=LAST_SPRINT)
     labels = [b.label for b in app.get("download_button")]
-    assert {"Sprint report (Markdown)", "Sprint report (HTML)", "Sprint data (CSV)"} <= set(labels)
+    assert "Sprint data (CSV)" in labels
+    app.toggle(key="report_ready").set_value(True).run()
+    labels = [b.label for b in app.get("download_button")]
+    assert {"Report (Markdown)", "Report (HTML)", "Report (JSON)", "Sprint data (CSV)"} <= set(labels)
 
 
 def test_a_writer_holding_the_database_never_shows_the_reader_an_error(monkeypatch, demo_copy):

@@ -127,9 +127,12 @@ def test_hold_down_replay(db):
     replay = metrics.hold_down_replay(db, P, hold_down_s=300, signature=X, settings=S).iloc[0]
     # x1 (100 s) and x4 (300 s) resolved unacknowledged within 300 s; five would page 300 s later.
     assert (replay["alerts"], replay["pages_avoided"], replay["pages_delayed"]) == (7, 2, 5)
-    assert replay["delay_added_s"] == pytest.approx(5 * 300)
+    # Each delayed page comes 5 min later: 5 min on average and at most, 25 min in all.
+    assert (replay["delay_mean_s"], replay["delay_max_s"]) == (300, 300)
+    assert replay["delay_total_s"] == pytest.approx(5 * 300)
     longer = metrics.hold_down_replay(db, P, hold_down_s=301, signature=X, settings=S).iloc[0]
     assert longer["pages_avoided"] == 3  # x7 resolved at 301 s
+    assert longer["delay_total_s"] == pytest.approx(4 * 301)
 
 
 def test_hold_down_at_the_transient_threshold_avoids_exactly_the_transient(db):

@@ -11,7 +11,7 @@ import metrics
 from metrics.registry import Metric, register
 
 TESTS = Path(__file__).parent
-UNITS = {"count", "s", "share", "hours", "list", "ratio"}
+UNITS = {"count", "s", "share", "hours", "sprints", "list", "ratio"}
 
 
 def test_every_metric_is_defined_completely():

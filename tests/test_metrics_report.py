@@ -18,7 +18,7 @@ CONTRACT = [
     "period", "team", "alerts", "tta_median_s", "tta_mean_s", "tta_p90_s", "ttr_median_s", "ttr_mean_s",
     "ttr_p90_s", "unacknowledged", "auto_resolved", "transient", "flaps", "interruptions",
     "business_hours_interruptions", "off_hours_interruptions", "sleep_interruptions", "disturbed_nights",
-    "new_signature_share", "actionable_rate", "noisy", "generated",
+    "new_signature_share", "actionable_rate", "noisy", "reviews", "in_progress", "targets", "generated",
 ]
 NOISY_KEYS = ["signature", "alerts", "transient", "flaps", "unacknowledged", "noise_ratio", "ttr_median_s",
               "interruptions", "sleep_interruptions"]
@@ -50,6 +50,7 @@ def test_json_report_keys_and_figures(tmp_path, db):
     assert report["interruptions"] == 2  # ann by phone; the web alert by fallback to unknown
     assert report["actionable_rate"] is None and report["auto_resolved"] is None
     assert [list(row) for row in report["noisy"]] == [NOISY_KEYS, NOISY_KEYS]
+    assert report["reviews"] == [] and report["in_progress"] is False and report["targets"] == {}
     assert list(report["generated"]) == ["at", "database", "sources"]
     assert report["generated"]["database"] == db and "pagerduty" in report["generated"]["sources"]
 
@@ -72,10 +73,13 @@ def test_markdown_report_escapes_alert_text_and_shows_formulas(tmp_path, db):
     assert not re.search(r"(?<!\\)\]\(http", text)  # no live link: the bracket is escaped
     assert r"\[click\]" in text
     assert r"disk \| full" in text
-    assert "alerts resolved with no acknowledgement" in text  # the formula beside its figure
-    for section in ("Noisy alerts", "New signatures", "Repeat offenders", "Wake-ups per person",
-                    "Reviewed signatures still firing"):
-        assert f"## {section}" in text
+    assert "&lt;script>" in text  # a tag-like '<' is escaped, a plain one ('p99 < 2 s') is not
+    for section in ("## Headline", "## Decisions", "### Verdicts and notes", "### Action items",
+                    "### Reviewed alerts still firing", "## Noisiest alerts", "## Glossary"):
+        assert f"\n{section}\n" in text
+    # Formulas live in the glossary, once each, not beside every row.
+    assert text.count("count of alerts created in the period") == 1
+    assert text.index("## Glossary") < text.index("count of alerts created in the period")
     assert "from database " in text
 
 

@@ -136,3 +136,23 @@ def test_still_firing_lists_only_signatures_that_fired_again(follow_db):
     early = metrics.follow_through(follow_db, as_of=day(10), settings=S).set_index("signature")
     assert early.loc["f2|firing", "status"] == "waiting"
     assert early.loc["f1|fixed", "status"] == "still firing"
+
+
+def test_retro_decisions_are_the_last_verdict_per_signature_or_alert_given_while_looking_at_the_period(tmp_path):
+    a1, a2 = alert(day(2), signature="a|sig", team="core"), alert(day(3), signature="a|sig", team="core")
+    w1 = alert(day(4), signature="w|web", team="web")
+    reviews = [
+        review("a|sig", "noise", day(15), period=P, note="first"),
+        review("a|sig", "needs-tuning", day(15.1), period=P, note="changed our minds"),
+        review("a|sig", "duplicate", day(15.2), period=P, alert=a2, note="one of them"),
+        review("a|sig", "actionable", day(29), period=P1),  # the next sprint's retro
+        review("a|sig", "noise", day(9)),  # no period: not given in a retro of P
+        review("w|web", "noise", day(15), period=P),
+    ]
+    db = build(tmp_path / "d.duckdb", alerts=[a1, a2, w1], reviews=reviews)
+    given = metrics.retro_decisions(db, P, team="core", settings=S)
+    assert given[["verdict", "note"]].values.tolist() == [["needs-tuning", "changed our minds"],
+                                                          ["duplicate", "one of them"]]
+    assert given["alert_source_id"].isna().iloc[0] and given["alert_source_id"].iloc[1] == a2["source_id"]
+    assert set(metrics.retro_decisions(db, P, settings=S)["signature"]) == {"a|sig", "w|web"}
+    assert metrics.retro_decisions(db, P2, settings=S).empty

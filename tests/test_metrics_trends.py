@@ -89,3 +89,38 @@ def test_sprints_follow_local_midnight_in_the_configured_zone():
     period = metrics.sprint_period(berlin, dt.date(2026, 3, 20))  # 16 Mar - 30 Mar, DST on 29 Mar
     assert period.start == dt.datetime(2026, 3, 15, 23, tzinfo=dt.UTC)
     assert period.end == dt.datetime(2026, 3, 29, 22, tzinfo=dt.UTC)
+
+
+def test_a_sprint_in_progress_is_compared_pro_rata(tmp_path):
+    before, now = T0 - SPRINT, T0 + dt.timedelta(days=4)
+    rows = [alert(before + dt.timedelta(days=d), team="core", resolve_s=60) for d in (1, 3, 5, 10)]
+    rows += [alert(T0 + dt.timedelta(days=d), team="core", resolve_s=60) for d in (1, 2)]
+    db = build(tmp_path / "p.duckdb", alerts=rows)
+    period = metrics.sprint_period(S, T0.date())
+    # Four days in: 2 alerts so far against the 2 of the previous sprint's first four days (not all 4).
+    so_far = metrics.compare(db, period, settings=S, as_of=now)
+    assert (so_far.loc["alerts", "value"], so_far.loc["alerts", "previous"], so_far.loc["alerts", "change"]) == (2, 2, 0)
+    finished = metrics.compare(db, period, settings=S, as_of=T0 + 2 * SPRINT)
+    assert (finished.loc["alerts", "previous"], finished.loc["alerts", "change"]) == (4, -2)
+    assert metrics.elapsed_share(period, now) == pytest.approx(4 / 14)
+    assert metrics.in_progress(period, now) and not metrics.in_progress(period, T0 + SPRINT)
+
+
+def test_a_sprint_in_progress_is_left_out_of_the_slope(tmp_path):
+    counts = [1, 2, 3, 4, 5, 6, 0]  # the last sprint (T0's) has only just begun
+    db = build(tmp_path / "s.duckdb", alerts=sprint_alerts(counts, "core"))
+    early = metrics.trends(db, S, sprints=6, day=T0.date(), names=["alerts"], as_of=T0 + dt.timedelta(hours=2))
+    assert early.iloc[0]["slope"] == pytest.approx(1.0) and early.iloc[0]["value"] == 6
+    over = metrics.trends(db, S, sprints=6, day=T0.date(), names=["alerts"], as_of=T0 + SPRINT)
+    assert over.iloc[0]["value"] == 0 and over.iloc[0]["slope"] < 1
+
+
+def test_free_dates_trend_by_day_or_by_week_over_the_chosen_dates(tmp_path):
+    rows = [alert(T0 + dt.timedelta(days=d, hours=3), team="core", resolve_s=60) for d in (0, 0, 2, 9, 38)]
+    db = build(tmp_path / "d.duckdb", alerts=rows)
+    ten_days = metrics.series_over(db, metrics.between(T0, T0 + dt.timedelta(days=10)), settings=S)
+    assert list(ten_days["alerts"]) == [2, 0, 1, 0, 0, 0, 0, 0, 0, 1]
+    assert ten_days["start"].iloc[0] == T0 and set(ten_days["days"]) == {1.0}
+    forty_days = metrics.series_over(db, metrics.between(T0, T0 + dt.timedelta(days=40)), settings=S)
+    assert list(forty_days["alerts"]) == [3, 1, 0, 0, 0, 1]  # 7-day steps from the first date
+    assert list(forty_days["days"]) == [7, 7, 7, 7, 7, 5]

@@ -66,11 +66,16 @@ def test_migration_from_previous_version_keeps_rows(db):
     assert "runbook_links" in _tables(db)
 
 
-def test_reviews_saved_before_reviewed_periods_keep_their_rows(db):
+def test_reviews_and_estimates_saved_before_v4_keep_their_rows(db):
     con = duckdb.connect(db)
     store.migrate(con, target=3)
     con.execute("INSERT INTO reviews VALUES ('r1', 'api|disk', NULL, NULL, 'noise', 'old', 'sam', '2026-03-01 10:00+00')")
+    con.execute("INSERT INTO fix_estimates VALUES ('api|disk', 6, 'tune it', 'po', '2026-03-01 10:00+00')")
     con.close()
+    store.retro.save_fix_estimate(db, "api|disk", 20, fix_kind="cause")  # v6: one estimate per kind of fix
+    with store.reading(db) as con:
+        estimates = con.execute("SELECT fix_kind, hours, note FROM fix_estimates ORDER BY fix_kind").fetchall()
+    assert estimates == [("alert", 6.0, "tune it"), ("cause", 20.0, None)]
     store.retro.save_review(db, "api|disk", "actionable", reviewer="kim",
                             period=(dt.datetime(2026, 3, 2, tzinfo=dt.UTC), dt.datetime(2026, 3, 16, tzinfo=dt.UTC)))
     with store.reading(db) as con:
@@ -211,3 +216,27 @@ def test_connection_strings_are_not_treated_as_files():
 )
 def test_connection_strings_are_shown_without_credentials(db, shown):
     assert store.display_name(db) == shown
+
+
+def test_a_writer_waits_for_a_reader_of_the_same_process(db):
+    """The dashboard reads on one thread while a save writes on another: the save waits, then lands."""
+    import threading
+
+    store.retro.save_target(db, "core", "wake_ups", 1)
+    release = threading.Event()
+
+    def read_a_while():
+        with store.reading(db) as con:
+            con.execute("SELECT count(*) FROM targets").fetchone()
+            release.wait(5)
+
+    reader = threading.Thread(target=read_a_while)
+    reader.start()
+    time.sleep(0.2)
+    threading.Timer(0.5, release.set).start()
+    started = time.monotonic()
+    store.retro.save_target(db, "core", "wake_ups", 2)  # would fail at once without the wait
+    reader.join()
+    assert time.monotonic() - started >= 0.2
+    with store.reading(db) as con:
+        assert con.execute("SELECT value FROM targets").fetchone() == (2.0,)

@@ -11,7 +11,7 @@ from advisor import plan as advisor_plan
 from advisor.durations import words
 from advisor.yamlpatch import PatchError
 from metrics import browse
-from views import data, format, page
+from views import data, format, identity, page
 
 CHARTED = 15  # suggestions in the chart; all of them are listed below it
 KIND_HELP = {
@@ -95,11 +95,12 @@ def accept(scope: page.Scope, number: int, suggestion, note: str) -> None:
         return
     if st.button("Accept into the review (needs-tuning, this change as the note)", key=f"accept_{number}",
                  icon=":material/playlist_add_check:"):  # fmt: skip
-        reviewer = st.session_state.get("reviewer") or "anonymous"
+        reviewer = identity.reviewer()  # the signed-in user, else the name this browser gave; None: unnamed
         for signature in suggestion.signatures:
             store.retro.save_review(data.db_path(), signature, "needs-tuning", note=note, reviewer=reviewer,
                                     period=(scope.period.start, scope.period.end))  # fmt: skip
-        st.session_state["advice_accepted"] = f"Accepted into the review: {suggestion.title}."
+        st.session_state["advice_accepted"] = f"Accepted into the review: {suggestion.title}." + (
+            "" if reviewer else " Saved without a name: add yours in the sidebar.")
         st.rerun()
 
 
@@ -169,7 +170,7 @@ def render() -> None:
     )
     if scope is None:
         return
-    st.sidebar.text_input("Your name, for the reviews you save", key="reviewer", placeholder="anonymous")
+    identity.name_input()
     if message := st.session_state.pop("advice_accepted", None):
         st.success(format.inert(message), icon=":material/check:")
     rule_files, am_file = configuration(scope.config)

@@ -1,13 +1,19 @@
-"""Plotly figures shared by the pages: readable labels, one look."""
+"""Plotly figures shared by the pages: readable labels, one look, trends over sprints or chosen dates."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+import streamlit as st
+
+from metrics import display
+from views import data
 
 LABELS = {
-    "sprint": "Sprint starting",
+    "step": "Sprint starting",
     "alerts": "Alerts",
     "wake_ups": "Wake-ups",
     "noise_ratio": "Noise ratio",
@@ -15,7 +21,9 @@ LABELS = {
     "tta_median_s": "MTTA (median)",
     "ttr_median_s": "MTTR (median)",
     "interruptions": "Interruptions",
+    "disturbed_nights": "Disturbed nights",
 }
+SO_FAR = " (so far)"
 
 
 def _tidy(figure: go.Figure, height: int = 360) -> go.Figure:
@@ -25,21 +33,42 @@ def _tidy(figure: go.Figure, height: int = 360) -> go.Figure:
     return figure
 
 
-def with_sprint_label(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(sprint=frame["sprint_start"].dt.strftime("%d %b"))
+def history(scope) -> tuple[pd.DataFrame, str]:
+    """The figures to draw over time, labelled by step: 12 sprints up to the chosen one, else the chosen dates.
+
+    A sprint still in progress is labelled '(so far)'; free dates go by day up to 31 days, else by week.
+    """
+    zone = scope.config.default_time_zone
+    if scope.is_sprint:
+        frame = data.load("per_sprint", sprints=12, team=scope.team, day=scope.period.start.date())
+        now = dt.datetime.now(dt.UTC)
+        ends = frame["sprint_start"] + pd.Timedelta(days=scope.config.sprint_length_days)
+        steps = [display.short_day(start, zone) + (SO_FAR if start <= now < end else "")
+                 for start, end in zip(frame["sprint_start"], ends, strict=True)]
+        return frame.assign(step=steps), "Sprint starting"
+    frame = data.load("series_over", scope.period, team=scope.team)
+    by_week = bool(len(frame)) and frame["days"].max() > 1
+    steps = [display.short_day(start, zone) + ("" if days in (1, 7) else f" ({days:g} days)")
+             for start, days in zip(frame["start"], frame["days"], strict=True)]
+    return frame.assign(step=steps), ("Week from" if by_week else "Day")
 
 
-def per_sprint_bars(frame: pd.DataFrame, y: str, title: str) -> go.Figure:
-    figure = px.bar(with_sprint_label(frame), x="sprint", y=y, color="team", labels=LABELS, title=title)
+def per_step_bars(frame: pd.DataFrame, y: str, title: str, axis: str) -> go.Figure:
+    figure = px.bar(frame, x="step", y=y, color="team", labels={**LABELS, "step": axis}, title=title)
+    figure.update_xaxes(type="category")
     return _tidy(figure)
 
 
-def per_sprint_lines(frame: pd.DataFrame, y: str, title: str, percent: bool = False) -> go.Figure:
-    figure = px.line(with_sprint_label(frame), x="sprint", y=y, color="team", markers=True, labels=LABELS, title=title)
+def per_step_lines(frame: pd.DataFrame, y: str, title: str, axis: str, percent: bool = False,
+                   target: float | None = None) -> go.Figure:
+    figure = px.line(frame, x="step", y=y, color="team", markers=True, labels={**LABELS, "step": axis}, title=title)
+    figure.update_xaxes(type="category")
     if percent:
         figure.update_yaxes(tickformat=".0%", rangemode="tozero")
     else:
         figure.update_yaxes(rangemode="tozero")
+    if target is not None:
+        reference_line(figure, target, "target " + (display.share(target) if percent else display.count(target)))
     return _tidy(figure, height=300)
 
 
@@ -47,3 +76,9 @@ def reference_line(figure: go.Figure, value: float, text: str) -> go.Figure:
     figure.add_hline(y=value, line_dash="dash", line_color="#c0392b", annotation_text=text,
                      annotation_position="top left")
     return figure
+
+
+def note_so_far(frame: pd.DataFrame) -> None:
+    """Say that the last step is a sprint still in progress, when it is."""
+    if len(frame) and frame["step"].str.endswith(SO_FAR).any():
+        st.caption("The sprint marked “so far” is still in progress: its bars and points are partial.")

@@ -8,7 +8,7 @@ import streamlit as st
 
 import store
 from ingest import status
-from views import data, database
+from views import data, database, page
 
 ADD_A_PROVIDER = """
 **Adding a provider.** Put its token in the environment and run a sync into the database this
@@ -43,15 +43,15 @@ def render() -> None:
     if sources.empty:
         st.info("Nothing loaded yet.", icon=":material/inbox:")
     else:
-        st.dataframe(
-            sources.drop(columns=["last_error"]), hide_index=True, width="stretch",
-            column_config={
-                "source": "Source",
-                "last_sync": st.column_config.DatetimeColumn("Last sync (UTC)", format="YYYY-MM-DD HH:mm"),
-                "last_status": "Last run", "alerts": "Alerts", "open_alerts": "Open alerts",
-                "quarantined": "Quarantined",
-            },
-        )
+        page.table(sources.drop(columns=["last_error"]), {
+            "source": st.column_config.TextColumn("Source", width=110),
+            "last_sync": st.column_config.DatetimeColumn("Last sync (UTC)", format=page.MOMENT, timezone="UTC",
+                                                         width=150),
+            "last_status": st.column_config.TextColumn("Last run", width=90),
+            "alerts": st.column_config.NumberColumn("Alerts", width=80),
+            "open_alerts": st.column_config.NumberColumn("Open alerts", width=90),
+            "quarantined": st.column_config.NumberColumn("Quarantined", width=100),
+        })
         # A run's message in full (a refused list says what the key needs), not cut off in a cell.
         for source, message in sources.dropna(subset=["last_error"])[["source", "last_error"]].itertuples(index=False):
             message = str(message).removeprefix(f"{source}: ")
@@ -68,8 +68,14 @@ def render() -> None:
     if bad.empty:
         st.success("No quarantined records.", icon=":material/check_circle:")
     else:
-        st.dataframe(bad, hide_index=True, width="stretch",
-                     column_config={"raw": st.column_config.TextColumn("Record as received", width="large")})
+        page.table(bad, {
+            "quarantined_at": st.column_config.DatetimeColumn("When (UTC)", format=page.MOMENT, timezone="UTC",
+                                                              width=150),
+            "source": st.column_config.TextColumn("Source", width=100),
+            "stream": st.column_config.TextColumn("Stream", width=100),
+            "reason": st.column_config.TextColumn("Reason", width=260),
+            "raw": st.column_config.TextColumn("Record as received", width=300),
+        })
     st.markdown(ADD_A_PROVIDER)
 
 

@@ -1,36 +1,32 @@
-"""Numbers and provider text for display: durations, shares, and inert text."""
+"""Numbers and provider text for display: the report's formats (metrics.display), plus inert text."""
 
 from __future__ import annotations
 
-import math
 import re
 
+import pandas as pd
+
+from metrics.display import (  # noqa: F401  (one set of formats for pages and reports)
+    MISSING,
+    VERDICTS,
+    change,
+    count,
+    day,
+    duration,
+    figure,
+    hours,
+    missing,
+    period,
+    progress,
+    sentence,
+    share,
+    short_day,
+    sprints,
+    verdict,
+    when,
+)
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def duration(seconds: float | None) -> str:
-    """'45s', '12m 05s', '3h 20m', '2d 4h'; '—' when undefined."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return "—"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
-
-
-def share(value: float | None) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.0%}"
-
-
-def count(value: float | None) -> str:
-    return "—" if value is None else f"{int(value):,}"
 
 
 def inert(text: object) -> str:
@@ -47,3 +43,13 @@ def short(text: object, limit: int = 60) -> str:
 def ranked_labels(frame, column: str = "title"):
     """Add `label`: '1. <short title>' in row order; the rank keeps equal titles apart on an axis."""
     return frame.assign(label=[f"{rank}. {short(text)}" for rank, text in enumerate(frame[column], start=1)])
+
+
+def texts(series: pd.Series, show) -> pd.Series:
+    """A column formatted for a table cell by `show` (a dash where the value is missing)."""
+    return series.map(lambda value: MISSING if missing(value) else show(value)).astype("string")
+
+
+def percent(series: pd.Series) -> pd.Series:
+    """Shares as whole percentages (0–100) for a progress bar: '98%' beside '100%', never '97.73%'."""
+    return (series.astype("float64") * 100).round(0)

@@ -2,127 +2,116 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from metrics import browse
-from views import data, format, page
+from views import data, format, page, signature
 
+DIAGNOSIS_HELP = "What the figures suggest; the usual fix is shown up close."
 RANKING_COLUMNS = {
-    "title": st.column_config.TextColumn("Example title", width="large"),
-    "team": "Team",
-    "alerts": st.column_config.NumberColumn("Alerts", help=data.formula("alerts")),
-    "occurrences": st.column_config.NumberColumn(
-        "Occurrences", help="alerts plus the repeats the provider folded into them (Opsgenie count, OnCall alerts)"),
-    "transient": st.column_config.NumberColumn("Transient", help=data.formula("transient")),
-    "flaps": st.column_config.NumberColumn("Flaps", help=data.formula("flaps")),
-    "unacknowledged": st.column_config.NumberColumn("Unacked", help=data.formula("unacknowledged")),
-    "noise_ratio": st.column_config.ProgressColumn(
-        "Noise ratio", help=data.formula("noise_ratio"), min_value=0.0, max_value=1.0, format="percent"
-    ),
-    "ttr_median": st.column_config.TextColumn("MTTR", help=data.formula("ttr_median_s")),
-    "interruptions": st.column_config.NumberColumn("Pages", help=data.formula("interruptions")),
-    "sleep_interruptions": st.column_config.NumberColumn("Wake-ups", help=data.formula("wake_ups")),
-    "diagnosis": st.column_config.TextColumn("Diagnosis", help=data.formula("noise_diagnosis") or None),
-    "suggested_fix": st.column_config.TextColumn("Suggested fix", width="medium"),
-    "verdict": "Verdict",
-    "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD HH:mm"),
-    "last_seen": st.column_config.DatetimeColumn("Last seen", format="YYYY-MM-DD HH:mm"),
-    "signature": st.column_config.TextColumn("Signature"),
+    "title": st.column_config.TextColumn("Alert", width=210, pinned=True),
+    "alerts": st.column_config.NumberColumn("Alerts", width=58, help=data.formula("alerts")),
+    "noise": st.column_config.ProgressColumn("Noise", width=76, min_value=0, max_value=100, format="%d%%",
+                                             help=data.formula("noise_ratio")),
+    "transient": st.column_config.NumberColumn("Transient", width=74, help=data.formula("transient")),
+    "flaps": st.column_config.NumberColumn("Flaps", width=54, help=data.formula("flaps")),
+    "interruptions": st.column_config.NumberColumn("Pages", width=56, help=data.formula("interruptions")),
+    "sleep_interruptions": st.column_config.NumberColumn("Wake-ups", width=72,
+                                                         help=data.formula("sleep_interruptions")),
+    "ttr": st.column_config.TextColumn("MTTR", width=76, help=data.formula("ttr_median_s")),
+    "diagnosis": st.column_config.TextColumn("Diagnosis", width=140, help=DIAGNOSIS_HELP),
+    "verdict": st.column_config.TextColumn("Verdict", width=96, help="The verdict in force at the period's end."),
 }
+ALL_TEAMS_COLUMNS = {"team": st.column_config.TextColumn("Team", width=90)}
+# Shown only where a provider folds repeats into one alert (Opsgenie count, OnCall alert groups).
+OCCURRENCES = st.column_config.NumberColumn(
+    "Occurrences", width=86, help="alerts plus the repeats the provider folded into them (Opsgenie count, OnCall alerts)")
 
 
 def ranking_chart(ranked: pd.DataFrame) -> None:
     top = format.ranked_labels(ranked.head(15)).iloc[::-1]
     figure = px.bar(
-        top, x="alerts", y="label", orientation="h", color="noise_ratio", range_color=(0, 1),
-        color_continuous_scale="RdYlGn_r", labels={"alerts": "Alerts", "label": "", "noise_ratio": "Noise"},
-        title="The 15 loudest signatures (colour: noise ratio)", hover_data={"signature": True, "title": True},
+        top.assign(noise=top["noise_ratio"]), x="alerts", y="label", orientation="h", color="noise",
+        range_color=(0, 1), color_continuous_scale="RdYlGn_r",
+        labels={"alerts": "Alerts", "label": "", "noise": "Noise"},
+        title="The 15 loudest signatures (colour: noise ratio)", hover_data={"noise": ":.0%", "label": False},
     )
     figure.update_layout(height=480, margin={"t": 48, "b": 8}, coloraxis_colorbar={"tickformat": ".0%"})
     st.plotly_chart(figure, width="stretch")
 
 
-def timeline(alerts: pd.DataFrame) -> None:
-    frame = alerts.assign(
-        ended=alerts["resolved_at"].fillna(pd.Timestamp(dt.datetime.now(dt.UTC))),
-        state=alerts["is_transient"].map({True: "transient", False: "not transient"}),
+def ranking_table(scope: page.Scope, ranked: pd.DataFrame) -> None:
+    shown = ranked.assign(
+        noise=format.percent(ranked["noise_ratio"]),
+        ttr=format.texts(ranked["ttr_median_s"], format.duration),
+        verdict=ranked["verdict"].map(format.verdict),
+        title=ranked["title"].fillna(ranked["signature"]),
     )
-    figure = px.timeline(
-        frame, x_start="created_at", x_end="ended", y="service", color="state",
-        hover_data={"title": True, "tta_s": True, "ttr_s": True}, title="Firing intervals",
-        labels={"service": "", "state": ""},
-    )
-    figure.update_layout(height=260, margin={"t": 48, "b": 8})
-    st.plotly_chart(figure, width="stretch")
+    columns = dict(RANKING_COLUMNS)
+    if "occurrences" in ranked and (ranked["occurrences"] != ranked["alerts"]).any():
+        columns = {"title": st.column_config.TextColumn("Alert", width=170, pinned=True), "alerts": columns["alerts"],
+                   "occurrences": OCCURRENCES, **{k: v for k, v in columns.items() if k not in ("title", "alerts")}}
+        columns["diagnosis"] = st.column_config.TextColumn("Diagnosis", width=120, help=DIAGNOSIS_HELP)
+    if not scope.team:  # the team column only when several teams are shown; the verdict gives way
+        columns = {**{k: v for k, v in columns.items() if k != "verdict"}, **ALL_TEAMS_COLUMNS}
+    page.table(shown, columns, height=min(38 + 35 * len(shown), 38 + 35 * 15))
+    st.caption("Every column, with first and last seen and the signature, is in the CSV.")
+    page.download_csv(ranked, f"noisy-alerts-{page.slug(scope)}.csv", "Download the ranking (CSV)")
 
 
-def hold_down(scope: page.Scope, signature: str) -> None:
+def hold_down(scope: page.Scope, signature_: str) -> None:
     st.subheader("Hold-down replay")
-    st.caption(data.formula("hold_down_replay"))
-    minutes = st.slider("Proposed hold-down H (minutes)", 0, 60, scope.config.thresholds.hold_down_s // 60, key="hold_down")
-    replay = data.load("hold_down_replay", scope.period, hold_down_s=minutes * 60, signature=signature, team=scope.team)
+    st.caption(format.sentence(data.formula("hold_down_replay")) + ".")
+    minutes = st.slider("Proposed hold-down H (minutes)", 0, 60, scope.config.thresholds.hold_down_s // 60,
+                        key="hold_down")
+    replay = data.load("hold_down_replay", scope.period, hold_down_s=minutes * 60, signature=signature_,
+                       team=scope.team)
     if replay.empty:
         st.info("No alerts of this signature to replay in the period.")
         return
     row = replay.iloc[0]
-    left, middle, right = st.columns(3)
-    left.metric("Pages avoided", f"{int(row['pages_avoided'])} of {int(row['alerts'])}", border=True)
-    middle.metric("Pages delayed", format.count(row["pages_delayed"]), border=True)
-    right.metric("Delay added to each", format.duration(row["delay_added_s"]), border=True)
+    avoided, delayed, per_page, total = st.columns(4)
+    avoided.metric("Pages avoided", f"{int(row['pages_avoided'])} of {int(row['alerts'])}", border=True,
+                   help="Alerts that resolved within H without an acknowledgement would not have paged.")
+    delayed.metric("Pages delayed", format.count(row["pages_delayed"]), border=True,
+                   help="The other alerts would have paged H later.")
+    if row["pages_delayed"]:
+        same = row["delay_mean_s"] == row["delay_max_s"]
+        per_page.metric("Delay per delayed page", format.duration(row["delay_mean_s"]), border=True,
+                        help="Mean over the delayed pages" + (" (and the most: every one comes H later)." if same
+                                                              else f"; at most {format.duration(row['delay_max_s'])}."))
+    else:
+        per_page.metric("Delay per delayed page", format.MISSING, border=True, help="No page would be delayed.")
+    total.metric("Delay in total", format.duration(row["delay_total_s"]), border=True,
+                 help="All delayed pages' delays added up.")
 
 
 def drill_down(scope: page.Scope, ranked: pd.DataFrame) -> None:
     st.header("One signature up close")
-    options = ranked["signature"].tolist()
-    titles = dict(zip(ranked["signature"], ranked["title"], strict=True))
-    wanted = st.query_params.get("signature")
-    signature = st.selectbox(
-        "Signature", options, index=options.index(wanted) if wanted in options else 0,
-        format_func=lambda s: f"{titles[s]}  ({s})", key="filter_signature",
-    )
-    st.query_params["signature"] = signature
-    alerts = data.load("alert_list", scope.period, team=scope.team, service=scope.service)
-    mine = alerts[alerts["signature"] == signature]
-    timeline(mine)
-    woke = data.load("interruption_list", scope.period, team=scope.team)
-    woke = woke[woke["signature"] == signature]
+    chosen = signature.picker(ranked, key="filter_signature")
+    signature.summary(ranked[ranked["signature"] == chosen].iloc[0])
     left, right = st.columns(2)
     with left:
-        st.subheader("Who it paged")
-        if woke.empty:
-            st.caption("Nobody was paged by it in this period.")
-        else:
-            table = woke.pivot_table(index="person_name", columns="time_bucket", values="source_id",
-                                     aggfunc="count", fill_value=0)
-            st.dataframe(table, width="stretch")
+        signature.timeline(signature.alerts_of(scope, chosen), scope)
+        signature.who_it_paged(signature.pages_of(scope, chosen))
     with right:
-        st.subheader("Reviews")
-        reviews = data.load(browse.reviews_of, signature)
-        if reviews.empty:
-            st.caption("Not reviewed yet. Mark it on the Sprint retro page.")
-        else:
-            st.dataframe(reviews, hide_index=True, width="stretch",
-                         column_order=["reviewed_at", "verdict", "note", "reviewer", "applies_to"])
-    hold_down(scope, signature)
+        signature.verdict_history(chosen, scope)
+        st.caption("Give or change a verdict on the Sprint retro page.")
+    hold_down(scope, chosen)
 
 
 def render() -> None:
     scope = page.start("Noisy alerts", "Which alerts were noise, why, and what usually fixes them.", with_service=True)
     if scope is None:
         return
+    page.scope_line(scope)
     ranked = data.load("noisy", scope.period, team=scope.team, service=scope.service)
     if ranked.empty:
         page.nothing_in_period(scope)
         return
     ranking_chart(ranked)
-    shown = ranked.assign(ttr_median=ranked["ttr_median_s"].map(format.duration))
-    st.dataframe(shown, column_config=RANKING_COLUMNS, column_order=list(RANKING_COLUMNS), hide_index=True,
-                 width="stretch")
-    page.download_csv(ranked, f"noisy-alerts-{page.slug(scope)}.csv", "Download the ranking (CSV)")
+    ranking_table(scope, ranked)
     drill_down(scope, ranked)
 
 

@@ -1,74 +1,93 @@
-"""Overview: the sprint's headline figures against the last, targets, and trends per team."""
+"""Overview: the period's headline figures against the one before and the team's targets, and trends."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from views import charts, data, format, page
+import store
+from metrics import elapsed_share
+from metrics import targets as team_targets
+from views import charts, data, format, identity, page
 
-# (figure, tile label, how to show it); lower is better for every one of them.
+# (figure, tile label); lower is better for every one of them.
 TILES = [
-    ("alerts", "Alerts", format.count),
-    ("tta_median_s", "MTTA (median)", format.duration),
-    ("ttr_median_s", "MTTR (median)", format.duration),
-    ("wake_ups", "Wake-ups", format.count),
-    ("noise_ratio", "Noise ratio", format.share),
+    ("alerts", "Alerts"),
+    ("tta_median_s", "MTTA (median)"),
+    ("ttr_median_s", "MTTR (median)"),
+    ("wake_ups", "Wake-ups"),
+    ("noise_ratio", "Noise ratio"),
 ]
 TRENDED = [("alerts", "Alerts"), ("wake_ups", "Wake-ups"), ("noise_ratio", "Noise ratio")]
-
-
-def _delta(name: str, value, previous) -> str | None:
-    if value is None or previous is None:
-        return None
-    change = value - previous
-    if name.endswith("_s"):
-        return ("+" if change >= 0 else "-") + format.duration(abs(change))
-    if name == "noise_ratio":
-        return f"{change * 100:+.0f} pp"
-    return f"{change:+,.0f}"
+TARGET_LABELS = {"wake_ups": "Wake-ups per sprint", "noise_ratio": "Noise ratio", "tta_median_s": "MTTA (median)"}
 
 
 def _plain(value):
-    return None if value is None or value != value else value  # NaN → undefined
+    return None if format.missing(value) else value
 
 
-def tiles(comparison) -> None:
-    columns = st.columns(len(TILES))
-    for column, (name, label, show) in zip(columns, TILES, strict=True):
+def tiles(scope: page.Scope, comparison, bounds: dict) -> None:
+    against = ("against the same number of days of the sprint before" if scope.in_progress
+               else "against the period before")
+    elapsed = elapsed_share(scope.period) if scope.is_sprint else 1.0
+    for column, (name, label) in zip(st.columns(len(TILES)), TILES, strict=True):
         value, previous = _plain(comparison.loc[name, "value"]), _plain(comparison.loc[name, "previous"])
+        change = None if value is None or previous is None else value - previous
         column.metric(
-            label,
-            show(value),
-            delta=_delta(name, value, previous),
-            delta_color="inverse",
-            help=f"{data.formula(name)}. Change against the previous sprint.",
-            border=True,
+            label, format.figure(name, value), border=True,
+            help=f"{format.sentence(data.formula(name))}. The change is {against}.",
+            delta=None if change is None else format.change(name, change).replace("−", "-"),
+            delta_color="off" if not change else "inverse", delta_arrow="off" if not change else "auto",
         )
+        target = bounds.get(name) if scope.is_sprint or name != "wake_ups" else None  # wake-ups: per sprint
+        if line := page.target_line(name, value, target, elapsed):
+            column.markdown(line)
 
 
-def targets(scope: page.Scope, comparison) -> None:
-    """The team against its own configured targets."""
+def targets_editor(scope: page.Scope, bounds: dict) -> None:
+    """Set, change or clear the team's targets; they override the configuration file."""
     if not scope.team:
+        st.caption("Pick a team in the sidebar to see and set its targets.")
         return
-    own = scope.config.team(scope.team)
-    checks = []
-    if own.max_wakeups_per_sprint is not None:
-        checks.append(("Wake-ups", _plain(comparison.loc["wake_ups", "value"]) or 0, own.max_wakeups_per_sprint, format.count))
-    if own.max_noise_ratio is not None:
-        checks.append(("Noise ratio", _plain(comparison.loc["noise_ratio", "value"]), own.max_noise_ratio, format.share))
-    if not checks:
-        st.caption(f"No targets set for {format.inert(scope.team)}: add max_wakeups_per_sprint or "
-                   "max_noise_ratio under [teams.<name>] in alerthygiene.toml.")
-        return
-    for label, value, target, show in checks:
+    with st.expander(f"Targets of {scope.team}"):
+        for figure, label in TARGET_LABELS.items():
+            target = bounds.get(figure)
+            where = ("not set" if target is None else "set in the configuration file" if target.source == "configuration"
+                     else f"set here by {target.set_by or 'someone not named'} on "
+                          f"{format.day(target.set_at, scope.config.default_time_zone)}")
+            st.markdown(f"**{label}**: " + (f"at most {format.figure(figure, target.value)}" if target else "none")
+                        + f" ({where})")
+        with st.form("targets", border=False):
+            wake, noise, mtta = st.columns(3)
+            current = {f: (bounds[f].value if f in bounds else None) for f in TARGET_LABELS}
+            wake.number_input("Wake-ups per sprint, at most", min_value=0, step=1, key="target_wake_ups",
+                              value=None if current["wake_ups"] is None else int(current["wake_ups"]))
+            noise.number_input("Noise ratio, at most (%)", min_value=0, max_value=100, step=5, key="target_noise",
+                               value=None if current["noise_ratio"] is None else round(current["noise_ratio"] * 100))
+            mtta.number_input("MTTA, at most (minutes)", min_value=0.0, step=1.0, key="target_mtta",
+                              value=None if current["tta_median_s"] is None else current["tta_median_s"] / 60)
+            st.caption("Leave a box empty to clear the target set here (the configuration file's then applies).")
+            if st.form_submit_button("Save targets", type="primary", icon=":material/flag:"):
+                save_targets(scope.team)
+
+
+def save_targets(team: str) -> None:
+    values = {"wake_ups": st.session_state.get("target_wake_ups"),
+              "noise_ratio": None if st.session_state.get("target_noise") is None
+              else st.session_state["target_noise"] / 100,
+              "tta_median_s": None if st.session_state.get("target_mtta") is None
+              else st.session_state["target_mtta"] * 60}
+    db, who = data.db_path(), identity.reviewer()
+    for figure, value in values.items():
         if value is None:
-            continue
-        line = f"{label} {show(value)} against a target of at most {show(target)}"
-        (st.success if value <= target else st.warning)(line, icon=":material/flag:")
+            store.retro.clear_target(db, team, figure)
+        else:
+            store.retro.save_target(db, team, figure, value, set_by=who)
+    st.toast(f"Targets of {team} saved" + ("" if who else " (not named: add your name in the sidebar)"),
+             icon=":material/check:")
 
 
 def trend_callouts(scope: page.Scope) -> None:
-    """Slope over the last 6 sprints up to the chosen one: trending down is good."""
+    """Slope over the last 6 finished sprints up to the chosen one: trending down is good."""
     frame = data.load("trends", sprints=6, team=scope.team, day=scope.period.start.date(),
                       names=[name for name, _ in TRENDED], by_team=False)
     columns = st.columns(len(TRENDED))
@@ -78,37 +97,50 @@ def trend_callouts(scope: page.Scope) -> None:
         if slope is None:
             column.caption(f"{label}: not enough sprints for a trend")
             continue
-        per_sprint = f"{slope * 100:+.1f} pp" if name == "noise_ratio" else f"{slope:+.1f}"
+        per_sprint = f"{slope * 100:+.1f} pt" if name == "noise_ratio" else f"{slope:+.1f}"
         if abs(slope) < 1e-9:
-            column.caption(f"{label}: flat over the last 6 sprints")
+            column.caption(f"{label}: flat over the last 6 finished sprints")
         elif slope < 0:
             column.success(f"{label} trending down ({per_sprint} per sprint)", icon=":material/trending_down:")
         else:
             column.warning(f"{label} trending up ({per_sprint} per sprint)", icon=":material/trending_up:")
+    st.caption("Trends: least-squares slope over the last 6 finished sprints up to the one chosen; a sprint still "
+               "in progress is left out.")
+
+
+def trends(scope: page.Scope, bounds: dict) -> None:
+    frame, axis = charts.history(scope)
+    if frame.empty or not frame["alerts"].sum():
+        st.info("No alerts to draw over time here.")
+        return
+    over = "per sprint" if scope.is_sprint else ("per week" if axis == "Week from" else "per day")
+    st.plotly_chart(charts.per_step_bars(frame, "alerts", f"Alerts {over}, by team", axis), width="stretch")
+    left, right = st.columns(2)
+    wake_target = bounds["wake_ups"].value if "wake_ups" in bounds and scope.is_sprint else None
+    left.plotly_chart(charts.per_step_lines(frame, "wake_ups", f"Wake-ups {over}", axis, target=wake_target),
+                      width="stretch")
+    noise_target = bounds["noise_ratio"].value if "noise_ratio" in bounds else None
+    right.plotly_chart(charts.per_step_lines(frame, "noise_ratio", f"Noise ratio {over}", axis, percent=True,
+                                             target=noise_target), width="stretch")
+    charts.note_so_far(frame)
+    page.download_csv(frame, f"over-time-{page.slug(scope)}.csv", "Download these figures (CSV)")
 
 
 def render() -> None:
-    scope = page.start("Overview", "How the sprint went against the one before, and where each team is heading.")
+    scope = page.start("Overview", "How the period went against the one before, and where each team is heading.")
     if scope is None:
         return
-    st.caption(f"{scope.period.label()} · {format.inert(scope.who)} · change against the previous period")
+    identity.name_input()
+    page.scope_line(scope)
+    bounds = data.load(team_targets.team_targets, scope.team)
     comparison = data.load("compare", scope.period, team=scope.team)
-    tiles(comparison)
+    tiles(scope, comparison, bounds)
     if not comparison.loc["alerts", "value"]:
         page.nothing_in_period(scope)
-    targets(scope, comparison)
-    trend_callouts(scope)
-    history = data.load("per_sprint", sprints=12, team=scope.team, day=scope.period.start.date())
-    if history.empty or not history["alerts"].sum():
-        st.info("No alerts in the last 12 sprints.")
-        return
-    st.plotly_chart(charts.per_sprint_bars(history, "alerts", "Alerts per sprint, by team"), width="stretch")
-    left, right = st.columns(2)
-    left.plotly_chart(charts.per_sprint_lines(history, "wake_ups", "Wake-ups per sprint"), width="stretch")
-    right.plotly_chart(
-        charts.per_sprint_lines(history, "noise_ratio", "Noise ratio per sprint", percent=True), width="stretch"
-    )
-    page.download_csv(history, f"per-sprint-{page.slug(scope)}.csv", "Download per-sprint figures (CSV)")
+    targets_editor(scope, bounds)
+    if scope.is_sprint:
+        trend_callouts(scope)
+    trends(scope, bounds)
 
 
 render()

@@ -1,4 +1,4 @@
-"""Fix planner: what each noisy alert costs, what a fix would save, and how soon it pays back."""
+"""Fix planner: what each noisy alert costs, what an alert fix or a cause fix would save, and its payback."""
 
 from __future__ import annotations
 
@@ -6,87 +6,190 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+import metrics
 import store
-from views import data, filters, format, page
+from metrics import backlog
+from metrics.cost import saving_window
+from views import data, filters, format, identity, page
 
-BACKLOG_COLUMNS = ["title", "signature", "team", "hours_lost", "projected_saving_h", "estimate_h", "payback_sprints"]
+KIND_LABELS = {"alert": "Alert fix", "cause": "Cause fix"}
+PAYBACK_COLOURS = {"within 1 sprint": "#27ae60", "within 3 sprints": "#f1c40f", "later": "#e67e22",
+                   "no estimate yet": "#bdc3c7"}
 
 
 def _payback_bucket(sprints: float) -> str:
-    if pd.isna(sprints):
+    if format.missing(sprints):
         return "no estimate yet"
-    return "pays back within 1 sprint" if sprints <= 1 else ("within 3 sprints" if sprints <= 3 else "later")
+    return "within 1 sprint" if sprints <= 1 else ("within 3 sprints" if sprints <= 3 else "later")
+
+
+def _payback_text(row) -> str:
+    if row.projected_saving_h <= 0:
+        return "nothing to save"
+    return "no estimate yet" if format.missing(row.payback_sprints) else format.sprints(row.payback_sprints)
+
+
+def _estimated_by(row, zone: str) -> str:
+    if format.missing(row.estimate_h):
+        return format.MISSING
+    return f"{row.estimated_by or 'not named'}, {format.day(row.estimated_at, zone)}"
 
 
 def chart(plan: pd.DataFrame) -> None:
-    top = plan.sort_values("projected_saving_h", ascending=False).head(15).iloc[::-1]
-    top = format.ranked_labels(top.iloc[::-1]).iloc[::-1]
-    top = top.assign(payback=top["payback_sprints"].map(_payback_bucket))
+    top = plan[plan["projected_saving_h"] > 0].sort_values("projected_saving_h", ascending=False).head(15)
+    if top.empty:
+        return
+    top = format.ranked_labels(top.assign(what=[f"{format.short(t, 48)} ({KIND_LABELS[k].lower()})"
+                                                for t, k in zip(top["title"], top["fix_kind"], strict=True)]),
+                               "what")
     figure = px.bar(
-        top, x="projected_saving_h", y="label", orientation="h", color="payback",
-        color_discrete_map={"pays back within 1 sprint": "#27ae60", "within 3 sprints": "#f1c40f",
-                            "later": "#e67e22", "no estimate yet": "#bdc3c7"},
-        labels={"projected_saving_h": "Hours a fix would save per sprint", "label": "", "payback": ""},
-        title="What fixing each of the 15 costliest signatures would save", hover_data={"signature": True},
+        top.assign(payback=top["payback_sprints"].map(_payback_bucket)).iloc[::-1], x="projected_saving_h",
+        y="label", orientation="h", color="payback", color_discrete_map=PAYBACK_COLOURS,
+        labels={"projected_saving_h": "Hours a fix would save per sprint", "label": "", "payback": "Pays back"},
+        title="What each fix would save per sprint (colour: how soon it pays back)",
+        hover_data={"label": False, "projected_saving_h": ":.1f"},
     )
-    figure.update_layout(height=480, margin={"t": 48, "b": 8}, yaxis={"categoryorder": "total ascending"})
+    figure.update_layout(height=max(260, 32 * len(top) + 80), margin={"t": 48, "b": 8},
+                         yaxis={"categoryorder": "total ascending"})
     st.plotly_chart(figure, width="stretch")
 
 
-def estimate_form(plan: pd.DataFrame) -> None:
-    st.subheader("Enter a fix estimate")
-    titles = dict(zip(plan["signature"], plan["title"], strict=True))
-    with st.form("estimate", clear_on_submit=True, border=True):
-        signature = st.selectbox("Signature", plan["signature"].tolist(), key="estimate_signature",
-                                 format_func=lambda s: f"{titles[s]}  ({s})")
-        hours = st.number_input("Hours to fix", min_value=0.0, max_value=10_000.0, value=8.0, step=1.0,
-                                key="estimate_hours")
-        note = st.text_input("Note (optional)", key="estimate_note", max_chars=500)
-        saved = st.form_submit_button("Save estimate", type="primary", icon=":material/save:")
-    if saved:
-        store.retro.save_fix_estimate(data.db_path(), signature, hours, note=note or None,
-                                      estimated_by=st.session_state.get("reviewer") or "anonymous")
-        st.session_state["estimate_saved"] = f"Saved: {hours:g} h for “{titles[signature]}”."
-        st.rerun()
+def plan_frame(plan: pd.DataFrame, scope: page.Scope) -> pd.DataFrame:
+    zone = scope.config.default_time_zone
+    return pd.DataFrame({
+        "title": plan["title"].fillna(plan["signature"]),
+        "fix": plan["fix_kind"].map(KIND_LABELS),
+        "verdict": plan["verdict"].map(format.verdict),
+        "saving": plan["projected_saving_h"].round(1),
+        "estimate": plan["estimate_h"].astype("Float64"),
+        "payback": [_payback_text(r) for r in plan.itertuples()],
+        "note": plan["estimate_note"].astype("string"),
+        "by": [_estimated_by(r, zone) for r in plan.itertuples()],
+        "team": plan["team"],
+        "signature": plan["signature"], "fix_kind": plan["fix_kind"],
+    })
+
+
+PLAN_COLUMNS = {
+    "title": st.column_config.TextColumn("Alert", width=190, pinned=True, disabled=True),
+    "fix": st.column_config.TextColumn("Fix", width=76, disabled=True, help=format.sentence(
+        "alert fix: tune, hold down, group or delete it; cause fix: repair what keeps it firing")),
+    "verdict": st.column_config.TextColumn("Verdict", width=96, disabled=True,
+                                           help="The verdict in force now; an actionable alert saves nothing as "
+                                                "an alert fix."),
+    "saving": st.column_config.NumberColumn("Saving / sprint", width=106, format="%.1f h", disabled=True,
+                                            help=format.sentence(data.formula("projected_saving")) + "."),
+    "estimate": st.column_config.NumberColumn("Estimate", width=84, format="%.1f h", min_value=0.0,
+                                              max_value=10_000.0, step=0.5, help="Hours the fix would take. Type "
+                                              "to enter or change it; saved at once with your name."),
+    "payback": st.column_config.TextColumn("Payback", width=104, disabled=True,
+                                           help=format.sentence(data.formula("payback")) + "."),
+    "note": st.column_config.TextColumn("Estimate note", width=120, max_chars=500),
+    "by": st.column_config.TextColumn("Estimated by", width=120, disabled=True),
+}
+
+
+def _plan_edited(key: str) -> None:
+    shown = st.session_state.get("_plan_rows", {})
+    who = identity.reviewer()
+    for index, edit in st.session_state[key]["edited_rows"].items():
+        before = shown.get(int(index))
+        if before is None or not ({"estimate", "note"} & set(edit)):
+            continue
+        hours = edit.get("estimate", before["estimate"])
+        note = (edit.get("note", before["note"]) or "").strip() or None
+        if (hours, note) == (before["estimate"], before["note"]):
+            continue
+        if hours is None:
+            st.toast(f"Enter hours for “{format.short(before['title'])}” to save its note.", icon=":material/info:")
+            continue
+        store.retro.save_fix_estimate(data.db_path(), before["signature"], float(hours), note=note,
+                                      estimated_by=who, fix_kind=before["fix_kind"])
+        before.update(estimate=hours, note=note)
+        st.toast(f"Saved: {hours:g} h for the {KIND_LABELS[before['fix_kind']].lower()} of "
+                 f"“{format.short(before['title'])}”" + ("" if who else " (not named: add your name in the sidebar)"),
+                 icon=":material/check:")
+
+
+def plan_table(scope: page.Scope, plan: pd.DataFrame) -> None:
+    frame = plan_frame(plan, scope)
+    st.session_state["_plan_rows"] = {
+        i: {"signature": r.signature, "fix_kind": r.fix_kind, "title": r.title,
+            "estimate": None if pd.isna(r.estimate) else float(r.estimate),
+            "note": None if pd.isna(r.note) else r.note}
+        for i, r in enumerate(frame.itertuples())
+    }
+    columns = dict(PLAN_COLUMNS)
+    if not scope.team:
+        columns = {**{k: v for k, v in columns.items() if k != "verdict"},
+                   "team": st.column_config.TextColumn("Team", width=90, disabled=True)}
+    key = f"plan_{hash(tuple(zip(frame['signature'], frame['fix_kind'], strict=True)))}"
+    st.data_editor(frame, key=key, column_order=list(columns), column_config=columns, hide_index=True,
+                   width="stretch", height=min(38 + 35 * len(frame), 38 + 35 * 15), placeholder=format.MISSING,
+                   disabled=[c for c in frame.columns if c not in ("estimate", "note")],
+                   on_change=_plan_edited, args=(key,))
+
+
+def backlog_downloads(scope: page.Scope, plan: pd.DataFrame, window: str) -> None:
+    worth = plan[plan["projected_saving_h"] > 0]
+    st.subheader("Take it to the backlog")
+    if worth.empty:
+        st.caption("No fix would save anything yet.")
+        return
+    st.caption(f"The {len(worth)} fixes that would save hours, ranked as above. Each issue says what the alert is, its "
+               "diagnosis, the suggested fix, the saving, the estimate and a link back here. The Jira file imports "
+               "with Jira's CSV importer as it is (estimates in seconds, one Labels column per label); the GitHub "
+               "file has one issue per row for `gh issue create --title … --body … --label …`.")
+    if not st.toggle("Prepare the backlog files", key="backlog_ready"):
+        return
+    noisy = data.load("noisy", saving_window(scope.config, filters.today()), team=scope.team)
+    worth = worth.merge(noisy[["signature", "diagnosis", "suggested_fix"]], on="signature", how="left")
+    base, name = _app_url(), f"fix-backlog-{page.slug(scope)}"
+    jira, github = st.columns(2)
+    jira.download_button("Backlog for Jira (CSV)", backlog.jira_csv(worth, window, base),
+                         file_name=f"{name}-jira.csv", mime="text/csv", icon=":material/download:",
+                         key="backlog_jira", on_click="ignore")
+    github.download_button("Backlog for GitHub issues (CSV)", backlog.github_csv(worth, window, base),
+                           file_name=f"{name}-github.csv", mime="text/csv", icon=":material/download:",
+                           key="backlog_github", on_click="ignore")
+
+
+def _app_url() -> str | None:
+    """The dashboard's own address as the reader reached it, for links back from the backlog."""
+    url = st.context.url or ""
+    return url.rsplit("/", 1)[0] if url.startswith(("http://", "https://")) else None
 
 
 def render() -> None:
     scope = page.start(
         "Fix planner",
-        "Hours each signature costs per sprint, what fixing it would save, and the payback of the fix.",
+        "What each noisy alert costs per sprint, what a fix would save, and how soon the fix pays back.",
         with_period=False,
     )
     if scope is None:
         return
-    if message := st.session_state.pop("estimate_saved", None):
-        st.success(message, icon=":material/check:")
-    st.caption(f"{data.formula('projected_saving')} {data.formula('payback')}")
-    plan = data.load("fix_planner", day=filters.today(), team=scope.team)
+    identity.name_input()
+    window_period = saving_window(scope.config, filters.today())
+    window = f"the 3 finished sprints {format.period(window_period, scope.config.default_time_zone)}"
+    st.caption(f"{format.inert(scope.who)} · savings averaged over {window}")
+    st.markdown("**Alert fix** (tune, hold down, group or delete the alert): saves the hours its noise costs. "
+                "**Cause fix** (repair what keeps it firing): offered for alerts reviewed *actionable* that fired in "
+                "each of those sprints; saves all the hours they cost. An actionable alert's hours never count as "
+                "an alert fix's saving.")
+    plan = data.load(metrics.fix_planner, day=filters.today(), team=scope.team)
     if plan.empty:
         st.info("No alerts in the last three finished sprints, so nothing to weigh yet.", icon=":material/inbox:")
         return
     chart(plan)
-    shown = plan.assign(payback=plan["payback_sprints"].map(lambda v: "—" if pd.isna(v) else f"{v:.1f} sprints"))
-    st.dataframe(
-        shown,
-        column_order=["title", "team", "alerts", "interruptions", "hours_lost", "projected_saving_h", "estimate_h",
-                      "payback", "signature"],
-        column_config={
-            "title": st.column_config.TextColumn("Example title", width="large"), "team": "Team",
-            "alerts": "Alerts", "interruptions": "Pages",
-            "hours_lost": st.column_config.NumberColumn(
-                "Hours lost (3 sprints)", format="%.1f", help=data.formula("hours_lost")
-            ),
-            "projected_saving_h": st.column_config.NumberColumn("Saving / sprint (h)", format="%.1f"),
-            "estimate_h": st.column_config.NumberColumn("Estimate (h)", format="%.1f"),
-            "payback": "Payback", "signature": "Signature",
-        },
-        hide_index=True, width="stretch",
-    )
-    backlog = plan[[c for c in BACKLOG_COLUMNS if c in plan]]
-    page.download_csv(backlog, f"fix-planner-{format.inert(scope.who).replace(' ', '-')}.csv",
-                      "Download for the backlog (CSV)")
-    estimate_form(plan)
+    identity.unnamed_warning()
+    show_all = st.toggle(f"Show the {int((plan['projected_saving_h'] <= 0).sum())} fixes that would save nothing",
+                         key="plan_all")
+    shown = plan if show_all else plan[(plan["projected_saving_h"] > 0) | plan["estimate_h"].notna()]
+    st.caption("Ranked by payback, shortest first; fixes without an estimate follow, by saving. Type an estimate "
+               "(hours) and a note in the table: each is saved at once with your name.")
+    plan_table(scope, shown.reset_index(drop=True))
+    backlog_downloads(scope, shown[shown["projected_saving_h"] > 0], window)
+    page.download_csv(plan, f"fix-planner-{page.slug(scope)}.csv", "All figures (CSV)", key="plan_csv")
 
 
 render()

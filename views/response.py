@@ -7,6 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from metrics import browse
+from metrics.targets import team_targets
 from views import charts, data, format, page
 
 FIGURES = [
@@ -15,9 +16,12 @@ FIGURES = [
 ]
 
 
-def tiles(figures: dict) -> None:
+def tiles(scope: page.Scope, figures: dict, bounds: dict) -> None:
     for column, (name, label) in zip(st.columns(len(FIGURES)), FIGURES, strict=True):
-        column.metric(label, format.duration(figures.get(name)), help=data.formula(name), border=True)
+        column.metric(label, format.duration(figures.get(name)), help=format.sentence(data.formula(name)) + ".",
+                      border=True)
+        if line := page.target_line(name, figures.get(name), bounds.get(name), 1.0):
+            column.markdown(line)
 
 
 def distributions(alerts: pd.DataFrame, by: str) -> None:
@@ -45,19 +49,18 @@ def slowest(scope: page.Scope) -> None:
         st.caption("No resolved alerts in this period.")
         return
     rows = page.safe_links(rows, "url").assign(
-        tta=rows["tta_s"].map(format.duration), ttr=rows["ttr_s"].map(format.duration)
+        tta=format.texts(rows["tta_s"], format.duration), ttr=format.texts(rows["ttr_s"], format.duration)
     )
-    st.dataframe(
-        rows,
-        column_order=["title", "team", "service", "created_at", "tta", "ttr", "url"],
-        column_config={
-            "title": st.column_config.TextColumn("Title", width="large"),
-            "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
-            "tta": "TTA", "ttr": "TTR",
-            "url": st.column_config.LinkColumn("In the provider", display_text="open"),
-        },
-        hide_index=True, width="stretch",
-    )
+    page.table(rows, {
+        "title": st.column_config.TextColumn("Alert", width=280, pinned=True),
+        "team": st.column_config.TextColumn("Team", width=90),
+        "service": st.column_config.TextColumn("Service", width=120),
+        "created_at": st.column_config.DatetimeColumn("Fired", format=page.MOMENT, width=140,
+                                                      timezone=scope.config.default_time_zone),
+        "tta": st.column_config.TextColumn("Acknowledged after", width=130),
+        "ttr": st.column_config.TextColumn("Resolved after", width=110),
+        "url": st.column_config.LinkColumn("In the provider", display_text="open", width=100),
+    })
     page.download_csv(rows, f"slowest-alerts-{page.slug(scope)}.csv", "Download (CSV)")
 
 
@@ -65,19 +68,24 @@ def render() -> None:
     scope = page.start("Response times", "How fast alerts were acknowledged and resolved.", with_service=True)
     if scope is None:
         return
+    page.scope_line(scope)
     figures = data.load("summary", scope.period, team=scope.team, service=scope.service)
-    tiles(figures)
+    tiles(scope, figures, data.load(team_targets, scope.team))
     alerts = data.load("alert_list", scope.period, team=scope.team, service=scope.service)
     if alerts.empty:
         page.nothing_in_period(scope)
         return
     distributions(alerts, "service" if scope.team else "team")
-    history = data.load("per_sprint", sprints=12, team=scope.team, day=scope.period.start.date())
+    history, axis = charts.history(scope)
+    over = "per sprint" if scope.is_sprint else ("per week" if axis == "Week from" else "per day")
+    target = data.load(team_targets, scope.team).get("tta_median_s")
     left, right = st.columns(2)
-    for column, name, title in ((left, "tta_median_s", "MTTA per sprint (minutes)"),
-                                (right, "ttr_median_s", "MTTR per sprint (minutes)")):
+    for column, name, title in ((left, "tta_median_s", f"MTTA {over} (minutes)"),
+                                (right, "ttr_median_s", f"MTTR {over} (minutes)")):
         frame = history.assign(**{name: history[name] / 60})
-        column.plotly_chart(charts.per_sprint_lines(frame, name, title), width="stretch")
+        bound = target.value / 60 if target is not None and name == "tta_median_s" else None
+        column.plotly_chart(charts.per_step_lines(frame, name, title, axis, target=bound), width="stretch")
+    charts.note_so_far(history)
     slowest(scope)
 
 

@@ -1,4 +1,4 @@
-"""Sprint retro: review the sprint's noisy alerts, follow up earlier verdicts, take the report away."""
+"""Sprint retro: decide on each noisy alert in the queue, look closer, name owners, take the report away."""
 
 from __future__ import annotations
 
@@ -6,134 +6,349 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+import metrics
 import store
 from metrics import report
-from views import data, format, page
+from views import data, format, identity, page, signature
 
+VERDICTS = list(format.VERDICTS)
 VERDICT_HELP = {
     "actionable": "someone had to act, and did",
     "noise": "nobody needed to act: delete it or demote it to a ticket",
     "needs-tuning": "real signal, wrong threshold or timing",
     "duplicate": "another alert already says this",
 }
+COLOURS = {"Actionable": "#27ae60", "Noise": "#c0392b", "Needs tuning": "#f39c12", "Duplicate": "#8e44ad",
+           "Not reviewed": "#95a5a6"}
+THIS_RETRO = "this retro"
 
 
-def _report(db: str, period, team, fmt: str, settings=None) -> str:
-    document = report.build(db, period, team, settings)
-    return report.render_html(document) if fmt == "html" else report.render_markdown(document)
+def _document(db: str, period, team, settings=None) -> report.Document:
+    return report.build(db, period, team, settings)
 
 
-def review_queue(ranked: pd.DataFrame) -> None:
+# --- saving ------------------------------------------------------------------------------------
+
+
+def _period(scope: page.Scope) -> tuple:
+    return (scope.period.start, scope.period.end)
+
+
+def _save(rows: list[dict], what: str) -> None:
+    """Write reviews, then say so at once (a toast) and whether they carry a name."""
+    try:
+        store.retro.save_reviews(data.db_path(), rows)
+    except store.DatabaseBusy:
+        st.toast("Not saved: a sync is writing to the database. Try again in a moment.", icon=":material/error:")
+        return
+    who = rows[0]["reviewer"] if rows else None
+    st.toast(f"Saved {what}" + ("" if who else " (not named: add your name in the sidebar)"),
+             icon=":material/check:")
+
+
+def _queue_edited(key: str, scope: page.Scope) -> None:
+    """Save each row whose verdict or note changed in the queue (the grid's edits since it was drawn).
+
+    A verdict shown from an earlier retro is this retro's decision once touched: choosing it again
+    confirms it for this period, and its old note is not carried over unless kept on purpose.
+    """
+    shown = st.session_state.get("_queue_rows", {})
+    changed, reviewer = [], identity.reviewer()
+    for index, edit in st.session_state[key]["edited_rows"].items():
+        before = shown.get(int(index))
+        if before is None or not ({"verdict", "note"} & set(edit)):
+            continue
+        old_note = before["note"] if before["this_retro"] else None
+        verdict = edit.get("verdict", before["verdict"])
+        note = (edit.get("note", old_note) or "").strip() or None
+        if before["this_retro"] and (verdict, note) == (before["verdict"], before["note"]):
+            continue
+        if verdict is None:
+            st.toast(f"Pick a verdict for “{format.short(before['title'])}” to save its note.", icon=":material/info:")
+            continue
+        changed.append(before | {"verdict": verdict, "note": note})
+        before.update(verdict=verdict, note=note, this_retro=True)  # a second edit compares with this one
+    if not changed:
+        return
+    rows = [store.retro.review_row(c["signature"], c["verdict"], note=c["note"], reviewer=reviewer,
+                                   period=_period(scope)) for c in changed]
+    first = changed[0]
+    what = (f"“{format.short(first['title'])}”: {format.verdict(first['verdict']).lower()}"
+            + (f", “{format.short(first['note'])}”" if first["note"] else "")
+            if len(changed) == 1 else f"{len(changed)} verdicts")
+    _save(rows, what)
+
+
+def _bulk(scope: page.Scope, ticked: list[str]) -> None:
+    verdict = st.session_state.get("bulk_verdict")
+    note = (st.session_state.get("bulk_note") or "").strip() or None
+    reviewer = identity.reviewer()
+    rows = [store.retro.review_row(s, verdict, note=note, reviewer=reviewer, period=_period(scope)) for s in ticked]
+    _save(rows, f"{format.verdict(verdict).lower()} for {len(rows)} signatures")
+    st.session_state["queue_version"] = st.session_state.get("queue_version", 0) + 1  # clears the ticks
+    st.session_state["bulk_note"] = ""
+
+
+def _alert_edited(key: str, scope: page.Scope, signature_: str) -> None:
+    shown = st.session_state.get("_alert_rows", {})
+    rows, reviewer = [], identity.reviewer()
+    for index, edit in st.session_state[key]["edited_rows"].items():
+        before = shown.get(int(index))
+        if before is None or "own_verdict" not in edit or edit["own_verdict"] in (None, before["own_verdict"]):
+            continue
+        rows.append(store.retro.review_row(signature_, edit["own_verdict"], reviewer=reviewer, period=_period(scope),
+                                           alert=(before["source"], before["source_id"])))
+        before["own_verdict"] = edit["own_verdict"]
+    if rows:
+        _save(rows, f"a verdict on {len(rows)} alert" + ("s" if len(rows) > 1 else ""))
+
+
+def _owner_edited(key: str) -> None:
+    shown = st.session_state.get("_action_rows", {})
+    for index, edit in st.session_state[key]["edited_rows"].items():
+        before = shown.get(int(index))
+        if before is None or "owner" not in edit:
+            continue
+        owner = " ".join(str(edit["owner"] or "").split()) or None
+        if owner != before["owner"]:
+            store.retro.set_owner(data.db_path(), before["review_id"], owner)
+            before["owner"] = owner
+            st.toast(f"Saved: {owner or 'no owner'} for “{format.short(before['title'])}”.", icon=":material/check:")
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+def progress(ranked: pd.DataFrame, decided: set[str]) -> None:
+    """How far the retro is, and the period's alerts by verdict in force."""
+    done = sum(s in decided for s in ranked["signature"])
+    left, right = st.columns([2, 3], vertical_alignment="center")
+    left.metric("Decided in this retro", f"{done} of {len(ranked)}", border=True,
+                help="Signatures of the period given a verdict by someone looking at this period.")
+    by_verdict = (ranked.assign(verdict=ranked["verdict"].map(format.verdict).replace(format.MISSING, "Not reviewed"))
+                  .groupby("verdict", as_index=False)["alerts"].sum())
+    figure = px.bar(by_verdict, x="alerts", y="verdict", orientation="h", color="verdict",
+                    color_discrete_map=COLOURS, labels={"alerts": "Alerts", "verdict": ""},
+                    title="The period's alerts by the verdict on their signature")
+    figure.update_layout(height=200, showlegend=False, margin={"t": 40, "b": 8, "l": 8, "r": 8})
+    right.plotly_chart(figure, width="stretch")
+
+
+def queue_frame(ranked: pd.DataFrame, decisions: pd.DataFrame, scope: page.Scope) -> pd.DataFrame:
+    decided = set(decisions.loc[decisions["alert_source_id"].isna(), "signature"])
+    given = [THIS_RETRO if s in decided else (format.MISSING if format.missing(at) else
+             format.day(at, scope.config.default_time_zone))
+             for s, at in zip(ranked["signature"], ranked["verdict_at"], strict=True)]
+    return pd.DataFrame({
+        "tick": False,
+        "title": ranked["title"].fillna(ranked["signature"]),
+        "alerts": ranked["alerts"],
+        "noise": format.percent(ranked["noise_ratio"]),
+        "wake_ups": ranked["sleep_interruptions"],
+        "diagnosis": ranked["diagnosis"].fillna(format.MISSING),
+        "verdict": ranked["verdict"].astype("string"),
+        "note": ranked["verdict_note"].astype("string"),
+        "given": given,
+        "signature": ranked["signature"],
+    })
+
+
+QUEUE_COLUMNS = {
+    "tick": st.column_config.CheckboxColumn("✓", width=36, help="Tick rows to mark several at once."),
+    "title": st.column_config.TextColumn("Alert", width=220, pinned=True, disabled=True),
+    "alerts": st.column_config.NumberColumn("Alerts", width=56, disabled=True, help=data.formula("alerts")),
+    "noise": st.column_config.ProgressColumn("Noise", width=76, min_value=0, max_value=100, format="%d%%",
+                                             help=data.formula("noise_ratio")),
+    "wake_ups": st.column_config.NumberColumn("Wake-ups", width=72, disabled=True,
+                                              help=data.formula("sleep_interruptions")),
+    "diagnosis": st.column_config.TextColumn("Diagnosis", width=112, disabled=True,
+                                             help="What the figures suggest; the usual fix is shown up close."),
+    "verdict": st.column_config.SelectboxColumn("Verdict", width=112, options=VERDICTS, format_func=format.verdict,
+                                                help=" · ".join(f"{format.verdict(k)}: {v}" for k, v in
+                                                                VERDICT_HELP.items())),
+    "note": st.column_config.TextColumn("Note", width=140, max_chars=500),
+    "given": st.column_config.TextColumn("Given", width=82, disabled=True,
+                                         help="When the verdict shown was given: in this retro, or the day of an "
+                                              "earlier one that still holds."),
+}
+
+
+def review_queue(scope: page.Scope, ranked: pd.DataFrame, decisions: pd.DataFrame) -> list[str]:
+    """The queue, verdict and note editable in place; returns the ticked signatures."""
     st.subheader("Review queue")
-    st.caption("The sprint's signatures, loudest first, with the verdict in force. " + data.formula("actionable_rate"))
-    shown = ranked.assign(ttr=ranked["ttr_median_s"].map(format.duration), verdict=ranked["verdict"].fillna("—"))
-    st.dataframe(
-        shown,
-        column_order=["verdict", "title", "alerts", "noise_ratio", "interruptions", "sleep_interruptions",
-                      "ttr", "diagnosis", "suggested_fix", "signature"],
+    st.caption("Loudest first. Pick a verdict and write a note in the table: each change is saved at once, "
+               "for this period and later alerts. Tick rows to mark several at once.")
+    frame = queue_frame(ranked, decisions, scope)
+    st.session_state["_queue_rows"] = {
+        i: {"signature": r.signature, "title": r.title, "verdict": None if pd.isna(r.verdict) else r.verdict,
+            "note": None if pd.isna(r.note) else r.note, "this_retro": r.given == THIS_RETRO}
+        for i, r in enumerate(frame.itertuples())
+    }
+    key = f"queue_{st.session_state.get('queue_version', 0)}_{hash(tuple(frame['signature']))}"
+    edited = st.data_editor(
+        frame, key=key, column_order=list(QUEUE_COLUMNS), column_config=QUEUE_COLUMNS, hide_index=True,
+        width="stretch", height=min(38 + 35 * len(frame), 38 + 35 * 16), placeholder=format.MISSING,
+        disabled=["title", "alerts", "noise", "wake_ups", "diagnosis", "given", "signature"],
+        on_change=_queue_edited, args=(key, scope),
+    )
+    return edited.loc[edited["tick"], "signature"].tolist()
+
+
+def bulk_bar(scope: page.Scope, ticked: list[str]) -> None:
+    if not ticked:
+        return
+    with st.container(border=True):
+        st.markdown(f"**{len(ticked)} ticked.** Mark them all:")
+        verdict, note, button = st.columns([2, 3, 2], vertical_alignment="bottom")
+        verdict.selectbox("Verdict", VERDICTS, format_func=format.verdict, key="bulk_verdict")
+        note.text_input("Note (optional)", key="bulk_note", max_chars=500)
+        button.button(f"Mark {len(ticked)} ticked", type="primary", icon=":material/done_all:",
+                      on_click=_bulk, args=(scope, ticked), key="bulk_apply")
+
+
+def up_close(scope: page.Scope, ranked: pd.DataFrame, ticked: list[str]) -> None:
+    st.subheader("Up close")
+    chosen = signature.picker(ranked, key="retro_signature", label="Alert", preferred=ticked[0] if ticked else None)
+    signature.summary(ranked[ranked["signature"] == chosen].iloc[0])
+    alerts = signature.alerts_of(scope, chosen)
+    left, right = st.columns(2)
+    with left:
+        signature.timeline(alerts, scope)
+        signature.who_it_paged(signature.pages_of(scope, chosen))
+    with right:
+        signature.verdict_history(chosen, scope)
+        per_alert(scope, chosen, alerts)
+
+
+def per_alert(scope: page.Scope, signature_: str, alerts: pd.DataFrame) -> None:
+    """Each alert of the signature in the period, with a verdict of its own when it differs."""
+    st.markdown("**Its alerts in this period**")
+    if alerts.empty:
+        st.caption("None.")
+        return
+    own = data.load(metrics.retro_decisions, scope.period, team=scope.team)
+    own = own[own["alert_source_id"].notna()].set_index(["alert_source", "alert_source_id"])["verdict"]
+    frame = pd.DataFrame({
+        "created_at": alerts["created_at"],
+        "acknowledged": format.texts(alerts["tta_s"], format.duration),
+        "resolved": format.texts(alerts["ttr_s"], format.duration),
+        "own_verdict": [own.get((s, i)) for s, i in zip(alerts["source"], alerts["source_id"], strict=True)],
+        "source": alerts["source"], "source_id": alerts["source_id"],
+    }).sort_values("created_at", ascending=False).reset_index(drop=True)
+    frame["own_verdict"] = frame["own_verdict"].astype("string")
+    st.session_state["_alert_rows"] = {
+        i: {"source": r.source, "source_id": r.source_id,
+            "own_verdict": None if pd.isna(r.own_verdict) else r.own_verdict}
+        for i, r in enumerate(frame.itertuples())
+    }
+    key = f"alerts_{hash((signature_, tuple(frame['source_id'])))}"
+    st.data_editor(
+        frame, key=key, hide_index=True, width="stretch", height=min(38 + 35 * len(frame), 38 + 35 * 8),
+        column_order=["created_at", "acknowledged", "resolved", "own_verdict"], placeholder=format.MISSING,
         column_config={
-            "verdict": "Verdict", "title": st.column_config.TextColumn("Example title", width="large"),
-            "alerts": "Alerts", "noise_ratio": st.column_config.ProgressColumn(
-                "Noise ratio", min_value=0.0, max_value=1.0, format="percent", help=data.formula("noise_ratio")),
-            "interruptions": "Pages", "sleep_interruptions": "Wake-ups", "ttr": "MTTR",
-            "diagnosis": "Diagnosis", "suggested_fix": "Suggested fix", "signature": "Signature",
+            "created_at": st.column_config.DatetimeColumn("Fired", format=page.MOMENT, disabled=True, width=140,
+                                                          timezone=scope.config.default_time_zone),
+            "acknowledged": st.column_config.TextColumn("Acked after", disabled=True, width=86),
+            "resolved": st.column_config.TextColumn("Resolved after", disabled=True, width=96),
+            "own_verdict": st.column_config.SelectboxColumn(
+                "Own verdict", options=VERDICTS, format_func=format.verdict, width=110,
+                help="Overrides the signature's verdict for this one alert."),
         },
-        hide_index=True, width="stretch", height=min(420, 38 + 35 * len(shown)),
+        disabled=["created_at", "acknowledged", "resolved"], on_change=_alert_edited, args=(key, scope, signature_),
     )
 
 
-def verdict_chart(ranked: pd.DataFrame) -> None:
-    by_verdict = ranked.assign(verdict=ranked["verdict"].fillna("not reviewed")).groupby("verdict", as_index=False)[
-        "alerts"
-    ].sum()
-    figure = px.bar(
-        by_verdict, x="alerts", y="verdict", orientation="h", color="verdict",
-        color_discrete_map={"actionable": "#27ae60", "noise": "#c0392b", "needs-tuning": "#f39c12",
-                            "duplicate": "#8e44ad", "not reviewed": "#95a5a6"},
-        labels={"alerts": "Alerts this period", "verdict": ""}, title="The period's alerts by verdict in force",
+def action_items(scope: page.Scope, ranked: pd.DataFrame, decisions: pd.DataFrame) -> None:
+    st.subheader("Action items")
+    signatures = decisions[decisions["alert_source_id"].isna()]
+    offenders = set(data.load(metrics.repeat_offenders, day=scope.period.start.date(), team=scope.team)["signature"])
+    fixes = dict(zip(ranked["signature"], ranked["suggested_fix"], strict=True))
+    actions = [metrics.reviews.action_for(r.verdict, None if pd.isna(fixes.get(r.signature)) else
+                                          fixes.get(r.signature), r.signature in offenders)
+               for r in signatures.itertuples()]
+    frame = signatures.assign(action=actions).dropna(subset=["action"]).reset_index(drop=True)
+    if frame.empty:
+        st.caption("No verdict of this retro calls for an action yet: noise, needs-tuning and duplicate verdicts "
+                   "do, and actionable alerts that fire every sprint.")
+        return
+    st.caption("What the verdicts of this retro call for. Name an owner for each; the report lists them.")
+    st.session_state["_action_rows"] = {
+        i: {"review_id": r.review_id, "title": r.title, "owner": None if pd.isna(r.owner) else r.owner}
+        for i, r in enumerate(frame.itertuples())
+    }
+    key = f"owners_{hash(tuple(frame['review_id']))}"
+    st.data_editor(
+        frame.assign(owner=frame["owner"].astype("string")), key=key, hide_index=True, width="stretch",
+        column_order=["action", "title", "owner"], placeholder=format.MISSING,
+        column_config={"action": st.column_config.TextColumn("Action", width="large", disabled=True),
+                       "title": st.column_config.TextColumn("Alert", width="medium", disabled=True),
+                       "owner": st.column_config.TextColumn("Owner", width="small", max_chars=80)},
+        on_change=_owner_edited, args=(key,),
     )
-    figure.update_layout(height=240, showlegend=False, margin={"t": 48, "b": 8})
-    st.plotly_chart(figure, width="stretch")
-
-
-def review_form(scope: page.Scope, ranked: pd.DataFrame) -> None:
-    st.subheader("Mark a signature")
-    unreviewed_first = ranked.sort_values("verdict", key=lambda v: v.notna(), kind="stable")
-    titles = dict(zip(ranked["signature"], ranked["title"], strict=True))
-    verdicts = {s: (None if pd.isna(v) else v) for s, v in zip(ranked["signature"], ranked["verdict"], strict=True)}
-    with st.form("review", clear_on_submit=True, border=True):
-        signature = st.selectbox(
-            "Signature", unreviewed_first["signature"].tolist(), key="review_signature",
-            format_func=lambda s: f"{titles[s]}  ·  {verdicts[s] or 'not reviewed'}  ({s})",
-        )
-        verdict = st.radio("Verdict", list(VERDICT_HELP), horizontal=True, key="review_verdict",
-                           captions=list(VERDICT_HELP.values()))
-        note = st.text_input("Note (optional)", key="review_note", max_chars=500)
-        saved = st.form_submit_button("Save verdict", type="primary", icon=":material/save:")
-    if saved:
-        reviewer = st.session_state.get("reviewer") or "anonymous"
-        store.retro.save_review(data.db_path(), signature, verdict, note=note or None, reviewer=reviewer,
-                                period=(scope.period.start, scope.period.end))
-        st.session_state["review_saved"] = f"Saved: {verdict} for “{titles[signature]}”."
-        st.rerun()
 
 
 def still_firing(scope: page.Scope) -> None:
     st.subheader("Reviewed, and still firing")
-    st.caption(data.formula("follow_through"))
+    st.caption(format.sentence(data.formula("follow_through")) + ".")
     firing = data.load("still_firing", as_of=scope.as_of, team=scope.team)
     if firing.empty:
-        st.success("Every signature reviewed as noise or needs-tuning has gone quiet.", icon=":material/check_circle:")
+        st.success("Every signature reviewed as noise or needs tuning has gone quiet.", icon=":material/check_circle:")
         return
-    st.dataframe(
-        firing,
-        column_order=["title", "verdict", "reviewed_at", "alerts_since", "last_alert_at", "sprints_open", "note",
-                      "reviewer", "signature"],
-        column_config={
-            "title": st.column_config.TextColumn("Example title", width="large"), "verdict": "Verdict",
-            "reviewed_at": st.column_config.DatetimeColumn("Reviewed", format="YYYY-MM-DD"),
-            "alerts_since": "Alerts since", "sprints_open": "Sprints open",
-            "last_alert_at": st.column_config.DatetimeColumn("Last alert", format="YYYY-MM-DD HH:mm"),
-            "note": "Note", "reviewer": "Reviewer", "signature": "Signature",
-        },
-        hide_index=True, width="stretch",
-    )
+    zone = scope.config.default_time_zone
+    page.table(firing.assign(verdict=firing["verdict"].map(format.verdict), reviewer=firing["reviewer"].fillna(
+        "not named")), {
+        "title": st.column_config.TextColumn("Alert", width=240),
+        "verdict": st.column_config.TextColumn("Verdict", width=100),
+        "reviewed_at": st.column_config.DatetimeColumn("Reviewed", format=page.DAY, timezone=zone, width=100),
+        "alerts_since": st.column_config.NumberColumn("Alerts since", width=90),
+        "last_alert_at": st.column_config.DatetimeColumn("Last alert", format=page.MOMENT, timezone=zone, width=140),
+        "sprints_open": st.column_config.NumberColumn("Sprints open", width=96),
+        "note": st.column_config.TextColumn("Note", width=150),
+    })
 
 
 def downloads(scope: page.Scope, ranked: pd.DataFrame) -> None:
     st.subheader("Take it away")
-    db = data.db_path()
-    left, middle, right = st.columns(3)
-    with left:
-        st.download_button("Sprint report (Markdown)", data.load(_report, scope.period, scope.team, "markdown"),
-                           file_name=f"sprint-report-{page.slug(scope)}.md", mime="text/markdown",
-                           icon=":material/description:", key="report_md")
-    with middle:
-        st.download_button("Sprint report (HTML)", data.load(_report, scope.period, scope.team, "html"),
-                           file_name=f"sprint-report-{page.slug(scope)}.html", mime="text/html",
-                           icon=":material/html:", key="report_html")
-    with right:
-        page.download_csv(ranked, f"sprint-data-{page.slug(scope)}.csv", "Sprint data (CSV)", key="report_csv")
-    st.caption(f"From {store.display_name(db)}; the report's footer says who generated it and when.")
+    st.caption("The report leads with the headline and this retro's decisions; the Markdown pastes into GitHub, "
+               "Confluence and Jira as it is, the HTML prints on A4.")
+    page.download_csv(ranked, f"sprint-data-{page.slug(scope)}.csv", "Sprint data (CSV)", key="report_csv")
+    if not st.toggle("Prepare the sprint report", key="report_ready",
+                     help="Builds the report from the decisions saved so far; it follows each later change."):
+        return
+    document = data.load(_document, scope.period, scope.team)
+    name = f"sprint-report-{page.slug(scope)}"
+    md, html, js = st.columns(3)
+    markdown = report.render_markdown(document)
+    md.download_button("Report (Markdown)", markdown, file_name=f"{name}.md", mime="text/markdown",
+                       icon=":material/description:", key="report_md", on_click="ignore")
+    html.download_button("Report (HTML)", report.render_html(document), file_name=f"{name}.html",
+                         mime="text/html", icon=":material/html:", key="report_html", on_click="ignore")
+    js.download_button("Report (JSON)", report.render_json(document), file_name=f"{name}.json",
+                       mime="application/json", icon=":material/data_object:", key="report_json", on_click="ignore")
+    with st.expander("Read it here, or copy its Markdown"):
+        st.code(markdown, language="markdown", wrap_lines=True)
 
 
 def render() -> None:
-    scope = page.start("Sprint retro", "Walk the sprint's noisy alerts, mark each one, and take the report away.")
+    scope = page.start("Sprint retro", "Walk the period's noisy alerts, decide on each, and take the report away.")
     if scope is None:
         return
-    st.sidebar.text_input("Your name, for the reviews you save", key="reviewer", placeholder="anonymous")
-    if message := st.session_state.pop("review_saved", None):
-        st.success(message, icon=":material/check:")
+    identity.name_input()
+    page.scope_line(scope)
     ranked = data.load("noisy", scope.period, team=scope.team)
     if ranked.empty:
         page.nothing_in_period(scope)
-    else:
-        verdict_chart(ranked)
-        review_queue(ranked)
-        review_form(scope, ranked)
+        still_firing(scope)
+        return
+    decisions = data.load(metrics.retro_decisions, scope.period, team=scope.team)
+    progress(ranked, set(decisions.loc[decisions["alert_source_id"].isna(), "signature"]))
+    identity.unnamed_warning()
+    ticked = review_queue(scope, ranked, decisions)
+    bulk_bar(scope, ticked)
+    up_close(scope, ranked, ticked)
+    action_items(scope, ranked, decisions)
     still_firing(scope)
-    if not ranked.empty:
-        downloads(scope, ranked)
+    downloads(scope, ranked)
 
 
 render()

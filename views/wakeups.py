@@ -6,6 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from metrics import elapsed_share
+from metrics.targets import team_targets
 from views import charts, data, format, on_call, page
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -16,11 +18,16 @@ BUCKET_COLUMNS = {
 }
 
 
-def tiles(figures: dict) -> None:
+def tiles(scope: page.Scope, figures: dict) -> None:
     names = [("interruptions", "Interruptions"), ("wake_ups", "Wake-ups"),
              ("disturbed_nights", "Disturbed nights"), ("off_hours_interruptions", "Off-hours")]
+    target = data.load(team_targets, scope.team).get("wake_ups") if scope.is_sprint else None
     for column, (name, label) in zip(st.columns(len(names)), names, strict=True):
-        column.metric(label, format.count(figures.get(name)), help=data.formula(name), border=True)
+        column.metric(label, format.count(figures.get(name)), help=format.sentence(data.formula(name)) + ".",
+                      border=True)
+        if name == "wake_ups" and (line := page.target_line(name, figures.get(name), target,
+                                                            elapsed_share(scope.period))):
+            column.markdown(line)
 
 
 def per_person(people: pd.DataFrame) -> None:
@@ -65,9 +72,12 @@ def load_against_ceiling(scope: page.Scope) -> None:
         st.success("Nobody went over the ceiling in this period.", icon=":material/check_circle:")
     else:
         st.warning(f"{len(over)} person-{per}s over the ceiling:", icon=":material/warning:")
-        st.dataframe(over, hide_index=True, width="stretch", column_order=["person_name", "day", "interruptions", "ceiling"],
-                     column_config={"person_name": "Person", "day": st.column_config.DateColumn("Day" if per == "day" else "Week"),
-                                    "interruptions": "Interruptions", "ceiling": "Ceiling"})
+        page.table(over, {
+            "person_name": st.column_config.TextColumn("Person", width=200),
+            "day": st.column_config.DateColumn("Day" if per == "day" else "Week starting", format=page.DAY, width=140),
+            "interruptions": st.column_config.NumberColumn("Interruptions", width=110),
+            "ceiling": st.column_config.NumberColumn("Ceiling", width=90),
+        })
         page.download_csv(over, f"over-ceiling-{page.slug(scope)}.csv", "Download (CSV)")
 
 
@@ -75,7 +85,8 @@ def render() -> None:
     scope = page.start("Wake-ups and paging load", "Who was interrupted, when in their own day, and how often.")
     if scope is None:
         return
-    tiles(data.load("summary", scope.period, team=scope.team))
+    page.scope_line(scope)
+    tiles(scope, data.load("summary", scope.period, team=scope.team))
     people = data.load("people_load", scope.period, team=scope.team)
     if people.empty:
         page.nothing_in_period(scope, "interruptions")
@@ -85,21 +96,27 @@ def render() -> None:
             per_person(people)
         with right:
             heatmap(data.load("interruption_list", scope.period, team=scope.team))
-        st.dataframe(people, hide_index=True, width="stretch",
-                     column_order=["person_name", "interruptions", *BUCKET_COLUMNS, "disturbed_nights"],
-                     column_config={"person_name": "Person", "interruptions": "Interruptions", **BUCKET_COLUMNS,
-                                    "disturbed_nights": "Disturbed nights"})
+        page.table(people, {
+            "person_name": st.column_config.TextColumn("Person", width=200),
+            "interruptions": st.column_config.NumberColumn("Interruptions", width=110),
+            **{name: st.column_config.NumberColumn(label, width=120) for name, label in BUCKET_COLUMNS.items()},
+            "disturbed_nights": st.column_config.NumberColumn("Disturbed nights", width=130),
+        })
         page.download_csv(people, f"wake-ups-{page.slug(scope)}.csv", "Download per person (CSV)")
     # With schedules the ceiling is judged per shift there; without, per person and calendar day here.
     if not on_call.render(scope) and not people.empty:
         load_against_ceiling(scope)
     if people.empty:
         return
-    history = data.load("per_sprint", sprints=12, team=scope.team, day=scope.period.start.date())
+    history, axis = charts.history(scope)
+    over = "per sprint" if scope.is_sprint else ("per week" if axis == "Week from" else "per day")
+    target = data.load(team_targets, scope.team).get("wake_ups") if scope.is_sprint else None
     left, right = st.columns(2)
-    left.plotly_chart(charts.per_sprint_lines(history, "wake_ups", "Wake-ups per sprint"), width="stretch")
-    right.plotly_chart(charts.per_sprint_lines(history, "disturbed_nights", "Disturbed nights per sprint"),
+    left.plotly_chart(charts.per_step_lines(history, "wake_ups", f"Wake-ups {over}", axis,
+                                            target=None if target is None else target.value), width="stretch")
+    right.plotly_chart(charts.per_step_lines(history, "disturbed_nights", f"Disturbed nights {over}", axis),
                        width="stretch")
+    charts.note_so_far(history)
 
 
 render()

@@ -1,0 +1,115 @@
+"""One signature up close, shared by the noisy-alerts and retro pages: firings, pages, verdicts so far."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+import metrics
+from metrics import browse
+from views import data, format, page
+
+BUCKETS = {"business": "Business", "off": "Off hours", "sleep": "Sleep"}
+
+
+def picker(ranked: pd.DataFrame, key: str, label: str = "Signature", preferred: str | None = None) -> str:
+    """A select box over the ranked signatures, by title; `?signature=` and `preferred` pick the first shown."""
+    options = ranked["signature"].tolist()
+    titles = dict(zip(ranked["signature"], ranked["title"], strict=True))
+    wanted = preferred or st.query_params.get("signature")
+    index = options.index(wanted) if wanted in options else 0
+    chosen = st.selectbox(label, options, index=index, key=key,
+                          format_func=lambda s: f"{format.short(titles[s], 90)}  ·  {format.short(s, 60)}")
+    st.query_params["signature"] = chosen
+    return chosen
+
+
+def summary(row: pd.Series) -> None:
+    """What the figures say about it: diagnosis, the usual fix, and the verdict in force."""
+    facts = [f"**{format.count(row['alerts'])}** alerts", f"**{format.share(row['noise_ratio'])}** noise",
+             f"**{format.count(row['interruptions'])}** pages", f"**{format.count(row['sleep_interruptions'])}** "
+             "wake-ups", f"MTTR **{format.duration(row['ttr_median_s'])}**"]
+    st.markdown(" · ".join(facts))
+    if not format.missing(row["diagnosis"]):
+        st.markdown(f"Diagnosis: **{format.inert(row['diagnosis'])}**. Usual fix: "
+                    f"{format.inert(row['suggested_fix'])}.")
+    st.caption(f"Signature: {format.inert(row['signature'])}")
+
+
+def timeline(alerts: pd.DataFrame, scope: page.Scope) -> None:
+    if alerts.empty:
+        st.caption("No firings in this period.")
+        return
+    frame = alerts.assign(
+        ended=alerts["resolved_at"].fillna(pd.Timestamp(dt.datetime.now(dt.UTC))),
+        state=alerts["is_transient"].map({True: "Transient", False: "Not transient"}),
+        acknowledged=format.texts(alerts["tta_s"], format.duration),
+        resolved=format.texts(alerts["ttr_s"], format.duration),
+        service=alerts["service"].fillna("no service"),
+    )
+    figure = px.timeline(
+        frame, x_start="created_at", x_end="ended", y="service", color="state",
+        hover_data={"title": True, "acknowledged": True, "resolved": True, "service": False, "state": False,
+                    "ended": False, "created_at": "|%d %b %H:%M"},
+        labels={"service": "", "state": "", "title": "Title", "acknowledged": "Acknowledged after",
+                "resolved": "Resolved after", "created_at": "Fired"},
+        title="When it fired", color_discrete_map={"Transient": "#c0392b", "Not transient": "#7f8c8d"},
+    )
+    figure.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8}, legend_title_text="")
+    st.plotly_chart(figure, width="stretch")
+
+
+def who_it_paged(pages: pd.DataFrame) -> None:
+    st.markdown("**Who it paged**")
+    if pages.empty:
+        st.caption("Nobody was paged by it in this period.")
+        return
+    table = (pages.assign(bucket=pages["time_bucket"].map(BUCKETS))
+             .pivot_table(index="person_name", columns="bucket", values="source_id", aggfunc="count", fill_value=0)
+             .reindex(columns=list(BUCKETS.values()), fill_value=0).reset_index())
+    table = table.assign(Total=table[list(BUCKETS.values())].sum(axis=1)).sort_values("Total", ascending=False)
+    page.table(table, {"person_name": st.column_config.TextColumn("Person", width=150),
+                       **{name: st.column_config.NumberColumn(name, width=72) for name in BUCKETS.values()},
+                       "Total": st.column_config.NumberColumn("Total", width=60)})
+    st.caption("Pages by the person's local time of day: business hours, off hours, sleep hours (22:00–08:00).")
+
+
+def verdict_history(signature: str, scope: page.Scope) -> None:
+    """Every verdict and note given on it so far, newest first."""
+    st.markdown("**Verdicts and notes so far**")
+    history = data.load(browse.reviews_of, signature)
+    if history.empty:
+        st.caption("Not reviewed yet.")
+        return
+    zone = scope.config.default_time_zone
+    lines = []
+    for review in history.head(8).itertuples():
+        note = "" if format.missing(review.note) else f" “{format.inert(review.note)}”"
+        who = "not named" if format.missing(review.reviewer) else format.inert(review.reviewer)
+        lines.append(f"- **{format.verdict(review.verdict)}**{note} — {who}, {format.day(review.reviewed_at, zone)}; "
+                     f"{_applies_to(review, zone)}")
+    st.markdown("\n".join(lines))
+    if len(history) > 8:
+        st.caption(f"and {len(history) - 8} earlier.")
+
+
+def _applies_to(review, zone: str) -> str:
+    if not format.missing(review.alert_source_id):
+        return "one alert"
+    if format.missing(review.period_start):
+        return "alerts from then on"
+    span = metrics.Period(review.period_start.to_pydatetime(), review.period_end.to_pydatetime())
+    return f"alerts from {format.period(span, zone)} on"
+
+
+def alerts_of(scope: page.Scope, signature: str) -> pd.DataFrame:
+    alerts = data.load("alert_list", scope.period, team=scope.team, service=scope.service)
+    return alerts[alerts["signature"] == signature]
+
+
+def pages_of(scope: page.Scope, signature: str) -> pd.DataFrame:
+    pages = data.load("interruption_list", scope.period, team=scope.team)
+    return pages[pages["signature"] == signature]
