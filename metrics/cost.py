@@ -80,7 +80,8 @@ _PLANNER_ALERTS = f"""
     FROM interruption_facts GROUP BY source, source_id
 ),
 decided AS (
-    SELECT f.*, coalesce(ar.verdict, sv.verdict) AS decided_verdict
+    SELECT f.*,  -- a merged alert is a duplicate unless a person said otherwise (METRICS.md, Merged alert)
+        coalesce(ar.verdict, CASE WHEN f.merged_into IS NOT NULL THEN 'duplicate' END, sv.verdict) AS decided_verdict
     FROM alert_facts AS f
     LEFT JOIN alert_review AS ar USING (source, source_id)
     LEFT JOIN signature_verdict AS sv USING (signature)
