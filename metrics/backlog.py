@@ -43,8 +43,13 @@ def link(base_url: str | None, row: dict[str, Any]) -> str | None:
     return f"{base_url.rstrip('/')}/noisy?" + urlencode({"team": row["team"], "signature": row["signature"]})
 
 
+def _text(value: Any, otherwise: str) -> str:
+    """A cell as text, or `otherwise` where it is missing (None, NaN)."""
+    return otherwise if display.missing(value) or value == "" else str(value)
+
+
 def summary(row: dict[str, Any]) -> str:
-    return f"{KINDS[row['fix_kind']][0]}: {row['title'] or row['signature']}"
+    return f"{KINDS[row['fix_kind']][0]}: {_text(row['title'], row['signature'])}"
 
 
 def description(row: dict[str, Any], window: str, base_url: str | None = None) -> list[tuple[str, str]]:
@@ -52,18 +57,18 @@ def description(row: dict[str, Any], window: str, base_url: str | None = None) -
     kind, what, saves = KINDS[row["fix_kind"]]
     estimate = display.MISSING
     if not display.missing(row.get("estimate_h")):
-        who = row.get("estimated_by") or "not named"
+        who = _text(row.get("estimated_by"), "not named")
         estimate = f"{display.hours(row['estimate_h'])} ({who}, {display.day(row.get('estimated_at'))})"
         if not display.missing(row.get("estimate_note")):
             estimate += f": {row['estimate_note']}"
     lines = [
-        ("Alert", row["title"] or row["signature"]),
+        ("Alert", _text(row["title"], row["signature"])),
         ("Signature", row["signature"]),
         ("Team", row["team"]),
         ("Kind of fix", f"{kind.lower()}: {what}"),
-        ("Diagnosis", row.get("diagnosis") or "none from the figures"),
-        ("Suggested fix", row.get("suggested_fix") or ("find and repair the cause" if row["fix_kind"] == "cause"
-                                                       else "see the diagnosis on the dashboard")),
+        ("Diagnosis", _text(row.get("diagnosis"), "none from the figures")),
+        ("Suggested fix", _text(row.get("suggested_fix"), "find and repair the cause" if row["fix_kind"] == "cause"
+                                else "see the diagnosis on the dashboard")),
         ("Verdict", display.verdict(row.get("verdict"))),
         ("Saving", f"{display.hours(row['projected_saving_h'])} per sprint ({saves}, mean of {window})"),
         ("Hours lost", f"{display.hours(row['hours_lost'])} over {window}: {display.count(row['alerts'])} alerts, "

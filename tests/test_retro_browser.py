@@ -170,14 +170,14 @@ def test_filters_survive_page_changes(live_demo):
             sidebar.get_by_role("link", name=title).click()
             page.wait_for_url(re.compile(rf"/{path}\?"), timeout=60_000)
             settled(page)
-            team = sidebar.locator("[data-testid='stSelectbox']").filter(has_text="Team").inner_text()
-            sprint = sidebar.locator("[data-testid='stSelectbox']").filter(has_text="Sprint").inner_text()
-            assert "search" in team, title
+            team = sidebar.get_by_role("combobox", name="Team").input_value()
+            sprint = sidebar.get_by_role("combobox", name="Sprint").input_value()
+            assert team == "search", title
             assert metrics.display.period(_sprints()[-5]) in sprint, title
             assert "team=search" in page.url and f"sprint={older}" in page.url, title
         sidebar.get_by_role("link", name="Fix planner").click()  # no period here; the team stays
         settled(page)
-        assert "search" in sidebar.locator("[data-testid='stSelectbox']").filter(has_text="Team").inner_text()
+        assert sidebar.get_by_role("combobox", name="Team").input_value() == "search"
 
 
 def test_the_product_owner_weighs_fixes_and_takes_them_to_the_backlog(live_demo, tmp_path):
@@ -245,3 +245,20 @@ def test_the_manager_sets_a_target_and_sees_it_against_the_figures(live_demo, tm
     with store.reading(db) as con:
         assert con.execute("SELECT figure, value FROM targets WHERE team = 'payments' ORDER BY figure").fetchall() == [
             ("noise_ratio", 0.4), ("wake_ups", 20.0)]
+
+
+def test_the_html_report_fits_an_a4_page_and_prints(live_demo, tmp_path):
+    """At A4's width (210 mm = 794 px at 96 dpi) nothing is wider than the page; it prints to PDF pages."""
+    from metrics import report
+
+    long_title = "checkout-api " + "x" * 300  # one unbroken alert title must wrap, not widen the page
+    document = report.build(live_demo, _sprints()[-2], "payments", S)
+    document.noisy.loc[0, "title"] = long_title
+    with chromium_page(794, 1123) as page:
+        page.set_content(report.render_html(document))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 794
+        widest = page.evaluate("Math.max(...Array.from(document.querySelectorAll('table')).map(t => t.scrollWidth))")
+        assert widest <= 794 - 2 * 15 / 25.4 * 96 + 1  # inside the 15 mm margins
+        pdf = page.pdf(format="A4", print_background=True)
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 1

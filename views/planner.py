@@ -32,7 +32,8 @@ def _payback_text(row) -> str:
 def _estimated_by(row, zone: str) -> str:
     if format.missing(row.estimate_h):
         return format.MISSING
-    return f"{row.estimated_by or 'not named'}, {format.day(row.estimated_at, zone)}"
+    who = "not named" if format.missing(row.estimated_by) else row.estimated_by
+    return f"{who}, {format.day(row.estimated_at, zone)}"
 
 
 def chart(plan: pd.DataFrame) -> None:

@@ -52,14 +52,14 @@ def slowest(scope: page.Scope) -> None:
         tta=format.texts(rows["tta_s"], format.duration), ttr=format.texts(rows["ttr_s"], format.duration)
     )
     page.table(rows, {
-        "title": st.column_config.TextColumn("Alert", width=280, pinned=True),
-        "team": st.column_config.TextColumn("Team", width=90),
-        "service": st.column_config.TextColumn("Service", width=120),
-        "created_at": st.column_config.DatetimeColumn("Fired", format=page.MOMENT, width=140,
+        "title": st.column_config.TextColumn("Alert", width=240, pinned=True),
+        "team": st.column_config.TextColumn("Team", width=80),
+        "service": st.column_config.TextColumn("Service", width=110),
+        "created_at": st.column_config.DatetimeColumn("Fired", format=page.MOMENT, width=130,
                                                       timezone=scope.config.default_time_zone),
-        "tta": st.column_config.TextColumn("Acknowledged after", width=130),
-        "ttr": st.column_config.TextColumn("Resolved after", width=110),
-        "url": st.column_config.LinkColumn("In the provider", display_text="open", width=100),
+        "tta": st.column_config.TextColumn("Acked after", width=96),
+        "ttr": st.column_config.TextColumn("Resolved after", width=104),
+        "url": st.column_config.LinkColumn("In the provider", display_text="open", width=104),
     })
     page.download_csv(rows, f"slowest-alerts-{page.slug(scope)}.csv", "Download (CSV)")
 

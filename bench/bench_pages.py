@@ -1,0 +1,145 @@
+"""Benchmark: how fast each dashboard page settles in a real browser, and how fast a save answers.
+
+Run by hand from the repository root (not a test), on a quiet machine:
+
+    python bench/bench_pages.py                  # the demo history, 5 visits a page
+    python bench/bench_pages.py --visits 9 --width 1400
+
+It loads the demo history (seed 7, 180 days ending now) into a temporary database, starts
+`streamlit run dashboard.py` on it and drives Debian's Chromium. For each page it measures
+navigation to settled content: from the request until the page's content is drawn (titles,
+tables, charts) and Streamlit has finished the run. The first visit fills the app's cache
+(cold); the others read from it (warm, the median is printed). The baseline, measured in the
+same run, is the same navigation to the dashboard on an empty database: Streamlit, the browser
+and the app's frame without figures. It then saves a verdict in the retro's queue and an
+estimate in the planner, timing the answer (the toast saying it is saved) and the page settling
+again. Peak memory is the Streamlit server's (VmHWM). Targets: every page under 1 s warm; a
+save answered within 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import settings  # noqa: E402
+from ingest.sources.demo import load_demo  # noqa: E402
+from tests.browser import choose_in, chromium_page, grid_column, streamlit_server, type_into  # noqa: E402
+
+PAGES = {
+    "Overview": "?team=payments",
+    "Noisy alerts": "noisy?team=payments",
+    "Sprint retro": "retro?team=payments",
+    "Wake-ups and load": "wakeups?team=payments",
+    "Response times": "response?team=payments",
+    "Fix planner": "planner?team=payments",
+    "Data": "data_sources",
+}
+SETTLED = """() => {
+    if (!document.querySelector('[data-testid="stMain"] h1')) return false;
+    if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+    if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+    const charts = document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
+    if (document.querySelectorAll('.js-plotly-plot .main-svg').length < charts) return false;
+    const grids = document.querySelectorAll('[data-testid="stDataFrame"]').length;
+    return document.querySelectorAll('[data-testid="stDataFrame"] canvas').length >= grids;
+}"""
+
+
+def settle_time(page, url: str) -> float:
+    """Seconds from asking for `url` to its settled content (held for 100 ms, so a late re-run counts)."""
+    started = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    while True:
+        page.wait_for_function(SETTLED, timeout=120_000, polling=25)
+        settled_at = time.perf_counter()
+        page.wait_for_timeout(100)
+        if page.evaluate(SETTLED):
+            return settled_at - started
+
+
+def peak_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def server_pid(url: str) -> int:
+    """The pid of the Streamlit server listening on `url`'s port (it is our child)."""
+    port = url.rsplit(":", 1)[1]
+    for status in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = status.read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "streamlit" in command and f"--server.port={port}" in command:
+            return int(status.parent.name)
+    return 0
+
+
+def save_time(page, table_header: str, column: str, row: int, option: str | None, text: str | None) -> tuple:
+    """Seconds until a save in a table answers (its toast) and until the page has settled again."""
+    grid = next(g for g in page.locator('[data-testid="stDataFrame"]').all()
+                if table_header in g.locator("[role=columnheader]").all_inner_texts())
+    index = grid_column(grid, column)
+    toasts = page.locator('[data-testid="stToast"]').filter(has_text="Saved").count()
+    started = time.perf_counter()
+    if option:
+        choose_in(page, grid, row, index, option)
+    else:
+        type_into(page, grid, row, index, text)
+    page.wait_for_function(
+        f"() => Array.from(document.querySelectorAll('[data-testid=\"stToast\"]'))"
+        f".filter(t => t.innerText.includes('Saved')).length > {toasts}", timeout=60_000, polling=10)
+    answered = time.perf_counter() - started
+    page.wait_for_function(SETTLED, timeout=120_000, polling=25)
+    return answered, time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--visits", type=int, default=5, help="visits a page (the first is cold)")
+    parser.add_argument("--width", type=int, default=1400, help="browser width in px")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        demo, empty = str(Path(tmp) / "demo.duckdb"), str(Path(tmp) / "empty.duckdb")
+        started = time.perf_counter()
+        load_demo(demo, settings.Settings(), seed=7, days=180)
+        print(f"demo history loaded in {time.perf_counter() - started:.1f} s")
+        with streamlit_server(empty) as url, chromium_page(args.width, 1600) as page:
+            baseline = [settle_time(page, f"{url}/") for _ in range(args.visits)]
+        base = statistics.median(baseline[1:] or baseline)
+        print(f"baseline (empty database, overview): {base * 1000:.0f} ms warm median")
+        rows = []
+        with streamlit_server(demo) as url, chromium_page(args.width, 1600) as page:
+            for name, path in PAGES.items():
+                times = [settle_time(page, f"{url}/{path}") for _ in range(args.visits)]
+                rows.append((name, times[0], statistics.median(times[1:] or times), max(times[1:] or times)))
+            page.goto(f"{url}/retro?team=payments")
+            page.wait_for_function(SETTLED, timeout=120_000)
+            verdict = save_time(page, "Verdict", "Verdict", 3, "Noise", None)
+            page.goto(f"{url}/planner?team=payments")
+            page.wait_for_function(SETTLED, timeout=120_000)
+            estimate = save_time(page, "Saving / sprint", "Estimate", 1, None, "7")
+            memory = peak_mib(server_pid(url))
+    print(f"\n{'page':<20}{'cold':>9}{'warm median':>13}{'warm max':>10}{'ratio':>8}")
+    for name, cold, warm, worst in rows:
+        print(f"{name:<20}{cold * 1000:>7.0f}ms{warm * 1000:>11.0f}ms{worst * 1000:>8.0f}ms{warm / base:>8.2f}")
+    print(f"\nsave a verdict:   answered in {verdict[0] * 1000:.0f} ms, page settled in {verdict[1] * 1000:.0f} ms")
+    print(f"save an estimate: answered in {estimate[0] * 1000:.0f} ms, page settled in {estimate[1] * 1000:.0f} ms")
+    print(f"peak memory of the Streamlit server: {memory:.0f} MiB")
+    slow = [name for name, _, warm, _ in rows if warm >= 1.0]
+    late = [what for what, (answer, _) in (("verdict", verdict), ("estimate", estimate)) if answer > 0.5]
+    print("targets: " + ("met" if not slow and not late else f"missed: {', '.join(slow + late)}"))
+    return 0 if not slow and not late else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
