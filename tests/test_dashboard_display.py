@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.apptest import freeze_today, open_page
 
-PAGES = ["views/overview.py", "views/noisy.py", "views/retro.py", "views/wakeups.py", "views/response.py",
+PAGES = ["views/overview.py", "views/noisy.py", "views/retro.py", "views/advice.py", "views/wakeups.py", "views/response.py",
          "views/planner.py", "views/data_sources.py"]
 # What a reader must never see: missing values spelled out, machine timestamps, snake_case names.
 RAW_VALUE = re.compile(r"\b(None|nan|NaN|NaT|null|undefined)\b|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\+00:00")
@@ -45,11 +45,12 @@ def _texts(node) -> list[str]:
 
 
 _PATH = re.compile(r"(?:[A-Za-z]:)?/[^\s`]+")
+_CODE = re.compile(r"`[^`]*`")  # configuration keys and commands, shown as code on purpose
 
 
 def _raw_names(text: str) -> set[str]:
-    """snake_case words in `text`, leaving out file paths (the database's) and the vendors' own words."""
-    return {name for name in RAW_NAME.findall(_PATH.sub("", text)) if name not in VENDOR_WORDS}
+    """snake_case words in `text`, leaving out file paths (the database's), code and the vendors' own words."""
+    return {name for name in RAW_NAME.findall(_PATH.sub("", _CODE.sub("", text))) if name not in VENDOR_WORDS}
 
 
 def _table_problems(frame) -> list[str]:
