@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 import shutil
+import time
 
 import pytest
 
@@ -55,13 +56,18 @@ def _sprints() -> list[metrics.Period]:
     return metrics.sprints_back(S, 12, dt.datetime.now(dt.UTC).date())
 
 
-def _grid_with(page, header: str):
-    """The first grid on the page with a column headed `header`."""
-    for index in range(page.locator(GRID).count()):
-        grid = page.locator(GRID).nth(index)
-        if header in grid.locator("[role=columnheader]").all_inner_texts():
-            return grid
-    raise AssertionError(f"no table with a column {header!r}")
+def _grid_with(page, header: str, timeout_s: float = 30):
+    """The first grid on the page with a column headed `header` (waiting while the page draws)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for index in range(page.locator(GRID).count()):
+            grid = page.locator(GRID).nth(index)
+            if header in grid.locator("[role=columnheader]").all_inner_texts():
+                return grid
+        if time.monotonic() > deadline:
+            screenshot(page, "retro-table-missing")
+            raise AssertionError(f"no table with a column {header!r}")
+        page.wait_for_timeout(500)
 
 
 def _saved(page, saying: str = "Saved") -> None:
