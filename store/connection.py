@@ -105,6 +105,14 @@ def _queue_message(db: str, timeout: lock.LockTimeout, waited: float) -> str:
 _OPEN_CLOSE = threading.Lock()
 
 
+def _no_progress_bar(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB draws a progress bar on stdout after two seconds: it would corrupt a command's output."""
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        pass  # in Jupyter without ipywidgets DuckDB refuses the setting; there the bar is no stdout text
+
+
 def _connect(db: str, read_only: bool, timeout_s: float | None) -> duckdb.DuckDBPyConnection:
     """Connect, retrying DuckDB's own lock conflicts with capped exponential backoff and jitter."""
     timeout_s = lock_timeout_s() if timeout_s is None else timeout_s
@@ -114,8 +122,7 @@ def _connect(db: str, read_only: bool, timeout_s: float | None) -> duckdb.DuckDB
         try:
             with _OPEN_CLOSE:
                 con = duckdb.connect(db, read_only=read_only)
-            # DuckDB draws a progress bar on stdout after two seconds: it would corrupt a command's output.
-            con.execute("SET enable_progress_bar = false")
+            _no_progress_bar(con)
             return con
         except duckdb.IOException as exc:
             waited = time.monotonic() - started
