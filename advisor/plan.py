@@ -297,12 +297,20 @@ def _apply(configs: Configs, suggestions: list[Suggestion], run_checks: bool, no
 
 
 def _checks(configs: Configs, patched: PatchedFile) -> list[check.Check]:
+    """The patched file checked; when it fails, the file as it was too, to say whether the patch did it."""
+    done = _check(configs, patched, patched.after)
+    if done.ok is False and _check(configs, patched, patched.before).ok is False:
+        done = dataclasses.replace(done, output=f"{done.output} (it fails without the patch too)")
+    return [done]
+
+
+def _check(configs: Configs, patched: PatchedFile, text: str) -> check.Check:
     if patched.kind == "alertmanager":
-        return [check.alertmanager(patched.after, patched.path)]
+        return check.alertmanager(text, patched.path)
     rule_file = next(f for f in configs.rules.files if f.path == patched.path)
     if rule_file.kubernetes:
-        return [check.rules(rule_file.rule_groups(patched.after), patched.path)]
-    return [check.rule_file_text(patched.after, patched.path)]
+        return check.rules(rule_file.rule_groups(text), patched.path)
+    return check.rule_file_text(text, patched.path)
 
 
 @dataclass

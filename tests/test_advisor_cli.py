@@ -131,6 +131,7 @@ def test_a_patched_file_failing_its_check_exits_1_and_says_so(db, tmp_path):
     done = advise(db, "--rules", str(broken), cwd=tmp_path)
     assert done.returncode == 1
     assert "promtool check rules FAILS" in done.stdout and "the patched" in done.stderr
+    assert "(it fails without the patch too)" in done.stdout
 
 
 @pytest.mark.parametrize(
