@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 import requests
 
 import store
-from outbound.slack import ACTION_PREFIX, VERDICT_BUTTONS, inert
+from outbound.slack import ACTION_PREFIX, VERDICT_BUTTONS, escaped
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def record(db: str, marking: Marking) -> str:
     try:
         store.retro.save_review(db, marking.signature, marking.verdict, note="marked from the Slack digest",
                                 reviewer=marking.reviewer, period=(marking.start, marking.end))
-        reply = f"Marked {inert(marking.signature)} as *{marking.verdict}* for the sprint of {marking.start:%d %b}."
+        reply = f"Marked {escaped(marking.signature)} as *{marking.verdict}* for the sprint of {marking.start:%d %b}."
     except (store.DatabaseBusy, store.DatabaseError, ValueError) as exc:
         log.warning("a verdict from Slack was not saved: %s", exc)
         reply = "The verdict could not be saved just now (the database is busy); please press the button again."
