@@ -7,6 +7,7 @@ import datetime as dt
 
 import settings as settings_module
 import store
+from ingest.http import HttpPolicy
 from metrics.period import Period, previous
 from outbound import compose, post, ticket_sync, tickets
 from outbound.github import GitHub
@@ -61,7 +62,7 @@ def finished_sprint(args: argparse.Namespace, period: Period, config: settings_m
 def run_post(args: argparse.Namespace, db: str, period: Period, config: settings_module.Settings) -> int:
     digest = compose.build(db, period, args.team, config)
     try:
-        outcome = post.post(db, digest, args.to, again=args.again)
+        outcome = post.post(db, digest, args.to, again=args.again, policy=policy(args.to, config))
     except post.NotConfigured as exc:
         raise Misconfigured(str(exc)) from None
     print(outcome.message)
@@ -94,11 +95,21 @@ def _system(name: str, config: settings_module.Settings):
         if not config.outcome.jira_project:
             raise Misconfigured("outcome.jira_project is not set: name the Jira project key tickets go to")
         return Jira(secret("JIRA_URL"), secret("JIRA_EMAIL"), secret("JIRA_API_TOKEN"), config.outcome.jira_project,
-                    config.outcome.jira_issue_type)
+                    config.outcome.jira_issue_type, policy(name, config))
     missing = [v for v in ("GITHUB_TOKEN", "GITHUB_REPOSITORY") if not secret(v)]
     if missing:
         raise Misconfigured(f"{', '.join(missing)} not set: GitHub needs a token and owner/name in the environment")
     repository = secret("GITHUB_REPOSITORY")
     if repository.count("/") != 1:
         raise Misconfigured("GITHUB_REPOSITORY must be owner/name")
-    return GitHub(secret("GITHUB_API_URL") or "https://api.github.com", repository, secret("GITHUB_TOKEN"))
+    return GitHub(secret("GITHUB_API_URL") or "https://api.github.com", repository, secret("GITHUB_TOKEN"),
+                  policy(name, config))
+
+
+def policy(name: str, config: settings_module.Settings) -> HttpPolicy:
+    """Timeouts and retries, settable as for the providers: [providers.slack], [providers.jira], …"""
+    try:
+        return HttpPolicy.from_options(name, {"max_attempts": 4, "backoff_cap_s": 60.0,
+                                              **config.providers.get(name, {})})
+    except settings_module.ConfigError as exc:
+        raise Misconfigured(str(exc)) from None
