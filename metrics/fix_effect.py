@@ -63,7 +63,7 @@ counted AS (
       ON a.signature = s.signature AND a.created_at >= s.before_start AND a.created_at < s.after_end
     GROUP BY ALL
 )
-SELECT signature, title, fixed_by, fixed_at, detail, who, alerts_before, alerts_after,
+SELECT signature, coalesce(title, signature) AS title, fixed_by, fixed_at, detail, who, alerts_before, alerts_after,
     greatest(epoch(fixed_at - coalesce(before_start, fixed_at)), 0) / 86400.0 AS days_before,
     greatest(epoch(after_end - fixed_at), 0) / 86400.0 AS days_after
 FROM counted
@@ -203,3 +203,58 @@ def _beta_fraction(x: float, a: float, b: float) -> float:
         if abs(d * c - 1) < 1e-15:
             break
     return result
+
+
+TICKETS = register(
+    Metric(
+        "fix_tickets",
+        "Tickets",
+        "each signature's ticket as the last `python -m metrics tickets` run read it back",
+        "list",
+        """
+SELECT signature, system, ticket_key, url, status, done, closed_at, synced_at
+FROM tickets
+ORDER BY signature, synced_at DESC
+""",
+        "query",
+    )
+)
+
+
+def tickets(db: str | None, settings: Settings | None = None) -> pd.DataFrame:
+    """Every ticket opened for a fix, with the status last read back (newest sync first per signature)."""
+    settings = facts.resolve(settings)
+    now = dt.datetime.now(dt.UTC)
+    return facts.query_one(db, settings, Period(now - dt.timedelta(days=1), now), TICKETS.sql, {}, with_facts=False)
+
+
+def fix_board(
+    db: str | None,
+    as_of: dt.datetime | None = None,
+    team: str | None = None,
+    settings: Settings | None = None,
+    since: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Each signature's latest fix with its effect, and its ticket (ticket_key, ticket_status, ticket_url); a
+    signature with a ticket but no fix yet has a row too, without verdict."""
+    latest = latest_per_signature(fix_effects(db, as_of, team, settings, since))
+    known = tickets(db, settings).drop_duplicates("signature")
+    known = known.rename(columns={"status": "ticket_status", "url": "ticket_url", "done": "ticket_done"})
+    return latest.merge(known[["signature", "system", "ticket_key", "ticket_status", "ticket_url", "ticket_done"]],
+                        on="signature", how="outer" if since is None else "left")
+
+
+def effect_text(effect: float | None, low: float | None, high: float | None, short: bool = False) -> str:
+    """'×0.20 (95 %: 0.05–0.61)', or short '×0.20 (0.05–0.61)'; 'new' without a rate before; '–' without an
+    interval."""
+    if low is None or pd.isna(low):
+        return "–"
+    shown = ("new" if short else "new after the fix") if effect is None or pd.isna(effect) else f"×{effect:.2f}"
+    upper = "∞" if math.isinf(high) else f"{high:.2f}"
+    return f"{shown} ({'' if short else '95 %: '}{low:.2f}–{upper})"
+
+
+def how_fixed(fixed_by: str, detail: str | None) -> str:
+    """'review noise', 'alert fix marked done', 'ticket OPS-7 closed'."""
+    return {"review": f"review {detail}", "planner": f"{detail} marked done",
+            "ticket": f"ticket {detail} closed"}.get(fixed_by, fixed_by)

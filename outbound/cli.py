@@ -70,7 +70,7 @@ def run_post(args: argparse.Namespace, db: str, period: Period, config: settings
 
 
 def run_tickets(args: argparse.Namespace, db: str, config: settings_module.Settings) -> int:
-    system = _system(args.to, config)
+    system = ticket_system(args.to, config)
     now = dt.datetime.now(dt.UTC)
     try:
         known = {row["signature"] for row in store.outbound.tickets(db, system.name)}
@@ -85,7 +85,8 @@ def run_tickets(args: argparse.Namespace, db: str, config: settings_module.Setti
     return 0
 
 
-def _system(name: str, config: settings_module.Settings):
+def ticket_system(name: str, config: settings_module.Settings):
+    """The Jira or GitHub client the environment and configuration describe (Misconfigured if they do not)."""
     secret = settings_module.secret
     if name == "jira":
         missing = [v for v in ("JIRA_URL", "JIRA_EMAIL", "JIRA_API_TOKEN") if not secret(v)]

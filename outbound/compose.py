@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import pandas as pd
 
 import metrics
 from metrics import report
-from metrics.fix_effect import fix_effects, latest_per_signature
+from metrics.fix_effect import effect_text, fix_effects, how_fixed, latest_per_signature
 from metrics.period import Period
 from metrics.registry import formula, label
 from outbound.digest import Digest, Figure, Item, dashboard_link
@@ -100,22 +99,14 @@ def _fix(row: dict, base: str | None, team: str | None, period: Period) -> Item:
 
 
 def effect_line(row: dict) -> str:
-    """'×0.20 (95 %: 0.05–0.61), confirmed: review noise on 12 Oct; 14 alerts in 28 days before, 2 in 28 after'."""
-    how = {"review": f"review {row['detail']}", "planner": f"{row['detail']} marked done",
-           "ticket": f"ticket {row['detail']} closed"}.get(row["fixed_by"], row["fixed_by"])
+    """'×0.20 (95 %: 0.05–0.61), confirmed; review noise on 12 Oct; 14 alerts in 28 days before, 2 in 28 after'."""
     counts = (f"{int(row['alerts_before'])} alerts in {row['days_before']:.0f} days before, "
               f"{int(row['alerts_after'])} in {row['days_after']:.0f} after")
-    effect, low, high = _plain(row.get("effect")), _plain(row.get("low")), _plain(row.get("high"))
-    if low is None:
+    if _plain(row.get("low")) is None:
         shown = f"{row['verdict']}: {row['days_after']:.0f} of at least 7 days after the fix"
     else:
-        ratio = f"×{effect:.2f}" if effect is not None else "new after the fix"
-        shown = f"{ratio} (95 %: {_ratio(low)}–{_ratio(high)}), {row['verdict']}"
-    return f"{shown}; {how} on {row['fixed_at']:%d %b}; {counts}"
-
-
-def _ratio(value: float) -> str:
-    return "∞" if math.isinf(value) else f"{value:.2f}"
+        shown = f"{effect_text(_plain(row.get('effect')), row['low'], row['high'])}, {row['verdict']}"
+    return f"{shown}; {how_fixed(row['fixed_by'], row['detail'])} on {row['fixed_at']:%d %b}; {counts}"
 
 
 def _plain(value):
