@@ -59,27 +59,24 @@ def parser() -> argparse.ArgumentParser:
     )
     _scope_arguments(advise)
     advisor_cli.add_arguments(advise)
-    post = commands.add_parser(
-        "post",
-        help="post the sprint digest to Slack, Teams or a webhook",
-        description="Post the sprint's digest (headline figures, the retro's decisions, the noisiest alerts, "
-        "reviewed alerts still firing, whether fixes worked, links back) to chat, once per sprint.",
-        epilog=outbound_cli.POST_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    post = _command(commands, "post", "post the sprint digest to Slack, Teams or a webhook",
+                    "Post the sprint's digest (headline figures, the retro's decisions, the noisiest alerts, reviewed "
+                    "alerts still firing, whether fixes worked, links back) to chat, once per sprint.",
+                    outbound_cli.POST_EPILOG)
     _scope_arguments(post, dates="sprint")
     outbound_cli.add_post_arguments(post)
-    tickets = commands.add_parser(
-        "tickets",
-        help="open or update one Jira or GitHub ticket per fix, and read their status back",
-        description="One ticket per chosen signature (title, diagnosis, suggested fix with the advisor's patch, "
-        "figures, estimate, a link back), found again by its label so a second run updates it.",
-        epilog=outbound_cli.TICKETS_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    tickets = _command(commands, "tickets", "open or update one Jira or GitHub ticket per fix, and read their status",
+                       "One ticket per chosen signature (title, diagnosis, suggested fix with the advisor's patch, "
+                       "figures, estimate, a link back), found again by its label so a second run updates it.",
+                       outbound_cli.TICKETS_EPILOG)
     _scope_arguments(tickets, dates="none")
     outbound_cli.add_ticket_arguments(tickets)
     return top
+
+
+def _command(commands, name: str, help_text: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    return commands.add_parser(name, help=help_text, description=description, epilog=epilog,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def _scope_arguments(command: argparse.ArgumentParser, dates: str = "period") -> None:
