@@ -241,3 +241,12 @@ def test_a_request_that_may_have_taken_effect_is_not_sent_twice():
         with pytest.raises(SendError, match="HTTP 502"):
             sender.send("POST", "/issues", json={"title": "x"}, retry_ambiguous=False)
     assert sender.requests == 1 and fake.received == []
+
+
+def test_the_teams_workflow_throttles_and_the_post_waits(monkeypatch, db):
+    fake = FakeTeamsWorkflow(rate=RateLimit(burst=1))
+    with serve(fake) as base:
+        monkeypatch.setenv("TEAMS_WEBHOOK_URL", f"{base}{fake.path}?sig={fake.sig}")
+        for team in ("a", "b"):
+            assert posting.post(db, digest(team), "teams", policy=HttpPolicy(max_attempts=4, timeout_s=5)).posted
+    assert len(fake.posted) == 2 and 429 in fake.refused

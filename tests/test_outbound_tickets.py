@@ -7,7 +7,7 @@ import json
 
 import pytest
 from metrics_fixtures import T0, alert, build, review
-from outcome_servers import serve
+from outcome_servers import RateLimit, serve
 from ticket_servers import FakeGitHub, FakeJira, adf_problems, jira_text
 
 import store
@@ -164,3 +164,12 @@ def test_the_advisors_change_goes_into_the_ticket(db):
     assert SIGNATURES[0] in patches
     assert "hold" in patches[SIGNATURES[0]].lower()
     json.dumps(patches)  # plain text, storable and renderable
+
+
+def test_jiras_rate_limit_is_waited_out_as_retry_after_asks(db):
+    fake = FakeJira(rate=RateLimit(burst=3))  # three requests a second, then 429 with Retry-After: 1
+    with serve(fake) as url:
+        result = ticket_sync.sync(db, Jira(url, fake.email, fake.token, "OPS", policy=HttpPolicy(timeout_s=5)),
+                                  composed(db), NOW)
+    assert result.opened == ["OPS-1", "OPS-2", "OPS-3"] and len(fake.issues) == 3
+    assert fake.rate.refused >= 1
