@@ -25,6 +25,7 @@ FALLBACK_TEXT = 3000  # the notification text; Slack shows it where blocks canno
 VERDICT_BUTTONS = (("actionable", "Actionable"), ("noise", "Noise"), ("needs-tuning", "Needs tuning"),
                    ("duplicate", "Duplicate"))
 ACTION_PREFIX = "verdict"  # action_id "verdict:<n>:<verdict>": what the interaction endpoint reads
+LINK_PREFIXES = ("open", "open-signature")  # link buttons: Slack reports their presses too, to be acknowledged
 VERDICT_MARKS = {"confirmed": "✅", "worse": "🔺", "no change": "➖", "too early to tell": "⏳"}
 
 def escaped(text: Any) -> str:
