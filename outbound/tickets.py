@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 LABEL = "alert-hygiene"  # on every ticket this product opens
 SUMMARY_LIMIT = 255  # Jira's summary; GitHub's titles take more
+JIRA_PATCH = 20_000  # Jira refuses a description over 32,767 characters; the rest of a ticket is short
 
 
 def signature_label(signature: str) -> str:
@@ -173,9 +174,10 @@ def adf(ticket: FixTicket) -> dict:
                _heading("Suggested fix"),
                _paragraph(ticket.fix)]
     if ticket.patch:
+        patch = ticket.patch if len(ticket.patch) <= JIRA_PATCH else ticket.patch[:JIRA_PATCH] + "\n… (cut: the whole " \
+            "patch is in python -m metrics advise)"
         content += [_paragraph("The advisor's change, replayed over the history:"),
-                    {"type": "codeBlock", "attrs": {"language": "diff"},
-                     "content": [{"type": "text", "text": ticket.patch[:30_000]}]}]
+                    {"type": "codeBlock", "attrs": {"language": "diff"}, "content": [{"type": "text", "text": patch}]}]
     items = [f"{name}: {value}" for name, value in ticket.figures] or ["none in the last 3 sprints"]
     content += [_heading("Figures"),
                 {"type": "bulletList", "content": [{"type": "listItem", "content": [_paragraph(i)]} for i in items]},

@@ -173,3 +173,12 @@ def test_jiras_rate_limit_is_waited_out_as_retry_after_asks(db):
                                   composed(db), NOW)
     assert result.opened == ["OPS-1", "OPS-2", "OPS-3"] and len(fake.issues) == 3
     assert fake.rate.refused >= 1
+
+
+def test_a_patch_too_long_for_a_jira_description_is_cut_and_the_ticket_opens(db):
+    fake = FakeJira()
+    huge = "\n".join(f"+  - alert: rule_{n}\n+    for: 5m" for n in range(3000))  # about 80,000 characters
+    with serve(fake) as url:
+        result = ticket_sync.sync(db, jira(fake, url), composed(db, {SIGNATURES[0]: huge})[:1], NOW)
+    assert result.opened == ["OPS-1"]
+    assert "(cut: the whole patch is in python -m metrics advise)" in jira_text(fake.issues["OPS-1"]["fields"]["description"])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,6 +161,8 @@ class FakeJira:
             problems["summary"] = "Summary must be less than 255 characters."
         if "description" in fields and adf_problems(fields["description"]):
             problems["description"] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+        elif len(json.dumps(fields.get("description") or {})) > 32767:
+            problems["description"] = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
         for label in fields.get("labels") or []:
             if " " in label or len(label) > 255:
                 problems["labels"] = f"The label '{label}' contains spaces which is invalid."
