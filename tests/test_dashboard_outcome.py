@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 
@@ -57,6 +58,10 @@ def test_the_planner_shows_whether_each_fix_worked_and_its_ticket(monkeypatch, d
 
 
 def test_the_retro_shows_the_fixes_being_judged_in_its_sprint(monkeypatch, demo):
+    now = dt.datetime.now(dt.UTC)
+    store.outbound.save_tickets(demo, [{
+        "system": "jira", "signature": "ledger|disk #% full on db-#", "ticket_key": "OPS-9", "url": None,
+        "status": "To Do", "done": False, "closed_at": None, "opened_at": now, "synced_at": now}])
     app = open_page(monkeypatch, demo, RETRO)
     assert not app.exception
     assert "Did the fix work" in [h.value for h in app.subheader]
@@ -65,3 +70,5 @@ def test_the_retro_shows_the_fixes_being_judged_in_its_sprint(monkeypatch, demo)
     row = fixes[fixes["how"] == "ticket #87 closed"].iloc[0]
     assert row["verdict"] == "too early to tell" and row["effect_shown"] == "–"
     assert row["ticket"] == "#87 · closed (completed)"
+    firing = table(app, "alerts_since").set_index("signature")
+    assert firing.loc["ledger|disk #% full on db-#", "ticket"] == "OPS-9 · To Do"  # still firing, a ticket open
