@@ -138,3 +138,19 @@ def test_the_report_lists_the_periods_fixes_in_every_form(tmp_path):
                        "effect": None, "low": None, "high": None, "verdict": "too early to tell"}]
     assert "| new\\|sig | Brand new | too early to tell | – | 0 in 0 d | 5 in 18 d | review needs-tuning |" in (
         report.render_markdown(document))
+
+
+def test_fix_tickets_lists_each_ticket_as_last_read_back(tmp_path):
+    db = build(tmp_path / "k.duckdb", alerts=[alert(day(1), signature="a|x")])
+    rows = [{"system": system, "signature": "a|x", "ticket_key": key, "url": None, "status": status, "done": done,
+             "closed_at": day(9) if done else None, "opened_at": day(2), "synced_at": synced}
+            for system, key, status, done, synced in (("jira", "OPS-1", "Done", True, day(9)),
+                                                     ("github", "#4", "open", False, day(10)))]
+    store.outbound.save_tickets(db, rows)
+    listed = fix_effect.tickets(db, S)  # the fix_tickets metric
+    assert list(zip(listed["ticket_key"], listed["status"], strict=True)) == [("#4", "open"), ("OPS-1", "Done")]
+    # The Jira ticket closed on day 9 is the fix (1 alert in the 8 days before, none in 11 after: the
+    # interval holds 1); the board shows the ticket synced last, GitHub's #4.
+    board = fix_effect.fix_board(db, as_of=day(20), settings=S)
+    assert list(board[["ticket_key", "fixed_by", "detail", "verdict"]].itertuples(index=False, name=None)) == [
+        ("#4", "ticket", "OPS-1", "no change")]
