@@ -44,8 +44,10 @@ def _mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
 
 
 def _plain(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
-    """Alert text goes in plain_text, which Slack shows as it is: no mention, link or formatting from it."""
-    return {"type": "plain_text", "text": cut(" ".join(str(text).split()) or "–", limit), "emoji": False}
+    """Alert text goes in plain_text, which Slack shows as it is: no mention, link or formatting from it.
+    Runs of white space become one space; our own line breaks stay."""
+    lines = (" ".join(line.split()) for line in str(text).split("\n"))
+    return {"type": "plain_text", "text": cut("\n".join(line for line in lines if line) or "–", limit), "emoji": False}
 
 
 def _heading(text: str) -> dict[str, Any]:
@@ -117,7 +119,8 @@ def message(digest: Digest, buttons: bool = False) -> dict[str, Any]:
     when = date_range(digest.period) + (" (in progress)" if digest.in_progress else "")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(digest.title, HEADER_TEXT)},
-        {"type": "context", "elements": [_mrkdwn(f"{escaped(when)} · changes against the sprint before")]},
+        {"type": "context", "elements": [_mrkdwn(escaped(f"{when} · changes against the sprint before"
+                                                         + ("" if not digest.in_progress else ", pro rata")))]},
     ]
     if digest.figures:
         blocks.append({"type": "section", "fields": _figure_fields(digest)})

@@ -32,24 +32,26 @@ def test_the_planner_shows_whether_each_fix_worked_and_its_ticket(monkeypatch, d
         monkeypatch.delenv(name, raising=False)
     app = open_page(monkeypatch, demo, PLANNER)
     assert not app.exception
-    plan = table(app, "fix_verdict").set_index("signature")
+    plan = table(app, "worked").drop_duplicates("signature").set_index("signature")
     hold_down = plan.loc["ledger|disk #% full on db-#"]
-    assert hold_down["fix_verdict"] == "no change"  # a hold-down marked done, still firing as before
-    assert re.fullmatch(r"×0\.\d\d \(0\.\d\d–1\.\d\d\)", hold_down["fix_effect"])
-    assert "OPS-142 · In Progress" in set(plan["ticket"])
-    assert "None" not in set(plan["fix_verdict"]) | set(plan["fix_effect"]) | set(plan["ticket"])
-    # Mark a fix done: it is stored and becomes the signature's latest fix, too early to tell.
+    assert hold_down["worked"] == "no change"  # a hold-down marked done, still firing as before
+    assert re.fullmatch(r"×0\.\d\d \(0\.\d\d–1\.\d\d\)", hold_down["effect"])
+    assert "OPS-142 · In Progress" in set(plan["ticket"].dropna())
+    assert "None" not in set(plan["worked"].dropna()) | set(plan["effect"].dropna()) | set(plan["ticket"].dropna())
+    # Mark a fix done: it is stored, with who did it, and becomes the signature's latest fix, too early to tell.
+    app.text_input(key="reviewer").input("Robin").run()
     app.selectbox(key="done_signature").set_value("ledger|disk #% full on db-#")
     app.radio(key="done_kind").set_value("cause")
     app.text_input(key="done_note").input("Replaced the flaky probe")
     app.button(key="FormSubmitter:fix_done-Mark done").click().run()
     assert not app.exception
-    assert any("Marked done: the cause fix" in s.value for s in app.success)
+    assert any("Marked done: the cause fix" in m.value for m in app.success)
     with store.reading(demo) as con:
-        assert con.execute("SELECT fix_kind, note FROM fixes_done WHERE signature = 'ledger|disk #% full on db-#' "
-                           "ORDER BY done_at").fetchall() == [("alert", "for: 10m added to the rule"),
-                                                             ("cause", "Replaced the flaky probe")]
-    latest = table(app, "fix_verdict").set_index("signature").loc["ledger|disk #% full on db-#", "fix_verdict"]
+        assert con.execute("SELECT fix_kind, note, done_by FROM fixes_done WHERE signature = "
+                           "'ledger|disk #% full on db-#' ORDER BY done_at").fetchall() == [
+            ("alert", "for: 10m added to the rule", "payments team"), ("cause", "Replaced the flaky probe", "Robin")]
+    latest = table(app, "worked").drop_duplicates("signature").set_index("signature").loc[
+        "ledger|disk #% full on db-#", "worked"]
     assert latest == "too early to tell"
     # Opening tickets without their credentials says what is missing instead of failing.
     app.multiselect(key="ticket_signatures").set_value(["ledger|disk #% full on db-#"])

@@ -104,15 +104,15 @@ PLAN_COLUMNS = {
                                               "to enter or change it; saved at once with your name."),
     "payback": st.column_config.TextColumn("Payback", width=104, disabled=True,
                                            help=format.sentence(data.formula("payback")) + "."),
-    "note": st.column_config.TextColumn("Estimate note", width=120, max_chars=500),
-    "by": st.column_config.TextColumn("Estimated by", width=120, disabled=True),
-    "worked": st.column_config.TextColumn("Did the fix work", width=116, disabled=True,
+    "worked": st.column_config.TextColumn("Did the fix work", width=104, disabled=True,
                                           help=format.sentence(data.formula("fix_effect")) + "."),
     "effect": st.column_config.TextColumn("After / before", width=124, disabled=True,
                                           help="Alert rate after the latest fix / before it, with its exact 95 % "
                                                "interval."),
-    "ticket": st.column_config.TextColumn("Ticket", width=130, disabled=True,
+    "ticket": st.column_config.TextColumn("Ticket", width=120, disabled=True,
                                           help="As the last `python -m metrics tickets` read it back."),
+    "note": st.column_config.TextColumn("Estimate note", width=120, max_chars=500),
+    "by": st.column_config.TextColumn("Estimated by", width=120, disabled=True),
 }
 
 
@@ -191,11 +191,15 @@ def mark_done_form(plan: pd.DataFrame) -> None:
         kind = st.radio("Fix", list(KIND_LABELS), horizontal=True, key="done_kind", format_func=KIND_LABELS.get)
         note = st.text_input("What was done (optional)", key="done_note", max_chars=500)
         saved = st.form_submit_button("Mark done", type="primary", icon=":material/task_alt:")
+    if message := st.session_state.pop("_fix_marked", None):
+        st.success(message, icon=":material/check:")
     if saved:
         who = identity.reviewer()
         store.retro.mark_fix_done(data.db_path(), signature, kind, note=note or None, done_by=who)
-        st.toast(f"Marked done: the {KIND_LABELS[kind].lower()} of “{format.short(titles[signature])}”"
-                 + ("" if who else " (not named: add your name in the sidebar)"), icon=":material/check:")
+        st.session_state["_fix_marked"] = (
+            f"Marked done: the {KIND_LABELS[kind].lower()} of “{format.short(titles[signature])}”; its effect "
+            "shows in the table from now on" + ("" if who else " (not named: add your name in the sidebar)") + ".")
+        st.rerun()  # the table above shows the new fix
 
 
 def _app_url() -> str | None:

@@ -24,14 +24,14 @@ def open_form(scope: page.Scope, plan: pd.DataFrame) -> None:
         st.success(message, icon=":material/check:")
     titles = dict(zip(plan["signature"], plan["title"].fillna(plan["signature"]), strict=True))
     with st.form("tickets", border=True):
-        chosen = st.multiselect("Signatures", plan["signature"].tolist(), key="ticket_signatures",
+        chosen = st.multiselect("Alerts", plan["signature"].tolist(), key="ticket_signatures",
                                 format_func=lambda s: f"{titles[s]}  ({s})")
         system = st.radio("Where", list(SYSTEMS), format_func=SYSTEMS.get, horizontal=True, key="ticket_system")
         go = st.form_submit_button("Open or update tickets", icon=":material/confirmation_number:")
     if not go:
         return
     if not chosen:
-        st.warning("Choose at least one signature.", icon=":material/info:")
+        st.warning("Choose at least one alert.", icon=":material/info:")
         return
     try:
         client = ticket_system(system, scope.config)
