@@ -180,9 +180,21 @@ def redact(text: str) -> str:
     """`text` with every current secret value and every credential-shaped token replaced by ***."""
     for name in SECRET_VARIABLES:
         value = os.environ.get(name)
-        if value and len(value) >= 4:  # a one- to three-character "secret" would blank ordinary text
-            text = text.replace(value, REDACTED)
+        for part in _secret_parts(value):
+            text = text.replace(part, REDACTED)
     return _CREDENTIAL.sub(lambda m: m["keep"] + REDACTED, text)
+
+
+def _secret_parts(value: str | None) -> list[str]:
+    """A secret, and for a webhook URL also its path and query, which HTTP libraries log on their own."""
+    if not value or len(value) < 4:  # a one- to three-character "secret" would blank ordinary text
+        return []
+    parts = [value]
+    if value.startswith(("https://", "http://")):
+        after_host = value.split("/", 3)[3] if value.count("/") >= 3 else ""
+        if len(after_host) >= 8:
+            parts.append(after_host)
+    return parts
 
 
 class RedactingFilter(logging.Filter):

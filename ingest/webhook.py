@@ -132,6 +132,8 @@ class SlackButtons:
                 marking = slack_actions.parse(body)
             except slack_actions.Refused as exc:
                 return JSONResponse({"error": str(exc)}, 400)
+            if marking is None:  # a link button: nothing to record
+                return Response(status_code=200)
             # Slack wants its answer within 3 s: the write (which may wait for the lock) comes after.
             return Response(status_code=200, background=BackgroundTask(slack_actions.record, self.db, marking))
 

@@ -19,7 +19,7 @@ from metrics.registry import REGISTRY, Metric, formula, label, metric
 from metrics.reviews import follow_through, retro_decisions, still_firing
 from metrics.sprint import sprint_figures
 from metrics.cost import fix_planner, hours_lost
-from metrics.fix_effect import fix_effects
+from metrics.fix_effect import fix_board, fix_effects
 
 __all__ = [
     "FIXES",
@@ -29,6 +29,7 @@ __all__ = [
     "alert_list",
     "between",
     "compare",
+    "fix_board",
     "fix_effects",
     "elapsed_share",
     "fix_planner",

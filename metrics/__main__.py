@@ -1,4 +1,4 @@
-"""Command line: `python -m metrics report` prints the sprint report; `advise` the configuration changes."""
+"""Command line: `report` and `advise` print; `post` and `tickets` send the retro's outcome to chat and ticketing."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from advisor import cli as advisor_cli
 from metrics import catalog
 from metrics.period import Period, between, sprint_period
 from metrics.report import RENDERERS, build
+from outbound import cli as outbound_cli
+from outbound.http import SendError
 
 EPILOG = """\
 examples:
@@ -57,16 +59,40 @@ def parser() -> argparse.ArgumentParser:
     )
     _scope_arguments(advise)
     advisor_cli.add_arguments(advise)
+    post = _command(commands, "post", "post the sprint digest to Slack, Teams or a webhook",
+                    "Post the sprint's digest (headline figures, the retro's decisions, the noisiest alerts, reviewed "
+                    "alerts still firing, whether fixes worked, links back) to chat, once per sprint.",
+                    outbound_cli.POST_EPILOG)
+    _scope_arguments(post, dates="sprint")
+    outbound_cli.add_post_arguments(post)
+    tickets = _command(commands, "tickets", "open or update one Jira or GitHub ticket per fix, and read their status",
+                       "One ticket per chosen signature (title, diagnosis, suggested fix with the advisor's patch, "
+                       "figures, estimate, a link back), found again by its label so a second run updates it.",
+                       outbound_cli.TICKETS_EPILOG)
+    _scope_arguments(tickets, dates="none")
+    outbound_cli.add_ticket_arguments(tickets)
     return top
 
 
-def _scope_arguments(command: argparse.ArgumentParser) -> None:
+def _command(commands, name: str, help_text: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    return commands.add_parser(name, help=help_text, description=description, epilog=epilog,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _scope_arguments(command: argparse.ArgumentParser, dates: str = "period") -> None:
+    """--db, --team, --config and the period: any (`period`), a sprint only (`sprint`, where --to names a
+    destination), or none."""
     command.add_argument("--db", help="database (default $ALERTHYGIENE_DB, else data/alerts.duckdb)")
     command.add_argument("--team", help="a team's name as the app shows it (default: all teams)")
-    when = command.add_mutually_exclusive_group()
-    when.add_argument("--sprint", metavar="DATE", help="the sprint containing DATE (default: today)")
-    when.add_argument("--from", dest="start", metavar="DATE", help="period start (date or ISO time)")
-    command.add_argument("--to", dest="end", metavar="DATE", help="period end, exclusive (with --from)")
+    if dates == "period":
+        when = command.add_mutually_exclusive_group()
+        when.add_argument("--sprint", metavar="DATE", help="the sprint containing DATE (default: today)")
+        when.add_argument("--from", dest="start", metavar="DATE", help="period start (date or ISO time)")
+        command.add_argument("--to", dest="end", metavar="DATE", help="period end, exclusive (with --from)")
+    elif dates == "sprint":
+        command.add_argument("--sprint", metavar="DATE", help="the sprint containing DATE (default: the last finished)")
+    absent = {"period": (), "sprint": ("start", "end"), "none": ("sprint", "start", "end")}[dates]
+    command.set_defaults(**dict.fromkeys(absent))
     command.add_argument("--config", help="settings file (default ./alerthygiene.toml if present)")
 
 
@@ -140,6 +166,17 @@ def advise(args: argparse.Namespace) -> int:
     return 1 if plan.checks_failed else 0
 
 
+def outcome(args: argparse.Namespace) -> int:
+    """`post` and `tickets`: the outcome where the team works."""
+    db, period, config = _scope(args)
+    try:
+        if args.command == "post":
+            return outbound_cli.run_post(args, db, outbound_cli.finished_sprint(args, period, config), config)
+        return outbound_cli.run_tickets(args, db, config)
+    except outbound_cli.Misconfigured as exc:
+        raise UsageError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings_module.install_redaction()
@@ -147,11 +184,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(argv)
         if args.command == "advise":
             return advise(args)
+        if args.command in ("post", "tickets"):
+            return outcome(args)
         sys.stdout.write(report(args))
     except UsageError as exc:
         print(f"python -m metrics: error: {exc}", file=sys.stderr)
         return 2
-    except (store.DatabaseBusy, store.DatabaseError, advisor_cli.SourceError) as exc:
+    except (store.DatabaseBusy, store.DatabaseError, advisor_cli.SourceError, SendError) as exc:
         print(f"python -m metrics: {exc}", file=sys.stderr)
         return 1
     return 0

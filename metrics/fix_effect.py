@@ -41,8 +41,8 @@ WITH fixes AS (
     SELECT signature, 'ticket', closed_at, ticket_key, NULL FROM tickets WHERE done AND closed_at IS NOT NULL
 ),
 history AS (SELECT min(created_at) AS first_alert_at FROM alerts),
-scoped AS (
-    SELECT f.*,
+scoped AS MATERIALIZED (
+    SELECT row_number() OVER (ORDER BY f.fixed_at, f.signature, f.fixed_by) AS fix_id, f.*,
         greatest(f.fixed_at - to_days($window_days), h.first_alert_at) AS before_start,
         least(f.fixed_at + to_days($window_days), $as_of) AS after_end
     FROM fixes AS f, history AS h
@@ -51,23 +51,42 @@ scoped AS (
       AND ($team::VARCHAR IS NULL
            OR f.signature IN (SELECT signature FROM alerts WHERE team = $team::VARCHAR))
 ),
-counted AS (
-    SELECT s.signature, s.fixed_by, s.fixed_at, s.detail, s.who, s.before_start, s.after_end,
-        count(a.source_id) FILTER (WHERE a.created_at >= s.before_start AND a.created_at < s.fixed_at)
-            AS alerts_before,
-        count(a.source_id) FILTER (WHERE a.created_at >= s.fixed_at AND a.created_at < s.after_end)
-            AS alerts_after,
-        arg_max(a.title, a.created_at) AS title
-    FROM scoped AS s
-    LEFT JOIN alerts AS a
-      ON a.signature = s.signature AND a.created_at >= s.before_start AND a.created_at < s.after_end
-    GROUP BY ALL
-)
-SELECT signature, title, fixed_by, fixed_at, detail, who, alerts_before, alerts_after,
-    greatest(epoch(fixed_at - coalesce(before_start, fixed_at)), 0) / 86400.0 AS days_before,
-    greatest(epoch(after_end - fixed_at), 0) / 86400.0 AS days_after
-FROM counted
-ORDER BY fixed_at DESC, signature, fixed_by
+relevant AS MATERIALIZED (
+    SELECT signature, created_at, title FROM alerts
+    WHERE signature IN (SELECT signature FROM scoped)
+      AND created_at >= (SELECT min(before_start) FROM scoped) AND created_at < (SELECT max(after_end) FROM scoped)
+),
+-- Each fix's three edges among its signature's alerts, in time order; at equal times an edge sorts
+-- before the alerts, so the running count at an edge is the number of alerts strictly before it.
+-- One sort instead of joining every fix with every alert of its signature.
+events AS (
+    SELECT signature, created_at AS moment, 1 AS is_alert, NULL::BIGINT AS fix_id, NULL AS edge FROM relevant
+    UNION ALL SELECT signature, before_start, 0, fix_id, 'start' FROM scoped
+    UNION ALL SELECT signature, fixed_at, 0, fix_id, 'fix' FROM scoped
+    UNION ALL SELECT signature, after_end, 0, fix_id, 'end' FROM scoped
+),
+running AS (
+    SELECT fix_id, edge,
+        sum(is_alert) OVER (PARTITION BY signature ORDER BY moment, is_alert ROWS UNBOUNDED PRECEDING) AS before_edge
+    FROM events
+),
+edges AS (
+    SELECT fix_id,
+        max(before_edge) FILTER (WHERE edge = 'start') AS at_start,
+        max(before_edge) FILTER (WHERE edge = 'fix') AS at_fix,
+        max(before_edge) FILTER (WHERE edge = 'end') AS at_end
+    FROM running WHERE fix_id IS NOT NULL
+    GROUP BY fix_id
+),
+titles AS (SELECT signature, arg_max(title, created_at) AS title FROM relevant GROUP BY signature)
+SELECT s.signature, coalesce(t.title, s.signature) AS title, s.fixed_by, s.fixed_at, s.detail, s.who,
+    (e.at_fix - e.at_start)::BIGINT AS alerts_before, (e.at_end - e.at_fix)::BIGINT AS alerts_after,
+    greatest(epoch(s.fixed_at - coalesce(s.before_start, s.fixed_at)), 0) / 86400.0 AS days_before,
+    greatest(epoch(s.after_end - s.fixed_at), 0) / 86400.0 AS days_after
+FROM scoped AS s
+JOIN edges AS e USING (fix_id)
+LEFT JOIN titles AS t USING (signature)
+ORDER BY s.fixed_at DESC, s.signature, s.fixed_by
 """,
         "query",
     )
@@ -163,17 +182,34 @@ def clopper_pearson(k: int, n: int, level: float = LEVEL) -> tuple[float, float]
 
 
 def beta_quantile(q: float, a: float, b: float) -> float:
-    """x with I_x(a, b) = q, by bisection (I is increasing in x)."""
+    """x with I_x(a, b) = q: Newton's method from the normal approximation, kept inside a bracket
+    that bisection narrows whenever a step would leave it (a few steps even for tens of thousands of alerts)."""
+    mean, spread = a / (a + b), math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+    x = min(max(mean + _normal_quantile(q) * spread, 1e-12), 1 - 1e-12)
+    log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
     lo, hi = 0.0, 1.0
     for _ in range(200):
-        mid = (lo + hi) / 2
-        if regularized_beta(mid, a, b) < q:
-            lo = mid
+        error = regularized_beta(x, a, b) - q
+        if error < 0:
+            lo = x
         else:
-            hi = mid
-        if hi - lo < 1e-15:
-            break
-    return (lo + hi) / 2
+            hi = x
+        density = math.exp((a - 1) * math.log(x) + (b - 1) * math.log1p(-x) - log_beta)
+        following = x - error / density if density > 0 else -1.0
+        if not lo < following < hi:
+            following = (lo + hi) / 2
+        if abs(following - x) <= 1e-15 * x:
+            return following
+        x = following
+    return x
+
+
+def _normal_quantile(q: float) -> float:
+    """The standard normal quantile (Acklam's rational approximation; a starting point only)."""
+    if q < 0.5:
+        return -_normal_quantile(1 - q)
+    t = math.sqrt(-2 * math.log(1 - q))
+    return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t ** 3)
 
 
 def regularized_beta(x: float, a: float, b: float) -> float:
@@ -203,3 +239,58 @@ def _beta_fraction(x: float, a: float, b: float) -> float:
         if abs(d * c - 1) < 1e-15:
             break
     return result
+
+
+TICKETS = register(
+    Metric(
+        "fix_tickets",
+        "Tickets",
+        "each signature's ticket as the last `python -m metrics tickets` run read it back",
+        "list",
+        """
+SELECT signature, system, ticket_key, url, status, done, closed_at, synced_at
+FROM tickets
+ORDER BY signature, synced_at DESC
+""",
+        "query",
+    )
+)
+
+
+def tickets(db: str | None, settings: Settings | None = None) -> pd.DataFrame:
+    """Every ticket opened for a fix, with the status last read back (newest sync first per signature)."""
+    settings = facts.resolve(settings)
+    now = dt.datetime.now(dt.UTC)
+    return facts.query_one(db, settings, Period(now - dt.timedelta(days=1), now), TICKETS.sql, {}, with_facts=False)
+
+
+def fix_board(
+    db: str | None,
+    as_of: dt.datetime | None = None,
+    team: str | None = None,
+    settings: Settings | None = None,
+    since: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Each signature's latest fix with its effect, and its ticket (ticket_key, ticket_status, ticket_url); a
+    signature with a ticket but no fix yet has a row too, without verdict."""
+    latest = latest_per_signature(fix_effects(db, as_of, team, settings, since))
+    known = tickets(db, settings).drop_duplicates("signature")
+    known = known.rename(columns={"status": "ticket_status", "url": "ticket_url", "done": "ticket_done"})
+    return latest.merge(known[["signature", "system", "ticket_key", "ticket_status", "ticket_url", "ticket_done"]],
+                        on="signature", how="outer" if since is None else "left")
+
+
+def effect_text(effect: float | None, low: float | None, high: float | None, short: bool = False) -> str:
+    """'×0.20 (95 %: 0.05–0.61)', or short '×0.20 (0.05–0.61)'; 'new' without a rate before; '–' without an
+    interval."""
+    if low is None or pd.isna(low):
+        return "–"
+    shown = ("new" if short else "new after the fix") if effect is None or pd.isna(effect) else f"×{effect:.2f}"
+    upper = "∞" if math.isinf(high) else f"{high:.2f}"
+    return f"{shown} ({'' if short else '95 %: '}{low:.2f}–{upper})"
+
+
+def how_fixed(fixed_by: str, detail: str | None) -> str:
+    """'review noise', 'alert fix marked done', 'ticket OPS-7 closed'."""
+    return {"review": f"review {detail}", "planner": f"{detail} marked done",
+            "ticket": f"ticket {detail} closed"}.get(fixed_by, fixed_by)

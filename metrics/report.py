@@ -11,6 +11,7 @@ import datetime as dt
 import getpass
 import html
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 import store
-from metrics import aggregate, catalog, display, novelty, oncall, reviews
+from metrics import aggregate, catalog, display, fix_effect, novelty, oncall, reviews
 from metrics.aggregate import plain
 from metrics.period import Period, elapsed_share, in_progress
 from metrics.registry import formula, label
@@ -105,6 +106,7 @@ class Document:
     time_zone: str = "UTC"
     as_of: dt.datetime | None = None  # when the figures were read (a sprint in progress says how far in)
     on_call: dict[str, Any] | None = None  # metrics.oncall.report: None without schedule data
+    fixes: pd.DataFrame | None = None  # fix_effect: the fixes judged in the period, latest per signature
 
 
 def generated(db: str) -> dict[str, Any]:
@@ -144,6 +146,8 @@ def build(db: str, period: Period, team: str | None, settings: Settings, now: dt
         time_zone=settings.default_time_zone,
         as_of=now,
         on_call=oncall.report(db, period, team, settings),
+        fixes=fix_effect.latest_per_signature(
+            fix_effect.fix_effects(db, min(period.end, now), team, settings, since=period.start)),
     )
 
 
@@ -188,8 +192,21 @@ def as_json(doc: Document) -> dict[str, Any]:
     }
     if doc.on_call is not None:  # METRICS.md: with schedule data
         result.update(_json_value(oncall.report_json(doc.on_call)))
+    if doc.fixes is not None:
+        result["fix_effects"] = [
+            {key: _json_value(_finite(row[key])) for key in FIX_KEYS} for row in doc.fixes.to_dict("records")
+        ]
     result["generated"] = _json_value({k: doc.generated[k] for k in ("at", "database", "sources")})
     return result
+
+
+FIX_KEYS = ("signature", "fixed_by", "fixed_at", "alerts_before", "days_before", "alerts_after", "days_after",
+            "effect", "low", "high", "verdict")
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no infinity: an interval without an upper end is null."""
+    return None if isinstance(value, float) and math.isinf(value) else value
 
 
 def render_json(doc: Document) -> str:
@@ -272,6 +289,22 @@ def still_firing_table(doc: Document) -> Table:
                  empty="Every alert reviewed as noise or needs tuning has gone quiet.")
 
 
+def fixes_table(doc: Document) -> Table:
+    """Did the fix work: each signature's latest fix whose 28 days after reach into the period."""
+    fixes = doc.fixes if doc.fixes is not None else pd.DataFrame()
+    rows = [
+        [plain(row["title"]) or row["signature"], row["verdict"],
+         fix_effect.effect_text(row["effect"], row["low"], row["high"]),
+         f"{display.count(row['alerts_before'])} in {row['days_before']:.0f} days",
+         f"{display.count(row['alerts_after'])} in {row['days_after']:.0f} days",
+         fix_effect.how_fixed(row["fixed_by"], row["detail"]), display.day(row["fixed_at"], doc.time_zone)]
+        for row in fixes.to_dict("records")
+    ]
+    return Table("Did the fix work", ["Alert", "Verdict", "Rate after / before", "Before", "After", "Fix", "Fixed"],
+                 rows, note=display.sentence(formula("fix_effect")) + ".",
+                 empty="No fix made in the 28 days before or during this period.")
+
+
 def noisy_table(doc: Document) -> Table:
     rows = [
         [str(rank), plain(row["title"]) or row["signature"], display.count(row["alerts"]),
@@ -292,6 +325,7 @@ GLOSSARY = (
     "interruptions",
     "sleep_interruptions",
     "follow_through",
+    "fix_effect",
     "noisy",
 )
 
@@ -358,7 +392,7 @@ def sections(doc: Document) -> list[tuple[str, list[Table]]]:
     """The document's parts in reading order: (heading or '', tables)."""
     parts = [
         ("", [headline_table(doc)]),
-        ("Decisions", [decisions_table(doc), actions_table(doc), still_firing_table(doc)]),
+        ("Decisions", [decisions_table(doc), actions_table(doc), still_firing_table(doc), fixes_table(doc)]),
         ("", [noisy_table(doc)]),
     ]
     if doc.on_call is not None:  # METRICS.md: with schedule data

@@ -47,13 +47,13 @@ class NotConfigured(ValueError):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Posted:
     posted: bool
     message: str  # one line for the person or the cron log
 
 
 def post(db: str, digest: Digest, destination: str, again: bool = False,
-         policy: HttpPolicy | None = None) -> Outcome:
+         policy: HttpPolicy | None = None) -> Posted:
     """Send the digest unless this sprint's went to `destination` already (`again` sends it anyway)."""
     target = DESTINATIONS[destination]
     url = settings_module.secret(target.url_variable)
@@ -64,7 +64,7 @@ def post(db: str, digest: Digest, destination: str, again: bool = False,
     who = f"{digest.team or 'all teams'}, sprint of {digest.sprint}"
     before = store.outbound.last_post(db, destination, digest.team, digest.period.start, digest.period.end)
     if before is not None and not again:
-        return Outcome(False, f"the digest of {who} went to {destination} on {before:%Y-%m-%d %H:%M} UTC "
+        return Posted(False, f"the digest of {who} went to {destination} on {before:%Y-%m-%d %H:%M} UTC "
                               "already; --again posts it again")
     body = target.render(digest)
     sender = Sender(destination, url, headers={"Content-Type": "application/json"}, policy=policy, secrets=[url])
@@ -75,4 +75,4 @@ def post(db: str, digest: Digest, destination: str, again: bool = False,
     store.outbound.record_post(db, destination, digest.team, digest.period.start, digest.period.end,
                                dt.datetime.now(dt.UTC))
     log.info("digest of %s posted to %s", who, destination)
-    return Outcome(True, f"posted the digest of {who} to {destination}")
+    return Posted(True, f"posted the digest of {who} to {destination}")

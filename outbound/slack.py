@@ -9,7 +9,6 @@ them is refused whole (HTTP 400 invalid_blocks), so every text is cut to fit her
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from outbound.digest import Digest, Item, date_range
@@ -26,20 +25,13 @@ FALLBACK_TEXT = 3000  # the notification text; Slack shows it where blocks canno
 VERDICT_BUTTONS = (("actionable", "Actionable"), ("noise", "Noise"), ("needs-tuning", "Needs tuning"),
                    ("duplicate", "Duplicate"))
 ACTION_PREFIX = "verdict"  # action_id "verdict:<n>:<verdict>": what the interaction endpoint reads
+LINK_PREFIXES = ("open", "open-signature")  # link buttons: Slack reports their presses too, to be acknowledged
 VERDICT_MARKS = {"confirmed": "✅", "worse": "🔺", "no change": "➖", "too early to tell": "⏳"}
 
-_FORMATTING = re.compile(r"([*_~`])")
-
-
-def inert(text: Any) -> str:
-    """Alert text shown as it is: no link, mention or formatting can come from it.
-
-    Slack reads &, < and > as control characters (escaped as entities, as its docs ask); the
-    formatting marks are kept but a zero-width space after each stops them pairing up.
-    """
+def escaped(text: Any) -> str:
+    """Our own text for mrkdwn: Slack reads &, < and > as control characters, escaped as its docs ask."""
     value = " ".join(str(text).split())
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _FORMATTING.sub("\\1\u200b", value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def cut(text: str, limit: int) -> str:
@@ -47,43 +39,50 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def link(url: str | None, text: str) -> str:
-    """A mrkdwn link (the text made inert, without the | that ends it), or the text alone."""
-    shown = inert(text).replace("|", "¦")
-    return f"<{url}|{shown}>" if url and len(url) < 1000 else shown
-
-
 def _mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": cut(text, limit), "verbatim": True}
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(text)}
+def _plain(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    """Alert text goes in plain_text, which Slack shows as it is: no mention, link or formatting from it.
+    Runs of white space become one space; our own line breaks stay."""
+    lines = (" ".join(line.split()) for line in str(text).split("\n"))
+    return {"type": "plain_text", "text": cut("\n".join(line for line in lines if line) or "–", limit), "emoji": False}
 
 
-def _list_section(heading: str, items: list[Item], empty: str) -> dict[str, Any]:
-    """A heading and one line per item, as many whole lines as fit in one section."""
-    lines, used = [f"*{heading}*"], len(heading) + 2
+def _heading(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(f"*{escaped(text)}*")}
+
+
+def _list(items: list[Item], empty: str) -> dict[str, Any]:
+    """One line per item, as many whole lines as fit in one section."""
+    lines, used = [], 0
     for shown, item in enumerate(items):
-        line = f"• {link(item.link, item.title or item.signature)}: {inert(item.line)}"
+        line = f"• {' '.join((item.title or item.signature).split())}: {' '.join(item.line.split())}"
         if used + len(line) + 1 > SECTION_TEXT - 40:
             lines.append(f"…and {len(items) - shown} more in the dashboard")
             break
         lines.append(line)
         used += len(line) + 1
-    if not items:
-        lines.append(empty)
-    return _section("\n".join(lines))
+    return {"type": "section", "text": _plain("\n".join(lines) if lines else empty)}
+
+
+def _item(number: int, item: Item) -> dict[str, Any]:
+    block = {"type": "section", "text": _plain(f"{item.title or item.signature}\n{item.line}")}
+    if item.link and len(item.link) <= BUTTON_URL:
+        block["accessory"] = {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": item.link,
+                              "action_id": f"open-signature:{number}"}
+    return block
 
 
 def _figure_fields(digest: Digest) -> list[dict[str, Any]]:
     fields = []
     for figure in digest.figures[:FIELDS]:
-        text = f"*{inert(figure.label)}*\n{inert(figure.value)}"
+        text = f"*{escaped(figure.label)}*\n{escaped(figure.value)}"
         if figure.change:
-            text += f" ({inert(figure.change)})"
+            text += f" ({escaped(figure.change)})"
         if figure.target:
-            text += f"\ntarget {inert(figure.target)} " + ("✅" if figure.met else "❌")
+            text += f"\ntarget {escaped(figure.target)} " + ("✅" if figure.met else "❌")
         fields.append(_mrkdwn(text, FIELD_TEXT))
     return fields
 
@@ -119,30 +118,31 @@ def message(digest: Digest, buttons: bool = False) -> dict[str, Any]:
     """
     when = date_range(digest.period) + (" (in progress)" if digest.in_progress else "")
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": cut(digest.title, HEADER_TEXT)}},
-        {"type": "context", "elements": [_mrkdwn(f"{inert(when)} · changes against the sprint before")]},
+        {"type": "header", "text": _plain(digest.title, HEADER_TEXT)},
+        {"type": "context", "elements": [_mrkdwn(escaped(f"{when} · changes against the sprint before"
+                                                         + ("" if not digest.in_progress else ", pro rata")))]},
     ]
     if digest.figures:
         blocks.append({"type": "section", "fields": _figure_fields(digest)})
-    blocks.append({"type": "divider"})
-    decisions = [Item(d.signature, d.title, d.line, d.link) for d in digest.decisions]
-    blocks.append(_list_section("Decisions of the retro", decisions, "No verdicts given yet."))
-    blocks.append(_section(f"*Noisiest alerts* (top {len(digest.noisy)})" if digest.noisy
-                           else "*Noisiest alerts*\nNo alerts in this sprint."))
+    blocks += [{"type": "divider"}, _heading("Decisions of the retro"),
+               _list(digest.decisions, "No verdicts given yet."),
+               _heading(f"Noisiest alerts (top {len(digest.noisy)})" if digest.noisy else "Noisiest alerts")]
+    if not digest.noisy:
+        blocks.append(_list([], "No alerts in this sprint."))
     for number, item in enumerate(digest.noisy):
-        blocks.append(_section(f"{link(item.link, item.title or item.signature)}\n{inert(item.line)}"))
+        blocks.append(_item(number, item))
         row = _verdict_buttons(number, item, digest) if buttons else None
         if row:
             blocks.append(row)
-    blocks.append(_list_section("Reviewed alerts still firing", digest.still_firing, "None."))
     fixes = [Item(f.signature, f.title, f"{VERDICT_MARKS.get(f.verdict or '', '')} {f.line}".strip(), f.link)
              for f in digest.fixes]
-    blocks.append(_list_section("Did the fix work", fixes, "No fixes in these 28 days."))
+    blocks += [_heading("Reviewed alerts still firing"), _list(digest.still_firing, "None."),
+               _heading("Did the fix work"), _list(fixes, "No fixes in these 28 days.")]
     links = _link_buttons(digest)
     if links:
         blocks.append(links)
     if digest.footer:
-        blocks.append({"type": "context", "elements": [_mrkdwn(inert(digest.footer))]})
+        blocks.append({"type": "context", "elements": [_mrkdwn(escaped(digest.footer))]})
     if len(blocks) > MAX_BLOCKS:  # cannot happen with at most 10 noisy signatures; kept as a guard
         blocks = blocks[: MAX_BLOCKS - 1] + [blocks[-1]]
     return {"text": cut(f"{digest.title}: {when}", FALLBACK_TEXT), "blocks": blocks}

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 import requests
 
 import store
-from outbound.slack import ACTION_PREFIX, VERDICT_BUTTONS, inert
+from outbound.slack import ACTION_PREFIX, LINK_PREFIXES, VERDICT_BUTTONS, escaped
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,9 @@ class Marking:
     response_url: str | None
 
 
-def parse(body: bytes) -> Marking:
-    """The verdict a block_actions payload asks for (Refused for anything else)."""
+def parse(body: bytes) -> Marking | None:
+    """The verdict a block_actions payload asks for; None for the digest's link buttons (Slack sends
+    their presses too, and wants a 200 for them); Refused for anything else."""
     try:
         fields = parse_qs(body.decode("utf-8"), strict_parsing=True)
         payload = json.loads(fields["payload"][0])
@@ -76,6 +77,8 @@ def parse(body: bytes) -> Marking:
     actions = payload.get("actions") or []
     action = actions[0] if actions and isinstance(actions[0], dict) else {}
     parts = str(action.get("action_id", "")).split(":")
+    if parts[0] in LINK_PREFIXES:
+        return None
     if len(parts) != 3 or parts[0] != ACTION_PREFIX or parts[2] not in VERDICTS:
         raise Refused("not a verdict button")
     try:
@@ -98,7 +101,7 @@ def record(db: str, marking: Marking) -> str:
     try:
         store.retro.save_review(db, marking.signature, marking.verdict, note="marked from the Slack digest",
                                 reviewer=marking.reviewer, period=(marking.start, marking.end))
-        reply = f"Marked {inert(marking.signature)} as *{marking.verdict}* for the sprint of {marking.start:%d %b}."
+        reply = f"Marked {escaped(marking.signature)} as *{marking.verdict}* for the sprint of {marking.start:%d %b}."
     except (store.DatabaseBusy, store.DatabaseError, ValueError) as exc:
         log.warning("a verdict from Slack was not saved: %s", exc)
         reply = "The verdict could not be saved just now (the database is busy); please press the button again."

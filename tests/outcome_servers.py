@@ -161,6 +161,8 @@ def block_kit_problems(message: Any) -> list[str]:
                 else:
                     problems += [f"{where}.fields[{j}]: {p}" for j, f in enumerate(fields)
                                  if (p := _text_object(f, SLACK_LIMITS["field"]))]
+            if block.get("accessory") is not None:
+                problems += [f"{where}.accessory: {p}" for p in _button_problems(block["accessory"], action_ids)]
         elif kind == "context":
             elements = block.get("elements")
             if not isinstance(elements, list) or not 1 <= len(elements) <= SLACK_LIMITS["context"]:

@@ -117,3 +117,40 @@ def test_a_team_sees_only_the_fixes_of_its_signatures(tmp_path):
                reviews=[review("a|x", "noise", day(2)), review("b|x", "needs-tuning", day(2))])
     assert list(fix_effects(db, as_of=day(20), team="web", settings=S)["signature"]) == ["b|x"]
     assert fix_effects(db, as_of=day(20), team="nobody", settings=S).empty
+
+
+def test_the_report_lists_the_periods_fixes_in_every_form(tmp_path):
+    """A fix made in the sprint before: its 28 days after reach into the sprint of days 14-28."""
+    import json
+
+    from metrics import report
+    from metrics.period import Period
+
+    db = build(tmp_path / "r.duckdb",
+               alerts=[alert(day(d), signature="new|sig", title="Brand new") for d in (11, 15, 16, 17, 20)],
+               reviews=[review("new|sig", "needs-tuning", day(10))])
+    sprint = Period(day(14), day(28))
+    document = report.build(db, sprint, None, S)  # as of the sprint's end: 18 days after the fix
+    listed = json.loads(report.render_json(document))["fix_effects"]
+    # History starts on day 11 (the first alert): no rate before the review on day 10, so too early.
+    assert listed == [{"signature": "new|sig", "fixed_by": "review", "fixed_at": day(10).isoformat(),
+                       "alerts_before": 0, "days_before": 0.0, "alerts_after": 5, "days_after": 18.0,
+                       "effect": None, "low": None, "high": None, "verdict": "too early to tell"}]
+    assert ("| Brand new | too early to tell | – | 0 in 0 days | 5 in 18 days | review needs-tuning | 12 Mar 2026 |"
+            in report.render_markdown(document))
+
+
+def test_fix_tickets_lists_each_ticket_as_last_read_back(tmp_path):
+    db = build(tmp_path / "k.duckdb", alerts=[alert(day(1), signature="a|x")])
+    rows = [{"system": system, "signature": "a|x", "ticket_key": key, "url": None, "status": status, "done": done,
+             "closed_at": day(9) if done else None, "opened_at": day(2), "synced_at": synced}
+            for system, key, status, done, synced in (("jira", "OPS-1", "Done", True, day(9)),
+                                                     ("github", "#4", "open", False, day(10)))]
+    store.outbound.save_tickets(db, rows)
+    listed = fix_effect.tickets(db, S)  # the fix_tickets metric
+    assert list(zip(listed["ticket_key"], listed["status"], strict=True)) == [("#4", "open"), ("OPS-1", "Done")]
+    # The Jira ticket closed on day 9 is the fix (1 alert in the 8 days before, none in 11 after: the
+    # interval holds 1); the board shows the ticket synced last, GitHub's #4.
+    board = fix_effect.fix_board(db, as_of=day(20), settings=S)
+    assert list(board[["ticket_key", "fixed_by", "detail", "verdict"]].itertuples(index=False, name=None)) == [
+        ("#4", "ticket", "OPS-1", "no change")]

@@ -18,7 +18,8 @@ CONTRACT = [
     "period", "team", "alerts", "tta_median_s", "tta_mean_s", "tta_p90_s", "ttr_median_s", "ttr_mean_s",
     "ttr_p90_s", "unacknowledged", "auto_resolved", "transient", "flaps", "interruptions",
     "business_hours_interruptions", "off_hours_interruptions", "sleep_interruptions", "disturbed_nights",
-    "new_signature_share", "actionable_rate", "noisy", "reviews", "in_progress", "targets", "generated",
+    "new_signature_share", "actionable_rate", "noisy", "reviews", "in_progress", "targets", "fix_effects",
+    "generated",
 ]
 NOISY_KEYS = ["signature", "alerts", "transient", "flaps", "unacknowledged", "noise_ratio", "ttr_median_s",
               "interruptions", "sleep_interruptions"]
@@ -51,6 +52,7 @@ def test_json_report_keys_and_figures(tmp_path, db):
     assert report["actionable_rate"] is None and report["auto_resolved"] is None
     assert [list(row) for row in report["noisy"]] == [NOISY_KEYS, NOISY_KEYS]
     assert report["reviews"] == [] and report["in_progress"] is False and report["targets"] == {}
+    assert report["fix_effects"] == []  # nothing reviewed or marked done in this history
     assert list(report["generated"]) == ["at", "database", "sources"]
     assert report["generated"]["database"] == db and "pagerduty" in report["generated"]["sources"]
 

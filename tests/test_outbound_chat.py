@@ -51,6 +51,16 @@ def digest(team: str | None = "payments", items: int = 3, title: str = "disk ful
     )
 
 
+def text_objects(node) -> list[dict]:
+    """Every text object of a Block Kit message."""
+    if isinstance(node, list):
+        return [t for child in node for t in text_objects(child)]
+    if not isinstance(node, dict):
+        return []
+    own = [node] if node.get("type") in ("mrkdwn", "plain_text") else []
+    return own + [t for value in node.values() for t in text_objects(value)]
+
+
 @pytest.fixture
 def db(tmp_path):
     path = str(tmp_path / "posts.duckdb")
@@ -88,9 +98,11 @@ def test_the_slack_message_is_block_kit_with_figures_targets_lists_and_links(mon
         assert heading in text
     assert "https://hygiene.example.com/noisy?team=payments&sprint=2026-11-09&signature=db%7C" in text
     assert "⏳" in text  # the fix's verdict
-    # No alert text becomes a mention, a link or formatting: Slack's control characters are escaped.
-    assert "<!channel>" not in text and "&lt;!channel&gt;" in text and "<https://evil" not in text
-    assert "*\u200bbold*\u200b" in text
+    # Alert text goes only into plain_text, which Slack never reads as mentions, links or formatting.
+    marked_up = " ".join(t["text"] for t in text_objects(message) if t["type"] == "mrkdwn")
+    plain = " ".join(t["text"] for t in text_objects(message) if t["type"] == "plain_text")
+    assert "<!channel>" not in marked_up and "evil" not in marked_up and "*bold*" not in marked_up
+    assert HOSTILE in plain
     assert not any(b["type"] == "actions" and b["block_id"].startswith("review") for b in message["blocks"])
 
 
@@ -229,3 +241,12 @@ def test_a_request_that_may_have_taken_effect_is_not_sent_twice():
         with pytest.raises(SendError, match="HTTP 502"):
             sender.send("POST", "/issues", json={"title": "x"}, retry_ambiguous=False)
     assert sender.requests == 1 and fake.received == []
+
+
+def test_the_teams_workflow_throttles_and_the_post_waits(monkeypatch, db):
+    fake = FakeTeamsWorkflow(rate=RateLimit(burst=1))
+    with serve(fake) as base:
+        monkeypatch.setenv("TEAMS_WEBHOOK_URL", f"{base}{fake.path}?sig={fake.sig}")
+        for team in ("a", "b"):
+            assert posting.post(db, digest(team), "teams", policy=HttpPolicy(max_attempts=4, timeout_s=5)).posted
+    assert len(fake.posted) == 2 and 429 in fake.refused

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -163,3 +167,106 @@ def test_the_filter_redacts_messages_arguments_and_exceptions(monkeypatch, caplo
     for token in (TOKENS["pagerduty"], "someone-elses-key", "abc.def.ghi", "zzz999"):
         assert token not in caplog.text
     assert caplog.text.count("***") >= 5 and "boom with ***" in caplog.text
+
+
+# --- the outcome: chat webhooks, Slack's signing secret, Jira and GitHub tokens -----------------------
+
+OUTCOME = {
+    "SLACK_WEBHOOK_URL": "slackHOOK-3e2d1c0b", "SLACK_SIGNING_SECRET": "slackSIGN-7a6b5c4d",
+    "TEAMS_WEBHOOK_URL": "teamsSIG-9f8e7d6c", "DIGEST_WEBHOOK_URL": "digestHOOK-5b4a3928",
+    "JIRA_API_TOKEN": "jiraTOKEN-1d2e3f40", "GITHUB_TOKEN": "ghTOKEN-6c5d4e3f",
+}
+JIRA_BASIC = base64.b64encode(f"bot@example.com:{OUTCOME['JIRA_API_TOKEN']}".encode()).decode()
+
+
+def outcome_clean(where: str, text: str) -> None:
+    for value in [*OUTCOME.values(), JIRA_BASIC, "wrongHOOK-00aa11bb"]:
+        assert value not in text, f"{value} in {where}"
+
+
+def outcome_runs(monkeypatch, capsys, db: str, config: Path) -> str:
+    """post to each destination and tickets to each system: working, refused, failing and unreachable."""
+    from metrics import __main__ as metrics_cli
+    from tests.outcome_servers import FakePlainWebhook, FakeSlack, FakeTeamsWorkflow, serve
+    from tests.ticket_servers import FakeGitHub, FakeJira
+
+    printed, week = [], ["--db", db, "--config", str(config), "--sprint", SINCE]
+    slack = FakeSlack(token_path=f"/services/T1/B1/{OUTCOME['SLACK_WEBHOOK_URL']}")
+    teams = FakeTeamsWorkflow(sig=OUTCOME["TEAMS_WEBHOOK_URL"])
+    plain = FakePlainWebhook(faults=[500] * 10)
+    jira = FakeJira(token=OUTCOME["JIRA_API_TOKEN"])
+    github = FakeGitHub(token=OUTCOME["GITHUB_TOKEN"])
+    with serve(slack) as s, serve(teams) as t, serve(plain) as w, serve(jira) as j, serve(github) as g:
+        cases = [
+            ({"SLACK_WEBHOOK_URL": s + slack.token_path}, ["post", "--to", "slack", *week], 0),
+            ({"SLACK_WEBHOOK_URL": s + "/services/T1/B1/wrongHOOK-00aa11bb"}, ["post", "--to", "slack", "--again",
+                                                                            *week], 1),
+            ({"TEAMS_WEBHOOK_URL": f"{t}{teams.path}?sig={OUTCOME['TEAMS_WEBHOOK_URL']}"},
+             ["post", "--to", "teams", *week], 0),
+            ({"TEAMS_WEBHOOK_URL": f"{t}{teams.path}?sig=wrongHOOK-00aa11bb"}, ["post", "--to", "teams", "--again",
+                                                                             *week], 1),
+            ({"DIGEST_WEBHOOK_URL": f"{w}/{OUTCOME['DIGEST_WEBHOOK_URL']}"}, ["post", "--to", "webhook", *week], 1),
+            ({"DIGEST_WEBHOOK_URL": f"http://127.0.0.1:9/{OUTCOME['DIGEST_WEBHOOK_URL']}"},
+             ["post", "--to", "webhook", *week], 1),
+            ({"JIRA_URL": j, "JIRA_EMAIL": "bot@example.com"}, ["tickets", "--to", "jira", "--no-advisor",
+                                                                 "--signature", "db|x", *week[:4]], 0),
+            ({"JIRA_URL": j, "JIRA_EMAIL": "someone@example.com"}, ["tickets", "--to", "jira", "--no-advisor",
+                                                                     *week[:4]], 1),
+            ({"GITHUB_API_URL": g, "GITHUB_REPOSITORY": github.repository}, ["tickets", "--to", "github",
+                                                                             "--no-advisor", "--signature", "db|x",
+                                                                             *week[:4]], 0),
+            ({"GITHUB_API_URL": "http://127.0.0.1:9", "GITHUB_REPOSITORY": github.repository},
+             ["tickets", "--to", "github", *week[:4]], 1),
+        ]
+        for env, argv, expected in cases:
+            for name, value in {**{k: v for k, v in OUTCOME.items() if k != "SLACK_WEBHOOK_URL"}, **env}.items():
+                monkeypatch.setenv(name, value)
+            code = metrics_cli.main(argv)
+            out = capsys.readouterr()
+            assert code == expected, (argv, out.err)
+            printed += [out.out, out.err]
+    assert len(slack.messages) == 1 and len(teams.posted) == 1 and len(jira.issues) == 1
+    return "\n".join(printed)
+
+
+def slack_presses(tmp_path: Path, db: str, monkeypatch) -> str:
+    """The receiver with Slack's signing secret: a forged press and a signed one; its own log."""
+    from outbound.slack_actions import signature
+
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", OUTCOME["SLACK_SIGNING_SECRET"])
+    server = start_receiver(tmp_path / "slack-receiver", db, token=None)
+    value = json.dumps({"signature": "db|x", "from": "2026-05-01T00:00:00+00:00", "to": "2026-05-15T00:00:00+00:00"})
+    body = urlencode({"payload": json.dumps({"type": "block_actions", "user": {"username": "ana"}, "actions": [
+        {"action_id": "verdict:0:noise", "value": value}]})}).encode()
+    try:
+        for secret, status in (("forged-secret-xyz", 401), (OUTCOME["SLACK_SIGNING_SECRET"], 200)):
+            stamp = str(int(time.time()))
+            answer = requests.post(server.url + "/slack/actions", data=body, timeout=10, headers={
+                "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature(secret, stamp, body)})
+            assert answer.status_code == status
+            outcome_clean("slack answer", answer.text + str(answer.headers))
+        wait_until(lambda: "noise" in all_text(db), timeout=30, what="the verdict from Slack")
+    finally:
+        server.stop()
+    return server.log.read_text(errors="replace")
+
+
+@pytest.mark.slow
+def test_outcome_secrets_never_leave_the_environment(monkeypatch, capsys, caplog, tmp_path):
+    caplog.set_level(logging.DEBUG)
+    db = str(tmp_path / "outcome.duckdb")
+    config = tmp_path / "alerthygiene.toml"
+    fast = 'wait_scale = 0.001\ntimeout_s = 0.5\nconnect_timeout_s = 0.5\nmax_attempts = 2\n'
+    config.write_text('[outcome]\njira_project = "OPS"\n' + "".join(
+        f"[providers.{name}]\n{fast}" for name in ("slack", "teams", "webhook", "jira", "github")))
+    fake = FakePagerDuty(TOKENS["pagerduty"], pagerduty_history(10, START, 3600))
+    with serve(fake) as url:
+        monkeypatch.setenv(SECRETS["pagerduty"], TOKENS["pagerduty"])
+        monkeypatch.setenv(BASE_URLS["pagerduty"], url)
+        assert cli.main(["sync", "--db", db, "--source", "pagerduty", "--since", SINCE, "--until", UNTIL]) == 0
+    printed = outcome_runs(monkeypatch, capsys, db, config)
+    assert "HTTP 401" in printed and "HTTP 500" in printed and "connection failed" in printed
+    received = slack_presses(tmp_path, db, monkeypatch)
+    for where, text in {"outcome output": printed, "captured logs": caplog.text, "receiver": received,
+                        "database": all_text(db)}.items():
+        outcome_clean(where, text)

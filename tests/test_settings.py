@@ -33,12 +33,14 @@ def test_the_example_file_parses_with_and_without_its_commented_keys(tmp_path):
     assert config.team("payments").max_noise_ratio == 0.3
     assert config.service_teams == {"checkout-api": "payments"}
     assert config.team_time_zone("search") == "UTC"
+    assert config.outcome.dashboard_url == "https://alert-hygiene.example.com"
+    assert config.outcome.jira_project == "OPS"
 
 
 def test_every_setting_is_documented_in_the_example():
     text = EXAMPLE.read_text()
     documented = set(re.findall(r"(?m)^#? ?([a-z_]+) = ", text))
-    for section in (settings.Thresholds, settings.CostModel, settings.Hours, settings.Advice):
+    for section in (settings.Thresholds, settings.CostModel, settings.Hours, settings.Advice, settings.Outcome):
         for field in dataclasses.fields(section):
             assert field.name in documented, f"{field.name} is not in alerthygiene.example.toml"
     for name in ("time_zone", "max_wakeups_per_sprint", "max_noise_ratio", "anchor", "length_days",
@@ -65,6 +67,10 @@ def test_every_setting_is_documented_in_the_example():
         ("[teams.ops]\nmax_noise_ratio = 3", "teams.ops.max_noise_ratio: expected a number from 0 to 1, got 3"),
         ("[services]\napi = 3", "services.api: expected a team name"),
         ("[advice]\ninhibit_probability = 1.5", "advice.inhibit_probability: expected a share between 0 and 1"),
+        ("[outcome]\ndashboard_url = 'hygiene'", "outcome.dashboard_url: expected the dashboard's address"),
+        ("[outcome]\ndigest_noisy = 11", "outcome.digest_noisy: expected an integer from 1 to 10"),
+        ("[outcome]\njira_project = ''", "outcome.jira_project: expected a name like 'OPS'"),
+        ("[outcome]\nslack_url = 'x'", "outcome.slack_url: unknown key"),
         ("[advice]\nhold_down_minutes = [5, -1]", "advice.hold_down_minutes: expected a list of whole minutes >= 0"),
         ("[advice]\nrules = 3", "advice.rules: expected a file path"),
         ("[advice]\nwindow = 3", "advice.window: unknown key"),

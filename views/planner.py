@@ -10,7 +10,8 @@ import metrics
 import store
 from metrics import backlog
 from metrics.cost import saving_window
-from views import data, filters, format, identity, page
+from metrics.fix_effect import effect_text
+from views import data, filters, format, identity, page, tickets
 
 KIND_LABELS = {"alert": "Alert fix", "cause": "Cause fix"}
 PAYBACK_COLOURS = {"within 1 sprint": "#27ae60", "within 3 sprints": "#f1c40f", "later": "#e67e22",
@@ -55,8 +56,24 @@ def chart(plan: pd.DataFrame) -> None:
     st.plotly_chart(figure, width="stretch")
 
 
-def plan_frame(plan: pd.DataFrame, scope: page.Scope) -> pd.DataFrame:
+def fix_columns(plan: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
+    """Each row's latest fix (did it work, the rate after / before) and its ticket; None where there is none."""
+    rows = board.set_index("signature") if not board.empty else board
+    worked, effect, ticket = [], [], []
+    for signature in plan["signature"]:
+        row = rows.loc[signature] if signature in rows.index else None
+        fixed = row is not None and isinstance(row["verdict"], str)
+        worked.append(row["verdict"] if fixed else None)
+        shown = effect_text(row["effect"], row["low"], row["high"], short=True) if fixed else "–"
+        effect.append(None if shown == "–" else shown)
+        has_ticket = row is not None and isinstance(row["ticket_key"], str)
+        ticket.append(f"{row['ticket_key']} · {row['ticket_status']}" if has_ticket else None)
+    return pd.DataFrame({"worked": worked, "effect": effect, "ticket": ticket}, dtype="string")
+
+
+def plan_frame(plan: pd.DataFrame, scope: page.Scope, board: pd.DataFrame) -> pd.DataFrame:
     zone = scope.config.default_time_zone
+    fixes = fix_columns(plan, board)
     return pd.DataFrame({
         "title": plan["title"].fillna(plan["signature"]),
         "fix": plan["fix_kind"].map(KIND_LABELS),
@@ -66,6 +83,8 @@ def plan_frame(plan: pd.DataFrame, scope: page.Scope) -> pd.DataFrame:
         "payback": [_payback_text(r) for r in plan.itertuples()],
         "note": plan["estimate_note"].astype("string"),
         "by": [_estimated_by(r, zone) for r in plan.itertuples()],
+        "worked": fixes["worked"].to_numpy(), "effect": fixes["effect"].to_numpy(),
+        "ticket": fixes["ticket"].to_numpy(),
         "team": plan["team"],
         "signature": plan["signature"], "fix_kind": plan["fix_kind"],
     })
@@ -85,6 +104,13 @@ PLAN_COLUMNS = {
                                               "to enter or change it; saved at once with your name."),
     "payback": st.column_config.TextColumn("Payback", width=104, disabled=True,
                                            help=format.sentence(data.formula("payback")) + "."),
+    "worked": st.column_config.TextColumn("Did the fix work", width=104, disabled=True,
+                                          help=format.sentence(data.formula("fix_effect")) + "."),
+    "effect": st.column_config.TextColumn("After / before", width=124, disabled=True,
+                                          help="Alert rate after the latest fix / before it, with its exact 95 % "
+                                               "interval."),
+    "ticket": st.column_config.TextColumn("Ticket", width=120, disabled=True,
+                                          help="As the last `python -m metrics tickets` read it back."),
     "note": st.column_config.TextColumn("Estimate note", width=120, max_chars=500),
     "by": st.column_config.TextColumn("Estimated by", width=120, disabled=True),
 }
@@ -112,8 +138,8 @@ def _plan_edited(key: str) -> None:
                  icon=":material/check:")
 
 
-def plan_table(scope: page.Scope, plan: pd.DataFrame) -> None:
-    frame = plan_frame(plan, scope)
+def plan_table(scope: page.Scope, plan: pd.DataFrame, board: pd.DataFrame) -> None:
+    frame = plan_frame(plan, scope, board)
     st.session_state["_plan_rows"] = {
         i: {"signature": r.signature, "fix_kind": r.fix_kind, "title": r.title,
             "estimate": None if pd.isna(r.estimate) else float(r.estimate),
@@ -155,6 +181,27 @@ def backlog_downloads(scope: page.Scope, plan: pd.DataFrame, window: str) -> Non
                            key="backlog_github", on_click="ignore")
 
 
+def mark_done_form(plan: pd.DataFrame) -> None:
+    st.subheader("Mark a fix done")
+    st.caption("From then on the fix's effect is measured. " + format.sentence(data.formula("fix_effect")) + ".")
+    titles = dict(zip(plan["signature"], plan["title"].fillna(plan["signature"]), strict=True))
+    with st.form("fix_done", clear_on_submit=True, border=True):
+        signature = st.selectbox("Alert", list(titles), key="done_signature",
+                                 format_func=lambda s: f"{titles[s]}  ({s})")
+        kind = st.radio("Fix", list(KIND_LABELS), horizontal=True, key="done_kind", format_func=KIND_LABELS.get)
+        note = st.text_input("What was done (optional)", key="done_note", max_chars=500)
+        saved = st.form_submit_button("Mark done", type="primary", icon=":material/task_alt:")
+    if message := st.session_state.pop("_fix_marked", None):
+        st.success(message, icon=":material/check:")
+    if saved:
+        who = identity.reviewer()
+        store.retro.mark_fix_done(data.db_path(), signature, kind, note=note or None, done_by=who)
+        st.session_state["_fix_marked"] = (
+            f"Marked done: the {KIND_LABELS[kind].lower()} of “{format.short(titles[signature])}”; its effect "
+            "shows in the table from now on" + ("" if who else " (not named: add your name in the sidebar)") + ".")
+        st.rerun()  # the table above shows the new fix
+
+
 def _app_url() -> str | None:
     """The dashboard's own address as the reader reached it, for links back from the backlog."""
     url = st.context.url or ""
@@ -188,8 +235,11 @@ def render() -> None:
     shown = plan if show_all else plan[(plan["projected_saving_h"] > 0) | plan["estimate_h"].notna()]
     st.caption("Ranked by payback, shortest first; fixes without an estimate follow, by saving. Type an estimate "
                "(hours) and a note in the table: each is saved at once with your name.")
-    plan_table(scope, shown.reset_index(drop=True))
+    board = data.load(metrics.fix_board, team=scope.team)
+    plan_table(scope, shown.reset_index(drop=True), board)
     backlog_downloads(scope, shown[shown["projected_saving_h"] > 0], window)
+    tickets.open_form(scope, shown.drop_duplicates("signature"))
+    mark_done_form(shown.drop_duplicates("signature"))
     page.download_csv(plan, f"fix-planner-{page.slug(scope)}.csv", "All figures (CSV)", key="plan_csv")
 
 

@@ -8,7 +8,8 @@ import streamlit as st
 
 import metrics
 import store
-from metrics import report
+from metrics import fix_effect, report
+from metrics.fix_effect import effect_text, how_fixed
 from views import data, format, identity, page, signature
 
 VERDICTS = list(format.VERDICTS)
@@ -295,15 +296,56 @@ def still_firing(scope: page.Scope) -> None:
         st.success("Every signature reviewed as noise or needs tuning has gone quiet.", icon=":material/check_circle:")
         return
     zone = scope.config.default_time_zone
+    tickets = ticket_of(data.load(fix_effect.tickets))
     page.table(firing.assign(verdict=firing["verdict"].map(format.verdict), reviewer=firing["reviewer"].fillna(
-        "not named")), {
+        "not named"), ticket=firing["signature"].map(tickets).fillna(format.MISSING)), {
         "title": st.column_config.TextColumn("Alert", width=240),
         "verdict": st.column_config.TextColumn("Verdict", width=100),
         "reviewed_at": st.column_config.DatetimeColumn("Reviewed", format=page.DAY, timezone=zone, width=100),
         "alerts_since": st.column_config.NumberColumn("Alerts since", width=90),
         "last_alert_at": st.column_config.DatetimeColumn("Last alert", format=page.MOMENT, timezone=zone, width=140),
         "sprints_open": st.column_config.NumberColumn("Sprints open", width=96),
+        "ticket": st.column_config.TextColumn("Ticket", width=130,
+                                              help="As the last `python -m metrics tickets` read it back."),
         "note": st.column_config.TextColumn("Note", width=150),
+    })
+
+
+def ticket_of(tickets: pd.DataFrame) -> dict[str, str]:
+    """Each signature's ticket as 'OPS-7 · In Progress' (the newest sync first)."""
+    latest = tickets.drop_duplicates("signature")
+    return {row.signature: f"{row.ticket_key} · {row.status}" for row in latest.itertuples(index=False)}
+
+
+def fix_results(scope: page.Scope) -> None:
+    """Did the fix work: the fixes whose 28 days after reach into this period, latest per signature."""
+    st.subheader("Did the fix work")
+    st.caption(format.sentence(data.formula("fix_effect")) + ".")
+    board = data.load(metrics.fix_board, as_of=scope.as_of, team=scope.team, since=scope.period.start)
+    if board.empty:
+        st.info("No fix was made in the 28 days before or during this period: a verdict of noise or needs tuning, "
+                "a fix marked done in the planner, or its ticket closed, starts one.", icon=":material/inbox:")
+        return
+    pairs = zip(board["alerts_before"], board["days_before"], board["alerts_after"], board["days_after"], strict=True)
+    counts = [(f"{format.count(b)} in {db:.0f} days", f"{format.count(a)} in {da:.0f} days") for b, db, a, da in pairs]
+    tickets = [f"{key} · {status}" if isinstance(key, str) else format.MISSING
+               for key, status in zip(board["ticket_key"], board["ticket_status"], strict=True)]
+    page.table(board.assign(
+        effect_shown=[effect_text(e, lo, hi) for e, lo, hi in zip(board["effect"], board["low"], board["high"],
+                                                                 strict=True)],
+        how=[how_fixed(by, detail) for by, detail in zip(board["fixed_by"], board["detail"], strict=True)],
+        before=[c[0] for c in counts], after=[c[1] for c in counts], ticket=tickets,
+    ), {
+        "title": st.column_config.TextColumn("Alert", width=240),
+        "verdict": st.column_config.TextColumn("Did it work", width=110),
+        "effect_shown": st.column_config.TextColumn("Rate after / before", width=190,
+                                                    help=format.sentence(data.formula("fix_effect")) + "."),
+        "before": st.column_config.TextColumn("Alerts before", width=120),
+        "after": st.column_config.TextColumn("Alerts after", width=120),
+        "how": st.column_config.TextColumn("Fix", width=170),
+        "fixed_at": st.column_config.DatetimeColumn("Fixed", format=page.DAY, timezone=scope.config.default_time_zone,
+                                                    width=100),
+        "ticket": st.column_config.TextColumn("Ticket", width=130),
     })
 
 
@@ -339,6 +381,7 @@ def render() -> None:
     if ranked.empty:
         page.nothing_in_period(scope)
         still_firing(scope)
+        fix_results(scope)
         return
     decisions = data.load(metrics.retro_decisions, scope.period, team=scope.team)
     progress(ranked, set(decisions.loc[decisions["alert_source_id"].isna(), "signature"]))
@@ -348,6 +391,7 @@ def render() -> None:
     up_close(scope, ranked, ticked)
     action_items(scope, ranked, decisions)
     still_firing(scope)
+    fix_results(scope)
     downloads(scope, ranked)
 
 

@@ -192,6 +192,15 @@ def _write_retro(db: str, history: DemoHistory, settings: Settings) -> None:
         store.retro.save_fix_estimate(db, _rule_signature(rule), estimate["hours"],
                                       note="Estimated in backlog refinement", estimated_by="product owner",
                                       estimated_at=history.start + dt.timedelta(days=60))
+    for fix in history.fixes_done:
+        store.retro.mark_fix_done(db, _rule_signature(fix["rule"]), fix["kind"], done_by=f"{fix['rule'].team} team",
+                                  note=fix["note"], done_at=history.start + dt.timedelta(days=fix["day"], hours=15))
+    store.outbound.save_tickets(db, [{
+        "system": t["system"], "signature": _rule_signature(t["rule"]), "ticket_key": t["key"], "url": None,
+        "status": t["status"], "done": t["done"],
+        "closed_at": history.start + dt.timedelta(days=t["day"], hours=11) if t["done"] else None,
+        "opened_at": history.start + dt.timedelta(days=t["day"] - 10), "synced_at": history.end,
+    } for t in history.tickets])
 
 
 def _sprint_before(settings: Settings, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -217,3 +226,5 @@ def clear_demo(db: str) -> None:
             con.execute(f"DELETE FROM {table} WHERE source = ?", [SOURCE])  # noqa: S608 - fixed names
         con.execute("DELETE FROM reviews")
         con.execute("DELETE FROM fix_estimates")
+        con.execute("DELETE FROM fixes_done")
+        con.execute("DELETE FROM tickets")

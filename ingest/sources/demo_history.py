@@ -116,6 +116,8 @@ class DemoHistory:
         self.rules = self._rules()
         self.reviews: list[dict] = []
         self.fix_estimates: list[dict] = []
+        self.fixes_done: list[dict] = []  # fixes marked done in the planner
+        self.tickets: list[dict] = []  # tickets opened for fixes, as a sync last read them
         self._counter = 0
 
     # --- the organisation ---------------------------------------------------------------
@@ -199,6 +201,14 @@ class DemoHistory:
                              "note": "Same root cause as the pod restarts."})
         for rule, hours in ((self.rules[0], 6), (self.rules[1], 16), (self.rules[4], 10), (self.rules[8], 24)):
             self.fix_estimates.append({"rule": rule, "hours": hours})
+        # Later fixes, whose effect the retro follows (the alerts themselves are not changed by them):
+        # a hold-down marked done three weeks before the end, a ticket in progress, one closed lately.
+        self.fixes_done.append({"rule": loud, "day": self.days - 21, "kind": "alert",
+                                "note": "for: 10m added to the rule"})
+        self.tickets.append({"rule": self.rules[1], "system": "jira", "key": "OPS-142", "status": "In Progress",
+                             "done": False, "day": self.days - 12})
+        self.tickets.append({"rule": self.rules[4], "system": "github", "key": "#87", "status": "closed (completed)",
+                             "done": True, "day": self.days - 4})
 
     # --- incidents -----------------------------------------------------------------------
 

@@ -1,0 +1,53 @@
+"""Open or update tickets for chosen fixes from the planner: what `python -m metrics tickets` does."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from outbound import ticket_sync, tickets
+from outbound.cli import Misconfigured, ticket_system
+from outbound.http import SendError
+from views import data, page
+
+SYSTEMS = {"jira": "Jira", "github": "GitHub issues"}
+
+
+def open_form(scope: page.Scope, plan: pd.DataFrame) -> None:
+    st.subheader("Open tickets for fixes")
+    st.caption("One ticket per signature, with its diagnosis, suggested fix (the advisor's patch when there is "
+               "one), figures, estimate and a link back; a signature's ticket is updated, never opened twice. "
+               "The credentials come from the dashboard's environment, as for `python -m metrics tickets`.")
+    if message := st.session_state.pop("tickets_done", None):
+        st.success(message, icon=":material/check:")
+    titles = dict(zip(plan["signature"], plan["title"].fillna(plan["signature"]), strict=True))
+    with st.form("tickets", border=True):
+        chosen = st.multiselect("Alerts", plan["signature"].tolist(), key="ticket_signatures",
+                                format_func=lambda s: f"{titles[s]}  ({s})")
+        system = st.radio("Where", list(SYSTEMS), format_func=SYSTEMS.get, horizontal=True, key="ticket_system")
+        go = st.form_submit_button("Open or update tickets", icon=":material/confirmation_number:")
+    if not go:
+        return
+    if not chosen:
+        st.warning("Choose at least one alert.", icon=":material/info:")
+        return
+    try:
+        client = ticket_system(system, scope.config)
+    except Misconfigured as exc:
+        st.error(f"{SYSTEMS[system]} is not set up here: {exc}", icon=":material/settings_alert:")
+        return
+    now = dt.datetime.now(dt.UTC)
+    try:
+        with st.spinner(f"Talking to {SYSTEMS[system]}…"):
+            advice = tickets.advisor_patches(data.db_path(), scope.config, scope.team, now)
+            composed = tickets.compose(data.db_path(), scope.config, scope.team, chosen, now, advice)
+            result = ticket_sync.sync(data.db_path(), client, composed, now)
+    except SendError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    finally:
+        client.close()
+    st.session_state["tickets_done"] = result.summary(SYSTEMS[system])
+    st.rerun()
