@@ -8,7 +8,7 @@ import pytest
 from tests.soak import SoakPlan, percentile, run_soak
 
 pytestmark = pytest.mark.slow
-PLAN = SoakPlan(seconds=30, rate=15, csv_rows=20_000, think_s=(0.5, 2.0))
+PLAN = SoakPlan(seconds=30, rate=15, csv_rows=19_000, think_s=(0.5, 2.0))
 
 
 def test_everything_at_once_loses_nothing_doubles_nothing_and_shows_no_error(tmp_path):

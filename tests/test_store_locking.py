@@ -65,7 +65,7 @@ def test_a_writer_gets_in_between_readers_that_read_back_to_back(db):
     try:
         def save():
             with store.writing(db, timeout_s=30) as con:
-                con.execute("INSERT OR REPLACE INTO fix_estimates VALUES ('sig', 2, NULL, NULL, now())")
+                con.execute("INSERT OR REPLACE INTO fix_estimates (signature, fix_kind, hours, estimated_at) VALUES ('sig', 'alert', 2, now())")
         took = _timed(save, 8)
     finally:
         for reader in readers:

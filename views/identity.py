@@ -26,7 +26,9 @@ def _remembered() -> str | None:
     if _SESSION in st.session_state:
         return st.session_state[_SESSION] or None
     cookie = st.context.cookies.get(COOKIE)
-    return unquote(cookie)[:MAX_NAME].strip() or None if cookie else None
+    if not isinstance(cookie, str):  # no browser behind this session (a script run, a test): no cookie
+        return None
+    return unquote(cookie)[:MAX_NAME].strip() or None
 
 
 def reviewer() -> str | None:
