@@ -275,7 +275,7 @@ GROUPING_REPLAY = register(
             f""",
 groups AS (SELECT g.grp, g.units, g.signatures, g.paths FROM (SELECT unnest($groups::{GROUPS_TYPE}) AS g))
 SELECT c.grp,
-    CASE WHEN c.paths IS NULL THEN a.labels::VARCHAR  -- group_by '...': every label set alone
+    CASE WHEN c.paths IS NULL THEN coalesce(a.labels::VARCHAR, '')  -- group_by '...': every label set alone
          ELSE list_transform(c.paths, lambda p: coalesce(json_extract_string(a.labels, p), ''))::VARCHAR
     END AS key,
     epoch(f.created_at) AS t, {_unit("a")} AS unit, {ATTENDED} AS attended
