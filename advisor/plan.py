@@ -479,15 +479,18 @@ class _Context:
         evidence = (
             f"In {self.when} {avoided} of the {_n(alerts, 'alert')} of {name} resolved within {words(hold)} "
             f"with nobody acting on them: held down {words(hold)} they would not have paged"
-            + (f", and the other {alerts - avoided} would have paged {words(hold)} later." if alerts > avoided
-               else ".")
+            + (f"; nor would {hidden} that someone acknowledged or marked actionable, which also resolved within "
+               f"{words(hold)}" if hidden else "")
+            + (f"; the other {after} would have paged {words(hold)} later" if after else "")
+            + "."
         )  # fmt: skip
         if row["limited_by_budget"]:
             evidence += (f" A longer hold-down would avoid more, but would delay acknowledged or actionable alerts "
                          f"by more than {words(self.settings.advice.delay_budget_s)}.")  # fmt: skip
         comment = (f"for {{from}} -> {{to}}: {avoided} of {alerts} alerts resolved within "
-                   f"{durations.format(hold)} unattended (no page); {alerts - avoided} page "
-                   f"{durations.format(hold)} later")  # fmt: skip
+                   f"{durations.format(hold)} unattended (no page)"
+                   + (f"; {hidden} attended ones too (hidden)" if hidden else "")
+                   + f"; {after} page {durations.format(hold)} later")  # fmt: skip
         suffix, change, note, provider = self._rule_change(row["unit"], rule, signatures, "for",
                                                            rule.for_s if rule else 0.0, hold, comment)  # fmt: skip
         title = f"Hold {name} down for {words(hold)}{suffix}"

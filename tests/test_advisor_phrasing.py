@@ -1,4 +1,4 @@
-"""The advice in each paging provider's own settings: PagerDuty, Opsgenie / JSM and Grafana OnCall."""
+"""The advice as a paging provider's users read it: PagerDuty, Opsgenie / JSM and Grafana OnCall settings."""
 
 from __future__ import annotations
 
@@ -70,3 +70,17 @@ def test_no_paging_provider_has_a_resolve_delay_so_hysteresis_goes_upstream():
     for provider, name in (("pagerduty", "PagerDuty"), ("opsgenie", "Opsgenie / JSM"), ("oncall", "Grafana OnCall")):
         text = phrasing.hysteresis(provider, 540)
         assert text.startswith(f"{name} has no resolve delay") and "`keep_firing_for: 9m`" in text
+
+
+def test_a_hold_down_that_hides_acknowledged_alerts_says_so_first_and_delays_nothing(tmp_path):
+    rows = [alert(T0 + dt.timedelta(hours=i), ack_s=30 if i < 2 else None, resolve_s=100, source="pagerduty",
+                  signature="ledger|disk #% full", service="ledger") for i in range(5)]  # fmt: skip
+    db = build(tmp_path / "hidden.duckdb", alerts=rows)
+    [hold] = plan(db, sprint_period(SETTINGS, T0.date()), None, SETTINGS, run_checks=False).suggestions
+    # Three cleared in 100 s unattended, two after someone acknowledged them: 2 min hides all five.
+    assert (hold.pages_before, hold.pages_after, hold.attended_hidden, hold.delay_added_s) == (5, 0, 2, 0)
+    assert hold.warning == "This would hide 2 pages someone acknowledged or marked actionable."
+    assert hold.evidence.endswith(
+        "3 of the 5 alerts of “disk #% full” (ledger) resolved within 2 min with nobody acting on them: held down "
+        "2 min they would not have paged; nor would 2 that someone acknowledged or marked actionable, which also "
+        "resolved within 2 min.")  # fmt: skip

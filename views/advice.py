@@ -116,7 +116,8 @@ def delay_of(suggestion) -> tuple[str, str, float]:
     if suggestion.kind == "keep_firing":
         return "Resolves delayed by", words(suggestion.figures["keep_firing_s"]), suggestion.resolve_delay_s
     each = suggestion.figures.get("hold_s") or suggestion.figures.get("group_wait_added_s") or 0
-    return "Pages delayed by", words(each) if each else "none", suggestion.delay_added_s
+    # A hold-down whose every alert clears within it delays nothing: it hides them all.
+    return "Pages delayed by", words(each) if each and suggestion.delay_added_s else "none", suggestion.delay_added_s
 
 
 def one(scope: page.Scope, number: int, suggestion) -> None:
