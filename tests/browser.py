@@ -170,3 +170,11 @@ def overflowing_grids(page) -> list[int]:
         """() => Array.from(document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller'))
               .map((s, i) => s.scrollWidth > s.clientWidth + 1 ? i : -1).filter(i => i >= 0)"""
     )
+
+
+def cut_off_tiles(page) -> list[str]:
+    """Texts of figure tiles (labels, values, changes) cut short with an ellipsis for want of room."""
+    return page.evaluate(
+        """() => [...new Set(Array.from(document.querySelectorAll('[data-testid="stMetric"] *'))
+              .filter(e => e.scrollWidth > e.clientWidth + 1 && e.innerText.trim()).map(e => e.innerText.trim()))]"""
+    )

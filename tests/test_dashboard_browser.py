@@ -15,6 +15,7 @@ import settings
 from ingest.sources.demo import load_demo
 from tests.browser import (
     chromium_page,
+    cut_off_tiles,
     overflowing_grids,
     screenshot,
     settled,
@@ -63,7 +64,20 @@ def test_every_page_loads_in_chromium_and_is_screenshotted(live_demo, tmp_path):
             wait_for_app(page, ready=ready)
             assert _exceptions(page) == [], name
             assert overflowing_grids(page) == [], f"{name}: a table wider than the page at 1400 px"
+            assert cut_off_tiles(page) == [], name
             screenshot(page, f"page-{name}")
+
+
+def test_every_page_stays_usable_in_a_window_800_px_wide(live_demo):
+    """Nothing wider than the window, and figure tiles wrap onto more rows rather than cut their figures."""
+    with streamlit_server(live_demo) as url, chromium_page(800, 1800) as page:
+        for name, (path, ready) in PAGES.items():
+            page.goto(f"{url}/{path}?team=payments")
+            wait_for_app(page, ready=ready)
+            assert _exceptions(page) == [], name
+            assert page.evaluate("document.documentElement.scrollWidth") <= 800, name
+            assert cut_off_tiles(page) == [], name
+            screenshot(page, f"narrow-{name}")
 
 
 def test_overview_filters_come_from_the_url(live_demo):

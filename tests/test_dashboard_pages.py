@@ -137,6 +137,17 @@ def test_the_hold_down_slider_replays_the_signature(monkeypatch, demo_db):
     avoided_many = {m.label: m.value for m in app.metric}["Pages avoided"]
     assert avoided_none.startswith("0 of")
     assert int(avoided_many.split(" of ")[0]) > 0
+    # The delay is shown per delayed page (mean, and the most beneath it) and in total, each as such.
+    app.slider(key="hold_down").set_value(2).run()
+    period = next(p for p in metrics.sprints_back(settings.Settings(), 12, DEMO_END.date())
+                  if p.start.date().isoformat() == LAST_SPRINT)
+    replay = metrics.hold_down_replay(demo_db, period, hold_down_s=120, signature=signature,
+                                      team="payments").iloc[0]
+    assert replay["pages_delayed"] > 1 and replay["delay_total_s"] > replay["delay_mean_s"]
+    tiles = {m.label: m.value for m in app.metric}
+    assert tiles["Delay per delayed page"] == metrics.display.duration(replay["delay_mean_s"])
+    assert tiles["Delay in total"] == metrics.display.duration(replay["delay_total_s"])
+    assert f"on average; at most {metrics.display.duration(replay['delay_max_s'])}" in [c.value for c in app.caption]
 
 
 def test_downloads_carry_the_sprint_report(monkeypatch, demo_db):

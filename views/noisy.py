@@ -71,16 +71,15 @@ def hold_down(scope: page.Scope, signature_: str) -> None:
         st.info("No alerts of this signature to replay in the period.")
         return
     row = replay.iloc[0]
-    avoided, delayed, per_page, total = st.columns(4)
+    avoided, delayed, per_page, total = page.tile_row(4, "hold_down")
     avoided.metric("Pages avoided", f"{int(row['pages_avoided'])} of {int(row['alerts'])}", border=True,
                    help="Alerts that resolved within H without an acknowledgement would not have paged.")
     delayed.metric("Pages delayed", format.count(row["pages_delayed"]), border=True,
                    help="The other alerts would have paged H later.")
     if row["pages_delayed"]:
-        same = row["delay_mean_s"] == row["delay_max_s"]
         per_page.metric("Delay per delayed page", format.duration(row["delay_mean_s"]), border=True,
-                        help="Mean over the delayed pages" + (" (and the most: every one comes H later)." if same
-                                                              else f"; at most {format.duration(row['delay_max_s'])}."))
+                        help="Mean over the delayed pages; the most any one page waits is below.")
+        per_page.caption(f"on average; at most {format.duration(row['delay_max_s'])}")
     else:
         per_page.metric("Delay per delayed page", format.MISSING, border=True, help="No page would be delayed.")
     total.metric("Delay in total", format.duration(row["delay_total_s"]), border=True,

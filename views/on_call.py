@@ -38,7 +38,7 @@ def tiles(figures: dict, ceiling: int) -> None:
          data.formula("disturbed_on_call_nights_share")
          + f" — {format.count(figures['disturbed_on_call_nights'])} of {format.count(figures['on_call_nights'])}"),
     ]
-    for column, (label, value, help_text) in zip(st.columns(len(cells)), cells, strict=True):
+    for column, (label, value, help_text) in zip(page.tile_row(len(cells), "on_call"), cells, strict=True):
         column.metric(label, value, help=help_text, border=True)
 
 

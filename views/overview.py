@@ -29,7 +29,7 @@ def tiles(scope: page.Scope, comparison, bounds: dict) -> None:
     against = ("against the same number of days of the sprint before" if scope.in_progress
                else "against the period before")
     elapsed = elapsed_share(scope.period) if scope.is_sprint else 1.0
-    for column, (name, label) in zip(st.columns(len(TILES)), TILES, strict=True):
+    for column, (name, label) in zip(page.tile_row(len(TILES), "overview"), TILES, strict=True):
         value, previous = _plain(comparison.loc[name, "value"]), _plain(comparison.loc[name, "previous"])
         change = None if value is None or previous is None else value - previous
         column.metric(

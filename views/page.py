@@ -95,6 +95,18 @@ def nothing_in_period(scope: Scope, what: str = "alerts") -> None:
     )
 
 
+# A tile is never narrower than its figure: the row wraps instead of cutting "1 h 35 min" to "1 h…".
+TILE_STYLE = ("<style>[class*='st-key-tiles_'] [data-testid='stMetric'] {min-width: max-content}"
+              " [class*='st-key-tiles_'] > [data-testid='stLayoutWrapper'] {min-width: min-content !important}</style>")
+
+
+def tile_row(count: int, key: str) -> list:
+    """Places for `count` figure tiles side by side, wrapping onto more rows in a narrow window (never cut off)."""
+    st.html(TILE_STYLE)
+    row = st.container(horizontal=True, key=f"tiles_{key}")
+    return [row.container(width="stretch") for _ in range(count)]
+
+
 def table(frame: pd.DataFrame, columns: dict, **options) -> None:
     """A read-only table showing exactly `columns` (name → column config), missing cells as a dash."""
     st.dataframe(frame, column_order=list(columns), column_config=columns, hide_index=True, width="stretch",

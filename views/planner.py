@@ -48,10 +48,11 @@ def chart(plan: pd.DataFrame) -> None:
         top.assign(payback=top["payback_sprints"].map(_payback_bucket)).iloc[::-1], x="projected_saving_h",
         y="label", orientation="h", color="payback", color_discrete_map=PAYBACK_COLOURS,
         labels={"projected_saving_h": "Hours a fix would save per sprint", "label": "", "payback": "Pays back"},
-        title="What each fix would save per sprint (colour: how soon it pays back)",
         hover_data={"label": False, "projected_saving_h": ":.1f"},
     )
-    figure.update_layout(height=max(260, 32 * len(top) + 80), margin={"t": 48, "b": 8},
+    # The title as text above the chart: it wraps in a narrow window, where a chart's own title is cut off.
+    st.markdown("**What each fix would save per sprint** (colour: how soon it pays back)")
+    figure.update_layout(height=max(240, 32 * len(top) + 60), margin={"t": 8, "b": 8},
                          yaxis={"categoryorder": "total ascending"})
     st.plotly_chart(figure, width="stretch")
 
@@ -91,10 +92,10 @@ def plan_frame(plan: pd.DataFrame, scope: page.Scope, board: pd.DataFrame) -> pd
 
 
 PLAN_COLUMNS = {
-    "title": st.column_config.TextColumn("Alert", width=190, pinned=True, disabled=True),
+    "title": st.column_config.TextColumn("Alert", width=180, pinned=True, disabled=True),
     "fix": st.column_config.TextColumn("Fix", width=76, disabled=True, help=format.sentence(
         "alert fix: tune, hold down, group or delete it; cause fix: repair what keeps it firing")),
-    "verdict": st.column_config.TextColumn("Verdict", width=96, disabled=True,
+    "verdict": st.column_config.TextColumn("Verdict", width=92, disabled=True,
                                            help="The verdict in force now; an actionable alert saves nothing as "
                                                 "an alert fix."),
     "saving": st.column_config.NumberColumn("Saving / sprint", width=106, format="%.1f h", disabled=True,
@@ -112,7 +113,7 @@ PLAN_COLUMNS = {
     "ticket": st.column_config.TextColumn("Ticket", width=120, disabled=True,
                                           help="As the last `python -m metrics tickets` read it back."),
     "note": st.column_config.TextColumn("Estimate note", width=120, max_chars=500),
-    "by": st.column_config.TextColumn("Estimated by", width=120, disabled=True),
+    "by": st.column_config.TextColumn("Estimated by", width=164, disabled=True),
 }
 
 

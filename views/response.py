@@ -17,7 +17,9 @@ FIGURES = [
 
 
 def tiles(scope: page.Scope, figures: dict, bounds: dict) -> None:
-    for column, (name, label) in zip(st.columns(len(FIGURES)), FIGURES, strict=True):
+    """Acknowledgement on one row, resolution on the next (each wraps on its own in a narrow window)."""
+    places = page.tile_row(3, "acknowledge") + page.tile_row(3, "resolve")
+    for column, (name, label) in zip(places, FIGURES, strict=True):
         column.metric(label, format.duration(figures.get(name)), help=format.sentence(data.formula(name)) + ".",
                       border=True)
         if line := page.target_line(name, figures.get(name), bounds.get(name), 1.0):

@@ -129,9 +129,9 @@ def progress(ranked: pd.DataFrame, decided: set[str]) -> None:
     by_verdict = (ranked.assign(verdict=ranked["verdict"].map(format.verdict).replace(format.MISSING, "Not reviewed"))
                   .groupby("verdict", as_index=False)["alerts"].sum())
     figure = px.bar(by_verdict, x="alerts", y="verdict", orientation="h", color="verdict",
-                    color_discrete_map=COLOURS, labels={"alerts": "Alerts", "verdict": ""},
-                    title="The period's alerts by the verdict on their signature")
-    figure.update_layout(height=200, showlegend=False, margin={"t": 40, "b": 8, "l": 8, "r": 8})
+                    color_discrete_map=COLOURS, labels={"alerts": "Alerts", "verdict": ""})
+    figure.update_layout(height=170, showlegend=False, margin={"t": 8, "b": 8, "l": 8, "r": 8})
+    right.markdown("**The period's alerts by the verdict on their signature**")  # wraps where a chart title is cut
     right.plotly_chart(figure, width="stretch")
 
 

@@ -22,7 +22,7 @@ def tiles(scope: page.Scope, figures: dict) -> None:
     names = [("interruptions", "Interruptions"), ("wake_ups", "Wake-ups"),
              ("disturbed_nights", "Disturbed nights"), ("off_hours_interruptions", "Off-hours")]
     target = data.load(team_targets, scope.team).get("wake_ups") if scope.is_sprint else None
-    for column, (name, label) in zip(st.columns(len(names)), names, strict=True):
+    for column, (name, label) in zip(page.tile_row(len(names), "wakeups"), names, strict=True):
         column.metric(label, format.count(figures.get(name)), help=format.sentence(data.formula(name)) + ".",
                       border=True)
         if name == "wake_ups" and (line := page.target_line(name, figures.get(name), target,
