@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import shutil
 
 import pytest
+from outcome_servers import serve
+from ticket_servers import FakeGitHub
 
 import store
 from tests.apptest import freeze_today, open_page
@@ -35,9 +36,11 @@ def test_the_planner_shows_whether_each_fix_worked_and_its_ticket(monkeypatch, d
     plan = table(app, "worked").drop_duplicates("signature").set_index("signature")
     hold_down = plan.loc["ledger|disk #% full on db-#"]
     assert hold_down["worked"] == "no change"  # a hold-down marked done, still firing as before
-    assert re.fullmatch(r"×0\.\d\d \(0\.\d\d–1\.\d\d\)", hold_down["effect"])
-    assert "OPS-142 · In Progress" in set(plan["ticket"].dropna())
-    assert "None" not in set(plan["worked"].dropna()) | set(plan["effect"].dropna()) | set(plan["ticket"].dropna())
+    assert "None" not in set(plan["worked"].dropna())
+    # The tickets as last read back, below the table.
+    tickets = table(app, "status").set_index("ticket")
+    assert tickets.loc["OPS-142", "status"] == "In Progress" and tickets.loc["OPS-142", "system"] == "Jira"
+    assert tickets.loc["#87", "status"] == "closed (completed)"
     # Mark a fix done: it is stored, with who did it, and becomes the signature's latest fix, too early to tell.
     app.text_input(key="reviewer").input("Robin").run()
     app.selectbox(key="done_signature").set_value("ledger|disk #% full on db-#")
@@ -69,8 +72,30 @@ def test_the_retro_shows_the_fixes_being_judged_in_its_sprint(monkeypatch, demo)
     assert "Did the fix work" in [h.value for h in app.subheader]
     fixes = table(app, "effect_shown")
     assert {"no change", "too early to tell"} <= set(fixes["verdict"])
-    row = fixes[fixes["how"] == "ticket #87 closed"].iloc[0]
+    row = fixes[fixes["how"].str.startswith("ticket #87 closed, ")].iloc[0]
     assert row["verdict"] == "too early to tell" and row["effect_shown"] == "–"
     assert row["ticket"] == "#87 · closed (completed)"
     firing = table(app, "alerts_since").set_index("signature")
     assert firing.loc["ledger|disk #% full on db-#", "ticket"] == "OPS-9 · To Do"  # still firing, a ticket open
+
+
+def test_tickets_opened_from_the_planner_twice_are_one_each_and_listed_with_their_link(monkeypatch, demo):
+    fake = FakeGitHub()
+    chosen = "ledger|disk #% full on db-#"
+    with serve(fake) as base:
+        monkeypatch.setenv("GITHUB_API_URL", base)
+        monkeypatch.setenv("GITHUB_TOKEN", fake.token)
+        monkeypatch.setenv("GITHUB_REPOSITORY", fake.repository)
+        app = open_page(monkeypatch, demo, PLANNER)
+        for summary in ("github issues: opened 1, updated 0", "github issues: opened 0, updated 1"):
+            app.multiselect(key="ticket_signatures").set_value([chosen])
+            app.radio(key="ticket_system").set_value("github")
+            app.button(key="FormSubmitter:tickets-Open or update tickets").click().run()
+            assert not app.exception and not app.error
+            assert any(m.value.lower().startswith(summary) for m in app.success), [m.value for m in app.success]
+    [issue] = [i for i in fake.issues.values() if "pull_request" not in i]
+    assert issue["state"] == "open" and fake.token not in issue["body"]
+    listed = table(app, "status").set_index("ticket")
+    key = f"#{issue['number']}"
+    assert listed.loc[key, "status"] == "open" and listed.loc[key, "url"] == (
+        f"https://github.com/{fake.repository}/issues/{issue['number']}")

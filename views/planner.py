@@ -10,7 +10,6 @@ import metrics
 import store
 from metrics import backlog
 from metrics.cost import saving_window
-from metrics.fix_effect import effect_text
 from views import data, filters, format, identity, page, tickets
 
 KIND_LABELS = {"alert": "Alert fix", "cause": "Cause fix"}
@@ -34,7 +33,7 @@ def _estimated_by(row, zone: str) -> str:
     if format.missing(row.estimate_h):
         return format.MISSING
     who = "not named" if format.missing(row.estimated_by) else row.estimated_by
-    return f"{who}, {format.day(row.estimated_at, zone)}"
+    return f"{who}, {format.short_day(row.estimated_at, zone)}"
 
 
 def chart(plan: pd.DataFrame) -> None:
@@ -57,19 +56,11 @@ def chart(plan: pd.DataFrame) -> None:
     st.plotly_chart(figure, width="stretch")
 
 
-def fix_columns(plan: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
-    """Each row's latest fix (did it work, the rate after / before) and its ticket; None where there is none."""
-    rows = board.set_index("signature") if not board.empty else board
-    worked, effect, ticket = [], [], []
-    for signature in plan["signature"]:
-        row = rows.loc[signature] if signature in rows.index else None
-        fixed = row is not None and isinstance(row["verdict"], str)
-        worked.append(row["verdict"] if fixed else None)
-        shown = effect_text(row["effect"], row["low"], row["high"], short=True) if fixed else "–"
-        effect.append(None if shown == "–" else shown)
-        has_ticket = row is not None and isinstance(row["ticket_key"], str)
-        ticket.append(f"{row['ticket_key']} · {row['ticket_status']}" if has_ticket else None)
-    return pd.DataFrame({"worked": worked, "effect": effect, "ticket": ticket}, dtype="string")
+def fix_columns(plan: pd.DataFrame, board: pd.DataFrame) -> pd.Series:
+    """Each row's latest fix: did it work (its rate after / before and interval are on the retro); None where
+    there is none. The tickets are listed below the table."""
+    worked = board.dropna(subset=["verdict"]).set_index("signature")["verdict"] if not board.empty else {}
+    return pd.Series([worked.get(s) for s in plan["signature"]], dtype="string")
 
 
 def plan_frame(plan: pd.DataFrame, scope: page.Scope, board: pd.DataFrame) -> pd.DataFrame:
@@ -84,36 +75,32 @@ def plan_frame(plan: pd.DataFrame, scope: page.Scope, board: pd.DataFrame) -> pd
         "payback": [_payback_text(r) for r in plan.itertuples()],
         "note": plan["estimate_note"].astype("string"),
         "by": [_estimated_by(r, zone) for r in plan.itertuples()],
-        "worked": fixes["worked"].to_numpy(), "effect": fixes["effect"].to_numpy(),
-        "ticket": fixes["ticket"].to_numpy(),
+        "worked": fixes.to_numpy(),
         "team": plan["team"],
         "signature": plan["signature"], "fix_kind": plan["fix_kind"],
     })
 
 
 PLAN_COLUMNS = {
-    "title": st.column_config.TextColumn("Alert", width=180, pinned=True, disabled=True),
-    "fix": st.column_config.TextColumn("Fix", width=76, disabled=True, help=format.sentence(
+    "title": st.column_config.TextColumn("Alert", width=140, pinned=True, disabled=True),
+    "fix": st.column_config.TextColumn("Fix", width=72, disabled=True, help=format.sentence(
         "alert fix: tune, hold down, group or delete it; cause fix: repair what keeps it firing")),
     "verdict": st.column_config.TextColumn("Verdict", width=92, disabled=True,
                                            help="The verdict in force now; an actionable alert saves nothing as "
                                                 "an alert fix."),
-    "saving": st.column_config.NumberColumn("Saving / sprint", width=106, format="%.1f h", disabled=True,
+    "saving": st.column_config.NumberColumn("Saving / sprint", width=96, format="%.1f h", disabled=True,
                                             help=format.sentence(data.formula("projected_saving")) + "."),
     "estimate": st.column_config.NumberColumn("Estimate", width=84, format="%.1f h", min_value=0.0,
                                               max_value=10_000.0, step=0.5, help="Hours the fix would take. Type "
                                               "to enter or change it; saved at once with your name."),
     "payback": st.column_config.TextColumn("Payback", width=104, disabled=True,
                                            help=format.sentence(data.formula("payback")) + "."),
-    "worked": st.column_config.TextColumn("Did the fix work", width=104, disabled=True,
-                                          help=format.sentence(data.formula("fix_effect")) + "."),
-    "effect": st.column_config.TextColumn("After / before", width=124, disabled=True,
-                                          help="Alert rate after the latest fix / before it, with its exact 95 % "
-                                               "interval."),
-    "ticket": st.column_config.TextColumn("Ticket", width=120, disabled=True,
-                                          help="As the last `python -m metrics tickets` read it back."),
-    "note": st.column_config.TextColumn("Estimate note", width=120, max_chars=500),
-    "by": st.column_config.TextColumn("Estimated by", width=164, disabled=True),
+    "worked": st.column_config.TextColumn("Did the fix work", width=112, disabled=True,
+                                          help=format.sentence(data.formula("fix_effect")) + ". The rate after / "
+                                               "before with its interval is on the retro."),
+    "note": st.column_config.TextColumn("Note", width=80, max_chars=500,
+                                        help="What the estimate assumes; type to enter or change it."),
+    "by": st.column_config.TextColumn("Estimated by", width=150, disabled=True),
 }
 
 
@@ -150,7 +137,7 @@ def plan_table(scope: page.Scope, plan: pd.DataFrame, board: pd.DataFrame) -> No
     columns = dict(PLAN_COLUMNS)
     if not scope.team:
         columns = {**{k: v for k, v in columns.items() if k != "verdict"},
-                   "team": st.column_config.TextColumn("Team", width=90, disabled=True)}
+                   "team": st.column_config.TextColumn("Team", width=92, disabled=True)}
     key = f"plan_{hash(tuple(zip(frame['signature'], frame['fix_kind'], strict=True)))}"
     st.data_editor(frame, key=key, column_order=list(columns), column_config=columns, hide_index=True,
                    width="stretch", height=min(38 + 35 * len(frame), 38 + 35 * 15), placeholder=format.MISSING,
@@ -239,6 +226,7 @@ def render() -> None:
     board = data.load(metrics.fix_board, team=scope.team)
     plan_table(scope, shown.reset_index(drop=True), board)
     backlog_downloads(scope, shown[shown["projected_saving_h"] > 0], window)
+    tickets.known(board, plan)
     tickets.open_form(scope, shown.drop_duplicates("signature"))
     mark_done_form(shown.drop_duplicates("signature"))
     page.download_csv(plan, f"fix-planner-{page.slug(scope)}.csv", "All figures (CSV)", key="plan_csv")

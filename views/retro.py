@@ -299,15 +299,15 @@ def still_firing(scope: page.Scope) -> None:
     tickets = ticket_of(data.load(fix_effect.tickets))
     page.table(firing.assign(verdict=firing["verdict"].map(format.verdict), reviewer=firing["reviewer"].fillna(
         "not named"), ticket=firing["signature"].map(tickets).fillna(format.MISSING)), {
-        "title": st.column_config.TextColumn("Alert", width=240),
-        "verdict": st.column_config.TextColumn("Verdict", width=100),
-        "reviewed_at": st.column_config.DatetimeColumn("Reviewed", format=page.DAY, timezone=zone, width=100),
-        "alerts_since": st.column_config.NumberColumn("Alerts since", width=90),
-        "last_alert_at": st.column_config.DatetimeColumn("Last alert", format=page.MOMENT, timezone=zone, width=140),
-        "sprints_open": st.column_config.NumberColumn("Sprints open", width=96),
+        "title": st.column_config.TextColumn("Alert", width=190),
+        "verdict": st.column_config.TextColumn("Verdict", width=96),
+        "reviewed_at": st.column_config.DatetimeColumn("Reviewed", format=page.DAY, timezone=zone, width=96),
+        "alerts_since": st.column_config.NumberColumn("Alerts since", width=84),
+        "last_alert_at": st.column_config.DatetimeColumn("Last alert", format=page.MOMENT, timezone=zone, width=130),
+        "sprints_open": st.column_config.NumberColumn("Sprints open", width=90),
         "ticket": st.column_config.TextColumn("Ticket", width=130,
                                               help="As the last `python -m metrics tickets` read it back."),
-        "note": st.column_config.TextColumn("Note", width=150),
+        "note": st.column_config.TextColumn("Note", width=110),
     })
 
 
@@ -315,6 +315,10 @@ def ticket_of(tickets: pd.DataFrame) -> dict[str, str]:
     """Each signature's ticket as 'OPS-7 · In Progress' (the newest sync first)."""
     latest = tickets.drop_duplicates("signature")
     return {row.signature: f"{row.ticket_key} · {row.status}" for row in latest.itertuples(index=False)}
+
+
+def _days(days: float) -> str:
+    return f"{days:.0f} d" if days >= 0.5 else "< 1 d"
 
 
 def fix_results(scope: page.Scope) -> None:
@@ -327,25 +331,28 @@ def fix_results(scope: page.Scope) -> None:
                 "a fix marked done in the planner, or its ticket closed, starts one.", icon=":material/inbox:")
         return
     pairs = zip(board["alerts_before"], board["days_before"], board["alerts_after"], board["days_after"], strict=True)
-    counts = [(f"{format.count(b)} in {db:.0f} days", f"{format.count(a)} in {da:.0f} days") for b, db, a, da in pairs]
+    counts = [f"{format.count(b)} in {_days(db)} → {format.count(a)} in {_days(da)}" for b, db, a, da in pairs]
+    zone = scope.config.default_time_zone
+    fixes = zip(board["fixed_by"], board["detail"], board["fixed_at"], strict=True)
     tickets = [f"{key} · {status}" if isinstance(key, str) else format.MISSING
                for key, status in zip(board["ticket_key"], board["ticket_status"], strict=True)]
     page.table(board.assign(
         effect_shown=[effect_text(e, lo, hi) for e, lo, hi in zip(board["effect"], board["low"], board["high"],
                                                                  strict=True)],
-        how=[how_fixed(by, detail) for by, detail in zip(board["fixed_by"], board["detail"], strict=True)],
-        before=[c[0] for c in counts], after=[c[1] for c in counts], ticket=tickets,
+        how=[f"{how_fixed(by, detail)}, {format.short_day(at, zone)}" for by, detail, at in fixes],
+        counts=counts, ticket=tickets,
     ), {
-        "title": st.column_config.TextColumn("Alert", width=240),
-        "verdict": st.column_config.TextColumn("Did it work", width=110),
-        "effect_shown": st.column_config.TextColumn("Rate after / before", width=190,
+        "title": st.column_config.TextColumn("Alert", width=170),
+        "verdict": st.column_config.TextColumn("Did it work", width=104),
+        "effect_shown": st.column_config.TextColumn("Rate after / before", width=150,
                                                     help=format.sentence(data.formula("fix_effect")) + "."),
-        "before": st.column_config.TextColumn("Alerts before", width=120),
-        "after": st.column_config.TextColumn("Alerts after", width=120),
-        "how": st.column_config.TextColumn("Fix", width=170),
-        "fixed_at": st.column_config.DatetimeColumn("Fixed", format=page.DAY, timezone=scope.config.default_time_zone,
-                                                    width=100),
-        "ticket": st.column_config.TextColumn("Ticket", width=130),
+        "counts": st.column_config.TextColumn("Alerts before → after", width=150,
+                                              help="Alerts in the days before the fix (up to 28), and in the days "
+                                                   "since (up to 28)."),
+        "how": st.column_config.TextColumn("Fix", width=190,
+                                           help="What counts as the fix, and its day: a review of noise or needs "
+                                                "tuning, a fix marked done in the planner, a ticket closed as done."),
+        "ticket": st.column_config.TextColumn("Ticket", width=160),
     })
 
 

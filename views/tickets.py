@@ -15,6 +15,33 @@ from views import data, page
 SYSTEMS = {"jira": "Jira", "github": "GitHub issues"}
 
 
+def known(board: pd.DataFrame, plan: pd.DataFrame) -> None:
+    """The tickets opened for fixes, with their status as the last sync read it back."""
+    tickets = board[board["ticket_key"].notna()] if not board.empty else board
+    if tickets.empty:
+        return
+    st.subheader("Tickets")
+    st.caption("Each ticket's status as the last `python -m metrics tickets` (or the form below) read it back; a "
+               "ticket closed as done counts as a fix from then on.")  # fmt: skip
+    titles = dict(zip(plan["signature"], plan["title"].fillna(plan["signature"]), strict=True))
+    shown = pd.DataFrame({
+        "title": [titles.get(s) or (t if isinstance(t, str) else s)
+                  for s, t in zip(tickets["signature"], tickets["title"], strict=True)],
+        "system": tickets["system"].map(SYSTEMS),
+        "ticket": tickets["ticket_key"],
+        "status": tickets["ticket_status"],
+        "url": [u if isinstance(u, str) and u.startswith(("https://", "http://")) else None
+                for u in tickets["ticket_url"]],
+    })  # fmt: skip
+    page.table(shown, {
+        "title": st.column_config.TextColumn("Alert", width=300),
+        "system": st.column_config.TextColumn("In", width=120),
+        "ticket": st.column_config.TextColumn("Ticket", width=100),
+        "status": st.column_config.TextColumn("Status", width=170),
+        "url": st.column_config.LinkColumn("Link", width=200, display_text="open"),
+    })
+
+
 def open_form(scope: page.Scope, plan: pd.DataFrame) -> None:
     st.subheader("Open tickets for fixes")
     st.caption("One ticket per signature, with its diagnosis, suggested fix (the advisor's patch when there is "
