@@ -122,9 +122,10 @@ def alert_ids(number: int) -> list[str]:
     ]
 
 
-def post_load(url: str, stop, rate: float, out: str) -> None:
+def post_load(url: str, stop, ready, rate: float, out: str) -> None:
     """Steady load on the receiver: `rate` bodies a second until `stop` is set."""
     session, acknowledged, errors = requests.Session(), [], []
+    ready.release()
     started, number = time.monotonic(), -1
     while not stop.is_set():
         number += 1
@@ -138,7 +139,7 @@ def post_load(url: str, stop, rate: float, out: str) -> None:
     Path(out).write_text(json.dumps({"acknowledged": acknowledged, "errors": errors}))
 
 
-def click_loop(db: str, stop, think_s: tuple[float, float], out: str, env: dict) -> None:
+def click_loop(db: str, stop, ready, think_s: tuple[float, float], out: str, env: dict) -> None:
     """A person clicking through the dashboard: a page's reads on a cache miss, then a pause to look at it."""
     os.environ.update(env)
     import metrics
@@ -148,6 +149,7 @@ def click_loop(db: str, stop, think_s: tuple[float, float], out: str, env: dict)
     pages = [lambda: (metrics.teams(db), metrics.summary(db, period)), lambda: metrics.noisy(db, period),
              lambda: metrics.alert_list(db, period), lambda: status.source_status(db)]
     rng, took, errors = random.Random(5), [], []
+    ready.release()
     while not stop.is_set():
         began = time.monotonic()
         try:
@@ -159,12 +161,13 @@ def click_loop(db: str, stop, think_s: tuple[float, float], out: str, env: dict)
     Path(out).write_text(json.dumps({"took": took, "errors": errors}))
 
 
-def review_loop(db: str, stop, pause_s: float, out: str, env: dict) -> None:
+def review_loop(db: str, stop, ready, pause_s: float, out: str, env: dict) -> None:
     """A retro in progress: a verdict saved every `pause_s` seconds."""
     os.environ.update(env)
     from store import retro
 
     saved, errors, number, took = [], [], 0, []
+    ready.release()
     while not stop.is_set():
         review_id, began = f"soak-{number:06d}", time.monotonic()
         try:
@@ -308,20 +311,27 @@ def run_soak(work: Path, plan: SoakPlan) -> SoakResult:
 def _run_workers(work, db, receiver_url, provider_url, config, plan: SoakPlan, provider, export, result) -> dict:
     """Start everything; stop it once `plan.seconds` have passed and the import (if any) has finished."""
     ctx = multiprocessing.get_context("spawn")
-    stop = ctx.Event()
+    stop, ready = ctx.Event(), ctx.Semaphore(0)
     outputs = {name: str(work / f"{name}.json") for name in ("load", "clicks", "reviews")}
     workers = [
-        ctx.Process(target=post_load, args=(receiver_url, stop, plan.rate, outputs["load"])),
-        ctx.Process(target=click_loop, args=(db, stop, plan.think_s, outputs["clicks"], plan.env)),
-        ctx.Process(target=review_loop, args=(db, stop, plan.review_pause_s, outputs["reviews"], plan.env)),
+        ctx.Process(target=post_load, args=(receiver_url, stop, ready, plan.rate, outputs["load"])),
+        ctx.Process(target=click_loop, args=(db, stop, ready, plan.think_s, outputs["clicks"], plan.env)),
+        ctx.Process(target=review_loop, args=(db, stop, ready, plan.review_pause_s, outputs["reviews"], plan.env)),
     ]
     loops = [threading.Thread(target=report_loop, args=(db, stop, plan.report_pause_s, plan.env, result))]
     if plan.sync:
         loops.append(threading.Thread(target=provider.grow, args=(max(plan.seconds / 20, 0.5),), daemon=True))
         loops.append(threading.Thread(target=sync_loop, args=(db, config, provider_url, stop, plan.env, result)))
-    deadline = time.monotonic() + plan.seconds
-    for worker in [*workers, *loops]:
+    for worker in workers:
         worker.start()
+    # The clock starts once every worker process is running its loop: on a busy machine starting
+    # them (a Python with DuckDB and pandas each) can take longer than a short soak lasts.
+    for _ in workers:
+        if not ready.acquire(timeout=300):
+            raise RuntimeError("a soak worker did not start within 300 s")
+    deadline = time.monotonic() + plan.seconds
+    for loop in loops:
+        loop.start()
     if plan.csv_rows:
         time.sleep(min(5.0, plan.seconds / 6))  # the import starts into a running load
         import_together(db, export, plan.env, result)
