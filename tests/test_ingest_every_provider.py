@@ -65,6 +65,7 @@ import pytest
 import metrics
 from ingest import cli
 from ingest.status import data_gaps
+from settings import Settings
 from tests.apptest import open_page
 from tests.provider_servers import (
     JSM_CLOUD,
@@ -85,6 +86,7 @@ UTC = dt.UTC
 T0 = dt.datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 NOW = dt.datetime(2026, 3, 3, tzinfo=UTC)
 FROM, TO = dt.date(2026, 3, 2), dt.date(2026, 3, 5)
+DEFAULTS = Settings()  # METRICS.md's defaults (UTC, default thresholds), whatever ./alerthygiene.toml says
 # The recorded Alertmanager bodies, moved from 2026-11-26 14:55:50 to 23:55:50 on the period's first day.
 AM_SHIFT = dt.datetime(2026, 3, 2, 23, 55, 50, tzinfo=UTC) - dt.datetime(2026, 11, 26, 14, 55, 50, tzinfo=UTC)
 
@@ -113,6 +115,7 @@ def account(tmp_path_factory) -> str:
     """The one database every source was synced or imported into."""
     folder = tmp_path_factory.mktemp("every_provider")
     db = str(folder / "all.duckdb")
+    (folder / "defaults.toml").write_text("# METRICS.md's defaults: UTC, the default thresholds\n")
     with pytest.MonkeyPatch.context() as mp:
         def synced(source: str, url: str, secret: str, options: dict | None = None, **request) -> None:
             result = run_source(mp, db, source, url, secret, options, **request)
@@ -137,13 +140,19 @@ def account(tmp_path_factory) -> str:
                [str(built / "advanced_report.csv"), "--format", "pagerduty-csv"],
                [str(alertmanager_bodies(folder / "am.jsonl")), "--format", "alertmanager-json"]]
     for args in imports:
-        assert cli.main(["import", *args, "--db", db]) == 0, args
+        assert cli.main(["import", *args, "--db", db, "--config", defaults(db)]) == 0, args
     return db
+
+
+def defaults(db: str) -> str:
+    """A settings file of no settings beside the database (never a developer's ./alerthygiene.toml)."""
+    return str(Path(db).parent / "defaults.toml")
 
 
 def test_the_report_gives_the_figures_worked_out_by_hand(account):
     done = subprocess.run([sys.executable, "-m", "metrics", "report", "--db", account, "--from", FROM.isoformat(),
-                           "--to", TO.isoformat(), "--format", "json"], capture_output=True, text=True, timeout=120)
+                           "--to", TO.isoformat(), "--format", "json", "--config", defaults(account)],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["period"] == {"from": "2026-03-02T00:00:00+00:00", "to": "2026-03-05T00:00:00+00:00"}
@@ -176,7 +185,7 @@ def test_the_report_gives_the_figures_worked_out_by_hand(account):
 
 def test_each_person_is_one_across_sources(account):
     period = metrics.between(FROM, TO)
-    people = metrics.people_load(account, period).set_index("person_name")
+    people = metrics.people_load(account, period, settings=DEFAULTS).set_index("person_name")
     columns = ["interruptions", "business_hours_interruptions", "off_hours_interruptions", "wake_ups",
                "disturbed_nights"]
     assert {name: tuple(row) for name, row in people[columns].iterrows()} == {
@@ -188,7 +197,7 @@ def test_each_person_is_one_across_sources(account):
         "alex": (2, 2, 0, 0, 0),
         "unknown": (9, 1, 4, 4, 2),  # CSV, OnCall and Alertmanager's fallbacks
     }
-    assert metrics.summary(account, period)["people_paged"] == 7
+    assert metrics.summary(account, period, settings=DEFAULTS)["people_paged"] == 7
 
 
 def test_what_was_read_only_in_part_is_said_in_status_and_on_the_data_page(account, monkeypatch, capsys):
@@ -198,7 +207,7 @@ def test_what_was_read_only_in_part_is_said_in_status_and_on_the_data_page(accou
         "pagerduty: 1 notification of unknown channel (an alert with only these gets the interruption fallback)",
     ]
     assert data_gaps(account) == gaps
-    assert cli.main(["status", "--db", account]) == 0
+    assert cli.main(["status", "--db", account]) == 0  # status reads no settings
     out = capsys.readouterr().out
     assert all(f"read in part: {gap}" in out for gap in gaps)
     app = open_page(monkeypatch, account, "views/data_sources.py")
