@@ -210,6 +210,13 @@ def test_what_was_read_only_in_part_is_said_in_status_and_on_the_data_page(accou
     assert cli.main(["status", "--db", account]) == 0  # status reads no settings
     out = capsys.readouterr().out
     assert all(f"read in part: {gap}" in out for gap in gaps)
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:7]}
+    assert sorted(rows) == ["alertmanager", "jsm", "oncall", "opsgenie", "pagerduty"]
+    # last sync to the minute, last run, alerts (the built ones and each source's official example; PagerDuty's
+    # four from its CSV exports), open (AlwaysFiring and Blinking again; J3; UNRESOL; PREOPEN1 and #108),
+    # quarantined, and no error: '-', never 'None'
+    assert [row[2:] for row in rows.values()] == [["UTC", "ok", *counts, "0", "-"] for counts in (
+        ("3", "2"), ("4", "1"), ("7", "1"), ("4", "0"), ("11", "2"))]
     app = open_page(monkeypatch, account, "views/data_sources.py")
     assert not app.exception
     shown = [re.sub(r"\\(.)", r"\1", w.value) for w in app.warning]  # as read: Markdown's escapes undone

@@ -25,7 +25,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{store.display_name(args.db)}: no data yet. Try: python -m ingest demo --db data/demo.duckdb")
         return 0
     print(f"database: {store.display_name(args.db)}")
-    print(table.to_string(index=False, na_rep="-"))
+    table["last_sync"] = table["last_sync"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M UTC")  # to the minute
+    print(table.astype(object).where(table.notna(), "-").to_string(index=False))  # never 'None' or 'NaT'
     for gap in data_gaps(args.db):
         print(f"read in part: {gap}")
     return 0
