@@ -87,6 +87,15 @@ def test_read_commands_on_a_mistyped_database_create_nothing(tmp_path, monkeypat
     assert not (tmp_path / "dta").exists()
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(demo_db):
+    """`python -m ingest status | head -1`: the pipe closes before the command has printed."""
+    done = subprocess.Popen([sys.executable, "-m", "ingest", "status", "--db", demo_db], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done.stdout.close()  # long before the command writes its first line
+    err = done.stderr.read()
+    assert done.wait(timeout=180) == 1 and err == "", err
+
+
 @pytest.mark.parametrize("argv", [
     ("--from", "0001-01-01", "--to", "2026-02-01"),
     ("--from", "2026-01-01", "--to", "9999-12-31"),
