@@ -117,7 +117,8 @@ def test_the_advisor_in_chromium(history_db, team_repository, tmp_path):
     query = "&".join(f"{k}={v}" for k, v in SPRINT.items())
     with streamlit_server(db, workdir=team_repository) as url, chromium_page(1400, 3400) as page:
         page.goto(f"{url}/advice?{query}")
-        wait_for_app(page, ready="[data-testid='stCode']")
+        # The plan runs promtool and amtool on every patched file first: on a loaded machine that takes a while.
+        wait_for_app(page, ready="[data-testid='stCode']", timeout_ms=150_000)
         assert page.locator("[data-testid='stException']").count() == 0
         body = page.inner_text("[data-testid='stMain']")
         assert "1. Hide PodCrash (payments, warning) while NodeDown (kubelet, critical) fires on the same node" in body

@@ -32,6 +32,7 @@ PAGES = {
     "overview": ("", ".js-plotly-plot"),
     "noisy-alerts": ("noisy", METRIC),  # the hold-down replay at the bottom
     "sprint-retro": ("retro", "[data-testid='stDownloadButton']"),
+    "advisor": ("advice", "[data-testid='stButton']"),  # the first suggestion's accept button
     "wake-ups": ("wakeups", ".js-plotly-plot"),
     "response-times": ("response", "[data-testid='stDataFrame']"),
     "fix-planner": ("planner", "[data-testid='stDataFrame']"),

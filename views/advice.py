@@ -71,11 +71,12 @@ def chart(suggestions) -> None:
             go.Bar(y=labels, x=after, name="With the change", orientation="h", marker_color="#27ae60"),
         ]
     )
+    # The title as text above the chart: it wraps in a narrow window, where a chart's own title is cut off.
+    st.markdown(f"**Pages {which} would have left**, replayed over the period")
     figure.update_layout(
-        title=f"Pages {which} would have left, replayed over the period",
         barmode="group",
-        height=max(220, 70 + 46 * len(suggestions)), margin={"t": 48, "b": 8, "l": 8, "r": 8},
-        legend={"orientation": "h", "y": -0.15}, xaxis_title="Pages",
+        height=max(200, 90 + 46 * len(suggestions)), margin={"t": 32, "b": 8, "l": 8, "r": 8},
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}, xaxis_title="Pages",
     )  # fmt: skip
     st.plotly_chart(figure, width="stretch")
 
@@ -125,7 +126,7 @@ def one(scope: page.Scope, number: int, suggestion) -> None:
         if suggestion.warning:
             st.warning(format.inert(suggestion.warning), icon=":material/warning:")
         st.subheader(f"{number}. {format.inert(suggestion.title)}", anchor=False)
-        left, middle, right = st.columns(3)
+        left, middle, right = page.tile_row(3, f"suggestion_{number}")
         left.metric("Pages", f"{suggestion.pages_before} → {suggestion.pages_after}",
                     delta=f"-{suggestion.pages_saved} pages", delta_color="inverse", border=True,
                     help="Pages in the period, and with the change, replayed over the same alerts.")  # fmt: skip
@@ -185,7 +186,7 @@ def render() -> None:
                    "history supports one.", icon=":material/check_circle:")  # fmt: skip
         return
     hiding = sum(1 for s in plan.suggestions if s.attended_hidden)
-    left, right = st.columns(2)
+    left, right = page.tile_row(2, "advice")
     left.metric("Suggestions", len(plan.suggestions), border=True,
                 help="Ranked by the pages each would have saved in the period, on its own.")  # fmt: skip
     right.metric("Hide an attended page", hiding, border=True,
