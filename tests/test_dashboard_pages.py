@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 import metrics
 import settings
 import store
-from tests.apptest import freeze_today, open_page
+from tests.apptest import freeze_today, new_app, open_page
 from tests.conftest import DEMO_END
 
 PAGES = {
@@ -190,3 +190,38 @@ def test_a_writer_holding_the_database_never_shows_the_reader_an_error(monkeypat
     finally:
         holder.kill()
         holder.wait()
+
+
+LOGIN = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "a-long-random-cookie-secret",
+         "client_id": "alert-hygiene", "client_secret": "not-a-real-secret",
+         "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+
+
+def _save_a_target(app: AppTest) -> AppTest:
+    app.number_input(key="target_wake_ups").set_value(15)
+    app.form_submit_button[0].click()
+    return app.run()
+
+
+def test_with_login_on_a_save_carries_the_signed_in_user(monkeypatch, demo_copy):
+    app = new_app(monkeypatch, demo_copy, team="payments")
+    app.secrets["auth"] = LOGIN
+    app.user = {"is_logged_in": True, "email": "dana@example.com"}
+    app = _save_a_target(app.run())
+    assert not app.exception
+    assert [t.value for t in app.toast] == ["Targets of payments saved"]  # no "not named" said
+    app.switch_page("views/retro.py").run()
+    assert "Saving as dana@example.com" in [c.value for c in app.sidebar.caption]
+    assert not [t for t in app.text_input if t.key == "reviewer"]  # no name to type when signed in
+    assert not app.warning
+    with store.reading(demo_copy) as con:
+        assert con.execute("SELECT set_by FROM targets WHERE team = 'payments'").fetchall() == [("dana@example.com",)]
+
+
+def test_without_a_name_the_page_says_so_before_and_when_saving(monkeypatch, demo_copy):
+    app = open_page(monkeypatch, demo_copy, "views/retro.py", team="payments")
+    assert any("Add your name in the sidebar" in w.value for w in app.warning)
+    app = _save_a_target(open_page(monkeypatch, demo_copy, team="payments"))
+    assert [t.value for t in app.toast] == ["Targets of payments saved (not named: add your name in the sidebar)"]
+    with store.reading(demo_copy) as con:
+        assert con.execute("SELECT set_by FROM targets WHERE team = 'payments'").fetchall() == [(None,)]
