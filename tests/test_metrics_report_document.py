@@ -136,3 +136,25 @@ def test_html_report_prints_on_a4_with_the_same_sections(db):
 
 def test_json_report_round_trips(db):
     assert json.loads(report.render_json(document(db)))["team"] == "core"
+
+
+def test_the_markdown_renders_as_written_under_a_commonmark_parser_with_github_tables(db):
+    """Pasted into GitHub (or a wiki that reads Markdown), every table is a table and every title reads as typed."""
+    from markdown_it import MarkdownIt
+
+    store.retro.save_review(db, "cron|missed", "duplicate", note="see `backup` | <b>restore</b> *first*",
+                            reviewer="ann", period=(P.start, P.end), reviewed_at=RETRO + dt.timedelta(minutes=9))
+    text = report.render_markdown(document(db))
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    assert [t.type for t in tokens].count("table_open") == text.count("\n| --- |")  # every table parses as one
+    in_table, markup, shown = False, [], set()
+    for token in tokens:
+        in_table = (in_table or token.type == "table_open") and token.type != "table_close"
+        markup += [token.type] if token.type == "html_block" else []
+        children = token.children or []
+        markup += [c.type for c in children if c.type in ("html_inline", "code_inline", "link_open")
+                   or (in_table and c.type in ("em_open", "strong_open"))]
+        shown.add("".join(c.content for c in children if c.type == "text"))
+    assert markup == []  # no tag, code, link, or emphasis inside a table came from alert text or notes
+    for typed in ("API 5xx rate <high>", "cron_job missed *twice*", "see `backup` | <b>restore</b> *first*"):
+        assert typed in shown, typed
