@@ -51,7 +51,7 @@ def streamlit_server(env_db: str | None, workdir: Path | None = None) -> Iterato
             try:
                 if requests.get(f"{url}/_stcore/health", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy starting to answer within 1 s
                 time.sleep(0.2)
         else:
             raise RuntimeError("streamlit did not start:\n" + (process.stdout.read() if process.poll() else ""))
@@ -93,7 +93,7 @@ def wait_for_app(page, ready: str, timeout_ms: int = 60_000) -> None:
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=True, timeout=120_000)  # a loaded machine draws slowly
     return path
 
 

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import re
 import shutil
-import time
 
 import pytest
 
@@ -57,17 +56,18 @@ def _sprints() -> list[metrics.Period]:
 
 
 def _grid_with(page, header: str, timeout_s: float = 30):
-    """The first grid on the page with a column headed `header` (waiting while the page draws)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        for index in range(page.locator(GRID).count()):
-            grid = page.locator(GRID).nth(index)
-            if header in grid.locator("[role=columnheader]").all_inner_texts():
-                return grid
-        if time.monotonic() > deadline:
-            screenshot(page, "retro-table-missing")
-            raise AssertionError(f"no table with a column {header!r}")
-        page.wait_for_timeout(500)
+    """The first grid on the page with a column headed `header` (waiting while the page draws).
+
+    Found by its content, not its position, so a re-run that redraws the page finds it again.
+    """
+    heading = page.locator("[role=columnheader]", has_text=re.compile(rf"^\s*{re.escape(header)}\s*$"))
+    grid = page.locator(GRID).filter(has=heading).first
+    try:
+        grid.wait_for(state="attached", timeout=timeout_s * 1000)
+    except Exception:
+        screenshot(page, "retro-table-missing")
+        raise AssertionError(f"no table with a column {header!r}") from None
+    return grid
 
 
 def _saved(page, saying: str = "Saved") -> None:

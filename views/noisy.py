@@ -29,13 +29,19 @@ OCCURRENCES = st.column_config.NumberColumn(
     "Occurrences", width=86, help="alerts plus the repeats the provider folded into them (Opsgenie count, OnCall alerts)")
 
 
+def _ranking_title(shown: int, ranked: int) -> str:
+    which = (f"The {shown} loudest signatures" if ranked > shown else
+             "The only signature" if shown == 1 else f"All {shown} signatures")
+    return which + " (colour: noise ratio)"
+
+
 def ranking_chart(ranked: pd.DataFrame) -> None:
     top = format.ranked_labels(ranked.head(15)).iloc[::-1]
     figure = px.bar(
         top.assign(noise=top["noise_ratio"]), x="alerts", y="label", orientation="h", color="noise",
         range_color=(0, 1), color_continuous_scale="RdYlGn_r",
         labels={"alerts": "Alerts", "label": "", "noise": "Noise"},
-        title="The 15 loudest signatures (colour: noise ratio)", hover_data={"noise": ":.0%", "label": False},
+        title=_ranking_title(len(top), len(ranked)), hover_data={"noise": ":.0%", "label": False},
     )
     figure.update_layout(height=480, margin={"t": 48, "b": 8}, coloraxis_colorbar={"tickformat": ".0%"})
     st.plotly_chart(figure, width="stretch")

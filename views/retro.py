@@ -156,13 +156,13 @@ def queue_frame(ranked: pd.DataFrame, decisions: pd.DataFrame, scope: page.Scope
 
 QUEUE_COLUMNS = {
     "tick": st.column_config.CheckboxColumn("✓", width=36, help="Tick rows to mark several at once."),
-    "title": st.column_config.TextColumn("Alert", width=220, pinned=True, disabled=True),
+    "title": st.column_config.TextColumn("Alert", width=200, pinned=True, disabled=True),
     "alerts": st.column_config.NumberColumn("Alerts", width=56, disabled=True, help=data.formula("alerts")),
     "noise": st.column_config.ProgressColumn("Noise", width=76, min_value=0, max_value=100, format="%d%%",
                                              help=data.formula("noise_ratio")),
     "wake_ups": st.column_config.NumberColumn("Wake-ups", width=72, disabled=True,
                                               help=data.formula("sleep_interruptions")),
-    "diagnosis": st.column_config.TextColumn("Diagnosis", width=112, disabled=True,
+    "diagnosis": st.column_config.TextColumn("Diagnosis", width=140, disabled=True,
                                              help="What the figures suggest; the usual fix is shown up close."),
     "verdict": st.column_config.SelectboxColumn("Verdict", width=112, options=VERDICTS, format_func=format.verdict,
                                                 help=" · ".join(f"{format.verdict(k)}: {v}" for k, v in
