@@ -116,9 +116,13 @@ def grid_text(grid, column: int, row: int) -> str:
     return grid.locator(f"#glide-cell-{column}-{row}").inner_text()
 
 
-def grid_column(grid, title: str) -> int:
-    """The position of the column headed `title`."""
-    return grid.locator("[role=columnheader]").all_inner_texts().index(title)
+def grid_column(grid, title: str, timeout_s: float = 30) -> int:
+    """The position of the column headed `title` (waiting while a re-run redraws the grid)."""
+    deadline = time.monotonic() + timeout_s
+    while (title not in (headers := grid.locator("[role=columnheader]").all_inner_texts())
+           and time.monotonic() < deadline):
+        time.sleep(0.5)
+    return headers.index(title)
 
 
 def _select_cell(page, grid, row: int, column: int) -> None:

@@ -69,6 +69,7 @@ def test_every_page_loads_in_chromium_and_is_screenshotted(live_demo, tmp_path):
             screenshot(page, f"page-{name}")
 
 
+@pytest.mark.timeout(600)  # nine pages, each drawn anew
 def test_every_page_stays_usable_in_a_window_800_px_wide(live_demo):
     """Nothing wider than the window, and figure tiles wrap onto more rows rather than cut their figures."""
     with streamlit_server(live_demo) as url, chromium_page(800, 1800) as page:
