@@ -602,10 +602,10 @@ def from_texts(
     settings: Settings | None = None,
 ) -> Plan:
     """The plan for configuration given as (name, text) pairs: what the dashboard has, cacheable by value."""
+    import settings as settings_module
     from advisor.rules import read_rule_file
-    from metrics import facts
 
-    settings = facts.resolve(settings)
+    settings = settings if settings is not None else settings_module.load()
     read = [read_rule_file(name, text) for name, text in rule_files]
     rules = RuleSet([f for f in read if f is not None], "files") if rule_files else None
     am = AmConfig(*am_file) if am_file else None

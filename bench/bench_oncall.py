@@ -9,7 +9,7 @@ It builds a database with DuckDB's range(): 25 teams of eight people, each team 
 rotation (level 1, hand-over Monday 09:00 in the team's zone) and its next person as level 2,
 stored as the sync stores them (pieces within one UTC day); alerts of those teams paging the
 person on call by phone. It then times, as whole reads of the database:
-  - the baseline: the existing per-person wake-ups figure (metrics.people_load) of one sprint;
+  - the baseline: the existing per-person wake-ups figure (the people_load metric) of one sprint;
   - the on-call computation of the page (metrics.oncall.manager_view: figures, people, fairness,
     shifts over the ceiling of the sprint, the 12-sprint trend, who needs a break), cold and warm;
   - the Wake-ups page itself under Streamlit's AppTest, first run and again (warm: cached reads),
@@ -137,7 +137,8 @@ def main() -> None:
         sprint = metrics.sprints_back(settings, 2, (END - dt.timedelta(days=1)).date())[0]
         for team in (None, "team 3"):
             who = team or "all teams"
-            base = timed("baseline", lambda team=team: metrics.people_load(path, sprint, team, settings))
+            base = timed("baseline", lambda team=team: metrics.read(path, ["people_load"], metrics.Scope(sprint, team),
+                                                                     settings))
             view = timed("view", lambda team=team: oncall.manager_view(path, sprint, team, settings=settings))
             export = timed("export", lambda team=team: oncall.on_call_export_month(path, dt.date(2026, 10, 1), team,
                                                                                  settings))

@@ -114,7 +114,9 @@ def build(path: str, alerts: int, span_days: float) -> None:
 
 
 def duckdb_report(db: str, period: metrics.Period, team: str, config: Settings) -> dict:
-    return metrics.sprint_figures(db, period, team, settings=config)
+    figures = metrics.read(db, [*metrics.figure_names(), "noisy", "people_load"], metrics.Scope(period, team), config)
+    return {"summary": {n: figures[n] for n in metrics.figure_names()}, "noisy": figures["noisy"],
+            "people": figures["people_load"]}
 
 
 # --- the same figures with pandas ------------------------------------------------------------

@@ -11,9 +11,9 @@ from pathlib import Path
 import settings as settings_module
 import store
 from advisor import cli as advisor_cli
-from metrics import catalog
 from metrics.period import Period, between, sprint_period
-from metrics.report import RENDERERS, build
+from metrics.read import Scope, read
+from metrics.report import DOCUMENT_NAMES, JSON_NAMES, RENDERERS, build
 from outbound import cli as outbound_cli
 from outbound.http import SendError
 
@@ -131,7 +131,7 @@ def check_db(db: str) -> None:
 def check_team(db: str, team: str | None) -> None:
     if team is None:
         return
-    known = catalog.teams(db)
+    known = read(db, ["teams"])["teams"]["team"].tolist()
     if team not in known:
         raise UsageError(f"unknown team {team!r}; known teams: {', '.join(known) or 'none yet'}")
 
@@ -150,7 +150,8 @@ def _scope(args: argparse.Namespace) -> tuple[str, Period, settings_module.Setti
 
 def report(args: argparse.Namespace) -> str:
     db, period, config = _scope(args)
-    return RENDERERS[args.format](build(db, period, args.team, config))
+    names = JSON_NAMES if args.format == "json" else DOCUMENT_NAMES
+    return RENDERERS[args.format](build(db, period, args.team, config, names=names))
 
 
 def advise(args: argparse.Namespace) -> int:

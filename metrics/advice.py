@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from metrics import facts
+import settings as settings_module
 from metrics.period import Period
-from metrics.registry import Metric, register
+from metrics.read import Scope, read
+from metrics.registry import Metric, option, parameters, register, term
 from settings import Settings
 
 # Sources whose labels are Prometheus labels: there one label set is one series, and rules match labels.
@@ -26,6 +27,36 @@ PAIRS_TYPE = "STRUCT(a VARCHAR, b VARCHAR)[]"
 INHIBITIONS_TYPE = ("STRUCT(candidate INTEGER, source VARCHAR, source_signature VARCHAR, target VARCHAR, "
                     "target_signature VARCHAR, paths VARCHAR[])[]")  # fmt: skip
 GROUPS_TYPE = "STRUCT(grp INTEGER, units VARCHAR[], signatures VARCHAR[], paths VARCHAR[])[]"
+
+# What a read of the advice metrics may pass: the rules, pairs, inhibitions, groups and signatures to replay.
+for _name in ("rules", "pairs", "inhibitions", "groups", "signatures"):
+    option(_name, ())
+
+
+@parameters
+def _advice_values(settings: Settings) -> dict:
+    """The advisor's thresholds as named SQL parameters."""
+    a = settings.advice
+    return {
+        "window_s": float(a.window_s),
+        "related": min(a.group_probability, a.inhibit_probability),
+        "shared_share": a.shared_label_share,
+        "hold_down_grid": [60.0 * m for m in a.hold_down_minutes],
+        "hold_share": a.hold_down_share,
+        "delay_budget_s": float(a.delay_budget_s),
+        "labelled_sources": list(LABELLED_SOURCES),
+    }
+
+
+def _share(value: float) -> str:
+    return f"{value * 100:g} %"
+
+
+term("advice_window", lambda s, h: f"{s.advice.window_s:g} s")
+term("related_p", lambda s, h: f"{min(s.advice.group_probability, s.advice.inhibit_probability):g}")
+term("shared_share", lambda s, h: _share(s.advice.shared_label_share))
+term("hold_share", lambda s, h: _share(s.advice.hold_down_share))
+term("delay_budget", lambda s, h: f"{s.advice.delay_budget_s / 60:g} min")
 
 
 def label_path(name: str) -> str:
@@ -65,9 +96,9 @@ CO_FIRING = register(
     Metric(
         "co_firing",
         "Co-firing",
-        "B co-fires with A when a B alert is created within 120 s of an A alert: support = such pairs, "
+        "B co-fires with A when a B alert is created within {advice_window} of an A alert: support = such pairs, "
         "P(B|A) = A alerts with a B alert that near / A alerts, lead = median of B's created_at − A's; "
-        "pairs with P(B|A) or P(A|B) ≥ 0.5",
+        "pairs with P(B|A) or P(A|B) ≥ {related_p}",
         "list",
         f"""
 WITH in_period AS (
@@ -141,6 +172,7 @@ JOIN signatures AS sb ON sb.sig = r.sig_b
 ORDER BY r.support DESC, signature_a, severity_a, signature_b, severity_b
 """,  # noqa: S608 - fragments are constants of this module
         "query",
+        "tables",
     )
 )
 
@@ -148,7 +180,7 @@ SHARED_LABELS = register(
     Metric(
         "shared_labels",
         "Shared labels",
-        "labels equal in at least 95 % of a pair's co-firing pairs of alerts; spread = 90th percentile of |lead|",
+        "labels equal in at least {shared_share} of a pair's co-firing pairs of alerts; spread = 90th percentile of |lead|",
         "list",
         f"""
 WITH wanted AS (
@@ -194,6 +226,8 @@ GROUP BY p.unit_a, p.unit_b, p.pairs, p.spread_s
 ORDER BY p.unit_a, p.unit_b
 """,  # noqa: S608 - fragments are constants of this module
         "query",
+        "tables",
+        ("pairs",),
     )
 )
 
@@ -206,9 +240,8 @@ INHIBITION_REPLAY = register(
         "for A inhibiting B with equal labels: B alerts that fired only while a matching A alert fired "
         "(pages removed), and of those the acknowledged or actionable ones (attended pages hidden)",
         "list",
-        facts.over_facts(
-            f""",
-candidates AS (
+        f"""
+WITH candidates AS (
     SELECT c.candidate, c.source AS unit_a, c.source_signature, c.target AS unit_b, c.target_signature, c.paths
     FROM (SELECT unnest($inhibitions::{INHIBITIONS_TYPE}) AS c)
 ),
@@ -258,9 +291,9 @@ FROM candidates AS c
 LEFT JOIN replayed AS r USING (candidate)
 GROUP BY c.candidate, c.unit_a, c.unit_b
 ORDER BY c.candidate
-"""  # noqa: S608 - fragments are constants of this module
-        ),
+""",  # noqa: S608 - fragments are constants of this module
         "query",
+        options=("inhibitions",),
     )
 )
 
@@ -271,9 +304,8 @@ GROUPING_REPLAY = register(
         "pages before = the group's alerts; after = one page per burst: an alert more than group_wait after "
         "the first alert of the current burst (with the same group_by labels) starts the next",
         "list",
-        facts.over_facts(
-            f""",
-groups AS (SELECT g.grp, g.units, g.signatures, g.paths FROM (SELECT unnest($groups::{GROUPS_TYPE}) AS g))
+        f"""
+WITH groups AS (SELECT g.grp, g.units, g.signatures, g.paths FROM (SELECT unnest($groups::{GROUPS_TYPE}) AS g))
 SELECT c.grp,
     CASE WHEN c.paths IS NULL THEN coalesce(a.labels::VARCHAR, '')  -- group_by '...': every label set alone
          ELSE list_transform(c.paths, lambda p: coalesce(json_extract_string(a.labels, p), ''))::VARCHAR
@@ -284,9 +316,9 @@ JOIN alert_facts AS f ON list_contains(c.signatures, f.signature)
 JOIN alerts AS a ON a.source = f.source AND a.source_id = f.source_id
 WHERE list_contains(c.units, {_unit("a")})
 ORDER BY c.grp, key, t
-"""  # noqa: S608 - fragments are constants of this module
-        ),
+""",  # noqa: S608 - fragments are constants of this module
         "query",
+        options=("groups",),
     )
 )
 
@@ -307,13 +339,15 @@ GROUP BY ALL
 ORDER BY a.signature, severity
 """,  # noqa: S608 - fragments are constants of this module
         "query",
+        "tables",
+        ("signatures",),
     )
 )
 
 # The unit advice is given for: the Prometheus rule an alert came from (when the team's rules are
 # known: its alertname and static labels match the alert's), else the alert's signature.
-_UNITS = f""",
-rules AS (SELECT unnest($rules::{RULES_TYPE}, recursive := true)),
+_UNITS = f"""
+WITH rules AS (SELECT unnest($rules::{RULES_TYPE}, recursive := true)),
 rule_of_alert AS (
     SELECT f.source, f.source_id, r.unit
     FROM alert_facts AS f
@@ -334,13 +368,12 @@ HOLD_DOWN_ADVICE = register(
     Metric(
         "hold_down_advice",
         "Hold-down advice",
-        "the smallest hold-down H avoiding ≥ 80 % of the pages the largest avoids, delaying acknowledged or "
-        "actionable alerts by ≤ 5 min (else the largest within that budget)",
+        "the smallest hold-down H avoiding ≥ {hold_share} of the pages the largest avoids, delaying acknowledged "
+        "or actionable alerts by ≤ {delay_budget} (else the largest within that budget)",
         "list",
-        facts.over_facts(
-            _UNITS  # noqa: S608 - fragments are constants of this module
-            + """,
-grid AS (SELECT unnest($hold_down_s::DOUBLE[]) AS hold_s),
+        _UNITS  # noqa: S608 - fragments are constants of this module
+        + """,
+grid AS (SELECT unnest($hold_down_grid::DOUBLE[]) AS hold_s),
 replay AS (
     SELECT u.unit, g.hold_s, count(*) AS alerts,
         list_sort(list(DISTINCT u.signature)) AS signatures,
@@ -372,9 +405,9 @@ SELECT j.unit, j.signatures, j.hold_s, j.alerts, j.pages_avoided, j.attended_hid
 FROM judged AS j
 LEFT JOIN chosen AS c USING (unit)
 ORDER BY j.unit, j.hold_s
-"""
-        ),
+""",
         "query",
+        options=("rules",),
     )
 )
 
@@ -382,12 +415,11 @@ HYSTERESIS_ADVICE = register(
     Metric(
         "hysteresis_advice",
         "Hysteresis advice",
-        "keep_firing_for = 90th percentile of a series' gaps (resolve → next firing) shorter than 1800 s, "
+        "keep_firing_for = 90th percentile of a series' gaps (resolve → next firing) shorter than {flap_s}, "
         "rounded up to a minute; replay: re-fires avoided and resolve delay added",
         "list",
-        facts.over_facts(
-            _UNITS  # noqa: S608 - fragments are constants of this module
-            + """,
+        _UNITS  # noqa: S608 - fragments are constants of this module
+        + """,
 series_history AS (  -- the scope's alerts and the earlier firing intervals of their series
     SELECT a.source, a.source_id, a.created_at, a.resolved_at,
         CASE WHEN list_contains($labelled_sources::VARCHAR[], a.source) THEN a.labels::VARCHAR
@@ -431,9 +463,9 @@ replayed AS (
 SELECT *, keep_firing_s * resolves_delayed AS delay_added_s
 FROM replayed
 ORDER BY refires_avoided DESC, unit
-"""
-        ),
+""",
         "query",
+        options=("rules",),
     )
 )
 
@@ -468,21 +500,8 @@ class Group:
     signatures: tuple[str, ...] = ()  # the units' signatures
 
 
-def _values(settings: Settings, period: Period, team: str | None, **extra) -> dict:
-    a = settings.advice
-    return facts.params(
-        settings,
-        period,
-        team,
-        window_s=float(a.window_s),
-        related=min(a.group_probability, a.inhibit_probability),
-        shared_share=a.shared_label_share,
-        hold_down_s=[60.0 * m for m in a.hold_down_minutes],
-        hold_share=a.hold_down_share,
-        delay_budget_s=float(a.delay_budget_s),
-        labelled_sources=list(LABELLED_SOURCES),
-        **extra,
-    )
+def _read(db, name: str, period: Period, team: str | None, settings: Settings | None, **options):
+    return read(db, [name], Scope(period, team), settings, **options)[name]
 
 
 def co_firing(
@@ -492,8 +511,7 @@ def co_firing(
 
     A unit is a signature, split by severity for Prometheus alerts (unit_a, unit_b: unit_key()). Pairs are
     kept when either fired for `team`; the probabilities count all teams' alerts."""
-    settings = facts.resolve(settings)
-    frame = facts.query_one(db, settings, period, CO_FIRING.sql, _values(settings, period, team), with_facts=False)
+    frame = _read(db, "co_firing", period, team, settings)
     units = {side: [unit_key(s, v) for s, v in zip(frame[f"signature_{side}"], frame[f"severity_{side}"],
                                                      strict=True)] for side in "ab"}  # fmt: skip
     return frame.assign(unit_a=units["a"], unit_b=units["b"])
@@ -504,10 +522,8 @@ def shared_labels(
 ) -> pd.DataFrame:
     """For each pair of units (A, B): co-firing pairs, the spread (p90 of |lead|) and the labels equal in ≥ 95 %
     of the pairs."""
-    settings = facts.resolve(settings)
     wanted = [{"a": a, "b": b} for a, b in pairs]
-    values = _values(settings, period, None, pairs=wanted)
-    return facts.query_one(db, settings, period, SHARED_LABELS.sql, values, with_facts=False)
+    return _read(db, "shared_labels", period, None, settings, pairs=wanted)
 
 
 def _with_shared(db, period, settings, frame: pd.DataFrame) -> pd.DataFrame:
@@ -530,7 +546,7 @@ def inhibition_candidates(
     Rows: unit_a (source), unit_b (target), their signatures and severities, the co-firing figures,
     shared_labels, equal (the shared labels but alertname), pages_before (B's alerts for the team),
     pages_removed, attended_hidden; those hiding an attended page first, then by pages removed."""
-    settings = facts.resolve(settings)
+    settings = settings if settings is not None else settings_module.load()
     a = settings.advice
     cofiring = co_firing(db, period, team, settings) if cofiring is None else cofiring
     chosen = cofiring[
@@ -559,7 +575,6 @@ def inhibition_replay(
 ) -> pd.DataFrame:
     """Per row of `inhibitions` (signature_a, severity_a, signature_b, severity_b, equal), in order:
     pages_before, pages_removed, attended_hidden for the team's B alerts in the period."""
-    settings = facts.resolve(settings)
     param = []
     for i, row in enumerate(inhibitions.to_dict("records")):
         param.append({
@@ -567,8 +582,7 @@ def inhibition_replay(
             "source_signature": row["signature_a"], "target": unit_key(row["signature_b"], row.get("severity_b")),
             "target_signature": row["signature_b"], "paths": [label_path(name) for name in row["equal"]],
         })  # fmt: skip
-    values = _values(settings, period, team, inhibitions=param)
-    return facts.query_one(db, settings, period, INHIBITION_REPLAY.sql, values)
+    return _read(db, "inhibition_replay", period, team, settings, inhibitions=param)
 
 
 def _cliques(edges: dict[frozenset, float]) -> list[list[str]]:
@@ -608,7 +622,7 @@ def grouping_candidates(
     """Units of one service co-firing pairwise with P(B|A) and P(A|B) ≥ 0.5, as groups with the labels all
     their pairs share (the group_by) and the group_wait covering their spread. Two severities of one
     signature are never grouped: they are one condition, for an inhibit rule."""
-    settings = facts.resolve(settings)
+    settings = settings if settings is not None else settings_module.load()
     threshold = settings.advice.group_probability
     cofiring = co_firing(db, period, team, settings) if cofiring is None else cofiring
     same = cofiring[
@@ -667,13 +681,12 @@ def grouping_replay(
     settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Per group, in order: pages_before (its alerts for the team) and pages_after (bursts)."""
-    settings = facts.resolve(settings)
     param = [
         {"grp": i, "units": list(g.units), "signatures": list(g.signatures),
          "paths": None if g.group_by == ALL_LABELS else [label_path(n) for n in g.group_by]}
         for i, g in enumerate(groups)
     ]  # fmt: skip
-    alerts = facts.query_one(db, settings, period, GROUPING_REPLAY.sql, _values(settings, period, team, groups=param))
+    alerts = _read(db, "grouping_replay", period, team, settings, groups=param)
     rows = []
     for i, group in enumerate(groups):
         mine = alerts[alerts["grp"] == i]
@@ -689,9 +702,7 @@ def signature_labels(
 ) -> dict[str, dict]:
     """Per co-firing unit (unit_key) of these signatures: signature, severity, source, labels (Prometheus
     labels; empty for other sources), title, service, team, alerts."""
-    settings = facts.resolve(settings)
-    values = _values(settings, period, None, signatures=sorted(set(signatures)))
-    frame = facts.query_one(db, settings, period, SIGNATURE_LABELS.sql, values, with_facts=False)
+    frame = _read(db, "signature_labels", period, None, settings, signatures=sorted(set(signatures)))
     result = {}
     for row in frame.to_dict("records"):
         labels = json.loads(row["labels"]) if row["labels"] and row["source"] in LABELLED_SOURCES else {}
@@ -710,10 +721,9 @@ def unit_advice(
 ) -> dict[str, pd.DataFrame]:
     """Hold-down and hysteresis advice per unit (its rule when `rules` match its alerts, else its
     signature), from one computation of the facts: {"hold_down": ..., "hysteresis": ...}."""
-    settings = facts.resolve(settings)
-    values = _values(settings, period, team, rules=[r.as_param() for r in rules or ()])
-    statements = {"hold_down": HOLD_DOWN_ADVICE.sql, "hysteresis": HYSTERESIS_ADVICE.sql}
-    return facts.query(db, settings, period, statements, values)
+    figures = read(db, ["hold_down_advice", "hysteresis_advice"], Scope(period, team), settings,
+                   rules=[r.as_param() for r in rules or ()])
+    return {"hold_down": figures["hold_down_advice"], "hysteresis": figures["hysteresis_advice"]}
 
 
 def hold_down_advice(db, period, team=None, settings=None, rules=None) -> pd.DataFrame:

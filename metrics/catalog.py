@@ -1,10 +1,9 @@
-"""What the database holds: team names and each source's last sync."""
+"""What the database holds: teams, services, each source's last sync and its quarantined records."""
 
 from __future__ import annotations
 
-from typing import Any
+import pandas as pd
 
-import store
 from metrics.registry import Metric, register
 
 TEAMS = register(
@@ -14,57 +13,130 @@ TEAMS = register(
         "team names of alerts and people, alphabetical",
         "list",
         """
-        SELECT team FROM alerts
-        UNION SELECT team FROM people WHERE team IS NOT NULL
-        ORDER BY team
-        """,
+SELECT team FROM alerts
+UNION SELECT team FROM people WHERE team IS NOT NULL
+ORDER BY team
+""",
         "query",
+        "tables",
     )
 )
 
+SERVICES = register(
+    Metric(
+        "services",
+        "Services",
+        "each team's services with alerts, alphabetical",
+        "list",
+        """
+SELECT DISTINCT team, service FROM alerts WHERE service IS NOT NULL ORDER BY team, service
+""",
+        "query",
+        "tables",
+    )
+)
+
+# The one definition of a source's last sync, for the Data page, `ingest status` and the report.
 SOURCES = register(
     Metric(
         "sources",
         "Sources",
-        "each source's last sync: latest sync_state update or finished ingest run, and that run's status",
+        "per source: last sync (when its last run that ended well or in part finished), the last run's status "
+        "and error, alerts held, open alerts and quarantined records",
         "list",
         """
-        WITH known AS (
-            SELECT source FROM sync_state UNION SELECT source FROM ingest_runs
-            UNION SELECT DISTINCT source FROM alerts
-        ),
-        synced AS (SELECT source, max(updated_at) AS synced_at FROM sync_state GROUP BY source),
-        last_run AS (
-            SELECT source, finished_at, status, rows_loaded, quarantined FROM ingest_runs
-            QUALIFY row_number() OVER (PARTITION BY source ORDER BY started_at DESC, run_id DESC) = 1
-        ),
-        loaded AS (SELECT source, count(*) AS alerts, max(ingested_at) AS ingested_at FROM alerts GROUP BY source)
-        SELECT k.source,
-            greatest(s.synced_at, r.finished_at) AS last_sync,
-            r.status AS last_run_status,
-            coalesce(l.alerts, 0) AS alerts,
-            l.ingested_at AS last_ingested_at
-        FROM known AS k
-        LEFT JOIN synced AS s USING (source)
-        LEFT JOIN last_run AS r USING (source)
-        LEFT JOIN loaded AS l USING (source)
-        ORDER BY k.source
-        """,
+WITH runs AS (
+    SELECT source,
+        max(finished_at) FILTER (WHERE status NOT IN ('failed', 'killed', 'running')) AS last_sync,
+        arg_max(status, started_at) AS last_status,
+        arg_max(error, started_at) AS last_error
+    FROM ingest_runs GROUP BY source
+),
+held AS (
+    SELECT source, count(*) AS alerts, count(*) FILTER (WHERE resolved_at IS NULL AND silenced_at IS NULL) AS open_alerts,
+        max(ingested_at) AS last_ingested_at
+    FROM alerts GROUP BY source
+),
+quarantined AS (SELECT source, count(*) AS quarantined FROM quarantine GROUP BY source),
+known AS (
+    SELECT source FROM runs UNION SELECT source FROM held UNION SELECT source FROM quarantined
+    UNION SELECT source FROM sync_state
+)
+SELECT k.source, r.last_sync, r.last_status, coalesce(h.alerts, 0) AS alerts,
+    coalesce(h.open_alerts, 0) AS open_alerts, coalesce(q.quarantined, 0) AS quarantined,
+    r.last_error, h.last_ingested_at
+FROM known AS k
+LEFT JOIN runs AS r USING (source)
+LEFT JOIN held AS h USING (source)
+LEFT JOIN quarantined AS q USING (source)
+ORDER BY k.source
+""",
         "query",
+        "tables",
+    )
+)
+
+QUARANTINED = register(
+    Metric(
+        "quarantined",
+        "Quarantined records",
+        "the most recent records that could not be mapped, as received, with the reason",
+        "list",
+        """
+SELECT quarantined_at, source, stream, reason, raw FROM quarantine
+ORDER BY quarantined_at DESC, source, record_hash
+LIMIT $limit
+""",
+        "query",
+        "tables",
+        ("limit",),
+    )
+)
+
+DATA_GAPS = register(
+    Metric(
+        "data_gaps",
+        "Read in part",
+        "per source, what it sent that the figures can use only in part: notifications of a channel "
+        "that could not be read, alert log lines in a wording not recognised, alerts Alertmanager dropped "
+        "from its notifications",
+        "list",
+        """
+SELECT source, count(*) AS n, 'unknown channel' AS kind, NULL::BIGINT AS notifications
+FROM notifications WHERE channel = 'other' GROUP BY source
+UNION ALL
+SELECT source, count(*), 'unrecognised log line', NULL
+FROM events WHERE type = 'unrecognised' GROUP BY source
+UNION ALL
+SELECT 'alertmanager', sum(dropped)::BIGINT, 'dropped', count(*)
+FROM dropped_alerts HAVING count(*) > 0
+ORDER BY source, kind
+""",
+        "query",
+        "tables",
     )
 )
 
 
-def teams(db: str | None = None) -> list[str]:
-    """Every team name the database knows, alphabetical."""
-    with store.reading(db) as con:
-        return [row[0] for row in con.execute(TEAMS.sql).fetchall()]
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
 
 
-def sources(db: str | None = None) -> dict[str, dict[str, Any]]:
-    """Per source: last sync time (UTC, aware), last run's status, alerts held, last ingest."""
-    with store.reading(db) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        cursor = con.execute(SOURCES.sql)
-        names = [d[0] for d in cursor.description]
-        return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cursor.fetchall()}
+def _gap(source: str, n: int, kind: str, notifications: int | None) -> str:
+    if kind == "unknown channel":
+        what = (_plural(n, "notification", "notifications") + " of unknown channel (an alert with only these "
+                "gets the interruption fallback)")
+    elif kind == "unrecognised log line":
+        what = (_plural(n, "alert log line", "alert log lines") + " in a wording not recognised (kept as they "
+                "came; they move no figure)")
+    else:
+        what = (_plural(n, "alert", "alerts") + " dropped by Alertmanager from "
+                + _plural(notifications or 0, "notification", "notifications")
+                + ": raise max_alerts in its webhook_config")
+    return f"{source}: {what}"
+
+
+def gap_lines(gaps) -> list[str]:
+    """'<source>: N <what>', one line each, from the data_gaps table (a DataFrame)."""
+    return [_gap(row.source, int(row.n), row.kind, None if pd.isna(row.notifications) else int(row.notifications))
+            for row in gaps.itertuples(index=False)]

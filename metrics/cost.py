@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
-
-from metrics import facts
+import metrics.facts  # noqa: F401  (the verdicts stages)
 from metrics.period import Period, previous, sprint_period
-from metrics.registry import Metric, register
+from metrics.registry import SAVING_SPRINTS, Metric, parameters, register
 from settings import Settings
+
+
+@parameters
+def _planner_values(settings: Settings) -> dict:
+    return {"sprints": float(SAVING_SPRINTS)}
+
 
 INTERRUPTION_HOURS = register(
     Metric(
         "interruption_hours",
         "Hours lost to interruptions",
-        "interruptions × cost (15 min business, 30 min off hours, 60 min sleep hours)",
+        "interruptions × cost ({cost_business} business, {cost_off} off hours, {cost_sleep} sleep hours)",
         "hours",
         "sum(cost_h)",
         "interruption",
@@ -25,7 +29,7 @@ HANDLING_HOURS = register(
     Metric(
         "handling_hours",
         "Hours handling alerts",
-        "sum of acknowledged_at → resolved_at, capped at 4 h an alert",
+        "sum of acknowledged_at → resolved_at, capped at {ack_cap} an alert",
         "hours",
         "coalesce(sum(ack_to_resolve_s), 0) / 3600.0",
     )
@@ -34,7 +38,7 @@ HOURS_LOST = register(
     Metric(
         "hours_lost",
         "Hours lost",
-        "interruptions × cost per time-of-day bucket + ack→resolve time capped at 4 h an alert",
+        "interruptions × cost per time-of-day bucket + ack→resolve time capped at {ack_cap} an alert",
         "hours",
         "coalesce(interruption_hours, 0) + coalesce(handling_hours, 0)",
         "derived",
@@ -42,7 +46,7 @@ HOURS_LOST = register(
 )
 
 _BY_SIGNATURE = f"""
-, alert_hours AS (
+WITH alert_hours AS (
     SELECT signature, count(*) AS alerts, arg_max(title, created_at) AS title,
         arg_max(team, created_at) AS team,
         {HANDLING_HOURS.sql} AS handling_hours
@@ -64,9 +68,9 @@ HOURS_BY_SIGNATURE = register(
     Metric(
         "hours_lost_by_signature",
         "Hours lost per signature",
-        "per signature: interruptions × cost per bucket + ack→resolve time capped at 4 h an alert",
+        "per signature: interruptions × cost per bucket + ack→resolve time capped at {ack_cap} an alert",
         "list",
-        facts.over_facts(_BY_SIGNATURE + "SELECT * FROM by_signature ORDER BY hours_lost DESC, signature"),  # noqa: S608 - fragments come only from the registry
+        _BY_SIGNATURE + "SELECT * FROM by_signature ORDER BY hours_lost DESC, signature",  # noqa: S608 - registry SQL
         "query",
     )
 )
@@ -75,9 +79,9 @@ HOURS_BY_SIGNATURE = register(
 # team decided last (its own verdict, else its signature's verdict in force now), so a
 # signature reviewed actionable offers no alert-fix saving even for alerts before that review.
 _PLANNER_ALERTS = f"""
-, alert_pages AS (
-    SELECT source, source_id, count(*) AS interruptions, {INTERRUPTION_HOURS.sql} AS interruption_hours
-    FROM interruption_facts GROUP BY source, source_id
+WITH alert_pages AS (
+    SELECT id, count(*) AS interruptions, {INTERRUPTION_HOURS.sql} AS interruption_hours
+    FROM interruption_facts GROUP BY id
 ),
 decided AS (
     SELECT f.*,  -- a merged alert is a duplicate unless a person said otherwise (METRICS.md, Merged alert)
@@ -93,7 +97,7 @@ alert_cost AS (
         CASE WHEN d.decided_verdict IN ('noise', 'needs-tuning', 'duplicate') THEN true
              WHEN d.decided_verdict = 'actionable' THEN false
              ELSE d.is_transient OR d.is_unacknowledged OR d.is_flap END AS is_noise
-    FROM decided AS d LEFT JOIN alert_pages AS p USING (source, source_id)
+    FROM decided AS d LEFT JOIN alert_pages AS p USING (id)
 )
 """  # noqa: S608 - fragments come only from the registry
 
@@ -105,7 +109,8 @@ NOISE_HOURS = register(
         "needs-tuning or duplicate; never one reviewed actionable",
         "hours",
         "coalesce(sum(hours_lost) FILTER (WHERE is_noise), 0)",
-        "signature",
+        "column",
+        of="fix_planner",
     )
 )
 PROJECTED_SAVING = register(
@@ -113,10 +118,11 @@ PROJECTED_SAVING = register(
         "projected_saving",
         "Saving per sprint",
         "alert fix: noise hours per sprint; cause fix (actionable repeat offenders): all hours lost per "
-        "sprint; mean of the last 3 finished sprints",
+        "sprint; mean of the last {saving_sprints} finished sprints",
         "hours",
         "CASE fix_kind WHEN 'cause' THEN hours_lost ELSE noise_hours END / $sprints",
-        "signature",
+        "column",
+        of="fix_planner",
     )
 )
 PAYBACK = register(
@@ -126,7 +132,8 @@ PAYBACK = register(
         "fix estimate (hours) / saving per sprint (hours), in sprints; none without an estimate or a saving",
         "sprints",
         "estimate_h / nullif(projected_saving_h, 0)",
-        "signature",
+        "column",
+        of="fix_planner",
     )
 )
 
@@ -136,9 +143,8 @@ FIX_PLANNER = register(
         "Fix planner",
         "per signature and kind of fix: saving per sprint and payback of the fix, shortest payback first",
         "list",
-        facts.over_facts(
-            _PLANNER_ALERTS  # noqa: S608 - fragments come only from the registry
-            + f""",
+        _PLANNER_ALERTS  # noqa: S608 - fragments come only from the registry
+        + f""",
 by_signature AS (
     SELECT signature, count(*) AS alerts, arg_max(title, created_at) AS title,
         arg_max(team, created_at) AS team, sum(interruptions) AS interruptions,
@@ -166,23 +172,15 @@ SELECT signature, fix_kind, title, team, verdict, alerts, interruptions, hours_l
 FROM estimated
 ORDER BY payback_sprints IS NULL, payback_sprints, estimate_h IS NULL, projected_saving_h DESC, signature,
     fix_kind
-"""  # noqa: S608 - fragments come only from the registry
-        ),
+""",  # noqa: S608 - fragments come only from the registry
         "query",
+        "saving",
+        stages=("verdicts",),
     )
 )
 
 
-def hours_lost(
-    db: str | None, period: Period, team: str | None = None, settings: Settings | None = None
-) -> pd.DataFrame:
-    """Hours lost per signature in the period, most first."""
-    settings = facts.resolve(settings)
-    values = facts.params(settings, period, team)
-    return facts.query_one(db, settings, period, HOURS_BY_SIGNATURE.sql, values)
-
-
-def saving_sprints(settings: Settings, day: dt.date | None = None, sprints: int = 3) -> list[Period]:
+def saving_sprints(settings: Settings, day: dt.date | None = None, sprints: int = SAVING_SPRINTS) -> list[Period]:
     """The last `sprints` finished sprints before the sprint containing `day`, oldest first."""
     finished = [previous(sprint_period(settings, day))]
     while len(finished) < sprints:
@@ -190,22 +188,7 @@ def saving_sprints(settings: Settings, day: dt.date | None = None, sprints: int 
     return finished
 
 
-def saving_window(settings: Settings, day: dt.date | None = None, sprints: int = 3) -> Period:
+def saving_window(settings: Settings, day: dt.date | None = None, sprints: int = SAVING_SPRINTS) -> Period:
     """The last `sprints` finished sprints before the sprint containing `day`, as one period."""
     finished = saving_sprints(settings, day, sprints)
     return Period(finished[0].start, finished[-1].end)
-
-
-def fix_planner(
-    db: str | None,
-    day: dt.date | None = None,
-    team: str | None = None,
-    sprints: int = 3,
-    settings: Settings | None = None,
-) -> pd.DataFrame:
-    """Each signature's alert fix (and cause fix when offered): saving, estimate, payback; shortest first."""
-    settings = facts.resolve(settings)
-    finished = saving_sprints(settings, day, sprints)
-    window = Period(finished[0].start, finished[-1].end)
-    values = facts.params(settings, window, team, buckets=[p.start for p in finished], sprints=float(sprints))
-    return facts.query_one(db, settings, window, FIX_PLANNER.sql, values)

@@ -1,4 +1,4 @@
-"""Shared SQL: per-alert and per-interruption facts for a scope, and how queries are run."""
+"""The facts every figure is counted from: one row per alert and one per interruption, for a scope."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
-import settings as settings_module
-import store
 from metrics.period import Period
+from metrics.registry import PARAMETERS, Stages, stages
 from settings import Hours, Settings
 
 log = logging.getLogger(__name__)
@@ -22,154 +20,144 @@ log = logging.getLogger(__name__)
 PAGING_CHANNELS = ("phone", "sms", "push")
 DEFAULT_KEY = "*"  # the team_config row for teams without settings of their own
 
-# The facts every metric reads, as one SQL document of stages `name AS (SELECT ...)`, each
-# reading the ones above it. `query` computes them once per connection, in order, into
-# temporary tables of their names. The two that metrics aggregate:
-#   alert_facts: one row per alert created in [$start, $end) for the team/service, tagged with
-#     the bucket ($buckets: sorted starts of sprints or weeks) it falls in;
-#   interruption_facts: one row per interruption of those alerts, in its person's local time;
-#     `person_key` is the person whatever the source (METRICS.md, Person), `person_id` the id shown.
-FACTS = """
-buckets AS (
-    SELECT unnest($buckets::TIMESTAMPTZ[]) AS bucket_start
-),
-in_period AS (
-    SELECT source, source_id, title, signature, service, team, created_at,
-           acknowledged_at, resolved_at, acknowledged_by, auto_resolved, runbook_url,
-           merged_into, notifications_known, occurrences
+# A signature's verdicts, each holding from the start of the period its reviewer looked at; of two
+# holding from the same moment, the later-given one. `{alerts}` names the alerts whose signatures count.
+SIGNATURE_REVIEWS = """signature_reviews AS (
+    SELECT * FROM (
+        SELECT signature, verdict, note, reviewer, reviewed_at, review_id,
+            least(reviewed_at, coalesce(period_start, reviewed_at)) AS in_force_from
+        FROM reviews
+        WHERE alert_source_id IS NULL AND signature IN (SELECT signature FROM {alerts})
+    )
+    QUALIFY row_number() OVER (
+        PARTITION BY signature, in_force_from ORDER BY reviewed_at DESC, review_id DESC) = 1
+)"""
+
+# Durations are worked out on epoch_us, not as INTERVALs: interval arithmetic costs ten times more.
+
+# alert_facts: one row per alert created in [$start, $end) for the team/service/signature, tagged
+# with the bucket ($buckets: sorted starts of sprints, weeks or periods) it falls in. `id` is the
+# alert's row in the table: every join back to an alert is on it, never on (source, source_id).
+# Each stage reads as few columns as it needs, so only in_period is as wide as an alert.
+ALERT_FACTS = """
+WITH in_period AS NOT MATERIALIZED (
+    SELECT rowid AS id, source, source_id, title, signature, service, team, created_at,
+        acknowledged_at, resolved_at, acknowledged_by, auto_resolved, merged_into, merged_into IS NOT NULL AS is_merged,
+        notifications_known, occurrences, coalesce(runbook_url, '') <> '' AS links_runbook,
+        CASE WHEN len($buckets::TIMESTAMPTZ[]) = 1 THEN ($buckets::TIMESTAMPTZ[])[1]
+             ELSE list_filter($buckets::TIMESTAMPTZ[], lambda b: b <= created_at)[-1] END AS bucket_start
     FROM alerts
     WHERE created_at >= $start AND created_at < $end
       AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
       AND ($service::VARCHAR IS NULL OR service = $service::VARCHAR)
+      AND ($signature::VARCHAR IS NULL OR signature = $signature::VARCHAR)
 ),
-scope AS (
-    SELECT p.*, b.bucket_start
-    FROM in_period AS p
-    ASOF JOIN buckets AS b ON p.created_at >= b.bucket_start
+signature_ids AS (  -- the scope's signatures numbered: the flap search sorts numbers, not text
+    SELECT signature, (row_number() OVER ())::INTEGER AS sig FROM (SELECT DISTINCT signature FROM in_period)
 ),
-resolutions AS (
-    SELECT signature, created_at, resolved_at
-    FROM alerts
-    WHERE resolved_at >= $start - to_seconds($flap_s) AND resolved_at < $end
-      AND signature IN (SELECT signature FROM scope)
+keys AS (SELECT p.id, s.sig, p.created_at FROM in_period AS p JOIN signature_ids AS s USING (signature)),
+resolutions AS (  -- of the scope's signatures, resolved in time to make one of its alerts a flap
+    SELECT s.sig, a.created_at, a.resolved_at
+    FROM alerts AS a JOIN signature_ids AS s USING (signature)
+    WHERE a.resolved_at >= $start - to_seconds($flap_s) AND a.resolved_at < $end
 ),
-latest_resolution AS (
-    SELECT s.source, s.source_id, s.created_at - r.resolved_at < to_seconds($flap_s) AS recent
-    FROM scope AS s
-    ASOF LEFT JOIN resolutions AS r
-      ON s.signature = r.signature AND s.created_at > r.resolved_at
+latest_resolution AS (  -- the signature's last resolution before the alert's creation
+    SELECT k.id, epoch_us(k.created_at) - epoch_us(r.resolved_at) < $flap_s * 1e6 AS recent
+    FROM keys AS k
+    ASOF LEFT JOIN resolutions AS r ON k.sig = r.sig AND k.created_at > r.resolved_at
 ),
-touching_resolution AS (
-    SELECT DISTINCT s.source, s.source_id
-    FROM scope AS s
-    JOIN resolutions AS r
-      ON r.signature = s.signature AND r.resolved_at = s.created_at AND r.created_at < s.created_at
+touching AS (  -- or one at the very moment of its creation, of an alert created before it
+    SELECT DISTINCT k.id
+    FROM keys AS k
+    JOIN resolutions AS r ON r.sig = k.sig AND r.resolved_at = k.created_at AND r.created_at < k.created_at
+),
+flaps AS (  -- an earlier alert of the signature resolved less than $flap_s before the alert's creation
+    SELECT l.id, coalesce(l.recent, false) OR t.id IS NOT NULL AS is_flap
+    FROM latest_resolution AS l LEFT JOIN touching AS t USING (id)
 ),
 signature_history AS (
     SELECT signature, min(created_at) AS first_seen
     FROM alerts
-    WHERE created_at < $end AND signature IN (SELECT signature FROM scope)
+    WHERE created_at < $end AND signature IN (SELECT signature FROM in_period)
     GROUP BY signature
 ),
 source_history AS (
     SELECT source, min(created_at) AS history_from FROM alerts WHERE created_at < $end GROUP BY source
 ),
-runbooks AS (  -- a link on one of the signature's alerts in the period, or one entered in the app
-    SELECT DISTINCT signature FROM scope WHERE coalesce(runbook_url, '') <> ''
-    UNION
-    SELECT signature FROM runbook_links
+runbooks AS (  -- a link on one of the signature's alerts in the bucket, or one entered in the app
+    SELECT DISTINCT signature, bucket_start FROM in_period WHERE links_runbook
 ),
-signature_reviews AS (  -- a verdict holds from the start of the period its reviewer looked at
-    SELECT * FROM (
-        SELECT signature, verdict, note, reviewer, reviewed_at, review_id,
-            least(reviewed_at, coalesce(period_start, reviewed_at)) AS in_force_from
-        FROM reviews
-        WHERE alert_source_id IS NULL AND signature IN (SELECT signature FROM scope)
-    )
-    QUALIFY row_number() OVER (  -- of two holding from the same moment, the later-given one
-        PARTITION BY signature, in_force_from ORDER BY reviewed_at DESC, review_id DESC) = 1
+{signature_reviews},
+alert_review AS (  -- a verdict on one alert overrides its signature's
+    SELECT p.id, r.verdict
+    FROM (
+        SELECT alert_source, alert_source_id, verdict FROM reviews
+        WHERE alert_source_id IS NOT NULL
+        QUALIFY row_number() OVER (
+            PARTITION BY alert_source, alert_source_id ORDER BY reviewed_at DESC, review_id DESC) = 1
+    ) AS r
+    JOIN in_period AS p ON p.source = r.alert_source AND p.source_id = r.alert_source_id
 ),
-alert_review AS (
+verdict_in_force AS (  -- the signature verdict holding latest at or before the alert's creation
+    SELECT k.id, r.verdict
+    FROM (SELECT id, signature, created_at FROM in_period
+          WHERE signature IN (SELECT signature FROM signature_reviews)) AS k
+    ASOF JOIN signature_reviews AS r ON k.signature = r.signature AND k.created_at >= r.in_force_from
+)
+SELECT s.* EXCLUDE (links_runbook),
+    (epoch_us(s.acknowledged_at) - epoch_us(s.created_at)) / 1e6 AS tta_s,
+    (epoch_us(s.resolved_at) - epoch_us(s.created_at)) / 1e6 AS ttr_s,
+    s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL AS is_unacknowledged,
+    s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL AND NOT s.is_merged
+        AND epoch_us(s.resolved_at) - epoch_us(s.created_at) <= $transient_s * 1e6 AS is_transient,
+    f.is_flap,
+    g.first_seen,
+    CASE WHEN g.first_seen < s.bucket_start THEN false
+         WHEN epoch_us(sh.history_from) > epoch_us(s.bucket_start) - $lookback_days * 86400e6 THEN NULL
+         ELSE true END AS is_new,
+    -- a merged alert is a duplicate unless a person reviewed it otherwise (METRICS.md, Merged alert)
+    coalesce(ar.verdict, CASE WHEN s.is_merged THEN 'duplicate' END, vf.verdict) AS verdict,
+    rb.signature IS NOT NULL OR s.signature IN (SELECT signature FROM runbook_links) AS has_runbook,
+    least(greatest((epoch_us(s.resolved_at) - epoch_us(s.acknowledged_at)) / 1e6, 0), $ack_cap_s) AS ack_to_resolve_s
+FROM in_period AS s
+JOIN flaps AS f USING (id)
+LEFT JOIN signature_history AS g ON g.signature = s.signature
+LEFT JOIN source_history AS sh ON sh.source = s.source
+LEFT JOIN alert_review AS ar USING (id)
+LEFT JOIN verdict_in_force AS vf USING (id)
+LEFT JOIN runbooks AS rb ON rb.signature = s.signature AND rb.bucket_start = s.bucket_start
+"""
+
+ALERT_FACTS = ALERT_FACTS.replace("{signature_reviews}", SIGNATURE_REVIEWS.format(alerts="in_period"))
+
+# The verdicts of the scope's signatures, for the statements that need more than each alert's
+# verdict in force (the noisy ranking's verdict and note, the planner's decisions).
+stages(
+    Stages(
+        "verdicts",
+        SIGNATURE_REVIEWS.format(alerts="alert_facts")  # noqa: S608 - constants of this module
+        + """,
+alert_review AS (  -- the last verdict on each one alert
     SELECT alert_source AS source, alert_source_id AS source_id, verdict FROM reviews
     WHERE alert_source_id IS NOT NULL
     QUALIFY row_number() OVER (
         PARTITION BY alert_source, alert_source_id ORDER BY reviewed_at DESC, review_id DESC) = 1
 ),
-verdict_in_force AS (  -- the signature verdict holding latest at or before the alert's creation
-    SELECT s.source, s.source_id, r.verdict
-    FROM scope AS s
-    ASOF JOIN signature_reviews AS r ON s.signature = r.signature AND s.created_at >= r.in_force_from
-),
 signature_verdict AS (  -- each signature's verdict in force at the end of the period, with its note
     SELECT signature, verdict, note, reviewer, reviewed_at
     FROM signature_reviews
     WHERE in_force_from < $end
-    QUALIFY row_number() OVER (PARTITION BY signature ORDER BY in_force_from DESC, reviewed_at DESC, review_id DESC) = 1
-),
-alert_facts AS (
-    SELECT s.*,
-        epoch(s.acknowledged_at - s.created_at) AS tta_s,
-        epoch(s.resolved_at - s.created_at) AS ttr_s,
-        s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL AS is_unacknowledged,
-        s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL AND s.merged_into IS NULL
-            AND s.resolved_at - s.created_at <= to_seconds($transient_s) AS is_transient,
-        coalesce(lr.recent, false) OR tr.source_id IS NOT NULL AS is_flap,
-        g.first_seen,
-        CASE WHEN g.first_seen < s.bucket_start THEN false
-             WHEN sh.history_from > s.bucket_start - to_days($lookback_days) THEN NULL
-             ELSE true END AS is_new,
-        -- a merged alert is a duplicate unless a person reviewed it otherwise (METRICS.md, Merged alert)
-        coalesce(ar.verdict, CASE WHEN s.merged_into IS NOT NULL THEN 'duplicate' END, vf.verdict) AS verdict,
-        rb.signature IS NOT NULL AS has_runbook,
-        least(greatest(epoch(s.resolved_at - s.acknowledged_at), 0), $ack_cap_s) AS ack_to_resolve_s
-    FROM scope AS s
-    LEFT JOIN latest_resolution AS lr USING (source, source_id)
-    LEFT JOIN touching_resolution AS tr USING (source, source_id)
-    LEFT JOIN signature_history AS g ON g.signature = s.signature
-    LEFT JOIN source_history AS sh ON sh.source = s.source
-    LEFT JOIN alert_review AS ar USING (source, source_id)
-    LEFT JOIN verdict_in_force AS vf USING (source, source_id)
-    LEFT JOIN runbooks AS rb ON rb.signature = s.signature
-),
-notified AS (
-    SELECT n.source, n.alert_source_id AS source_id, n.person_id, n.channel, n.notified_at
-    FROM notifications AS n
-    SEMI JOIN scope AS s ON n.source = s.source AND n.alert_source_id = s.source_id
-    WHERE n.notified_at >= $start - INTERVAL 1 DAY  -- no page precedes its alert (a day for clock skew)
-),
-paged AS (
-    SELECT source, source_id, source AS person_source, person_id, min(notified_at) AS paged_at, false AS fallback
-    FROM notified
-    WHERE list_contains($paging_channels::VARCHAR[], channel)
-    GROUP BY source, source_id, person_id
-),
-channels_read AS (  -- per alert with notifications: were they all of a channel that could not be read?
-    SELECT source, source_id, bool_and(channel = 'other') AS all_unreadable
-    FROM notified GROUP BY source, source_id
-),
-unnotified AS (  -- notifications unknown (METRICS.md, Interruption): the fallback applies
-    SELECT s.source, s.source_id, s.team, s.created_at, s.acknowledged_by
-    FROM scope AS s
-    LEFT JOIN channels_read AS c USING (source, source_id)
-    WHERE CASE WHEN c.source_id IS NULL THEN NOT coalesce(s.notifications_known, false)
-               ELSE c.all_unreadable END
-),
-rota_paged AS (  -- no notifications and no acknowledger: whoever was on call (level 1) for the alert's team
-    SELECT u.source, u.source_id, min_by(c.source, [epoch(c.starts_at)::VARCHAR, c.person_id]) AS person_source,
-        min_by(c.person_id, [epoch(c.starts_at)::VARCHAR, c.person_id]) AS person_id
-    FROM unnotified AS u
-    JOIN on_call_shifts AS c ON c.team = u.team AND c.escalation_level = 1
-     AND u.created_at >= c.starts_at AND u.created_at < c.ends_at
-    WHERE u.acknowledged_by IS NULL
-    GROUP BY u.source, u.source_id
-),
-fallback_paged AS (
-    SELECT u.source, u.source_id, coalesce(r.person_source, u.source) AS person_source,
-        coalesce(u.acknowledged_by, r.person_id, 'unknown') AS person_id, u.created_at AS paged_at, true AS fallback
-    FROM unnotified AS u
-    LEFT JOIN rota_paged AS r USING (source, source_id)
-),
-people_keyed AS (  -- METRICS.md, Person: one human across sources, by e-mail, else full name
+    QUALIFY row_number() OVER (
+        PARTITION BY signature ORDER BY in_force_from DESC, reviewed_at DESC, review_id DESC) = 1
+)
+""",
+    )
+)
+
+# METRICS.md, Person: one human across sources, by e-mail, else full name. Stages over `people`
+# only (small), computed before the interruption facts; the on-call figures read them too.
+PEOPLE = """
+people_keyed AS (
     SELECT source, person_id, nullif(trim(name), '') AS name, team,
         CASE WHEN time_zone IN (SELECT name FROM pg_timezone_names()) THEN time_zone END AS time_zone,
         nullif(lower(trim(email)), '') AS email_key,
@@ -181,7 +169,7 @@ named_emails AS (  -- a full name whose people with an e-mail all share that one
     FROM people_keyed WHERE name_key IS NOT NULL AND email_key IS NOT NULL
     GROUP BY name_key HAVING count(DISTINCT email_key) = 1
 ),
-persons AS (  -- each people row with its person key (on-call figures read these too)
+persons AS (  -- each people row with its person key
     SELECT k.*, coalesce('email:' || coalesce(k.email_key, n.email_key), 'name:' || k.name_key,
                          'id:' || k.source || ':' || k.person_id) AS person_key
     FROM people_keyed AS k LEFT JOIN named_emails AS n USING (name_key)
@@ -199,6 +187,54 @@ person_aliases AS (  -- e-mails and full names that name exactly one person
     FROM (SELECT email_key AS alias, person_key FROM persons WHERE email_key IS NOT NULL
           UNION ALL SELECT name_key, person_key FROM persons WHERE name_key IS NOT NULL)
     GROUP BY alias HAVING count(DISTINCT person_key) = 1
+)
+"""
+
+# interruption_facts: one row per interruption of the alerts in alert_facts, in its person's local
+# time; `person_key` is the person whatever the source, `person_id` the id shown. The
+# notifications are matched to their alert once; everything after joins on its id.
+INTERRUPTION_FACTS = """
+WITH notified AS (  -- each notification with what the facts need of its alert
+    SELECT f.id, f.source, f.source_id, f.team, f.signature, f.bucket_start,
+        n.person_id, n.channel, n.notified_at
+    FROM notifications AS n
+    JOIN alert_facts AS f ON f.source = n.source AND f.source_id = n.alert_source_id
+    -- no page precedes its alert (by a day at most: clock skew); the first bound lets the scan skip
+    WHERE n.notified_at >= $start - INTERVAL 1 DAY
+      AND epoch_us(n.notified_at) >= epoch_us(f.created_at) - 86400e6
+),
+paged AS (  -- the first page of each person notified by a paging channel
+    SELECT id, any_value(source) AS person_source, person_id, min(notified_at) AS paged_at, false AS fallback,
+        any_value(source) AS source, any_value(source_id) AS source_id, any_value(team) AS team,
+        any_value(signature) AS signature, any_value(bucket_start) AS bucket_start
+    FROM notified
+    WHERE list_contains($paging_channels::VARCHAR[], channel)
+    GROUP BY id, person_id
+),
+channels_read AS (  -- per alert with notifications: were they all of a channel that could not be read?
+    SELECT id, bool_and(channel = 'other') AS all_unreadable FROM notified GROUP BY id
+),
+unnotified AS (  -- notifications unknown (METRICS.md, Interruption): the fallback applies
+    SELECT s.id, s.source, s.source_id, s.team, s.signature, s.bucket_start, s.created_at, s.acknowledged_by
+    FROM alert_facts AS s
+    LEFT JOIN channels_read AS c USING (id)
+    WHERE CASE WHEN c.id IS NULL THEN NOT coalesce(s.notifications_known, false) ELSE c.all_unreadable END
+),
+rota_paged AS (  -- no notifications and no acknowledger: whoever was on call (level 1) for the alert's team
+    SELECT u.id, min_by(c.source, [epoch(c.starts_at)::VARCHAR, c.person_id]) AS person_source,
+        min_by(c.person_id, [epoch(c.starts_at)::VARCHAR, c.person_id]) AS person_id
+    FROM unnotified AS u
+    JOIN on_call_shifts AS c ON c.team = u.team AND c.escalation_level = 1
+     AND u.created_at >= c.starts_at AND u.created_at < c.ends_at
+    WHERE u.acknowledged_by IS NULL
+    GROUP BY u.id
+),
+fallback_paged AS (
+    SELECT u.id, coalesce(r.person_source, u.source) AS person_source,
+        coalesce(u.acknowledged_by, r.person_id, 'unknown') AS person_id, u.created_at AS paged_at,
+        true AS fallback, u.source, u.source_id, u.team, u.signature, u.bucket_start
+    FROM unnotified AS u
+    LEFT JOIN rota_paged AS r USING (id)
 ),
 interrupted AS (  -- who each interruption went to, as one person whatever the source
     SELECT r.*, coalesce(p.person_key, a.person_key,  -- a person's id, else an e-mail or name given for one
@@ -213,13 +249,12 @@ interrupted AS (  -- who each interruption went to, as one person whatever the s
 placed AS (
     SELECT i.* REPLACE (coalesce(g.person_source, i.person_source) AS person_source,
                         coalesce(g.person_id, i.person_id) AS person_id),
-        s.team, s.signature, s.bucket_start, coalesce(g.name, g.person_id, i.person_id) AS person_name,
+        coalesce(g.name, g.person_id, i.person_id) AS person_name,
         coalesce(tp.key, ta.key, $default_key) AS cfg_key, g.time_zone AS person_tz
     FROM interrupted AS i
-    JOIN scope AS s USING (source, source_id)
     LEFT JOIN person_groups AS g USING (person_key)
     LEFT JOIN team_config AS tp ON tp.key = g.team
-    LEFT JOIN team_config AS ta ON ta.key = s.team
+    LEFT JOIN team_config AS ta ON ta.key = i.team
 ),
 localized AS (
     SELECT pl.*, c.business_start, c.business_end, c.sleep_start, c.sleep_end, c.working_days,
@@ -238,9 +273,8 @@ classified AS (
     LEFT JOIN team_holidays AS h ON h.key = l.cfg_key AND h.day = l.local_at::DATE
 ),
 bucketed AS (
-    SELECT source, source_id, person_source, person_id, person_key, person_name, paged_at, fallback, team, signature,
-        bucket_start,
-        time_zone, local_at,
+    SELECT id, source, source_id, person_source, person_id, person_key, person_name, paged_at, fallback, team,
+        signature, bucket_start, time_zone, local_at,
         CASE WHEN in_sleep THEN 'sleep'
              WHEN working_day AND local_at::TIME >= business_start AND local_at::TIME < business_end
              THEN 'business'
@@ -248,48 +282,15 @@ bucketed AS (
         local_at::DATE AS local_day,
         (local_at - INTERVAL 12 HOUR)::DATE AS night
     FROM classified
-),
-interruption_facts AS (
-    SELECT *,
-        CASE time_bucket WHEN 'sleep' THEN $cost_sleep_min
-                         WHEN 'business' THEN $cost_business_min
-                         ELSE $cost_off_min END / 60.0 AS cost_h
-    FROM bucketed
 )
+SELECT *,
+    CASE time_bucket WHEN 'sleep' THEN $cost_sleep_min
+                     WHEN 'business' THEN $cost_business_min
+                     ELSE $cost_off_min END / 60.0 AS cost_h
+FROM bucketed
 """
 
-
-def resolve(settings: Settings | None) -> Settings:
-    """The given settings, else those of ./alerthygiene.toml (or the defaults)."""
-    return settings if settings is not None else settings_module.load()
-
-
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
-
-
-_STAGE = re.compile(r"^([a-z_]+) AS \((.*?)^\),?\s*$", re.M | re.S)
-
-
-def parse_stages(document: str) -> list[tuple[str, str]]:
-    """A document of stages `name AS (SELECT ...)` as (name, SELECT) pairs, in order."""
-    return [(m[1], m[2].strip()) for m in _STAGE.finditer(document)]
-
-
-# FACTS as (name, SELECT) stages in order; each later stage may read the earlier ones.
-STAGES: list[tuple[str, str]] = parse_stages(FACTS)
-
-
-def over_facts(body: str) -> str:
-    """A statement over the fact relations: `body` is a SELECT, or comma-led CTEs then a SELECT."""
-    text = body.strip()
-    return "WITH " + text[1:].lstrip() if text.startswith(",") else text
-
-
-def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any],
-                stages: Sequence[tuple[str, str]] = STAGES) -> None:
-    """Compute every fact stage once, in order, into a temporary table of its name."""
-    for name, select in stages:
-        run(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", values, fetch=False)
 
 
 def params(
@@ -298,16 +299,20 @@ def params(
     team: str | None = None,
     service: str | None = None,
     buckets: Sequence[dt.datetime] | None = None,
+    signature: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Every named parameter a metric statement may use; `run` binds the ones it does."""
+    """Every named parameter a statement may use; `run` binds the ones it does."""
     t = settings.thresholds
+    provided = {name: value for provider in PARAMETERS for name, value in provider(settings).items()}
     return {
+        **provided,
         "start": period.start,
         "end": period.end,
         "buckets": list(buckets or [period.start]),
         "team": team,
         "service": service,
+        "signature": signature,
         "flap_s": t.flap_s,
         "transient_s": t.transient_s,
         "lookback_days": t.novelty_lookback_days,
@@ -323,11 +328,58 @@ def params(
     }
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any], fetch: bool = True):
-    """Execute `sql` binding only the named parameters it mentions; its result as a DataFrame."""
-    used = {name: values[name] for name in set(_PARAM.findall(sql))}
-    cursor = con.execute(sql, used)
-    return cursor.df() if fetch else None
+def bound(sql: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The named parameters `sql` mentions, with their values."""
+    return {name: values[name] for name in set(_PARAM.findall(sql))}
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> pa.Table:
+    """Execute `sql` binding only the named parameters it mentions; its result as an Arrow table."""
+    return con.sql(sql, params=bound(sql, values)).to_arrow_table()
+
+
+def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any], interruptions: bool) -> None:
+    """Compute the alert facts (and, when asked, the interruption facts) once, into temp tables.
+
+    Statements read them through the views `alert_facts` and `interruption_facts` (see focus).
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE all_alert_facts AS {ALERT_FACTS}", bound(ALERT_FACTS, values))
+    con.execute("CREATE OR REPLACE TEMP VIEW alert_facts AS SELECT * FROM all_alert_facts")
+    materialize_stages(con, PEOPLE, values)
+    sql = INTERRUPTION_FACTS if interruptions else f"{INTERRUPTION_FACTS} LIMIT 0"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE all_interruption_facts AS {sql}", bound(sql, values))
+
+
+def focus(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
+    """Point the views alert_facts and interruption_facts at the facts of [$start, $end) only, and
+    `buckets` at its buckets.
+
+    A view cannot hold bound parameters, so the bounds go into a one-row table it reads.
+    """
+    sql = "CREATE OR REPLACE TEMP TABLE focus AS SELECT $start::TIMESTAMPTZ AS starts, $end::TIMESTAMPTZ AS ends"
+    con.execute(sql, bound(sql, values))
+    sql = "CREATE OR REPLACE TEMP TABLE buckets AS SELECT unnest($buckets::TIMESTAMPTZ[]) AS bucket_start"
+    con.execute(sql, bound(sql, values))
+    for name in ("alert_facts", "interruption_facts"):
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM all_{name} "  # noqa: S608 - constant names
+            "WHERE bucket_start >= (SELECT starts FROM focus) AND bucket_start < (SELECT ends FROM focus)"
+        )
+
+
+_STAGE = re.compile(r"^([a-z_]+) AS \((.*?)^\),?\s*$", re.M | re.S)
+
+
+def parse_stages(document: str) -> list[tuple[str, str]]:
+    """A document of stages `name AS (SELECT ...)` as (name, SELECT) pairs, in order."""
+    return [(m[1], m[2].strip()) for m in _STAGE.finditer(document)]
+
+
+def materialize_stages(con: duckdb.DuckDBPyConnection, document: str, values: dict[str, Any]) -> None:
+    """Compute each stage of `document` once, in order, into a temporary table of its name."""
+    for name, select in parse_stages(document):
+        sql = f"CREATE OR REPLACE TEMP TABLE {name} AS {select}"
+        con.execute(sql, bound(sql, values))
 
 
 def _hours_row(key: str, time_zone: str, hours: Hours) -> dict[str, Any]:
@@ -379,7 +431,7 @@ def holiday_rows(config: list[dict[str, Any]], years: range) -> list[dict[str, A
 
 
 def register_calendars(con: duckdb.DuckDBPyConnection, settings: Settings, years: range) -> None:
-    """Register team_config and team_holidays (built in Python) for the fact CTEs."""
+    """Register team_config and team_holidays (built in Python) for the interruption facts."""
     config = team_config(settings)
     columns = {name: [row[name] for row in config] for name in _CONFIG_SCHEMA.names}
     con.register("team_config", pa.Table.from_pydict(columns, schema=_CONFIG_SCHEMA))
@@ -391,39 +443,3 @@ def register_calendars(con: duckdb.DuckDBPyConnection, settings: Settings, years
 def years_of(period: Period) -> range:
     """Calendar years a period's local dates can fall in (a day of margin each side)."""
     return range(period.start.year - 1, period.end.year + 2)
-
-
-def query(
-    db: str | None,
-    settings: Settings,
-    period: Period,
-    statements: dict[str, str],
-    values: dict[str, Any],
-    with_facts: bool = True,
-    stages: Sequence[tuple[str, str]] = (),
-) -> dict[str, pd.DataFrame]:
-    """Run named statements on one short-lived read connection, the facts (and then `stages`, more
-    stages over them such as the on-call ones) computed once."""
-    with store.reading(db) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        if with_facts:
-            register_calendars(con, settings, years_of(period))
-            materialize(con, values)
-            materialize(con, values, stages)
-        results = {}
-        for name, sql in statements.items():
-            log.debug("running %s", name)
-            results[name] = run(con, sql, values)
-        return results
-
-
-def query_one(
-    db: str | None,
-    settings: Settings,
-    period: Period,
-    sql: str,
-    values: dict[str, Any],
-    with_facts: bool = True,
-) -> pd.DataFrame:
-    """Run one statement as `query` does; its result."""
-    return query(db, settings, period, {"result": sql}, values, with_facts)["result"]

@@ -7,9 +7,9 @@ import math
 
 import pandas as pd
 
-from metrics import facts
 from metrics.period import Period
-from metrics.registry import Metric, register
+from metrics.read import Scope, read
+from metrics.registry import Metric, option, parameters, register, term
 from settings import Settings
 
 WINDOW_DAYS = 28  # at most this many days on each side of the fix
@@ -20,6 +20,18 @@ LEVEL = 0.95
 CONFIRMED, WORSE, NO_CHANGE, TOO_EARLY = "confirmed", "worse", "no change", "too early to tell"
 VERDICTS = (CONFIRMED, NO_CHANGE, WORSE, TOO_EARLY)
 
+option("since", None)  # fix_effect: only the fixes whose after-window reaches past this moment
+term("fix_window", lambda s, h: f"{WINDOW_DAYS} days")
+term("fix_min_after", lambda s, h: f"{MIN_DAYS_AFTER}")
+term("fix_level", lambda s, h: f"{LEVEL * 100:g} %")
+term("fix_confirmed", lambda s, h: f"{CONFIRMED_BELOW:g}")
+
+
+@parameters
+def _window(settings: Settings) -> dict[str, int]:
+    return {"window_days": WINDOW_DAYS}
+
+
 # A fix is a signature-wide review `noise` or `needs-tuning`, a fix marked done in the planner,
 # or the signature's ticket closed as done. Each is judged on the signature's own alerts in up to
 # 28 days before it (never before the history loaded) and up to 28 days after it (never past
@@ -28,8 +40,9 @@ FIX_EFFECT = register(
     Metric(
         "fix_effect",
         "Fix effect",
-        "alert rate in up to 28 days after the fix / rate in up to 28 days before (at least 7 after); "
-        "exact 95 % interval; confirmed when its upper end < 0.5, worse when its lower end > 1",
+        "alert rate in up to {fix_window} after the fix / rate in up to {fix_window} before (at least "
+        "{fix_min_after} after); exact {fix_level} interval; confirmed when its upper end < {fix_confirmed}, "
+        "worse when its lower end is above one",
         "ratio",
         """
 WITH fixes AS (
@@ -89,6 +102,8 @@ LEFT JOIN titles AS t USING (signature)
 ORDER BY s.fixed_at DESC, s.signature, s.fixed_by
 """,
         "query",
+        "tables",
+        ("as_of", "since"),
     )
 )
 
@@ -105,12 +120,9 @@ def fix_effects(
     Columns: signature, title, fixed_by (review, planner, ticket), fixed_at, detail, who,
     alerts_before, alerts_after, days_before, days_after, effect, low, high, verdict.
     """
-    settings = facts.resolve(settings)
     as_of = as_of or dt.datetime.now(dt.UTC)
-    values = {"as_of": as_of, "team": team, "since": since, "window_days": WINDOW_DAYS}
-    frame = facts.query_one(db, settings, Period(as_of - dt.timedelta(days=1), as_of), FIX_EFFECT.sql, values,
-                            with_facts=False)
-    return judge(frame)
+    scope = Scope(Period(as_of - dt.timedelta(days=1), as_of), team)
+    return judge(read(db, ["fix_effect"], scope, settings, as_of=as_of, since=since)["fix_effect"])
 
 
 def latest_per_signature(effects: pd.DataFrame) -> pd.DataFrame:
@@ -253,15 +265,14 @@ FROM tickets
 ORDER BY signature, synced_at DESC
 """,
         "query",
+        "tables",
     )
 )
 
 
 def tickets(db: str | None, settings: Settings | None = None) -> pd.DataFrame:
     """Every ticket opened for a fix, with the status last read back (newest sync first per signature)."""
-    settings = facts.resolve(settings)
-    now = dt.datetime.now(dt.UTC)
-    return facts.query_one(db, settings, Period(now - dt.timedelta(days=1), now), TICKETS.sql, {}, with_facts=False)
+    return read(db, ["fix_tickets"], settings=settings)["fix_tickets"]
 
 
 def fix_board(
@@ -273,11 +284,20 @@ def fix_board(
 ) -> pd.DataFrame:
     """Each signature's latest fix with its effect, and its ticket (ticket_key, ticket_status, ticket_url); a
     signature with a ticket but no fix yet has a row too, without verdict."""
-    latest = latest_per_signature(fix_effects(db, as_of, team, settings, since))
-    known = tickets(db, settings).drop_duplicates("signature")
+    as_of = as_of or dt.datetime.now(dt.UTC)
+    scope = Scope(Period(as_of - dt.timedelta(days=1), as_of), team)
+    figures = read(db, ["fix_effect", "fix_tickets"], scope, settings, as_of=as_of, since=since)
+    return board(figures["fix_effect"], figures["fix_tickets"], outer=since is None)
+
+
+def board(effects: pd.DataFrame, known: pd.DataFrame, outer: bool = True) -> pd.DataFrame:
+    """fix_board of a read's `fix_effect` and `fix_tickets` tables; `outer`: signatures with a ticket and
+    no fix yet have a row too."""
+    latest = latest_per_signature(judge(effects))
+    known = known.drop_duplicates("signature")
     known = known.rename(columns={"status": "ticket_status", "url": "ticket_url", "done": "ticket_done"})
     return latest.merge(known[["signature", "system", "ticket_key", "ticket_status", "ticket_url", "ticket_done"]],
-                        on="signature", how="outer" if since is None else "left")
+                        on="signature", how="outer" if outer else "left")
 
 
 def effect_text(effect: float | None, low: float | None, high: float | None, short: bool = False) -> str:

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
-from metrics import facts
-from metrics.period import Period
 from metrics.registry import Metric, metric, register
-from settings import Settings
 
 _PAGE = "distinct (alert, person) paged by phone/SMS/push (fallback: acknowledger, else unknown)"
 
@@ -16,7 +11,7 @@ register(
     Metric(
         "business_hours_interruptions",
         "Business-hours interruptions",
-        "interruptions at local 08:00–18:00 on a working day (holidays excluded), outside sleep hours",
+        "interruptions at local {business_hours} on a working day ({working_days}, holidays excluded), outside sleep hours",
         "count",
         "count(*) FILTER (WHERE time_bucket = 'business')",
         "interruption",
@@ -36,7 +31,7 @@ register(
     Metric(
         "sleep_interruptions",
         "Sleep-hours interruptions",
-        "interruptions at local 22:00–08:00, any day",
+        "interruptions at local {sleep_hours}, any day",
         "count",
         "count(*) FILTER (WHERE time_bucket = 'sleep')",
         "interruption",
@@ -46,7 +41,7 @@ register(
     Metric(
         "wake_ups",
         "Wake-ups",
-        "interruptions in sleep hours (local 22:00–08:00)",
+        "interruptions in sleep hours (local {sleep_hours})",
         "count",
         "count(*) FILTER (WHERE time_bucket = 'sleep')",
         "interruption",
@@ -58,7 +53,7 @@ register(
         "Disturbed nights",
         "distinct (person, night) with ≥ 1 wake-up; a night is named by the local date it began",
         "count",
-        "count(DISTINCT [person_key, night::VARCHAR]) FILTER (WHERE time_bucket = 'sleep')",
+        "count(DISTINCT (person_key, night)) FILTER (WHERE time_bucket = 'sleep')",
         "interruption",
     )
 )
@@ -101,13 +96,25 @@ INTERRUPTION_LIST = register(
         "Interruptions",
         "one row per interruption with its local time, time-of-day bucket and night",
         "list",
-        facts.over_facts(
-            """
+        """
 SELECT source, source_id, person_id, person_name, team, signature, paged_at, time_zone, local_at,
     local_day, time_bucket, night, fallback, cost_h
 FROM interruption_facts ORDER BY paged_at, source, person_id, source_id
-"""
-        ),
+""",
+        "query",
+    )
+)
+
+register(
+    Metric(
+        "interruptions_by_hour",
+        "Interruptions by local hour",
+        "interruptions per weekday and hour of the day, in each person's own time zone",
+        "list",
+        """
+SELECT isodow(local_at) - 1 AS weekday, hour(local_at) AS hour, count(*) AS interruptions
+FROM interruption_facts GROUP BY ALL ORDER BY weekday, hour
+""",
         "query",
     )
 )
@@ -118,15 +125,13 @@ PEOPLE_LOAD = register(
         "Wake-ups per person",
         "per person: interruptions by time-of-day bucket, wake-ups and disturbed nights",
         "list",
-        facts.over_facts(
-            f"""
+        f"""
 SELECT min(source) AS source, any_value(person_id) AS person_id, any_value(person_name) AS person_name,
     {_PERSON}
 FROM interruption_facts
 GROUP BY person_key
 ORDER BY wake_ups DESC, interruptions DESC, person_id
-"""  # noqa: S608 - fragments come only from the registry
-        ),
+""",  # noqa: S608 - fragments come only from the registry
         "query",
     )
 )
@@ -135,73 +140,21 @@ PAGING_LOAD = register(
     Metric(
         "paging_load",
         "Paging load",
-        "interruptions per person per local day (ceiling 2 per 12 h shift = 4) or on-call week (28)",
+        "interruptions per person per local day (ceiling {ceiling_shift} per 12 h shift, so {ceiling_day}) "
+        "and per on-call week ({ceiling_week})",
         "list",
-        facts.over_facts(
-            """
-, load AS (
-    SELECT min(source) AS source, any_value(person_id) AS person_id, any_value(person_name) AS person_name,
-        CASE WHEN $per = 'week' THEN date_trunc('week', local_day)::DATE ELSE local_day END AS day,
+        """
+WITH load AS (
+    SELECT min(source) AS source, any_value(person_id) AS person_id, any_value(person_name) AS person_name, per,
+        CASE WHEN per = 'week' THEN date_trunc('week', local_day)::DATE ELSE local_day END AS day,
         count(*) AS interruptions
-    FROM interruption_facts
-    GROUP BY person_key, day
+    FROM interruption_facts, (VALUES ('day'), ('week')) AS grains(per)
+    GROUP BY person_key, per, day
 )
-SELECT *, $ceiling AS ceiling, interruptions > $ceiling AS over_ceiling
-FROM load ORDER BY day, person_id, source
-"""
-        ),
+SELECT *, CASE per WHEN 'week' THEN $ceiling_week ELSE $ceiling_day END AS ceiling,
+    interruptions > CASE per WHEN 'week' THEN $ceiling_week ELSE $ceiling_day END AS over_ceiling
+FROM load ORDER BY per, day, person_id, source
+""",
         "query",
     )
 )
-
-
-def _run(db, period, team, settings, statement: Metric, **extra) -> pd.DataFrame:
-    settings = facts.resolve(settings)
-    values = facts.params(settings, period, team, **extra)
-    return facts.query_one(db, settings, period, statement.sql, values)
-
-
-def interruption_list(
-    db: str | None, period: Period, team: str | None = None, settings: Settings | None = None
-) -> pd.DataFrame:
-    """Every interruption of the period's alerts, localized and bucketed."""
-    return _run(db, period, team, settings, INTERRUPTION_LIST)
-
-
-def people_load(
-    db: str | None, period: Period, team: str | None = None, settings: Settings | None = None
-) -> pd.DataFrame:
-    """Per person: interruptions by bucket, wake-ups and disturbed nights, most woken first."""
-    return _run(db, period, team, settings, PEOPLE_LOAD)
-
-
-def ceiling(settings: Settings, per: str) -> int:
-    """The SRE paging ceiling per person: per shift × 2 shifts a day (× 7 for a week)."""
-    per_day = settings.thresholds.paging_ceiling_per_shift * 2
-    return per_day * 7 if per == "week" else per_day
-
-
-def paging_load(
-    db: str | None,
-    period: Period,
-    team: str | None = None,
-    per: str = "day",
-    settings: Settings | None = None,
-) -> pd.DataFrame:
-    """Interruptions per person per local day (or ISO on-call week) against the ceiling."""
-    if per not in ("day", "week"):
-        raise ValueError(f"per must be 'day' or 'week', not {per!r}")
-    settings = facts.resolve(settings)
-    return _run(db, period, team, settings, PAGING_LOAD, per=per, ceiling=ceiling(settings, per))
-
-
-def over_ceiling(
-    db: str | None,
-    period: Period,
-    team: str | None = None,
-    per: str = "day",
-    settings: Settings | None = None,
-) -> pd.DataFrame:
-    """The people and days (or weeks) over the paging ceiling."""
-    load = paging_load(db, period, team, per, settings)
-    return load[load["over_ceiling"]].reset_index(drop=True)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 import metrics.cost  # noqa: F401  (the ranking reuses their definitions)
+import metrics.facts  # noqa: F401  (the verdicts stages)
 import metrics.interruptions  # noqa: F401
 import metrics.response  # noqa: F401
-from metrics import facts
-from metrics.period import Period
 from metrics.registry import Metric, metric, register
-from settings import Settings
 
 register(
     Metric(
         "transient",
         "Transient",
-        "alerts resolved within 300 s of created_at and never acknowledged",
+        "alerts resolved within {transient_s} of created_at and never acknowledged",
         "count",
         "count(*) FILTER (WHERE is_transient)",
     )
@@ -25,7 +21,7 @@ register(
     Metric(
         "flaps",
         "Flaps",
-        "alerts whose signature had an earlier alert resolved < 1800 s before this one's created_at",
+        "alerts whose signature had an earlier alert resolved less than {flap_s} before this one's created_at",
         "count",
         "count(*) FILTER (WHERE is_flap)",
     )
@@ -78,14 +74,23 @@ def _ranking_sql() -> str:
     )
     hours_lost = metric("hours_lost").sql  # over the joined per-signature columns below
     fixes = " ".join(f"WHEN '{d}' THEN '{f}'" for d, f in FIXES.items())
-    return f""",
-co_fire AS (  -- alerts with an alert of another signature created within the grouping window
-    SELECT DISTINCT f.source, f.source_id, true AS co_fired
-    FROM alert_facts AS f
-    JOIN alerts AS o
-      ON o.created_at BETWEEN f.created_at - to_seconds($grouping_s) AND f.created_at + to_seconds($grouping_s)
-     AND o.signature <> f.signature
-    WHERE o.created_at >= $start - to_seconds($grouping_s) AND o.created_at < $end + to_seconds($grouping_s)
+    return f"""
+WITH nearby AS (  -- every alert created in the period or within the grouping window of it, in time order
+    SELECT rowid AS id, signature, created_at, epoch_us(created_at) AS t,
+        signature IS DISTINCT FROM lag(signature) OVER w AS run_starts, epoch_us(lag(created_at) OVER w) AS before_t,
+        signature IS DISTINCT FROM lead(signature) OVER w AS run_ends, epoch_us(lead(created_at) OVER w) AS after_t
+    FROM alerts
+    WHERE created_at >= $start - to_seconds($grouping_s) AND created_at < $end + to_seconds($grouping_s)
+    WINDOW w AS (ORDER BY created_at, signature)
+),
+co_fire AS (  -- a sweep, not a range join: consecutive alerts of one signature form a run, and the
+              -- nearest alerts of other signatures are those just before and just after the run
+    SELECT id,
+        t - max(before_t) FILTER (WHERE run_starts) OVER upto <= $grouping_s * 1e6
+        OR min(after_t) FILTER (WHERE run_ends) OVER onwards - t <= $grouping_s * 1e6 AS co_fired
+    FROM nearby
+    WINDOW upto AS (ORDER BY created_at, signature ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+           onwards AS (ORDER BY created_at, signature ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)
 ),
 by_signature AS (
     SELECT signature, {per_alert},
@@ -96,9 +101,10 @@ by_signature AS (
         arg_max(service, created_at) AS service,
         arg_max(team, created_at) AS team,
         max(created_at) AS last_seen,
+        min(first_seen) AS first_seen,
         bool_or(has_runbook) AS has_runbook
     FROM alert_facts AS f
-    LEFT JOIN co_fire AS c USING (source, source_id)
+    LEFT JOIN co_fire AS c USING (id)
     GROUP BY signature
 ),
 pages_by_signature AS (
@@ -108,17 +114,15 @@ diagnosed AS (
     SELECT b.*, coalesce(p.interruptions, 0) AS interruptions,
         coalesce(p.sleep_interruptions, 0) AS sleep_interruptions,
         {hours_lost} AS hours_lost,
-        h.first_seen, v.verdict, v.note AS verdict_note, v.reviewer AS verdict_reviewer,
-        v.reviewed_at AS verdict_at,
+        v.verdict, v.note AS verdict_note, v.reviewer AS verdict_reviewer, v.reviewed_at AS verdict_at,
         CASE WHEN v.verdict = 'noise' THEN 'reviewed noise'
-             WHEN b.transient / b.alerts > $mostly
+             WHEN b.transient / b.alerts > {MOSTLY}
                   AND b.transient >= b.flaps AND b.transient >= b.co_fired THEN 'mostly transient'
-             WHEN b.flaps / b.alerts > $mostly AND b.flaps >= b.co_fired THEN 'mostly flaps'
-             WHEN b.co_fired / b.alerts > $mostly THEN 'fires with other alerts'
+             WHEN b.flaps / b.alerts > {MOSTLY} AND b.flaps >= b.co_fired THEN 'mostly flaps'
+             WHEN b.co_fired / b.alerts > {MOSTLY} THEN 'fires with other alerts'
         END AS diagnosis
     FROM by_signature AS b
     LEFT JOIN pages_by_signature AS p USING (signature)
-    LEFT JOIN signature_history AS h USING (signature)
     LEFT JOIN signature_verdict AS v USING (signature)
 )
 SELECT signature, alerts, occurrences, transient, flaps, unacknowledged, noise_ratio, ttr_median_s,
@@ -136,8 +140,20 @@ NOISY = register(
         "Noisy alerts",
         "signatures by alerts in the period, most first, ties by signature",
         "list",
-        facts.over_facts(_ranking_sql()),
+        _ranking_sql(),
         "query",
+        stages=("verdicts",),
+    )
+)
+register(
+    Metric(
+        "noise_diagnosis",
+        "Diagnosis",
+        "more than half transient: hold-down; more than half flaps: hysteresis; more than half within "
+        "{grouping_s} of another signature: grouping or inhibition; reviewed noise: delete or demote",
+        "text",
+        grain="column",
+        of="noisy",
     )
 )
 
@@ -147,14 +163,12 @@ HOLD_DOWN = register(
         "Hold-down replay",
         "for a hold-down H: alerts resolved within H unacknowledged would not page; each other page comes H later",
         "list",
-        facts.over_facts(
-            """
-, replayed AS (
+        """
+WITH replayed AS (
     SELECT signature,
         is_unacknowledged AND ttr_s <= $hold_down_s AS avoided,
         CASE WHEN NOT (is_unacknowledged AND ttr_s <= $hold_down_s) THEN $hold_down_s::DOUBLE END AS delay_s
     FROM alert_facts
-    WHERE $signature::VARCHAR IS NULL OR signature = $signature::VARCHAR
 )
 SELECT signature, count(*) AS alerts,
     count(*) FILTER (WHERE avoided) AS pages_avoided,
@@ -166,38 +180,8 @@ SELECT signature, count(*) AS alerts,
 FROM replayed
 GROUP BY signature
 ORDER BY pages_avoided DESC, signature
-"""
-        ),
+""",
         "query",
+        options=("hold_down_s",),
     )
 )
-
-
-def noisy(
-    db: str | None,
-    period: Period,
-    team: str | None = None,
-    service: str | None = None,
-    limit: int | None = None,
-    settings: Settings | None = None,
-) -> pd.DataFrame:
-    """The noisy-alerts ranking with each signature's diagnosis and suggested fix."""
-    settings = facts.resolve(settings)
-    values = facts.params(settings, period, team, service, mostly=MOSTLY)
-    frame = facts.query_one(db, settings, period, NOISY.sql, values)
-    return frame.head(limit) if limit else frame
-
-
-def hold_down_replay(
-    db: str | None,
-    period: Period,
-    hold_down_s: float | None = None,
-    signature: str | None = None,
-    team: str | None = None,
-    settings: Settings | None = None,
-) -> pd.DataFrame:
-    """Per signature: pages a hold-down of `hold_down_s` (default the setting) avoids and delays."""
-    settings = facts.resolve(settings)
-    hold = settings.thresholds.hold_down_s if hold_down_s is None else hold_down_s
-    values = facts.params(settings, period, team, hold_down_s=float(hold), signature=signature)
-    return facts.query_one(db, settings, period, HOLD_DOWN.sql, values)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 
-from metrics import facts
-from metrics.aggregate import plain
+import settings as settings_module
 from metrics.period import Period, between, sprints_back
-from metrics.registry import Metric, register
+from metrics.read import Figures, Scope, plain, read
+from metrics.registry import Metric, Stages, parameters, register, stages, term
 from settings import Settings
 
 # The on-call stages, computed after the facts (metrics/facts.py) on the same connection, each
@@ -122,8 +121,8 @@ on_call_time AS (
 covered_teams AS (
     SELECT DISTINCT team FROM shifts_in WHERE level = 1 AND team IS NOT NULL
 ),
-keyed_pages AS (  -- interruption facts carry their person key
-    SELECT * FROM interruption_facts
+keyed_pages AS (  -- interruption facts carry their person key (none without shifts: none is judged then)
+    SELECT * FROM interruption_facts WHERE EXISTS (SELECT 1 FROM shifts_in)
 ),
 backup_hits AS (
     SELECT DISTINCT p.source, p.source_id, p.person_id
@@ -149,7 +148,17 @@ schedule_pages AS (
 )
 """
 
-STAGE_LIST = [(name, select) for name, select in facts.parse_stages(STAGES)]
+# Time per schedule (for fairness) doubles the cutting work: only when a read asks for fairness.
+stages(Stages("on_call", STAGES, lambda metrics: {"with_schedules": any(m.name == "fairness" for m in metrics)}))
+
+
+@parameters
+def _on_call_values(settings: Settings) -> dict[str, Any]:
+    return {"night_min_h": float(settings.thresholds.on_call_night_min_hours),
+            "ceiling": settings.thresholds.paging_ceiling_per_shift}
+
+
+term("night_min", lambda s, h: f"{s.thresholds.on_call_night_min_hours:g} h")
 
 # Per person and bucket: the figures every on-call view is made of.
 _PER_PERSON = """
@@ -218,10 +227,16 @@ _SUMS = f"""sum(on_call_hours) AS on_call_hours, sum(business_hours) AS business
 
 def _sql(body: str, per_person: bool = True) -> str:
     """A statement over the facts and the on-call stages (and the per-person-and-bucket figures)."""
-    return facts.over_facts((_PER_PERSON if per_person else "") + body)
+    text = ((_PER_PERSON if per_person else "") + body).strip()
+    return "WITH " + text[1:].lstrip() if text.startswith(",") else text
 
 
-PEOPLE = register(Metric(
+def on_call(*args, **kwargs) -> Metric:
+    """A metric over the on-call stages."""
+    return register(Metric(*args, **kwargs, stages=("on_call",)))
+
+
+PEOPLE = on_call(
     "on_call_people", "On call, per person",
     "per person on a rota: on-call hours by bucket, pages on call / as backup / off rota, pages per 12 h on call, "
     "on-call nights and those disturbed",
@@ -232,9 +247,9 @@ SELECT person_key, any_value(person_name) AS person_name, any_value(team) AS tea
     {_SUMS}
 FROM person_bucket GROUP BY person_key
 ORDER BY interruptions_per_shift DESC NULLS LAST, off_rota_pages DESC, person_name
-"""), "query"))  # noqa: S608 - fixed fragments of this module
+"""), "query")  # noqa: S608 - fixed fragments of this module
 
-TREND = register(Metric(
+TREND = on_call(
     "on_call_trend", "On call per person per sprint",
     "per person and sprint: pages per 12 h on call, disturbed nights, on-call hours",
     "list",
@@ -242,9 +257,9 @@ TREND = register(Metric(
 SELECT person_key, person_name, team, bucket_start, on_call_hours, on_call_pages, off_rota_pages, disturbed_nights,
     {_RATE.format(n="on_call_pages", h="on_call_hours")} AS interruptions_per_shift
 FROM person_bucket ORDER BY person_name, bucket_start
-"""), "query"))  # noqa: S608 - fixed fragments of this module
+"""), "query", "sprints", ("count",))  # noqa: S608 - fixed fragments of this module
 
-SCOPE = register(Metric(
+SCOPE = on_call(
     "on_call_figures", "On call",
     "the on-call figures of the period and team, each unknown without schedule data",
     "list",
@@ -253,25 +268,25 @@ SELECT
     (SELECT count(*) FROM shifts_in WHERE level = 1) > 0 AS has_schedules,
     {_SUMS}
 FROM person_bucket
-"""), "query"))  # noqa: S608 - fixed fragments of this module
+"""), "query")  # noqa: S608 - fixed fragments of this module
 
 register(Metric("on_call_hours", "On-call hours",
                 "union of a person's level-1 shifts (overlaps once), split into business, off and sleep hours "
-                "by their local time", "hours", SCOPE.sql, "query"))
+                "by their local time", "hours", grain="column", of="on_call_figures"))
 register(Metric("interruptions_per_shift", "Pages per 12 h on call",
-                "interruptions during on-call hours / on-call hours × 12; the SRE ceiling is 2", "ratio",
-                SCOPE.sql, "query"))
+                "interruptions during on-call hours / on-call hours × 12; the SRE ceiling is {ceiling_shift}",
+                "ratio", grain="column", of="on_call_figures"))
 register(Metric("off_rota_pages", "Off-rota pages",
-                "interruptions of people outside any shift of theirs (a level-2+ shift counts as backup, not off rota)",
-                "count", SCOPE.sql, "query"))
+                "interruptions of people outside any shift of theirs (a backup shift, level two or more, "
+                "counts as backup, not off rota)", "count", grain="column", of="on_call_figures"))
 register(Metric("disturbed_on_call_nights_share", "Disturbed on-call nights",
-                "on-call nights with a wake-up on call / on-call nights (≥ 1 h of sleep time on call)", "share",
-                SCOPE.sql, "query"))
+                "on-call nights with a wake-up on call / on-call nights (at least {night_min} of sleep time on call)",
+                "share", grain="column", of="on_call_figures"))
 
-BREAKS = register(Metric(
+BREAKS = on_call(
     "who_needs_a_break", "Who needs a break",
-    "per person: longest run of consecutive disturbed nights, broken nights before a working day, "
-    "12-hour on-call blocks over the ceiling",
+    "per person on a rota in the last sprints: over the last two of them, the longest run of consecutive "
+    "disturbed nights, broken nights before a working day, 12-hour on-call blocks over the ceiling",
     "list",
     _sql("""
 , disturbed AS (
@@ -315,14 +330,15 @@ LEFT JOIN before_work AS w USING (person_key)
 LEFT JOIN over AS o USING (person_key)
 GROUP BY r.person_key
 ORDER BY longest_run DESC, broken_nights_before_working_day DESC, shifts_over_ceiling DESC, person_name
-""", per_person=False), "query"))
+""", per_person=False), "query", "sprints", ("count",))
 
 register(Metric("longest_disturbed_run", "Longest run of disturbed nights",
-                "the most consecutive disturbed nights of a person in the period", "count", BREAKS.sql, "query"))
+                "the most consecutive disturbed nights of a person in the period", "count",
+                grain="column", of="who_needs_a_break"))
 register(Metric("broken_nights_before_working_day", "Broken nights before a working day",
-                "disturbed nights followed by a local working day", "count", BREAKS.sql, "query"))
+                "disturbed nights followed by a local working day", "count", grain="column", of="who_needs_a_break"))
 
-CEILING = register(Metric(
+CEILING = on_call(
     "shifts_over_ceiling", "Shifts over the ceiling",
     "12-hour blocks of on-call time (from the start of each stretch on call) with more pages than the ceiling",
     "list",
@@ -341,9 +357,9 @@ JOIN rostered AS r ON r.person_key = b.person_key
 GROUP BY b.person_key, b.block_start, b.block_end
 HAVING count(*) > $ceiling
 ORDER BY b.block_start, person_name
-""", per_person=False), "query"))
+""", per_person=False), "query")
 
-FAIRNESS = register(Metric(
+FAIRNESS = on_call(
     "fairness", "Fairness per schedule",
     "Gini coefficient across a schedule's people of their pages on call, and of their off- and sleep-hour "
     "on-call hours: 0 evenly shared, towards 1 when one person carries it",
@@ -375,9 +391,9 @@ SELECT schedule_key, any_value(schedule) AS schedule, count(*) AS people,
     list(struct_pack(person := person_key, pages := pages, unsocial_hours := unsocial_hours,
                      on_call_hours := on_call_hours) ORDER BY pages DESC, person_key) AS distribution
 FROM ranked GROUP BY schedule_key ORDER BY schedule
-""", per_person=False), "query"))  # noqa: S608 - fixed fragments of this module
+""", per_person=False), "query")  # noqa: S608 - fixed fragments of this module
 
-EXPORT = register(Metric(
+EXPORT = on_call(
     "on_call_export", "On-call export",
     "per person and month: on-call hours by bucket, weekend and holiday on-call hours, pages by bucket, "
     "disturbed nights",
@@ -411,7 +427,7 @@ JOIN rostered AS r USING (person_key)
 LEFT JOIN hours AS h USING (person_key, month)
 LEFT JOIN paged AS p USING (person_key, month)
 ORDER BY month, person
-""", per_person=False), "query"))
+""", per_person=False), "query")
 
 
 def gini(values: list[float]) -> float:
@@ -422,108 +438,62 @@ def gini(values: list[float]) -> float:
         return con.execute(sql, {"v": list(values)}).fetchone()[0]
 
 
-def _values(settings: Settings, period: Period, team: str | None, buckets=None, **extra) -> dict[str, Any]:
-    return facts.params(
-        settings, period, team, buckets=buckets,
-        night_min_h=float(settings.thresholds.on_call_night_min_hours),
-        ceiling=settings.thresholds.paging_ceiling_per_shift, recent_from=extra.pop("recent_from", period.start),
-        **extra)
-
-
-def _run(db, settings, period, statements: dict[str, str], values) -> dict[str, pd.DataFrame]:
-    # Time per schedule (for fairness) doubles the cutting work: only when a statement needs it.
-    values = {**values, "with_schedules": FAIRNESS.sql in statements.values()}
-    return facts.query(db, settings, period, statements, values, stages=STAGE_LIST)
-
-
-def _one(db, period: Period, team: str | None, settings: Settings | None, metric: Metric) -> pd.DataFrame:
-    """One registered statement over the period and team."""
-    settings = facts.resolve(settings)
-    return _run(db, settings, period, {"result": metric.sql}, _values(settings, period, team))["result"]
-
-
-def _figures(frame: pd.DataFrame) -> dict[str, Any]:
+def figures_of(frame: pd.DataFrame) -> dict[str, Any]:
+    """The on_call_figures row as plain values with `known`; every one None without schedule data."""
     row = {k: plain(v) for k, v in frame.iloc[0].to_dict().items()}
     if not row.pop("has_schedules"):
         return {name: None for name in row} | {"known": False}
     return row | {"known": True}
 
 
-def on_call_figures(db: str | None, period: Period, team: str | None = None,
-                    settings: Settings | None = None) -> dict[str, Any]:
-    """The period's on-call figures for a team (None: all); every one None without schedule data."""
-    return _figures(_one(db, period, team, settings, SCOPE))
+# What the manager's view reads, in one call (the trend and the breaks over the last sprints).
+VIEW_NAMES = ("on_call_figures", "on_call_people", "fairness", "shifts_over_ceiling", "on_call_trend",
+              "who_needs_a_break")
 
 
-def on_call_people(db: str | None, period: Period, team: str | None = None,
-                   settings: Settings | None = None) -> pd.DataFrame:
-    """Per person on a rota (or paged while the team had one): hours, pages and nights."""
-    return _one(db, period, team, settings, PEOPLE)
-
-
-def fairness(db: str | None, period: Period, team: str | None = None, settings: Settings | None = None) -> pd.DataFrame:
-    """Per schedule: Gini of pages on call and of off/sleep-hour on-call hours, with the distribution."""
-    return _one(db, period, team, settings, FAIRNESS)
-
-
-def on_call_export(db: str | None, period: Period, team: str | None = None,
-                   settings: Settings | None = None) -> pd.DataFrame:
-    """Per person and month, for compensation or time off."""
-    return _one(db, period, team, settings, EXPORT)
-
-
-def on_call_export_month(db: str | None, month: dt.date, team: str | None = None,
-                         settings: Settings | None = None) -> pd.DataFrame:
-    """The export of one calendar month, each person's month in their own time zone."""
-    settings = facts.resolve(settings)
-    first = month.replace(day=1)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    wide = between(first - dt.timedelta(days=1), following + dt.timedelta(days=1), settings.default_time_zone)
-    frame = on_call_export(db, wide, team, settings)
-    return frame[frame["month"] == f"{first:%Y-%m}"].reset_index(drop=True)
-
-
-def who_needs_a_break(db: str | None, period: Period, team: str | None = None,
-                      settings: Settings | None = None) -> pd.DataFrame:
-    """Per person on a rota: longest run of disturbed nights, broken nights before a working day,
-    12-hour on-call blocks over the ceiling; the most worn first."""
-    return _one(db, period, team, settings, BREAKS)
-
-
-def shifts_over_ceiling(db: str | None, period: Period, team: str | None = None,
-                        settings: Settings | None = None) -> pd.DataFrame:
-    """The 12-hour on-call blocks with more pages than the ceiling."""
-    return _one(db, period, team, settings, CEILING)
+def view_of(figures: Figures, sprints: int = 12) -> dict[str, Any]:
+    """The manager's view from a read of VIEW_NAMES (with count=`sprints`): the figures, people, fairness
+    and shifts over the ceiling of the period; the trend per person over the `sprints` sprints ending
+    with the one containing the period's start; who needs a break over the last two of them."""
+    periods = sprints_back(figures.settings, sprints, figures.scope.day)
+    return {"trend": figures["on_call_trend"], "people": figures["on_call_people"], "fairness": figures["fairness"],
+            "over": figures["shifts_over_ceiling"], "breaks": figures["who_needs_a_break"],
+            "figures": figures_of(figures["on_call_figures"]), "sprints": periods}
 
 
 def manager_view(db: str | None, period: Period, team: str | None = None, sprints: int = 12,
                  settings: Settings | None = None) -> dict[str, Any]:
-    """Everything the Wake-ups and load page shows about on call: the figures, people, fairness and
-    shifts over the ceiling of `period`; the trend per person over the `sprints` sprints ending with
-    the one containing `period`'s start; who needs a break over its last two of those sprints."""
-    settings = facts.resolve(settings)
-    periods = sprints_back(settings, sprints, period.start.astimezone(ZoneInfo(settings.default_time_zone)).date())
-    whole = Period(periods[0].start, periods[-1].end)
-    recent = periods[-2].start if len(periods) > 1 else periods[-1].start
-    frames = _run(db, settings, whole, {"trend": TREND.sql, "breaks": BREAKS.sql},
-                  _values(settings, whole, team, [p.start for p in periods], recent_from=recent))
-    frames.update(_run(db, settings, period, {"people": PEOPLE.sql, "fairness": FAIRNESS.sql, "figures": SCOPE.sql,
-                                              "over": CEILING.sql}, _values(settings, period, team)))
-    frames["figures"] = _figures(frames["figures"])
-    frames["sprints"] = periods
-    return frames
+    """view_of() for a period and team, read in one call."""
+    return view_of(read(db, VIEW_NAMES, Scope(period, team), settings, count=sprints), sprints)
 
 
-def report(db: str | None, period: Period, team: str | None = None,
-           settings: Settings | None = None) -> dict[str, Any] | None:
-    """The report's on-call part: figures, people and fairness from one computation; None without schedules."""
-    settings = facts.resolve(settings)
-    frames = _run(db, settings, period, {"figures": SCOPE.sql, "people": PEOPLE.sql, "fairness": FAIRNESS.sql},
-                  _values(settings, period, team))
-    figures = _figures(frames["figures"])
-    if not figures["known"]:
+def month_scope(month: dt.date, team: str | None, settings: Settings) -> Scope:
+    """What to read for one calendar month's export: a day either side, so that each person's month in
+    their own time zone is inside it (filter the rows by `month`, as 'YYYY-MM')."""
+    first = month.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return Scope(between(first - dt.timedelta(days=1), following + dt.timedelta(days=1), settings.default_time_zone),
+                 team)
+
+
+def on_call_export_month(db: str | None, month: dt.date, team: str | None = None,
+                         settings: Settings | None = None) -> pd.DataFrame:
+    """The on-call export of one calendar month, each person's month in their own time zone."""
+    settings = settings if settings is not None else settings_module.load()
+    frame = read(db, ["on_call_export"], month_scope(month, team, settings), settings)["on_call_export"]
+    return frame[frame["month"] == f"{month:%Y-%m}"].reset_index(drop=True)
+
+
+# What the report reads for its on-call part (METRICS.md, The machine-readable report).
+REPORT_NAMES = ("on_call_figures", "on_call_people", "fairness")
+
+
+def report(figures: Figures) -> dict[str, Any] | None:
+    """The report's on-call part from a read of REPORT_NAMES; None without schedule data."""
+    scope = figures_of(figures["on_call_figures"])
+    if not scope["known"]:
         return None
-    return {"figures": figures, "people": frames["people"], "fairness": frames["fairness"]}
+    return {"figures": scope, "people": figures["on_call_people"], "fairness": figures["fairness"]}
 
 
 def report_json(part: dict[str, Any]) -> dict[str, Any]:

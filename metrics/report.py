@@ -19,11 +19,10 @@ from typing import Any
 import pandas as pd
 
 import store
-from metrics import aggregate, catalog, display, fix_effect, novelty, oncall, reviews
-from metrics.aggregate import plain
+from metrics import display, fix_effect, oncall, reviews
 from metrics.period import Period, elapsed_share, in_progress
-from metrics.registry import formula, label
-from metrics.sprint import sprint_figures
+from metrics.read import Figures, Scope, plain, read
+from metrics.registry import describe, label
 from metrics.targets import Target, status, team_targets
 from settings import Settings
 
@@ -75,6 +74,11 @@ NOISIEST = 10
 # Short names for the headline, where the registry's label is long.
 SHORT_LABELS = {"tta_median_s": "MTTA (median)", "ttr_median_s": "MTTR (median)"}
 
+# What each form reads, in one call: the JSON contract only what it prints.
+JSON_NAMES = (*JSON_FIGURES, "noisy", "retro_decisions", "repeat_offenders", "sources", "fix_effect",
+              *oncall.REPORT_NAMES)
+DOCUMENT_NAMES = (*JSON_NAMES, *HEADLINE, "compare", "follow_through")
+
 
 @dataclass
 class Table:
@@ -107,13 +111,14 @@ class Document:
     as_of: dt.datetime | None = None  # when the figures were read (a sprint in progress says how far in)
     on_call: dict[str, Any] | None = None  # metrics.oncall.report: None without schedule data
     fixes: pd.DataFrame | None = None  # fix_effect: the fixes judged in the period, latest per signature
+    settings: Settings | None = None  # what the figures were computed with: the glossary renders from it
 
 
-def generated(db: str) -> dict[str, Any]:
+def generated(db: str, figures: Figures) -> dict[str, Any]:
     """Who generated the report, when, from which database, and each source's last sync."""
     sources = {
-        name: {"last_sync": plain(info["last_sync"]), "last_run_status": info["last_run_status"]}
-        for name, info in catalog.sources(db).items()
+        row["source"]: {"last_sync": plain(row["last_sync"]), "last_run_status": row["last_status"]}
+        for row in figures.table("sources").to_pylist()
     }
     return {
         "at": dt.datetime.now(dt.UTC).replace(microsecond=0),
@@ -123,31 +128,48 @@ def generated(db: str) -> dict[str, Any]:
     }
 
 
-def build(db: str, period: Period, team: str | None, settings: Settings, now: dt.datetime | None = None) -> Document:
-    """Collect every figure and table of the report for a period and team."""
+def build(db: str, period: Period, team: str | None, settings: Settings, now: dt.datetime | None = None,
+          names: tuple[str, ...] = DOCUMENT_NAMES) -> Document:
+    """Read every figure and table of the report for a scope in one call (`names`: what its form shows)."""
     now = now or dt.datetime.now(dt.UTC)
-    figures = sprint_figures(db, period, team, settings=settings)
-    compared = aggregate.compare(db, period, team, settings=settings, as_of=now)
-    changes = {name: plain(value) for name, value in compared["change"].items()}
-    offenders = novelty.repeat_offenders(db, settings, period.start.date(), team)
+    scope = Scope(period, team)
+    since = {"since": scope.period.start} if "fix_effect" in names else {}
+    return document(db, scope, read(db, names, scope, settings, as_of=now, **since), now)
+
+
+def _fixes(figures: Figures) -> pd.DataFrame | None:
+    """The fixes judged in the period, latest per signature (when the read holds them)."""
+    if "fix_effect" not in figures:
+        return None
+    return fix_effect.latest_per_signature(fix_effect.judge(figures["fix_effect"]))
+
+
+def document(db: str, scope: Scope, figures: Figures, now: dt.datetime | None = None) -> Document:
+    """The report of figures already read (they hold the names its form shows), as of `now`."""
+    now = now or dt.datetime.now(dt.UTC)
+    period, team, settings = scope.period, scope.team, figures.settings
+    changes = {}
+    if "compare" in figures:
+        changes = {row["metric"]: plain(row["change"]) for row in figures.table("compare").to_pylist()}
+    follow = figures["follow_through"] if "follow_through" in figures else None
     return Document(
         period=period,
         team=team,
         in_progress=in_progress(period, now),
         elapsed=elapsed_share(period, now),
-        figures=figures["summary"],
+        figures={name: figures[name] for name in figures if isinstance(figures.values[name], int | float | None)},
         changes=changes,
         targets=team_targets(db, team, settings),
         noisy=figures["noisy"],
-        decisions=reviews.retro_decisions(db, period, team, settings),
-        still_firing=reviews.still_firing(db, min(period.end, now), team, settings),
-        repeat_offenders=set(offenders["signature"]),
-        generated=generated(db),
+        decisions=figures["retro_decisions"],
+        still_firing=follow[follow["status"] == "still firing"] if follow is not None else follow,
+        repeat_offenders=set(figures["repeat_offenders"]["signature"]),
+        generated=generated(db, figures),
         time_zone=settings.default_time_zone,
         as_of=now,
-        on_call=oncall.report(db, period, team, settings),
-        fixes=fix_effect.latest_per_signature(
-            fix_effect.fix_effects(db, min(period.end, now), team, settings, since=period.start)),
+        on_call=oncall.report(figures),
+        settings=settings,
+        fixes=_fixes(figures),
     )
 
 
@@ -285,7 +307,7 @@ def still_firing_table(doc: Document) -> Table:
         for row in doc.still_firing.to_dict("records")
     ]
     return Table("Reviewed alerts still firing", ["Alert", "Verdict", "Reviewed", "Alerts since", "Sprints open"],
-                 rows, note=display.sentence(formula("follow_through")) + ".",
+                 rows, note=display.sentence(describe("follow_through", doc.settings, doc.team)) + ".",
                  empty="Every alert reviewed as noise or needs tuning has gone quiet.")
 
 
@@ -301,7 +323,7 @@ def fixes_table(doc: Document) -> Table:
         for row in fixes.to_dict("records")
     ]
     return Table("Did the fix work", ["Alert", "Verdict", "Rate after / before", "Before", "After", "Fix", "Fixed"],
-                 rows, note=display.sentence(formula("fix_effect")) + ".",
+                 rows, note=display.sentence(describe("fix_effect", doc.settings, doc.team)) + ".",
                  empty="No fix made in the 28 days before or during this period.")
 
 
@@ -331,14 +353,17 @@ GLOSSARY = (
 
 
 def glossary(doc: Document | None = None) -> list[tuple[str, str]]:
-    """(label, formula) of every figure and column the report shows, once each."""
+    """(label, formula) of every figure and column the report shows, once each, rendered from the
+    settings the figures were computed with (the defaults without a document)."""
+    settings = doc.settings if doc is not None and doc.settings is not None else Settings()
+    team = doc.team if doc is not None else None
     seen, entries = set(), []
     extra = {"interruptions": "Pages", "sleep_interruptions": "Wake-ups (per alert)", "noisy": "Noisiest alerts"}
     on_call = (*ON_CALL_FIGURES, "fairness") if doc is not None and doc.on_call is not None else ()
     for name in (*GLOSSARY, *on_call):
         if name not in seen:
             seen.add(name)
-            entries.append((extra.get(name, _label(name)), formula(name)))
+            entries.append((extra.get(name, _label(name)), describe(name, settings, team)))
     entries.append(("Diagnosis", "mostly transient, mostly flaps, fires with other alerts, or reviewed noise; "
                                  "each with the fix it usually needs"))
     return entries

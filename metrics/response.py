@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
-from metrics import facts
-from metrics.period import Period
 from metrics.registry import Metric, register
-from settings import Settings
 
 register(Metric("alerts", "Alerts", "count of alerts created in the period", "count", "count(*)"))
 
@@ -61,29 +56,75 @@ ALERT_LIST = register(
     Metric(
         "alert_list",
         "Alerts",
-        "one row per alert in the period with its response times, noise flags and verdict",
+        "one row per alert in the period with its response times, noise flags and verdict, oldest first",
         "list",
-        facts.over_facts(
-            """
+        """
 SELECT source, source_id, title, signature, service, team, created_at, acknowledged_at, resolved_at,
     tta_s, ttr_s, is_unacknowledged, is_transient, is_flap, is_new, verdict, has_runbook,
     auto_resolved, ack_to_resolve_s
 FROM alert_facts ORDER BY created_at, source, source_id
-"""
-        ),
+LIMIT $limit OFFSET $offset
+""",
         "query",
+        options=("limit", "offset"),
     )
 )
 
+SLOWEST = register(
+    Metric(
+        "slowest",
+        "Slowest to resolve",
+        "the period's resolved alerts that took longest from created_at to resolved_at, with links back",
+        "list",
+        """
+SELECT title, team, service, created_at,
+       epoch(acknowledged_at - created_at) AS tta_s,
+       epoch(resolved_at - created_at) AS ttr_s,
+       url, source, source_id
+FROM alerts
+WHERE created_at >= $start AND created_at < $end AND resolved_at IS NOT NULL
+  AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
+  AND ($service::VARCHAR IS NULL OR service = $service::VARCHAR)
+  AND ($signature::VARCHAR IS NULL OR signature = $signature::VARCHAR)
+ORDER BY resolved_at - created_at DESC, source, source_id
+LIMIT $limit
+""",
+        "query",
+        "tables",
+        ("limit",),
+    )
+)
 
-def alert_list(
-    db: str | None,
-    period: Period,
-    team: str | None = None,
-    service: str | None = None,
-    settings: Settings | None = None,
-) -> pd.DataFrame:
-    """Every alert of the period with the per-alert facts the figures are counted from."""
-    settings = facts.resolve(settings)
-    values = facts.params(settings, period, team, service)
-    return facts.query_one(db, settings, period, ALERT_LIST.sql, values)
+register(
+    Metric(
+        "response_spread",
+        "Spread of response times",
+        "per team and per service: quartiles of time to acknowledge and to resolve, and the most extreme "
+        "times within 1.5 × the interquartile range of them (the whiskers of a box plot)",
+        "list",
+        """
+WITH long AS (
+    SELECT team, service, 'tta' AS measure, tta_s AS seconds FROM alert_facts WHERE tta_s IS NOT NULL
+    UNION ALL
+    SELECT team, service, 'ttr', ttr_s FROM alert_facts WHERE ttr_s IS NOT NULL
+),
+keyed AS (
+    SELECT 'team' AS per, team AS name, measure, seconds FROM long
+    UNION ALL
+    SELECT 'service', service, measure, seconds FROM long WHERE service IS NOT NULL
+),
+quartiles AS (
+    SELECT per, name, measure, count(*) AS alerts, quantile_cont(seconds, 0.25) AS q1,
+        quantile_cont(seconds, 0.5) AS median, quantile_cont(seconds, 0.75) AS q3
+    FROM keyed GROUP BY ALL
+)
+SELECT q.per, q.name, q.measure, q.alerts, q.q1, q.median, q.q3,
+    min(k.seconds) FILTER (WHERE k.seconds >= q.q1 - 1.5 * (q.q3 - q.q1)) AS lower_fence,
+    max(k.seconds) FILTER (WHERE k.seconds <= q.q3 + 1.5 * (q.q3 - q.q1)) AS upper_fence
+FROM quartiles AS q JOIN keyed AS k USING (per, name, measure)
+GROUP BY ALL
+ORDER BY q.per, q.name, q.measure
+""",
+        "query",
+    )
+)

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pandas as pd
-
-from metrics import facts
-from metrics.period import Period
 from metrics.registry import Metric, register
-from settings import Settings
 
 register(
     Metric(
@@ -34,7 +27,7 @@ FOLLOW_THROUGH = register(
     Metric(
         "follow_through",
         "Fix follow-through",
-        "signatures reviewed noise/needs-tuning: fixed once silent a full sprint after the review",
+        "signatures reviewed noise/needs-tuning: fixed once silent for a sprint ({sprint_days}) after the review",
         "list",
         """
 WITH latest AS (
@@ -70,33 +63,28 @@ FROM judged
 ORDER BY status, reviewed_at, signature
 """,
         "query",
+        "tables",
+        ("as_of",),
     )
 )
 
-
-def follow_through(
-    db: str | None,
-    as_of: dt.datetime | None = None,
-    team: str | None = None,
-    settings: Settings | None = None,
-) -> pd.DataFrame:
-    """Each noise/needs-tuning signature: fixed, still firing or waiting; time to fix; sprints open."""
-    settings = facts.resolve(settings)
-    as_of = as_of or dt.datetime.now(dt.UTC)
-    values = {"as_of": as_of, "team": team, "sprint_days": settings.sprint_length_days}
-    period = Period(as_of - dt.timedelta(days=1), as_of)
-    return facts.query_one(db, settings, period, FOLLOW_THROUGH.sql, values, with_facts=False)
-
-
-def still_firing(
-    db: str | None,
-    as_of: dt.datetime | None = None,
-    team: str | None = None,
-    settings: Settings | None = None,
-) -> pd.DataFrame:
-    """Reviewed noise/needs-tuning signatures that fired again since, with sprints open."""
-    frame = follow_through(db, as_of, team, settings)
-    return frame[frame["status"] == "still firing"].reset_index(drop=True)
+register(
+    Metric(
+        "signature_reviews",
+        "Reviews",
+        "every verdict given on the signature, newest first, with its note and reviewer",
+        "list",
+        """
+SELECT reviewed_at, verdict, note, reviewer,
+       CASE WHEN alert_source_id IS NULL THEN 'signature' ELSE 'one alert: ' || alert_source_id END AS applies_to,
+       alert_source, alert_source_id, period_start, period_end
+FROM reviews WHERE signature = $signature
+ORDER BY reviewed_at DESC, review_id DESC
+""",
+        "query",
+        "tables",
+    )
+)
 
 
 RETRO_DECISIONS = register(
@@ -127,17 +115,9 @@ LEFT JOIN alerts AS a ON a.source = g.alert_source AND a.source_id = g.alert_sou
 ORDER BY g.alert_source_id IS NOT NULL, g.reviewed_at, g.signature
 """,
         "query",
+        "tables",
     )
 )
-
-
-def retro_decisions(
-    db: str | None, period: Period, team: str | None = None, settings: Settings | None = None
-) -> pd.DataFrame:
-    """Each verdict the retro of `period` gave (the last per signature or alert), with its note and owner."""
-    settings = facts.resolve(settings)
-    values = {"start": period.start, "end": period.end, "team": team}
-    return facts.query_one(db, settings, period, RETRO_DECISIONS.sql, values, with_facts=False)
 
 
 # What a verdict asks the team to do next (METRICS.md, Noise diagnosis and Cost).

@@ -7,10 +7,10 @@ import datetime as dt
 import pandas as pd
 
 from metrics import display, report
-from metrics.aggregate import plain
 from metrics.fix_effect import effect_text, how_fixed
 from metrics.period import Period
-from metrics.registry import formula, label
+from metrics.read import plain
+from metrics.registry import describe, label
 from metrics.targets import status
 from outbound.digest import Digest, Figure, Item, dashboard_link
 from settings import Settings
@@ -56,7 +56,7 @@ def _figure(name: str, doc: report.Document) -> Figure:
     return Figure(name, report.SHORT_LABELS.get(name, label(name)), display.figure(name, doc.figures.get(name)),
                   None if display.missing(change) else display.change(name, change),
                   f"≤ {display.figure(name, target.value)}" if target else None,
-                  None if state is None else state in MET, formula(name))
+                  None if state is None else state in MET, describe(name, doc.settings, doc.team))
 
 
 def _decision(row: dict) -> Item:

@@ -57,7 +57,8 @@ def chosen(db: str, settings: Settings, team: str | None, signatures: list[str] 
     (latest verdict noise or needs-tuning) or already ticketed."""
     if signatures:
         return list(dict.fromkeys(signatures))
-    decided = metrics.follow_through(db, now, team, settings)
+    decided = metrics.read(db, ["follow_through"], metrics.Scope(Period(now - dt.timedelta(days=1), now), team),
+                           settings, as_of=now)["follow_through"]
     wanted = [s for s in decided.loc[decided["status"] != "fixed", "signature"]]
     return list(dict.fromkeys(wanted + sorted(known)))
 
@@ -67,8 +68,9 @@ def compose(db: str, settings: Settings, team: str | None, signatures: list[str]
     """A ticket for each signature, from the planner's figures over its window (the last 3 sprints)."""
     now = now or dt.datetime.now(dt.UTC)
     window = saving_window(settings, now.date())
-    planner = metrics.fix_planner(db, now.date(), team, settings=settings).set_index("signature")
-    ranking = metrics.noisy(db, window, team, settings=settings).set_index("signature")
+    sprint = metrics.Scope(metrics.sprint_period(settings, now.date()), team)
+    planner = metrics.read(db, ["fix_planner"], sprint, settings)["fix_planner"].set_index("signature")
+    ranking = metrics.read(db, ["noisy"], metrics.Scope(window, team), settings)["noisy"].set_index("signature")
     advice = advice or {}
     tickets = []
     for signature in signatures:

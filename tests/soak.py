@@ -22,6 +22,7 @@ import requests
 from tests.am_servers import ALERTS_PER_BODY, TOKEN, numbered_body, start_receiver, wait_until
 from tests.conftest import ROOT
 from tests.provider_servers import FAST, FakeOnCall, iso, oncall_history, serve
+from tests import reads
 
 SYNC_SECRET = "oncall-soak-4d4d4d"
 
@@ -143,11 +144,10 @@ def click_loop(db: str, stop, ready, think_s: tuple[float, float], out: str, env
     """A person clicking through the dashboard: a page's reads on a cache miss, then a pause to look at it."""
     os.environ.update(env)
     import metrics
-    from ingest import status
 
     period = metrics.between(dt.date(2026, 1, 1), dt.date(2027, 1, 1), "UTC")
-    pages = [lambda: (metrics.teams(db), metrics.summary(db, period)), lambda: metrics.noisy(db, period),
-             lambda: metrics.alert_list(db, period), lambda: status.source_status(db)]
+    pages = [lambda: (reads.teams(db), reads.summary(db, period)), lambda: reads.noisy(db, period),
+             lambda: reads.alert_list(db, period), lambda: reads.source_status(db)]
     rng, took, errors = random.Random(5), [], []
     ready.release()
     while not stop.is_set():

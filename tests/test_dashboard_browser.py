@@ -12,6 +12,7 @@ import pytest
 
 import metrics
 import settings
+import reads
 from ingest.sources.demo import load_demo
 from tests.browser import (
     chromium_page,
@@ -115,7 +116,7 @@ def test_first_start_without_configuration_opens_the_labelled_demo(tmp_path):
 
 def test_downloads_produce_files_with_the_expected_rows(live_demo, tmp_path):
     period = _last_finished_sprint()
-    expected = metrics.noisy(live_demo, period, team="payments")
+    expected = reads.noisy(live_demo, period, team="payments")
     with streamlit_server(live_demo) as url, chromium_page(1400, 2400) as page:
         page.goto(f"{url}/retro?team=payments")
         wait_for_app(page, ready="[data-testid='stDownloadButton']")

@@ -9,6 +9,7 @@ import pytest
 
 import metrics
 import settings
+import reads
 import store
 from metrics import oncall
 from tests.apptest import freeze_today, open_page
@@ -31,7 +32,7 @@ def test_the_manager_sees_load_against_the_rota_per_person(monkeypatch, demo_db)
     app = open_page(monkeypatch, demo_db, PAGE, team="payments")
     assert not app.exception and not app.error
     assert "On call, against the rota" in [h.value for h in app.header]
-    figures = oncall.on_call_figures(demo_db, _period(), "payments", settings.Settings())
+    figures = reads.on_call_figures(demo_db, _period(), "payments", settings.Settings())
     tiles = {m.label: m.value for m in app.metric}
     assert tiles["Pages per 12 h on call"] == f"{figures['interruptions_per_shift']:.2f}"
     assert tiles["On-call hours"] == f"{figures['on_call_hours']:,.0f} h"

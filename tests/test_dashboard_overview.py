@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 import metrics
 import settings
+import reads
 from ingest.sources.demo import load_demo
 from tests.apptest import DASHBOARD, freeze_today, open_page
 from tests.conftest import DEMO_END
@@ -33,7 +34,7 @@ def test_overview_on_demo_data_shows_tiles_chart_and_formulas(monkeypatch, demo_
     assert list(tiles) == ["Alerts", "MTTA (median)", "MTTR (median)", "Wake-ups", "Noise ratio"]
     # The default sprint is the last finished one: 9–22 Nov 2026 with the default anchor.
     period = metrics.sprint_period(settings.Settings(), DEMO_END.date().replace(day=15))
-    expected = metrics.summary(demo_db, period)
+    expected = reads.summary(demo_db, period)
     assert tiles["Alerts"][0] == f"{expected['alerts']:,}"
     assert tiles["Wake-ups"][0] == f"{expected['wake_ups']:,}"
     assert all(delta for _, delta in tiles.values())  # every tile compares with the sprint before
@@ -48,7 +49,7 @@ def test_team_and_sprint_come_from_the_url(monkeypatch, demo_db, frozen_today):
     assert app.selectbox(key="filter_team").value == "mobile"
     assert "26 Oct – 8 Nov 2026" in _scope_line(app) and "mobile" in _scope_line(app)
     period = metrics.sprint_period(settings.Settings(), DEMO_END.date().replace(month=10, day=30))
-    assert _tiles(app)["Alerts"][0] == f"{metrics.summary(demo_db, period, team='mobile')['alerts']:,}"
+    assert _tiles(app)["Alerts"][0] == f"{reads.summary(demo_db, period, team='mobile')['alerts']:,}"
     # Changing a filter writes it back into the URL.
     app.selectbox(key="filter_team").select("search").run()
     assert app.query_params["team"] == ["search"] or app.query_params["team"] == "search"

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 import metrics
 import settings
+import reads
 import store
 from tests.apptest import freeze_today, new_app, open_page
 from tests.conftest import DEMO_END
@@ -88,7 +89,7 @@ def test_the_queue_shows_this_retros_verdicts_and_leaves_earlier_periods_alone(m
 
 
 def test_a_fix_estimate_shows_who_entered_it_and_its_payback(monkeypatch, demo_copy):
-    plan = metrics.fix_planner(demo_copy, day=DEMO_END.date(), team="data")
+    plan = reads.fix_planner(demo_copy, day=DEMO_END.date(), team="data")
     worth = plan[(plan["projected_saving_h"] > 0) & plan["estimate_h"].isna()].iloc[0]
     store.retro.save_fix_estimate(demo_copy, worth["signature"], 3.5, note="one afternoon", estimated_by="Kim",
                                   fix_kind=worth["fix_kind"])
@@ -109,7 +110,7 @@ def test_url_parameters_restore_every_filter(monkeypatch, demo_db):
     assert app.selectbox(key="filter_team").value == "platform"
     assert app.selectbox(key="filter_service").value == "kubernetes"
     period = metrics.sprint_period(settings.Settings(), DEMO_END.date().replace(month=10, day=28))
-    expected = metrics.noisy(demo_db, period, team="platform", service="kubernetes")
+    expected = reads.noisy(demo_db, period, team="platform", service="kubernetes")
     shown = app.dataframe[0].value
     assert shown["signature"].tolist() == expected["signature"].tolist()
     assert set(shown["team"]) == {"platform"}
@@ -120,7 +121,7 @@ def test_free_dates_come_from_the_url(monkeypatch, demo_db):
     assert not app.exception
     assert app.radio(key="filter_mode").value == "Dates"
     period = metrics.between(DEMO_END.date().replace(month=10, day=1), DEMO_END.date().replace(month=10, day=15))
-    expected = metrics.summary(demo_db, period, team="mobile")
+    expected = reads.summary(demo_db, period, team="mobile")
     from views import format
 
     tiles = {m.label: m.value for m in app.metric}
@@ -141,7 +142,7 @@ def test_the_hold_down_slider_replays_the_signature(monkeypatch, demo_db):
     app.slider(key="hold_down").set_value(2).run()
     period = next(p for p in metrics.sprints_back(settings.Settings(), 12, DEMO_END.date())
                   if p.start.date().isoformat() == LAST_SPRINT)
-    replay = metrics.hold_down_replay(demo_db, period, hold_down_s=120, signature=signature,
+    replay = reads.hold_down_replay(demo_db, period, hold_down_s=120, signature=signature,
                                       team="payments").iloc[0]
     assert replay["pages_delayed"] > 1 and replay["delay_total_s"] > replay["delay_mean_s"]
     tiles = {m.label: m.value for m in app.metric}

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 import settings
+import reads
 import store
 from ingest.imports import ImportFailed
 from ingest.sources import alertmanager, alertmanager_import
@@ -241,7 +242,7 @@ def test_an_unreadable_line_fails_the_import_and_stops_the_mapping(db, tmp_path,
 def test_alerts_dropped_past_max_alerts_are_recorded_and_shown(tmp_path, capsys):
     from ingest.cli import main
     from ingest.load import IngestRun
-    from ingest.status import data_gaps
+    from reads import data_gaps
 
     db = str(tmp_path / "am.duckdb")
     run = IngestRun(db, alertmanager.SOURCE)
@@ -284,7 +285,7 @@ def test_a_file_of_payloads_records_the_alerts_dropped_as_the_receiver_does(tmp_
     through the receiver as well counts once."""
     from ingest.cli import main
     from ingest.load import IngestRun
-    from ingest.status import data_gaps
+    from reads import data_gaps
 
     db = str(tmp_path / "am.duckdb")
     run = IngestRun(db, alertmanager.SOURCE)  # the receiver got the truncated notification
@@ -327,12 +328,12 @@ def test_figures_worked_out_by_hand_on_the_recorded_bodies(tmp_path):
         run.load(alertmanager.STREAM, alertmanager.map_payload(body, CONFIG))
     run.finish()
     period = metrics.between(dt.date(2026, 11, 26), dt.date(2026, 11, 27))
-    figures = metrics.summary(db, period)
+    figures = reads.summary(db, period)
     assert figures["alerts"] == 3  # one firing interval each: AlwaysFiring, Blinking at :50 and at 14:56:50
     assert figures["ttr_median_s"] == pytest.approx(4)  # both Blinking intervals: 4 s
     assert (figures["auto_resolved"], figures["unacknowledged"], figures["transient"]) == (2, 2, 2)
     assert figures["flaps"] == 1  # the second Blinking began 56 s after the first resolved (< 1800 s)
     # Alertmanager records no notifications: one interruption per alert, to "unknown", one person
     assert (figures["interruptions"], figures["people_paged"]) == (3, 1)
-    noisy = metrics.noisy(db, period).set_index("signature")
+    noisy = reads.noisy(db, period).set_index("signature")
     assert noisy.loc["Blinking|indexer", ["alerts", "transient", "flaps", "noise_ratio"]].tolist() == [2, 2, 1, 1.0]

@@ -64,8 +64,8 @@ import pytest
 
 import metrics
 from ingest import cli
-from ingest.status import data_gaps
 from settings import Settings
+from tests import reads
 from tests.apptest import open_page
 from tests.provider_servers import (
     JSM_CLOUD,
@@ -185,7 +185,7 @@ def test_the_report_gives_the_figures_worked_out_by_hand(account):
 
 def test_each_person_is_one_across_sources(account):
     period = metrics.between(FROM, TO)
-    people = metrics.people_load(account, period, settings=DEFAULTS).set_index("person_name")
+    people = reads.people_load(account, period, settings=DEFAULTS).set_index("person_name")
     columns = ["interruptions", "business_hours_interruptions", "off_hours_interruptions", "wake_ups",
                "disturbed_nights"]
     assert {name: tuple(row) for name, row in people[columns].iterrows()} == {
@@ -197,7 +197,7 @@ def test_each_person_is_one_across_sources(account):
         "alex": (2, 2, 0, 0, 0),
         "unknown": (9, 1, 4, 4, 2),  # CSV, OnCall and Alertmanager's fallbacks
     }
-    assert metrics.summary(account, period, settings=DEFAULTS)["people_paged"] == 7
+    assert reads.summary(account, period, settings=DEFAULTS)["people_paged"] == 7
 
 
 def test_what_was_read_only_in_part_is_said_in_status_and_on_the_data_page(account, monkeypatch, capsys):
@@ -206,7 +206,7 @@ def test_what_was_read_only_in_part_is_said_in_status_and_on_the_data_page(accou
         "opsgenie: 1 alert log line in a wording not recognised (kept as they came; they move no figure)",
         "pagerduty: 1 notification of unknown channel (an alert with only these gets the interruption fallback)",
     ]
-    assert data_gaps(account) == gaps
+    assert reads.data_gaps(account) == gaps
     assert cli.main(["status", "--db", account]) == 0  # status reads no settings
     out = capsys.readouterr().out
     assert all(f"read in part: {gap}" in out for gap in gaps)

@@ -17,6 +17,7 @@ import pytest
 
 import metrics
 import settings
+import reads
 from ingest.sources import SOURCES, jsm, opsgenie
 from ingest.sync import Context
 from tests.provider_servers import (
@@ -107,12 +108,12 @@ def test_who_acknowledged_and_closed_comes_from_the_log(synced):
 
 
 def test_figures_worked_out_by_hand(synced):
-    figures = metrics.summary(synced, PERIOD)
+    figures = reads.summary(synced, PERIOD)
     assert figures["alerts"] == 3
     assert figures["tta_median_s"] == pytest.approx(210)  # J1 120, J3 300
     assert figures["ttr_median_s"] == pytest.approx(570)  # J1 900, J2 240
     assert (figures["unacknowledged"], figures["auto_resolved"], figures["transient"]) == (1, 1, 1)  # J2
-    pages = metrics.interruption_list(synced, PERIOD)
+    pages = reads.interruption_list(synced, PERIOD)
     got = sorted(zip(pages["source_id"], pages["person_id"], pages["fallback"], pages["paged_at"], strict=True))
     # J1: ana's push at 2 s (then SMS; bo's e-mail does not page); J2: its log shows no page; J3: bo's call
     assert got == [(J1, ANA, False, t(2)), (J3, BO, False, t(7205))]

@@ -16,6 +16,7 @@ import pytest
 
 import metrics
 import settings
+import reads
 from ingest import lifecycle
 from ingest.sources import SOURCES
 from tests.provider_servers import FakeOnCall, oncall_account, query, run_source, scalar, serve
@@ -124,11 +125,11 @@ def test_groups_of_deleted_integrations_keep_their_service_and_team(synced, fake
 
 def test_figures_worked_out_by_hand(synced):
     """METRICS.md on the six built groups of T0's day."""
-    facts = metrics.alert_list(synced, PERIOD).set_index("source_id")
+    facts = reads.alert_list(synced, PERIOD).set_index("source_id")
     assert sorted(facts.index) == ["IBUILTACKUNDO", "IBUILTDELETED", "IBUILTSILENCE", "IBUILTSOURCE1",
                                    "IBUILTUNRESOL", "IBUILTWIPED01"]
     # TTA: ACKUNDO 120 (kept when undone), UNRESOL 60 (kept when un-resolved), DELETED 60 → median 60
-    figures = metrics.summary(synced, PERIOD)
+    figures = reads.summary(synced, PERIOD)
     assert figures["alerts"] == 6
     assert figures["tta_median_s"] == pytest.approx(60)
     assert figures["tta_mean_s"] == pytest.approx(80)
@@ -139,7 +140,7 @@ def test_figures_worked_out_by_hand(synced):
     assert figures["transient"] == 2  # WIPED (30 s), SOURCE1 (240 s)
     assert sorted(facts.index[facts["is_transient"]]) == ["IBUILTSOURCE1", "IBUILTWIPED01"]
     # OnCall records no notifications: one interruption per group, to its acknowledger, else "unknown"
-    pages = metrics.interruption_list(synced, PERIOD)
+    pages = reads.interruption_list(synced, PERIOD)
     got = sorted(zip(pages["source_id"], pages["person_id"], pages["fallback"], strict=True))
     assert got == [("IBUILTACKUNDO", ALEX, True), ("IBUILTDELETED", ANA, True), ("IBUILTSILENCE", "unknown", True),
                    ("IBUILTSOURCE1", "unknown", True), ("IBUILTUNRESOL", ALEX, True),

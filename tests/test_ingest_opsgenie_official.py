@@ -11,7 +11,8 @@ import datetime as dt
 import pytest
 
 import metrics
-from ingest.status import data_gaps
+import reads
+from reads import data_gaps
 from tests.provider_servers import FakeOpsgenie, opsgenie_account, query, run_source, scalar, serve
 
 KEY = "og-official-SECRET-2288"
@@ -85,16 +86,16 @@ def test_log_lines_of_every_kind(synced):
 
 
 def test_figures_worked_out_by_hand(synced):
-    figures = metrics.summary(synced, PERIOD)
+    figures = reads.summary(synced, PERIOD)
     assert figures["alerts"] == 3
     assert figures["tta_median_s"] == pytest.approx(60)  # A1 only
     assert figures["ttr_median_s"] == pytest.approx(900)  # 1200, 240, 900
     assert (figures["unacknowledged"], figures["auto_resolved"], figures["transient"]) == (2, 2, 1)
-    pages = metrics.interruption_list(synced, PERIOD)
+    pages = reads.interruption_list(synced, PERIOD)
     got = sorted(zip(pages["source_id"], pages["person_id"], pages["fallback"], pages["paged_at"], strict=True))
     # A2: its log was read and shows no page (suppressed; e-mail does not page): it interrupted nobody
     assert got == [(A1, ANA_ID, False, t(5)), (A3, BO_ID, False, t(7203))]
-    noisy = metrics.noisy(synced, PERIOD).set_index("signature")
+    noisy = reads.noisy(synced, PERIOD).set_index("signature")
     assert noisy.loc["Prometheus|replication lag above #s", ["alerts", "occurrences"]].tolist() == [1, 3]
 
 

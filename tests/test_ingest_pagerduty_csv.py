@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import metrics
+import reads
 from ingest import cli
 from ingest.sources import csv_exports
 from tests.provider_servers import FakePagerDuty, pagerduty_account, query, run_source, scalar, serve
@@ -70,11 +71,11 @@ def test_the_advanced_report_names_the_api_people(synced, capsys):
     assert query(synced, "SELECT name, email, time_zone FROM people WHERE person_id = 'PXPGF42'") == [
         ("Earline Greenholt", "125.greenholt.earline@graham.name", "America/Lima")]
     period = metrics.between(dt.date(2026, 3, 3), dt.date(2026, 3, 5))
-    pages = metrics.interruption_list(synced, period).set_index("source_id")
+    pages = reads.interruption_list(synced, period).set_index("source_id")
     # no notifications in an export: the fallback, to the acknowledger, in her own time zone
     assert (pages.loc["PADV001", "person_id"], pages.loc["PADV001", "time_zone"]) == ("PXPGF42", "America/Lima")
     assert str(pages.loc["PADV001", "local_at"])[:16] == "2026-03-03 09:00"
-    facts = metrics.alert_list(synced, period).set_index("source_id")
+    facts = reads.alert_list(synced, period).set_index("source_id")
     assert facts.loc["PADV002", "is_transient"] and facts.loc["PADV002", "auto_resolved"]
 
 

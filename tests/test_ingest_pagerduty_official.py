@@ -14,7 +14,8 @@ import sys
 import pytest
 
 import metrics
-from ingest.status import data_gaps
+import reads
+from reads import data_gaps
 from tests.provider_servers import FakePagerDuty, pagerduty_account, query, run_source, scalar, serve
 
 TOKEN = "pd-official-SECRET-4411"
@@ -83,7 +84,7 @@ def test_the_channel_is_read_in_every_spelling_then_from_the_summary(synced):
 
 
 def test_interruptions_worked_out_by_hand(synced):
-    pages = metrics.interruption_list(synced, PERIOD)
+    pages = reads.interruption_list(synced, PERIOD)
     got = sorted(zip(pages["source_id"], pages["person_id"], pages["fallback"], pages["paged_at"], strict=True))
     assert got == [
         ("PCHAN01", "PAM4FGS", False, t(11)),  # phone
@@ -113,7 +114,7 @@ def test_merged_reopened_and_the_rest_of_the_lifecycle(synced):
                      "trigger", "assign"]
     assert scalar(synced, "SELECT details->>'$.assignees[0]' FROM events WHERE event_id = 'L106G'") == "PXPGF42"
 
-    facts = metrics.alert_list(synced, PERIOD).set_index("source_id")
+    facts = reads.alert_list(synced, PERIOD).set_index("source_id")
     assert facts.loc["PMERGE1", "ttr_s"] == 1500  # 300 → 1800
     assert facts.loc["PMERGE1", "verdict"] == "duplicate"
     assert not facts.loc["PMERGE1", "is_transient"]  # resolved by the merge 120 s in, unacknowledged

@@ -20,7 +20,7 @@ from ingest.http import HttpPolicy, ProviderError
 from ingest.load import saved_cursor
 from ingest.mapping import parse_time
 from ingest.sources import alertmanager, prometheus
-from ingest.status import source_status
+from reads import source_status
 from ingest.sync import SyncRequest
 from ingest.webhook_spool import PAYLOAD, read_segment
 from store.migrations import MIGRATIONS

@@ -9,6 +9,7 @@ import pytest
 from metrics_fixtures import T0, alert, build, page, review
 
 import metrics
+import reads
 from settings import Settings
 
 S = Settings()
@@ -41,12 +42,12 @@ def db(tmp_path):
 
 def test_hours_lost_per_signature(db):
     period = metrics.sprint_period(S, LAST.date())
-    lost = metrics.hours_lost(db, period, settings=S).set_index("signature")
+    lost = reads.hours_lost(db, period, settings=S).set_index("signature")
     assert lost.loc["c|cost", "interruptions"] == 4
     assert lost.loc["c|cost", "handling_hours"] == pytest.approx(5.0)
     assert lost.loc["c|cost", "interruption_hours"] == pytest.approx(0.25 + 0.25 + 1 + 0.5)
     assert lost.loc["c|cost", "hours_lost"] == pytest.approx(7.0)
-    figures = metrics.summary(db, period, settings=S)
+    figures = reads.summary(db, period, settings=S)
     # e1: 10 min handling + a sleep-hours fallback page.
     assert figures["hours_lost"] == pytest.approx(7.0 + 600 / 3600 + 1)
 
@@ -57,7 +58,7 @@ def test_fix_planner_ranks_by_payback_unestimated_last(db):
     c1 and c2 were acknowledged and handled, d1 and e1 too: their hours are lost, but an alert
     fix would not save them.
     """
-    plan = metrics.fix_planner(db, day=T0.date(), settings=S)
+    plan = reads.fix_planner(db, day=T0.date(), settings=S)
     assert list(plan["signature"]) == ["c|cost", "d|cheap", "e|unestimated"]
     assert set(plan["fix_kind"]) == {"alert"}  # nothing reviewed actionable: no cause fix offered
     rows = plan.set_index("signature")
@@ -71,10 +72,10 @@ def test_fix_planner_ranks_by_payback_unestimated_last(db):
 
 def test_fix_planner_uses_the_three_complete_sprints_before_the_current_one(db):
     # Two sprints after T0's, the window is T0's sprint, the one before and the one after.
-    plan = metrics.fix_planner(db, day=(T0 + 2 * SPRINT).date(), settings=S).set_index("signature")
+    plan = reads.fix_planner(db, day=(T0 + 2 * SPRINT).date(), settings=S).set_index("signature")
     assert "d|cheap" not in plan.index  # its sprint is now four back
     # In C's own (current, unfinished) sprint, C does not count yet.
-    assert "c|cost" not in set(metrics.fix_planner(db, day=LAST.date(), settings=S)["signature"])
+    assert "c|cost" not in set(reads.fix_planner(db, day=LAST.date(), settings=S)["signature"])
     assert plan.loc["c|cost", "projected_saving_h"] == pytest.approx(0.5 / 3)
 
 
@@ -108,7 +109,7 @@ def kinds_db(tmp_path):
 
 
 def test_projected_saving_of_an_actionable_signature_is_zero_as_an_alert_fix_and_all_as_a_cause_fix(kinds_db):
-    plan = metrics.fix_planner(kinds_db, day=T0.date(), settings=S)
+    plan = reads.fix_planner(kinds_db, day=T0.date(), settings=S)
     rows = plan.set_index(["signature", "fix_kind"])
     # k1 is transient, but the team called the signature actionable: not noise.
     assert rows.loc[("k|checkout", "alert"), "noise_hours"] == 0
@@ -130,16 +131,16 @@ def test_projected_saving_of_an_actionable_signature_is_zero_as_an_alert_fix_and
 def test_an_alerts_own_verdict_still_counts_under_an_actionable_signature(kinds_db, tmp_path):
     import store
 
-    k3 = metrics.alert_list(kinds_db, metrics.sprint_period(S, LAST.date()), settings=S)
+    k3 = reads.alert_list(kinds_db, metrics.sprint_period(S, LAST.date()), settings=S)
     k3 = k3[k3["signature"] == "k|checkout"].iloc[0]
     store.retro.save_review(kinds_db, "k|checkout", "duplicate", alert=(k3["source"], k3["source_id"]),
                             reviewed_at=T0 + dt.timedelta(hours=2))
-    rows = metrics.fix_planner(kinds_db, day=T0.date(), settings=S).set_index(["signature", "fix_kind"])
+    rows = reads.fix_planner(kinds_db, day=T0.date(), settings=S).set_index(["signature", "fix_kind"])
     assert rows.loc[("k|checkout", "alert"), "noise_hours"] == pytest.approx(1.25)
 
 
 def test_hours_lost_by_signature_sums_to_the_total(db):
     period = metrics.sprint_period(S, LAST.date())
-    by_signature = metrics.hours_lost(db, period, settings=S)
-    assert by_signature["hours_lost"].sum() == pytest.approx(metrics.summary(db, period, settings=S)["hours_lost"])
+    by_signature = reads.hours_lost(db, period, settings=S)
+    assert by_signature["hours_lost"].sum() == pytest.approx(reads.summary(db, period, settings=S)["hours_lost"])
     assert list(by_signature["signature"]) == ["c|cost", "e|unestimated"]  # most hours first

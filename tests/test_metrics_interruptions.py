@@ -9,6 +9,7 @@ import pytest
 from metrics_fixtures import T0, alert, at, build, page, person
 
 import metrics
+import reads
 from settings import Hours, Settings, TeamSettings
 
 UTC = dt.UTC
@@ -44,7 +45,7 @@ def test_distinct_alert_person_pairs_by_paging_channels_only(tmp_path):
         page(a, "eve", 0, "other"),
     ]
     db = build(tmp_path / "c.duckdb", alerts=[a], notifications=notes)
-    rows = metrics.interruption_list(db, P, settings=S)
+    rows = reads.interruption_list(db, P, settings=S)
     assert list(rows["person_id"]) == ["ann", "cat"]
     assert list(rows["paged_at"]) == [a["created_at"] + dt.timedelta(seconds=30),
                                       a["created_at"] + dt.timedelta(seconds=120)]
@@ -57,20 +58,20 @@ def test_fallback_when_an_alert_has_no_notifications(tmp_path):
     email_only = alert(at(180), ack_s=30, resolve_s=600, acknowledged_by="eve")
     db = build(tmp_path / "f.duckdb", alerts=[acked, nobody, email_only],
                notifications=[page(email_only, "eve", 0, "email")])
-    rows = metrics.interruption_list(db, P, settings=S)
+    rows = reads.interruption_list(db, P, settings=S)
     assert list(rows["person_id"]) == ["dan", "unknown"]
     assert list(rows["paged_at"]) == [acked["created_at"], nobody["created_at"]]
-    figures = metrics.summary(db, P, settings=S)
+    figures = reads.summary(db, P, settings=S)
     assert figures["interruptions"] == 2 and figures["fallback_interruptions"] == 2
 
 
 def test_buckets_in_asia_kolkata(tmp_path):
     times = [utc(2026, 3, 3, 2, 45), utc(2026, 3, 3, 2, 15), utc(2026, 3, 3, 12, 45), utc(2026, 3, 3, 16, 35)]
     db = history(tmp_path, [paged(t, "ira") for t in times], [person("ira", "Asia/Kolkata")])
-    rows = metrics.interruption_list(db, P, settings=S)
+    rows = reads.interruption_list(db, P, settings=S)
     # local 08:15 business, 07:45 sleep, 18:15 off, 22:05 sleep (Tuesday, +05:30)
     assert list(rows["time_bucket"]) == ["sleep", "business", "off", "sleep"]  # ordered by UTC time
-    figures = metrics.summary(db, P, settings=S)
+    figures = reads.summary(db, P, settings=S)
     assert (figures["business_hours_interruptions"], figures["off_hours_interruptions"],
             figures["sleep_interruptions"]) == (1, 1, 2)
 
@@ -79,7 +80,7 @@ def test_buckets_in_australia_sydney_daylight_time(tmp_path):
     # March 2026 is AEDT (+11): Tue 08:30 business, Tue 21:00 off, Tue 22:30 sleep.
     times = [utc(2026, 3, 2, 21, 30), utc(2026, 3, 3, 10, 0), utc(2026, 3, 3, 11, 30)]
     db = history(tmp_path, [paged(t, "syd") for t in times], [person("syd", "Australia/Sydney")])
-    rows = metrics.interruption_list(db, P, settings=S)
+    rows = reads.interruption_list(db, P, settings=S)
     assert list(rows["time_bucket"]) == ["business", "off", "sleep"]
     assert rows["night"].iloc[2].date() == dt.date(2026, 3, 3)
 
@@ -94,10 +95,10 @@ def test_wake_ups_on_the_new_york_dst_night(tmp_path):
     ]
     db = history(tmp_path, [paged(t, "nyc") for t in times], [person("nyc", "America/New_York")])
     period = metrics.between(dt.date(2026, 10, 26), dt.date(2026, 11, 9))
-    figures = metrics.summary(db, period, settings=S)
+    figures = reads.summary(db, period, settings=S)
     assert figures["wake_ups"] == 4 and figures["off_hours_interruptions"] == 1
     assert figures["disturbed_nights"] == 1
-    nights = metrics.interruption_list(db, period, settings=S)["night"]
+    nights = reads.interruption_list(db, period, settings=S)["night"]
     assert {n.date() for n in nights[:4]} == {dt.date(2026, 10, 31)}
 
 
@@ -110,9 +111,9 @@ def test_weekend_nights_are_sleep_and_weekend_days_off(tmp_path):
         utc(2026, 3, 9, 12, 0),  # Mon noon -> business
     ]
     db = history(tmp_path, [paged(t, "uma") for t in times])  # no person row: default UTC
-    rows = metrics.interruption_list(db, P, settings=S)
+    rows = reads.interruption_list(db, P, settings=S)
     assert list(rows["time_bucket"]) == ["off", "off", "sleep", "sleep", "business"]
-    assert metrics.summary(db, P, settings=S)["disturbed_nights"] == 1  # both belong to Sat 7th
+    assert reads.summary(db, P, settings=S)["disturbed_nights"] == 1  # both belong to Sat 7th
 
 
 def test_a_holiday_is_not_a_working_day(tmp_path):
@@ -120,12 +121,12 @@ def test_a_holiday_is_not_a_working_day(tmp_path):
     times = [utc(2026, 4, 30, 8, 0), utc(2026, 5, 1, 8, 0)]  # 10:00 CEST Thu; Fri 1 May, Labour Day
     db = history(tmp_path, [paged(t, "dev", team="de") for t in times])
     period = metrics.between(dt.date(2026, 4, 27), dt.date(2026, 5, 11))
-    rows = metrics.interruption_list(db, period, settings=config)
+    rows = reads.interruption_list(db, period, settings=config)
     assert list(rows["time_zone"]) == ["Europe/Berlin"] * 2
     assert list(rows["time_bucket"]) == ["business", "off"]
     # Without the calendar, 1 May is an ordinary Friday.
     plain = replace(S, teams={"de": TeamSettings(time_zone="Europe/Berlin")})
-    assert list(metrics.interruption_list(db, period, settings=plain)["time_bucket"]) == ["business"] * 2
+    assert list(reads.interruption_list(db, period, settings=plain)["time_bucket"]) == ["business"] * 2
 
 
 def test_time_zone_falls_back_to_person_then_team_then_default(tmp_path):
@@ -143,7 +144,7 @@ def test_time_zone_falls_back_to_person_then_team_then_default(tmp_path):
               person("bad", "Not/AZone")]
     db = history(tmp_path, pages, people)
     period = metrics.between(dt.date(2026, 3, 2), dt.date(2026, 3, 16))
-    rows = metrics.interruption_list(db, period, settings=config).set_index("person_id")
+    rows = reads.interruption_list(db, period, settings=config).set_index("person_id")
     assert rows.loc["p1", "time_zone"] == "America/New_York" and rows.loc["p1", "time_bucket"] == "business"
     assert rows.loc["p2", "time_zone"] == "Asia/Kolkata" and rows.loc["p2", "time_bucket"] == "off"
     assert rows.loc["p3", "time_zone"] == "Australia/Sydney" and rows.loc["p3", "time_bucket"] == "sleep"
@@ -153,17 +154,17 @@ def test_time_zone_falls_back_to_person_then_team_then_default(tmp_path):
 
 def test_invalid_person_time_zone_falls_back(tmp_path):
     db = history(tmp_path, [paged(utc(2026, 3, 3, 14, 0), "bad")], [person("bad", "Not/AZone")])
-    assert list(metrics.interruption_list(db, P, settings=S)["time_zone"]) == ["UTC"]
+    assert list(reads.interruption_list(db, P, settings=S)["time_zone"]) == ["UTC"]
 
 
 def test_disturbed_nights_are_named_by_the_local_date_they_began(tmp_path):
     times = [utc(2026, 3, 4, 23, 0), utc(2026, 3, 5, 3, 0), utc(2026, 3, 5, 23, 30)]
     db = history(tmp_path, [paged(t, "nat") for t in times])
-    rows = metrics.interruption_list(db, P, settings=S)
+    rows = reads.interruption_list(db, P, settings=S)
     assert [n.date() for n in rows["night"]] == [dt.date(2026, 3, 4), dt.date(2026, 3, 4), dt.date(2026, 3, 5)]
-    figures = metrics.summary(db, P, settings=S)
+    figures = reads.summary(db, P, settings=S)
     assert figures["wake_ups"] == 3 and figures["disturbed_nights"] == 2
-    load = metrics.people_load(db, P, settings=S).iloc[0]
+    load = reads.people_load(db, P, settings=S).iloc[0]
     assert (load["person_id"], load["wake_ups"], load["disturbed_nights"]) == ("nat", 3, 2)
 
 
@@ -171,25 +172,25 @@ def test_paging_load_per_day_and_week_against_the_ceiling(tmp_path):
     tuesday = [utc(2026, 3, 3, 10, m) for m in range(0, 50, 10)]  # 5 pages
     wednesday = [utc(2026, 3, 4, 10, m) for m in range(0, 40, 10)]  # 4 pages
     db = history(tmp_path, [paged(t, "pat") for t in tuesday + wednesday])
-    days = metrics.paging_load(db, P, settings=S)
+    days = reads.paging_load(db, P, settings=S)
     assert list(days["interruptions"]) == [5, 4] and set(days["ceiling"]) == {4}
-    over = metrics.over_ceiling(db, P, settings=S)
+    over = reads.over_ceiling(db, P, settings=S)
     assert list(over["person_id"]) == ["pat"] and over["day"].iloc[0].date() == dt.date(2026, 3, 3)
-    weeks = metrics.paging_load(db, P, per="week", settings=S)
+    weeks = reads.paging_load(db, P, per="week", settings=S)
     assert list(weeks["interruptions"]) == [9] and weeks["ceiling"].iloc[0] == 28
-    assert metrics.over_ceiling(db, P, per="week", settings=S).empty
+    assert reads.over_ceiling(db, P, per="week", settings=S).empty
     strict = replace(S, thresholds=replace(S.thresholds, paging_ceiling_per_shift=1))
-    assert len(metrics.over_ceiling(db, P, settings=strict)) == 2
+    assert len(reads.over_ceiling(db, P, settings=strict)) == 2
 
 
 def test_paging_load_rejects_unknown_grain(tmp_path):
     with pytest.raises(ValueError):
-        metrics.paging_load(str(tmp_path / "x.duckdb"), P, per="month", settings=S)
+        reads.paging_load(str(tmp_path / "x.duckdb"), P, per="month", settings=S)
 
 
 def test_people_paged_counts_distinct_people(tmp_path):
     pages = [paged(utc(2026, 3, 3, 10, 0), "ann"), paged(utc(2026, 3, 3, 11, 0), "ann"),
              paged(utc(2026, 3, 3, 12, 0), "bob")]
     db = history(tmp_path, pages)
-    figures = metrics.summary(db, P, settings=S)
+    figures = reads.summary(db, P, settings=S)
     assert figures["people_paged"] == 2 and figures["interruptions"] == 3

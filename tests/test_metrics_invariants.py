@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from metrics_fixtures import T0, alert, build, page, person
 
 import metrics
+import reads
 from settings import Settings
 
 S = Settings()
@@ -57,7 +58,7 @@ def test_invariants(generated):
     specs, zones = generated
     with tempfile.TemporaryDirectory() as folder:
         db = materialize(specs, zones, Path(folder))
-        total = metrics.summary(db, P, settings=S)
+        total = reads.summary(db, P, settings=S)
         # Every interruption falls in exactly one time-of-day bucket; wake-ups are the sleep ones.
         assert total["business_hours_interruptions"] + total["off_hours_interruptions"] + total[
             "sleep_interruptions"] == total["interruptions"]
@@ -67,16 +68,16 @@ def test_invariants(generated):
             assert total[share] is None or 0 <= total[share] <= 1
         assert total["transient"] <= total["unacknowledged"] <= total["alerts"]
 
-        rows = metrics.alert_list(db, P, settings=S)
+        rows = reads.alert_list(db, P, settings=S)
         both = rows.dropna(subset=["tta_s", "ttr_s"])
         assert (both["tta_s"] <= both["ttr_s"]).all()
         assert not (rows["is_transient"] & ~rows["is_unacknowledged"]).any()
 
-        per_team = [metrics.summary(db, P, team=t, settings=S) for t in ("core", "web", "data")]
+        per_team = [reads.summary(db, P, team=t, settings=S) for t in ("core", "web", "data")]
         for count in COUNTS:
             assert sum(figures[count] for figures in per_team) == total[count], count
 
-        ranked = metrics.noisy(db, P, settings=S)
+        ranked = reads.noisy(db, P, settings=S)
         assert ranked["alerts"].sum() == total["alerts"]
         assert ranked["interruptions"].sum() == total["interruptions"]
         assert ranked["noise_ratio"].between(0, 1).all()

@@ -9,6 +9,7 @@ import pytest
 from metrics_fixtures import T0, alert, build, review
 
 import metrics
+import reads
 from settings import Settings
 
 S = Settings()
@@ -38,7 +39,7 @@ def db(tmp_path):
 
 
 def test_transient_flaps_unacknowledged_and_noise_ratio(db):
-    figures = metrics.summary(db, P, settings=S)
+    figures = reads.summary(db, P, settings=S)
     assert figures["transient"] == 2
     assert figures["flaps"] == 2
     assert figures["unacknowledged"] == 3
@@ -47,7 +48,7 @@ def test_transient_flaps_unacknowledged_and_noise_ratio(db):
 
 
 def test_flap_flags_per_alert(db):
-    rows = metrics.alert_list(db, P, settings=S)
+    rows = reads.alert_list(db, P, settings=S)
     flags = rows[rows["signature"] == X].sort_values("created_at")["is_flap"].tolist()
     assert flags == [False, True, False, True, False, False, False]
 
@@ -56,16 +57,16 @@ def test_flap_counts_an_earlier_alert_before_the_period(tmp_path):
     before = alert(P.start - dt.timedelta(seconds=1000), ack_s=1, resolve_s=900)
     inside = alert(P.start + dt.timedelta(seconds=50), ack_s=1, resolve_s=10)
     db = build(tmp_path / "b.duckdb", alerts=[before, inside])
-    assert metrics.summary(db, P, settings=S)["flaps"] == 1
+    assert reads.summary(db, P, settings=S)["flaps"] == 1
 
 
 def test_runbook_coverage_from_alert_links_and_app_links(db):
     # X's seven alerts (one carries a runbook_url) and web|y (app link) are covered; aaa|z is not.
-    assert metrics.summary(db, P, settings=S)["runbook_coverage"] == pytest.approx(8 / 9)
+    assert reads.summary(db, P, settings=S)["runbook_coverage"] == pytest.approx(8 / 9)
 
 
 def test_noisy_ranking_order_and_columns(db):
-    ranked = metrics.noisy(db, P, settings=S)
+    ranked = reads.noisy(db, P, settings=S)
     assert list(ranked["signature"]) == [X, "aaa|z", "web|y"]  # by alerts, ties by signature
     top = ranked.iloc[0]
     assert (top["alerts"], top["transient"], top["flaps"], top["unacknowledged"]) == (7, 2, 2, 3)
@@ -82,7 +83,7 @@ def test_noisy_ranking_order_and_columns(db):
 
 
 def test_noisy_limit(db):
-    assert len(metrics.noisy(db, P, limit=1, settings=S)) == 1
+    assert len(reads.noisy(db, P, limit=1, settings=S)) == 1
 
 
 @pytest.fixture
@@ -110,7 +111,7 @@ def diagnosis_db(tmp_path):
 
 
 def test_diagnoses_and_suggested_fixes(diagnosis_db):
-    ranked = metrics.noisy(diagnosis_db, P, settings=S).set_index("signature")
+    ranked = reads.noisy(diagnosis_db, P, settings=S).set_index("signature")
     assert ranked.loc["t|transient", "diagnosis"] == "mostly transient"
     assert "hold-down" in ranked.loc["t|transient", "suggested_fix"]
     assert ranked.loc["f|flappy", "diagnosis"] == "mostly flaps"
@@ -124,17 +125,17 @@ def test_diagnoses_and_suggested_fixes(diagnosis_db):
 
 
 def test_hold_down_replay(db):
-    replay = metrics.hold_down_replay(db, P, hold_down_s=300, signature=X, settings=S).iloc[0]
+    replay = reads.hold_down_replay(db, P, hold_down_s=300, signature=X, settings=S).iloc[0]
     # x1 (100 s) and x4 (300 s) resolved unacknowledged within 300 s; five would page 300 s later.
     assert (replay["alerts"], replay["pages_avoided"], replay["pages_delayed"]) == (7, 2, 5)
     # Each delayed page comes 5 min later: 5 min on average and at most, 25 min in all.
     assert (replay["delay_mean_s"], replay["delay_max_s"]) == (300, 300)
     assert replay["delay_total_s"] == pytest.approx(5 * 300)
-    longer = metrics.hold_down_replay(db, P, hold_down_s=301, signature=X, settings=S).iloc[0]
+    longer = reads.hold_down_replay(db, P, hold_down_s=301, signature=X, settings=S).iloc[0]
     assert longer["pages_avoided"] == 3  # x7 resolved at 301 s
     assert longer["delay_total_s"] == pytest.approx(4 * 301)
 
 
 def test_hold_down_at_the_transient_threshold_avoids_exactly_the_transient(db):
-    replay = metrics.hold_down_replay(db, P, settings=S)  # default hold_down_s = 300 = transient_s
-    assert replay["pages_avoided"].sum() == metrics.summary(db, P, settings=S)["transient"]
+    replay = reads.hold_down_replay(db, P, settings=S)  # default hold_down_s = 300 = transient_s
+    assert replay["pages_avoided"].sum() == reads.summary(db, P, settings=S)["transient"]

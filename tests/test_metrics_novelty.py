@@ -8,6 +8,7 @@ import pytest
 from metrics_fixtures import T0, alert, at, build
 
 import metrics
+import reads
 from settings import Settings
 
 S = Settings()
@@ -22,8 +23,8 @@ def test_new_signatures_and_share_with_enough_history(tmp_path):
         alert(at(180), signature="new|sig"),
     ]
     db = build(tmp_path / "n.duckdb", alerts=rows)
-    assert metrics.summary(db, P, settings=S)["new_signature_share"] == pytest.approx(2 / 3)
-    new = metrics.new_signatures(db, P, settings=S)
+    assert reads.summary(db, P, settings=S)["new_signature_share"] == pytest.approx(2 / 3)
+    new = reads.new_signatures(db, P, settings=S)
     assert list(new["signature"]) == ["new|sig"] and list(new["status"]) == ["new"]
     assert new["alerts"].iloc[0] == 2 and new["first_seen"].iloc[0] == at(120)
 
@@ -35,8 +36,8 @@ def test_short_history_makes_novelty_unknown(tmp_path):
         alert(at(120), signature="new|sig"),
     ]
     db = build(tmp_path / "u.duckdb", alerts=rows)
-    assert metrics.summary(db, P, settings=S)["new_signature_share"] is None
-    new = metrics.new_signatures(db, P, settings=S)
+    assert reads.summary(db, P, settings=S)["new_signature_share"] is None
+    new = reads.new_signatures(db, P, settings=S)
     assert list(new["signature"]) == ["new|sig"] and list(new["status"]) == ["unknown"]
 
 
@@ -47,8 +48,8 @@ def test_history_is_judged_per_source(tmp_path):
         alert(at(120), signature="fresh|sig", source="opsgenie"),  # opsgenie has no history
     ]
     db = build(tmp_path / "s.duckdb", alerts=rows)
-    assert metrics.summary(db, P, settings=S)["new_signature_share"] is None
-    only_pd = metrics.summary(db, P, service="old", settings=S)
+    assert reads.summary(db, P, settings=S)["new_signature_share"] is None
+    only_pd = reads.summary(db, P, service="old", settings=S)
     assert only_pd["new_signature_share"] == 0
 
 
@@ -63,9 +64,9 @@ def test_repeat_offenders_fired_in_each_of_the_last_three_sprints(tmp_path):
         alert(at(100), signature="o|older"),
     ]
     db = build(tmp_path / "r.duckdb", alerts=rows)
-    offenders = metrics.repeat_offenders(db, S, day=T0.date())
+    offenders = reads.repeat_offenders(db, S, day=T0.date())
     assert list(offenders["signature"]) == ["r|repeat"]
     assert offenders["sprints"].iloc[0] == 3 and offenders["alerts"].iloc[0] == 3
     # Over the last two sprints o|older fires in both.
-    two = metrics.repeat_offenders(db, S, day=T0.date(), sprints=2)
+    two = reads.repeat_offenders(db, S, day=T0.date(), sprints=2)
     assert list(two["signature"]) == ["o|older", "r|repeat"]

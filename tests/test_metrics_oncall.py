@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import metrics
 import settings
+import reads
 from ingest.shifts import pieces
 from metrics import oncall
 from tests.metrics_fixtures import alert, build, page
@@ -87,7 +88,7 @@ def by_person(frame, column):
 
 
 def test_on_call_hours_by_bucket_in_each_persons_local_time(rota_db):
-    frame = oncall.on_call_people(rota_db, PERIOD, settings=S).set_index("person_name")
+    frame = reads.on_call_people(rota_db, PERIOD, settings=S).set_index("person_name")
     # Ana, Sat 09:00 CET → Sun 09:00 CEST: off 09–22 (13 h), sleep 22–08 (9 h: the clocks go
     # forward), off 08–09 Sunday (1 h); her overlapping "db" shift counts once.
     assert frame.loc["Ana Ruiz", ["business_hours", "off_hours", "sleep_hours", "on_call_hours"]].tolist() == [
@@ -99,7 +100,7 @@ def test_on_call_hours_by_bucket_in_each_persons_local_time(rota_db):
 
 
 def test_pages_on_call_as_backup_and_off_rota(rota_db):
-    frame = oncall.on_call_people(rota_db, PERIOD, settings=S).set_index("person_name")
+    frame = reads.on_call_people(rota_db, PERIOD, settings=S).set_index("person_name")
     # Ana: two wake-ups on call (the e-mail does not count), one page after her turn: off rota.
     # Bo: one on call, one while second line. Dev: one night page on call and the Alertmanager
     # alert with no notifications, given to whoever was on call for its team then (Dev).
@@ -113,7 +114,7 @@ def test_pages_on_call_as_backup_and_off_rota(rota_db):
 
 
 def test_scope_figures_and_nights(rota_db):
-    figures = oncall.on_call_figures(rota_db, PERIOD, settings=S)
+    figures = reads.on_call_figures(rota_db, PERIOD, settings=S)
     assert figures["known"] and figures["on_call_hours"] == 64
     assert (figures["business_hours"], figures["off_hours"], figures["sleep_hours"]) == (6.5, 31, 26.5)
     assert figures["interruptions_per_shift"] == pytest.approx(5 / 64 * 12)
@@ -124,22 +125,25 @@ def test_scope_figures_and_nights(rota_db):
 
 
 def test_longest_disturbed_run_broken_nights_fairness_ceiling_and_export(rota_db):
-    breaks = oncall.who_needs_a_break(rota_db, PERIOD, settings=S).set_index("person_name")
+    # Who needs a break looks over the last two sprints up to the scope's: the sprint from Monday 30 March
+    # and the one before hold all of PERIOD.
+    recent = metrics.between(Z(2026, 3, 30), Z(2026, 3, 31))
+    breaks = reads.who_needs_a_break(rota_db, recent, settings=S).set_index("person_name")
     assert breaks.loc["Ana Ruiz", "longest_run"] == 1
     # Ana's night is followed by a Sunday; Dev's (Monday night in Kolkata) by a working Tuesday.
     assert breaks["broken_nights_before_working_day"].to_dict() == {"Ana Ruiz": 0, "Bo Chen": 0, "Dev Patel": 1}
-    fair = oncall.fairness(rota_db, PERIOD, settings=S).set_index("schedule")
+    fair = reads.fairness(rota_db, PERIOD, settings=S).set_index("schedule")
     # primary: pages 2, 1, 2 and off/sleep hours 23, 23, 11.5 → both Ginis 2/15.
     assert fair.loc["primary", "pages_gini"] == pytest.approx(2 / 15)
     assert fair.loc["primary", "hours_gini"] == pytest.approx(2 / 15)
     assert fair.loc["db", "pages_gini"] == 0 and fair.loc["db", "people"] == 1
     strict = replace(S, thresholds=replace(S.thresholds, paging_ceiling_per_shift=1))
-    over = oncall.shifts_over_ceiling(rota_db, PERIOD, settings=strict)
+    over = reads.shifts_over_ceiling(rota_db, PERIOD, settings=strict)
     # Ana's second 12-hour block (20:00 → 07:00 UTC) took both night pages.
     assert over[["person_name", "interruptions"]].values.tolist() == [["Ana Ruiz", 2]]
     assert over["block_start"].iloc[0] == Z(2026, 3, 28, 20)
-    assert oncall.shifts_over_ceiling(rota_db, PERIOD, settings=S).empty
-    export = oncall.on_call_export(rota_db, PERIOD, settings=S).set_index("person")
+    assert reads.shifts_over_ceiling(rota_db, PERIOD, settings=S).empty
+    export = reads.on_call_export(rota_db, PERIOD, settings=S).set_index("person")
     assert export.loc["Ana Ruiz", ["month", "on_call_hours", "weekend_hours", "sleep_interruptions"]].tolist() == [
         "2026-03", 23, 23, 2]
     assert export.loc["Dev Patel", ["weekend_hours", "disturbed_nights"]].tolist() == [0, 1]
@@ -160,20 +164,20 @@ def test_on_call_trend_per_person_and_sprint(rota_db):
 
 
 def test_alertmanager_page_goes_to_whoever_was_on_call(rota_db, bare_db):
-    pages = metrics.interruption_list(rota_db, PERIOD, settings=S).set_index("source")
+    pages = reads.interruption_list(rota_db, PERIOD, settings=S).set_index("source")
     assert pages.loc["alertmanager", "person_name"] == "Dev Patel"
     assert pages.loc["alertmanager", "time_bucket"] == "business"  # 15:30 in Kolkata
-    bare = metrics.interruption_list(bare_db, PERIOD, settings=S).set_index("source")
+    bare = reads.interruption_list(bare_db, PERIOD, settings=S).set_index("source")
     assert bare.loc["alertmanager", "person_id"] == "unknown"
 
 
 def test_without_schedule_data_every_figure_is_unknown(bare_db):
-    figures = oncall.on_call_figures(bare_db, PERIOD, settings=S)
+    figures = reads.on_call_figures(bare_db, PERIOD, settings=S)
     assert not figures["known"]
     assert {k: v for k, v in figures.items() if k != "known"} == dict.fromkeys(
         [k for k in figures if k != "known"])
-    assert oncall.on_call_people(bare_db, PERIOD, settings=S).empty
-    assert oncall.fairness(bare_db, PERIOD, settings=S).empty
+    assert reads.on_call_people(bare_db, PERIOD, settings=S).empty
+    assert reads.fairness(bare_db, PERIOD, settings=S).empty
 
 
 # --- invariants ---------------------------------------------------------------------------------------------
@@ -199,7 +203,7 @@ def test_hours_by_bucket_sum_to_the_union_of_shifts(tmp_path_factory, spans, zon
                people=[{"source": "rota", "person_id": "p@x.io", "name": "P", "email": "p@x.io",
                         "time_zone": zone, "team": "ops"}], on_call_shifts=list(pieces(shifts)))
     period = metrics.between(Z(2026, 3, 1), Z(2026, 5, 1))
-    row = oncall.on_call_people(db, period, settings=S).iloc[0]
+    row = reads.on_call_people(db, period, settings=S).iloc[0]
     assert row["on_call_hours"] == pytest.approx(union / 3600)
     assert row["business_hours"] + row["off_hours"] + row["sleep_hours"] == pytest.approx(union / 3600)
 

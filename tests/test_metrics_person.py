@@ -14,6 +14,7 @@ import datetime as dt
 from metrics_fixtures import T0, alert, build, page
 
 import metrics
+import reads
 from settings import Settings
 
 S = Settings()
@@ -50,18 +51,18 @@ def test_per_person_figures_join_people_of_every_source(tmp_path):
              page(day_jsm, "ana@acme.example", 0, "phone"), page(bo_pd, "PBO"), page(bo_og, "og-bo")]
     db = build(tmp_path / "p.duckdb", alerts=alerts, notifications=notes, people=PEOPLE)
 
-    people = metrics.people_load(db, P, settings=S).set_index("person_name")
+    people = reads.people_load(db, P, settings=S).set_index("person_name")
     assert sorted(people.index) == ["Ana Ruiz", "Bo  Chen", "Bo Chen"]  # two Bo Chens: two e-mails
     ana = people.loc["Ana Ruiz"]
     assert (ana["interruptions"], ana["wake_ups"], ana["disturbed_nights"]) == (4, 2, 1)
     assert (ana["business_hours_interruptions"], ana["off_hours_interruptions"]) == (2, 0)
-    rows = metrics.interruption_list(db, P, settings=S)
+    rows = reads.interruption_list(db, P, settings=S)
     anas = rows[rows["person_name"] == "Ana Ruiz"]
     assert set(anas["person_id"]) == {"ana@acme.example"}  # shown by one id: its first row's (jsm)
     assert set(anas["time_zone"]) == {"Europe/Madrid"}  # the Opsgenie row had none: her PagerDuty one
     assert [str(at)[:16] for at in anas["local_at"]] == [
         "2026-03-03 03:00", "2026-03-03 04:00", "2026-03-03 11:00", "2026-03-04 10:00"]
-    figures = metrics.summary(db, P, settings=S)
+    figures = reads.summary(db, P, settings=S)
     assert (figures["people_paged"], figures["disturbed_nights"]) == (3, 1)
 
 
@@ -72,4 +73,4 @@ def test_a_name_shared_by_two_e_mails_names_nobody(tmp_path):
     bo_pd = alert(dt.datetime(2026, 3, 5, 9, 0, tzinfo=UTC), ack_s=60, resolve_s=600, source="pagerduty",
                   notifications_known=True)
     db = build(tmp_path / "b.duckdb", alerts=[csv, bo_pd], notifications=[page(bo_pd, "PBO")], people=PEOPLE)
-    assert metrics.summary(db, P, settings=S)["people_paged"] == 2
+    assert reads.summary(db, P, settings=S)["people_paged"] == 2

@@ -8,6 +8,7 @@ import pytest
 from metrics_fixtures import T0, alert, at, build
 
 import metrics
+import reads
 from settings import Settings
 
 S = Settings()
@@ -31,7 +32,7 @@ def db(tmp_path):
 
 
 def test_tta_and_ttr_statistics(db):
-    figures = metrics.summary(db, P, team="core", settings=S)
+    figures = reads.summary(db, P, team="core", settings=S)
     # TTA over the three acknowledged alerts: 60, 180, 300 s.
     assert figures["alerts"] == 5
     assert figures["tta_median_s"] == pytest.approx(180)
@@ -44,42 +45,43 @@ def test_tta_and_ttr_statistics(db):
 
 
 def test_unacknowledged_counts_resolved_alerts_only(db):
-    assert metrics.summary(db, P, team="core", settings=S)["unacknowledged"] == 1
+    assert reads.summary(db, P, team="core", settings=S)["unacknowledged"] == 1
 
 
 def test_auto_resolved_counts_known_true_and_is_null_when_unknown(db):
-    assert metrics.summary(db, P, team="core", settings=S)["auto_resolved"] == 1
+    assert reads.summary(db, P, team="core", settings=S)["auto_resolved"] == 1
     # The web team's alert has no auto_resolved information at all.
-    assert metrics.summary(db, P, team="web", settings=S)["auto_resolved"] is None
+    assert reads.summary(db, P, team="web", settings=S)["auto_resolved"] is None
 
 
 def test_period_is_half_open_and_team_none_is_all_teams(db):
-    figures = metrics.summary(db, P, settings=S)
+    figures = reads.summary(db, P, settings=S)
     assert figures["alerts"] == 6
-    assert metrics.summary(db, P, team="web", settings=S)["tta_median_s"] == pytest.approx(5000)
+    assert reads.summary(db, P, team="web", settings=S)["tta_median_s"] == pytest.approx(5000)
 
 
 def test_service_filter(db):
-    assert metrics.summary(db, P, service="web", settings=S)["alerts"] == 1
-    assert metrics.summary(db, P, service="api", settings=S)["alerts"] == 5
+    assert reads.summary(db, P, service="web", settings=S)["alerts"] == 1
+    assert reads.summary(db, P, service="api", settings=S)["alerts"] == 5
 
 
 def test_empty_period_gives_zero_counts_and_null_statistics(db):
     empty = metrics.between(T0.date().replace(year=2020), T0.date().replace(year=2021))
-    figures = metrics.summary(db, empty, settings=S)
+    figures = reads.summary(db, empty, settings=S)
     assert figures["alerts"] == 0 and figures["interruptions"] == 0
     assert figures["tta_median_s"] is None and figures["noise_ratio"] is None
 
 
 def test_alert_list_has_per_alert_times(db):
-    rows = metrics.alert_list(db, P, team="core", settings=S)
+    rows = reads.alert_list(db, P, team="core", settings=S)
     assert list(rows["tta_s"].head(3)) == [60, 180, 300]
     assert rows["ttr_s"].isna().sum() == 2
 
 
-def test_sprint_figures_match_the_single_figure_functions(db):
-    together = metrics.sprint_figures(db, P, team="core", settings=S)
-    assert together["summary"] == metrics.summary(db, P, team="core", settings=S)
-    assert together["noisy"].equals(metrics.noisy(db, P, team="core", settings=S))
-    assert together["people"].equals(metrics.people_load(db, P, team="core", settings=S))
-    assert together["new_signatures"].equals(metrics.new_signatures(db, P, team="core", settings=S))
+def test_one_read_of_the_sprint_figures_matches_reads_of_each(db):
+    together = metrics.read(db, [*metrics.figure_names(), "noisy", "people_load", "new_signatures"],
+                            metrics.Scope(P, "core"), S)
+    assert {name: together[name] for name in metrics.figure_names()} == reads.summary(db, P, team="core", settings=S)
+    assert together["noisy"].equals(reads.noisy(db, P, team="core", settings=S))
+    assert together["people_load"].equals(reads.people_load(db, P, team="core", settings=S))
+    assert together["new_signatures"].equals(reads.new_signatures(db, P, team="core", settings=S))

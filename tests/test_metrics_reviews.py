@@ -8,6 +8,7 @@ import pytest
 from metrics_fixtures import T0, alert, build, review
 
 import metrics
+import reads
 from settings import Settings
 
 S = Settings()
@@ -22,7 +23,7 @@ def day(n: float) -> dt.datetime:
 
 
 def verdicts_in(db: str, period) -> dict[str, str | None]:
-    frame = metrics.alert_list(db, period, settings=S)
+    frame = reads.alert_list(db, period, settings=S)
     return {row.source_id: (None if row.verdict != row.verdict else row.verdict) for row in frame.itertuples()}
 
 
@@ -35,9 +36,9 @@ def test_actionable_rate_with_verdicts_in_force_and_alert_overrides(tmp_path):
         review("a|sig", "duplicate", day(4.5), alert=a3),  # a3's own verdict overrides
     ]
     db = build(tmp_path / "v.duckdb", alerts=[a1, a2, a3, a4, b1], reviews=reviews)
-    verdicts = metrics.alert_list(db, P, settings=S).set_index("source_id")["verdict"]
+    verdicts = reads.alert_list(db, P, settings=S).set_index("source_id")["verdict"]
     assert [verdicts[a["source_id"]] for a in (a1, a2, a3, a4)] == ["noise", "noise", "duplicate", "actionable"]
-    figures = metrics.summary(db, P, settings=S)
+    figures = reads.summary(db, P, settings=S)
     assert figures["reviewed_alerts"] == 4
     assert figures["actionable_rate"] == pytest.approx(1 / 4)
 
@@ -61,8 +62,8 @@ def test_a_verdict_holds_from_the_start_of_the_period_its_reviewer_looked_at(tmp
     assert verdicts_in(db, P) == {e1["source_id"]: "duplicate", e2["source_id"]: "duplicate"}
     assert verdicts_in(db, P1) == {f1["source_id"]: "duplicate"}
     assert verdicts_in(db, P2) == {g1["source_id"]: "actionable", g2["source_id"]: "actionable"}
-    assert metrics.noisy(db, P2, settings=S).set_index("signature").loc["s|sig", "verdict"] == "actionable"
-    assert metrics.noisy(db, P, settings=S).set_index("signature").loc["s|sig", "verdict"] == "duplicate"
+    assert reads.noisy(db, P2, settings=S).set_index("signature").loc["s|sig", "verdict"] == "actionable"
+    assert reads.noisy(db, P, settings=S).set_index("signature").loc["s|sig", "verdict"] == "duplicate"
 
 
 def test_a_verdict_given_now_never_rewrites_an_earlier_reviewed_period(tmp_path):
@@ -70,17 +71,17 @@ def test_a_verdict_given_now_never_rewrites_an_earlier_reviewed_period(tmp_path)
     g1 = alert(day(30), signature="s|sig")
     reviews = [review("s|sig", "noise", day(15), period=P, note="page nobody reads")]
     db = build(tmp_path / "n.duckdb", alerts=[e1, g1], reviews=reviews)
-    before_p = (verdicts_in(db, P), metrics.summary(db, P, settings=S), metrics.noisy(db, P, settings=S))
+    before_p = (verdicts_in(db, P), reads.summary(db, P, settings=S), reads.noisy(db, P, settings=S))
     assert before_p[0] == {e1["source_id"]: "noise"} and verdicts_in(db, P2) == {g1["source_id"]: "noise"}
 
     import store
 
     store.retro.save_review(db, "s|sig", "actionable", reviewed_at=day(43), period=(P2.start, P2.end))
-    after_p = (verdicts_in(db, P), metrics.summary(db, P, settings=S), metrics.noisy(db, P, settings=S))
+    after_p = (verdicts_in(db, P), reads.summary(db, P, settings=S), reads.noisy(db, P, settings=S))
     assert after_p[0] == before_p[0] and after_p[1] == before_p[1]
     assert after_p[2].equals(before_p[2])
     assert verdicts_in(db, P2) == {g1["source_id"]: "actionable"}
-    assert metrics.summary(db, P2, settings=S)["actionable_rate"] == 1.0
+    assert reads.summary(db, P2, settings=S)["actionable_rate"] == 1.0
 
 
 def test_a_review_without_a_period_holds_from_the_moment_it_was_given(tmp_path):
@@ -88,12 +89,12 @@ def test_a_review_without_a_period_holds_from_the_moment_it_was_given(tmp_path):
     early, late = alert(day(2), signature="s|sig"), alert(day(9), signature="s|sig")
     db = build(tmp_path / "l.duckdb", alerts=[early, late], reviews=[review("s|sig", "noise", day(5))])
     assert verdicts_in(db, P) == {early["source_id"]: None, late["source_id"]: "noise"}
-    assert metrics.summary(db, P, settings=S)["reviewed_alerts"] == 1
+    assert reads.summary(db, P, settings=S)["reviewed_alerts"] == 1
 
 
 def test_actionable_rate_is_null_without_reviews(tmp_path):
     db = build(tmp_path / "e.duckdb", alerts=[alert(day(1))])
-    assert metrics.summary(db, P, settings=S)["actionable_rate"] is None
+    assert reads.summary(db, P, settings=S)["actionable_rate"] is None
 
 
 @pytest.fixture
@@ -119,7 +120,7 @@ def follow_db(tmp_path):
 
 
 def test_follow_through_status_time_to_fix_and_sprints_open(follow_db):
-    rows = metrics.follow_through(follow_db, as_of=day(40), settings=S).set_index("signature")
+    rows = reads.follow_through(follow_db, as_of=day(40), settings=S).set_index("signature")
     assert set(rows.index) == {"f1|fixed", "f2|firing", "f3|waiting", "f4|silent"}
     assert rows.loc["f1|fixed", "status"] == "fixed"
     assert rows.loc["f1|fixed", "time_to_fix_s"] == pytest.approx(5 * 86400)
@@ -130,10 +131,10 @@ def test_follow_through_status_time_to_fix_and_sprints_open(follow_db):
 
 
 def test_still_firing_lists_only_signatures_that_fired_again(follow_db):
-    firing = metrics.still_firing(follow_db, as_of=day(40), settings=S)
+    firing = reads.still_firing(follow_db, as_of=day(40), settings=S)
     assert list(firing["signature"]) == ["f2|firing"] and firing["alerts_since"].iloc[0] == 1
     # Before f2's refire it had been silent since the review, but not yet for a full sprint.
-    early = metrics.follow_through(follow_db, as_of=day(10), settings=S).set_index("signature")
+    early = reads.follow_through(follow_db, as_of=day(10), settings=S).set_index("signature")
     assert early.loc["f2|firing", "status"] == "waiting"
     assert early.loc["f1|fixed", "status"] == "still firing"
 
@@ -150,9 +151,9 @@ def test_retro_decisions_are_the_last_verdict_per_signature_or_alert_given_while
         review("w|web", "noise", day(15), period=P),
     ]
     db = build(tmp_path / "d.duckdb", alerts=[a1, a2, w1], reviews=reviews)
-    given = metrics.retro_decisions(db, P, team="core", settings=S)
+    given = reads.retro_decisions(db, P, team="core", settings=S)
     assert given[["verdict", "note"]].values.tolist() == [["needs-tuning", "changed our minds"],
                                                           ["duplicate", "one of them"]]
     assert given["alert_source_id"].isna().iloc[0] and given["alert_source_id"].iloc[1] == a2["source_id"]
-    assert set(metrics.retro_decisions(db, P, settings=S)["signature"]) == {"a|sig", "w|web"}
-    assert metrics.retro_decisions(db, P2, settings=S).empty
+    assert set(reads.retro_decisions(db, P, settings=S)["signature"]) == {"a|sig", "w|web"}
+    assert reads.retro_decisions(db, P2, settings=S).empty

@@ -12,6 +12,7 @@ from outcome_servers import FakeSlack, serve
 from ticket_servers import FakeGitHub
 
 import metrics
+import reads
 from metrics import __main__ as cli
 from settings import Settings
 
@@ -41,7 +42,7 @@ def test_post_sends_the_sprint_once_and_its_figures_are_the_reports(monkeypatch,
     assert second[0] == 0 and "already; --again posts it again" in second[1]
     assert len(fake.messages) == 1
     period = metrics.sprint_period(Settings(), dt.date.fromisoformat(SPRINT))
-    alerts = metrics.summary(demo, period, "payments", settings=Settings())["alerts"]
+    alerts = reads.summary(demo, period, "payments", settings=Settings())["alerts"]
     fields = next(b for b in fake.messages[0]["blocks"] if "fields" in b)["fields"]
     assert fields[0]["text"].startswith(f"*Alerts*\n{alerts:,}")
     assert base + fake.token_path not in first[1] + first[2]
@@ -62,7 +63,7 @@ def test_post_without_its_url_or_refused_is_one_line_and_an_exit_code(monkeypatc
 
 def test_tickets_to_github_twice_opens_each_once_and_prints_their_status(monkeypatch, capsys, demo):
     fake = FakeGitHub()
-    top = metrics.fix_planner(demo, DEMO_END.date(), settings=Settings())["signature"].head(2).tolist()
+    top = reads.fix_planner(demo, DEMO_END.date(), settings=Settings())["signature"].head(2).tolist()
     with serve(fake) as base:
         monkeypatch.setenv("GITHUB_API_URL", base)
         monkeypatch.setenv("GITHUB_TOKEN", fake.token)

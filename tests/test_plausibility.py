@@ -15,7 +15,8 @@ from ingest import cli
 from ingest.mapping import FUTURE_SKEW, Mapped, implausible, map_each
 from ingest.sources import alertmanager, alertmanager_import, oncall
 from ingest.sync import Context
-from metrics import between, summary
+from metrics import between
+from reads import summary
 from tests.provider_servers import query, scalar
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -12,6 +12,7 @@ import pytest
 
 import metrics
 import settings
+import reads
 import store
 from ingest.sources.demo import load_demo
 from metrics.report import md_escape
@@ -189,7 +190,7 @@ def test_filters_survive_page_changes(live_demo):
 def test_the_product_owner_weighs_fixes_and_takes_them_to_the_backlog(live_demo, tmp_path):
     db = str(tmp_path / "po.duckdb")
     shutil.copy(live_demo, db)
-    plan = metrics.fix_planner(db, team="payments")
+    plan = reads.fix_planner(db, team="payments")
     actionable = plan[(plan["verdict"] == "actionable") & (plan["fix_kind"] == "alert")].iloc[0]
     cause = plan[plan["fix_kind"] == "cause"].iloc[0]
     with streamlit_server(db) as url, chromium_page(1400, 1800) as page:

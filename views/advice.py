@@ -10,7 +10,6 @@ from advisor import output
 from advisor import plan as advisor_plan
 from advisor.durations import words
 from advisor.yamlpatch import PatchError
-from metrics import browse
 from views import data, format, identity, page
 
 CHARTED = 15  # suggestions in the chart; all of them are listed below it
@@ -81,17 +80,17 @@ def chart(suggestions) -> None:
     st.plotly_chart(figure, width="stretch")
 
 
-def in_review(signatures: list[str], note: str) -> bool:
+def in_review(scope: page.Scope, signatures: list[str], note: str) -> bool:
     """Whether every signature already has this suggestion in the review."""
     for signature in signatures:
-        reviews = data.load(browse.reviews_of, signature)
+        reviews = data.read(["signature_reviews"], scope.about(signature))["signature_reviews"]
         if reviews.empty or not (reviews["note"] == note).any():
             return False
     return True
 
 
 def accept(scope: page.Scope, number: int, suggestion, note: str) -> None:
-    if in_review(suggestion.signatures, note):
+    if in_review(scope, suggestion.signatures, note):
         st.caption("In the review as needs-tuning, with this change as its note.")
         return
     if st.button("Accept into the review (needs-tuning, this change as the note)", key=f"accept_{number}",

@@ -9,6 +9,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+import metrics
 from metrics import display
 from views import data
 
@@ -33,24 +34,38 @@ def _tidy(figure: go.Figure, height: int = 360) -> go.Figure:
     return figure
 
 
-def history(scope) -> tuple[pd.DataFrame, str]:
+def history_read(scope) -> tuple[list[str], dict]:
+    """The names (and options) a page adds to its read to draw `history`."""
+    return (["per_sprint"], {"count": 12}) if scope.is_sprint else (["series_over"], {})
+
+
+def history(scope, figures: metrics.Figures | None = None) -> tuple[pd.DataFrame, str]:
     """The figures to draw over time, labelled by step: 12 sprints up to the chosen one, else the chosen dates.
 
     A sprint still in progress is labelled '(so far)'; free dates go by day up to 31 days, else by week.
+    `figures`, a read of the team's scope holding history_read()'s names, saves a read of its own.
     """
     zone = scope.config.default_time_zone
+    names, options = history_read(scope)
+    if figures is None or names[0] not in figures or figures.scope.service is not None:
+        figures = data.read(names, metrics.Scope(scope.period, scope.team), **options)
     if scope.is_sprint:
-        frame = data.load("per_sprint", sprints=12, team=scope.team, day=scope.period.start.date())
+        frame = _per_team(figures["per_sprint"])
         now = dt.datetime.now(dt.UTC)
         ends = frame["sprint_start"] + pd.Timedelta(days=scope.config.sprint_length_days)
         steps = [display.short_day(start, zone) + (SO_FAR if start <= now < end else "")
                  for start, end in zip(frame["sprint_start"], ends, strict=True)]
         return frame.assign(step=steps), "Sprint starting"
-    frame = data.load("series_over", scope.period, team=scope.team)
+    frame = _per_team(figures["series_over"])
     by_week = bool(len(frame)) and frame["days"].max() > 1
     steps = [display.short_day(start, zone) + ("" if days in (1, 7) else f" ({days:g} days)")
              for start, days in zip(frame["start"], frame["days"], strict=True)]
     return frame.assign(step=steps), ("Week from" if by_week else "Day")
+
+
+def _per_team(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each team (a series also has rows for all teams together, team empty)."""
+    return frame[frame["team"].notna()].reset_index(drop=True)
 
 
 def per_step_bars(frame: pd.DataFrame, y: str, title: str, axis: str) -> go.Figure:

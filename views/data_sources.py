@@ -7,7 +7,7 @@ import re
 import streamlit as st
 
 import store
-from ingest import status
+from metrics import catalog
 from views import data, database, page
 
 ADD_A_PROVIDER = """
@@ -39,7 +39,8 @@ def render() -> None:
     st.caption("Where the numbers come from.")
     db = database.current()
     st.markdown(f"**Database:** `{store.display_name(db.path)}`" + (" — the demo history" if db.is_demo else ""))
-    sources = data.load(status.source_status)
+    known = data.read(["sources", "data_gaps", "quarantined"])
+    sources = known["sources"].drop(columns="last_ingested_at")
     if sources.empty:
         st.info("Nothing loaded yet.", icon=":material/inbox:")
     else:
@@ -56,7 +57,7 @@ def render() -> None:
         for source, message in sources.dropna(subset=["last_error"])[["source", "last_error"]].itertuples(index=False):
             message = str(message).removeprefix(f"{source}: ")
             st.warning(f"**{plain(source)}**, last run: {plain(message)}", icon=":material/error:")
-    gaps = data.load(status.data_gaps)
+    gaps = catalog.gap_lines(known["data_gaps"])
     if gaps:
         st.subheader("Read in part")
         st.caption("Loaded, but with something the provider sent that the figures cannot use in full.")
@@ -64,7 +65,7 @@ def render() -> None:
             st.warning(plain(gap), icon=":material/report:")
     st.subheader("Quarantined records")
     st.caption("Records that could not be mapped, kept as received with the reason. Nothing is dropped.")
-    bad = data.load(status.quarantined)
+    bad = known["quarantined"]
     if bad.empty:
         st.success("No quarantined records.", icon=":material/check_circle:")
     else:

@@ -6,23 +6,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+import metrics
 from views import data, format, page, signature
 
 DIAGNOSIS_HELP = "What the figures suggest; the usual fix is shown up close."
-RANKING_COLUMNS = {
-    "title": st.column_config.TextColumn("Alert", width=210, pinned=True),
-    "alerts": st.column_config.NumberColumn("Alerts", width=58, help=data.formula("alerts")),
-    "noise": st.column_config.ProgressColumn("Noise", width=76, min_value=0, max_value=100, format="%d%%",
-                                             help=data.formula("noise_ratio")),
-    "transient": st.column_config.NumberColumn("Transient", width=74, help=data.formula("transient")),
-    "flaps": st.column_config.NumberColumn("Flaps", width=54, help=data.formula("flaps")),
-    "interruptions": st.column_config.NumberColumn("Pages", width=56, help=data.formula("interruptions")),
-    "sleep_interruptions": st.column_config.NumberColumn("Wake-ups", width=72,
-                                                         help=data.formula("sleep_interruptions")),
-    "ttr": st.column_config.TextColumn("MTTR", width=76, help=data.formula("ttr_median_s")),
-    "diagnosis": st.column_config.TextColumn("Diagnosis", width=140, help=DIAGNOSIS_HELP),
-    "verdict": st.column_config.TextColumn("Verdict", width=96, help="The verdict in force at the period's end."),
-}
 ALL_TEAMS_COLUMNS = {"team": st.column_config.TextColumn("Team", width=90)}
 # Shown only where a provider folds repeats into one alert (Opsgenie count, OnCall alert groups).
 OCCURRENCES = st.column_config.NumberColumn(
@@ -33,6 +20,24 @@ def _ranking_title(shown: int, ranked: int) -> str:
     which = (f"The {shown} loudest signatures" if ranked > shown else
              "The only signature" if shown == 1 else f"All {shown} signatures")
     return which + " (colour: noise ratio)"
+
+
+def ranking_columns(figures: metrics.Figures) -> dict:
+    """The ranking's columns, each figure with its definition (from the settings in force) as help."""
+    return {
+        "title": st.column_config.TextColumn("Alert", width=210, pinned=True),
+        "alerts": st.column_config.NumberColumn("Alerts", width=58, help=figures.describe("alerts")),
+        "noise": st.column_config.ProgressColumn("Noise", width=76, min_value=0, max_value=100, format="%d%%",
+                                                 help=figures.describe("noise_ratio")),
+        "transient": st.column_config.NumberColumn("Transient", width=74, help=figures.describe("transient")),
+        "flaps": st.column_config.NumberColumn("Flaps", width=54, help=figures.describe("flaps")),
+        "interruptions": st.column_config.NumberColumn("Pages", width=56, help=figures.describe("interruptions")),
+        "sleep_interruptions": st.column_config.NumberColumn("Wake-ups", width=72,
+                                                             help=figures.describe("sleep_interruptions")),
+        "ttr": st.column_config.TextColumn("MTTR", width=76, help=figures.describe("ttr_median_s")),
+        "diagnosis": st.column_config.TextColumn("Diagnosis", width=140, help=DIAGNOSIS_HELP),
+        "verdict": st.column_config.TextColumn("Verdict", width=96, help="The verdict in force at the period's end."),
+    }
 
 
 def ranking_chart(ranked: pd.DataFrame) -> None:
@@ -47,14 +52,15 @@ def ranking_chart(ranked: pd.DataFrame) -> None:
     st.plotly_chart(figure, width="stretch")
 
 
-def ranking_table(scope: page.Scope, ranked: pd.DataFrame) -> None:
+def ranking_table(scope: page.Scope, figures: metrics.Figures) -> None:
+    ranked = figures["noisy"]
     shown = ranked.assign(
         noise=format.percent(ranked["noise_ratio"]),
         ttr=format.texts(ranked["ttr_median_s"], format.duration),
         verdict=ranked["verdict"].map(format.verdict),
         title=ranked["title"].fillna(ranked["signature"]),
     )
-    columns = dict(RANKING_COLUMNS)
+    columns = ranking_columns(figures)
     if "occurrences" in ranked and (ranked["occurrences"] != ranked["alerts"]).any():
         columns = {"title": st.column_config.TextColumn("Alert", width=170, pinned=True), "alerts": columns["alerts"],
                    "occurrences": OCCURRENCES, **{k: v for k, v in columns.items() if k not in ("title", "alerts")}}
@@ -68,11 +74,11 @@ def ranking_table(scope: page.Scope, ranked: pd.DataFrame) -> None:
 
 def hold_down(scope: page.Scope, signature_: str) -> None:
     st.subheader("Hold-down replay")
-    st.caption(format.sentence(data.formula("hold_down_replay")) + ".")
     minutes = st.slider("Proposed hold-down H (minutes)", 0, 60, scope.config.thresholds.hold_down_s // 60,
                         key="hold_down")
-    replay = data.load("hold_down_replay", scope.period, hold_down_s=minutes * 60, signature=signature_,
-                       team=scope.team)
+    figures = data.read(["hold_down_replay"], scope.about(signature_), hold_down_s=minutes * 60)
+    st.caption(format.sentence(figures.describe("hold_down_replay")) + ".")
+    replay = figures["hold_down_replay"]
     if replay.empty:
         st.info("No alerts of this signature to replay in the period.")
         return
@@ -95,13 +101,15 @@ def hold_down(scope: page.Scope, signature_: str) -> None:
 def drill_down(scope: page.Scope, ranked: pd.DataFrame) -> None:
     st.header("One signature up close")
     chosen = signature.picker(ranked, key="filter_signature")
-    signature.summary(ranked[ranked["signature"] == chosen].iloc[0])
+    row = ranked[ranked["signature"] == chosen].iloc[0]
+    signature.summary(row)
+    detail = signature.detail(scope, chosen, int(row["alerts"]))
     left, right = st.columns(2)
     with left:
-        signature.timeline(signature.alerts_of(scope, chosen), scope)
-        signature.who_it_paged(signature.pages_of(scope, chosen))
+        signature.timeline(detail, int(row["alerts"]))
+        signature.who_it_paged(detail["interruption_list"])
     with right:
-        signature.verdict_history(chosen, scope)
+        signature.verdict_history(detail, scope)
         st.caption("Give or change a verdict on the Sprint retro page.")
     hold_down(scope, chosen)
 
@@ -111,12 +119,13 @@ def render() -> None:
     if scope is None:
         return
     page.scope_line(scope)
-    ranked = data.load("noisy", scope.period, team=scope.team, service=scope.service)
+    figures = data.read(["noisy"], scope.about())
+    ranked = figures["noisy"]
     if ranked.empty:
         page.nothing_in_period(scope)
         return
     ranking_chart(ranked)
-    ranking_table(scope, ranked)
+    ranking_table(scope, figures)
     drill_down(scope, ranked)
 
 

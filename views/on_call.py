@@ -8,9 +8,11 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+import metrics
 from metrics import oncall
 from views import data, format, page
 
+SPRINTS = 12  # the trend's sprints, ending with the chosen one
 NO_SCHEDULES = (
     "No on-call schedule covers {who} in {period}, so the on-call figures are unknown (not zero). Sync a "
     "provider's schedules (PagerDuty on-calls, Opsgenie or Grafana OnCall schedules) or write the rota in "
@@ -29,13 +31,13 @@ def rate(value: float | None) -> str:
 def tiles(figures: dict, ceiling: int) -> None:
     cells = [
         ("On-call hours", hours(figures["on_call_hours"]),
-         data.formula("on_call_hours") + f" — business {hours(figures['business_hours'])}, off "
+         data.describe("on_call_hours") + f" — business {hours(figures['business_hours'])}, off "
          f"{hours(figures['off_hours'])}, sleep {hours(figures['sleep_hours'])}"),
         ("Pages per 12 h on call", rate(figures["interruptions_per_shift"]),
-         data.formula("interruptions_per_shift").replace("the SRE ceiling is 2", f"the ceiling is {ceiling}")),
-        ("Off-rota pages", format.count(figures["off_rota_pages"]), data.formula("off_rota_pages")),
+         data.describe("interruptions_per_shift")),
+        ("Off-rota pages", format.count(figures["off_rota_pages"]), data.describe("off_rota_pages")),
         ("Disturbed on-call nights", format.share(figures["disturbed_on_call_nights_share"]),
-         data.formula("disturbed_on_call_nights_share")
+         data.describe("disturbed_on_call_nights_share")
          + f" — {format.count(figures['disturbed_on_call_nights'])} of {format.count(figures['on_call_nights'])}"),
     ]
     for column, (label, value, help_text) in zip(page.tile_row(len(cells), "on_call"), cells, strict=True):
@@ -72,18 +74,18 @@ def trend_table(view: dict, ceiling: int) -> None:
             "per_shift": st.column_config.LineChartColumn("Trend", y_min=0,
                                                           help="pages per 12 h on call, one point per sprint, oldest first"),
             "rate": st.column_config.TextColumn("Per 12 h", width="small",
-                                                help=data.formula("interruptions_per_shift")),
+                                                help=data.describe("interruptions_per_shift")),
             "nights": st.column_config.BarChartColumn("Nights trend", y_min=0,
                                                       help="disturbed nights, one bar per sprint, oldest first"),
             "on_call_hours": st.column_config.NumberColumn("On call (h)", format="%.0f", width="small",
-                                                           help=data.formula("on_call_hours")),
+                                                           help=data.describe("on_call_hours")),
             "backup_pages": st.column_config.NumberColumn("Backup", width="small",
                                                          help="paged during a level-2+ shift only"),
             "off_rota_pages": st.column_config.NumberColumn("Off rota", width="small",
-                                                           help=data.formula("off_rota_pages")),
+                                                           help=data.describe("off_rota_pages")),
             "nights_share": st.column_config.TextColumn(
                 "Woken", width="small",
-                help=data.formula("disturbed_on_call_nights_share") + "; — when no night was on call"),
+                help=data.describe("disturbed_on_call_nights_share") + "; — when no night was on call"),
         },
     )
 
@@ -92,7 +94,7 @@ def breaks(view: dict) -> None:
     st.subheader("Who needs a break")
     recent = view["sprints"][-2:]
     st.caption(f"Over the last two sprints ({recent[0].label().split(' – ')[0]} to "
-               f"{recent[-1].label().split(' – ')[-1]}): " + data.formula("who_needs_a_break") + ".")
+               f"{recent[-1].label().split(' – ')[-1]}): " + data.describe("who_needs_a_break") + ".")
     frame = view["breaks"]
     worn = frame[(frame["longest_run"] >= 2) | (frame["broken_nights_before_working_day"] > 0)
                  | (frame["shifts_over_ceiling"] > 0)]
@@ -106,18 +108,18 @@ def breaks(view: dict) -> None:
                  column_config={
                      "person_name": "Person", "team": "Team",
                      "longest_run": st.column_config.NumberColumn(
-                         "Longest run of disturbed nights", help=data.formula("longest_disturbed_run")),
+                         "Longest run of disturbed nights", help=data.describe("longest_disturbed_run")),
                      "broken_nights_before_working_day": st.column_config.NumberColumn(
-                         "Broken nights before a working day", help=data.formula("broken_nights_before_working_day")),
+                         "Broken nights before a working day", help=data.describe("broken_nights_before_working_day")),
                      "shifts_over_ceiling": st.column_config.NumberColumn(
-                         "12-hour shifts over the ceiling", help=data.formula("shifts_over_ceiling")),
+                         "12-hour shifts over the ceiling", help=data.describe("shifts_over_ceiling")),
                  })
 
 
 def over_ceiling(view: dict, ceiling: int) -> None:
     over = view["over"]
     st.subheader("Shifts over the ceiling")
-    st.caption(data.formula("shifts_over_ceiling") + f" ({ceiling}), in the chosen period.")
+    st.caption(data.describe("shifts_over_ceiling") + f" ({ceiling}), in the chosen period.")
     if over.empty:
         st.success("No 12-hour shift took more pages than the ceiling.", icon=":material/check_circle:")
         return
@@ -130,7 +132,7 @@ def over_ceiling(view: dict, ceiling: int) -> None:
 
 def fairness(view: dict) -> None:
     st.subheader("Fairness per schedule")
-    st.caption(data.formula("fairness") + ".")
+    st.caption(data.describe("fairness") + ".")
     frame = view["fairness"]
     if frame.empty:
         return
@@ -139,7 +141,7 @@ def fairness(view: dict) -> None:
                  column_config={
                      "schedule": "Schedule", "people": "People", "pages": "Pages on call",
                      "pages_gini": st.column_config.ProgressColumn("Gini of pages", min_value=0, max_value=1,
-                                                                   format="%.2f", help=data.formula("fairness")),
+                                                                   format="%.2f", help=data.describe("fairness")),
                      "unsocial_hours": st.column_config.NumberColumn("Off/sleep hours on call", format="%.0f"),
                      "hours_gini": st.column_config.ProgressColumn("Gini of those hours", min_value=0,
                                                                    max_value=1, format="%.2f"),
@@ -171,10 +173,11 @@ def months_back(today: dt.date, count: int = 12) -> list[dt.date]:
 
 def export(scope: page.Scope) -> None:
     st.subheader("Export for compensation or time off")
-    st.caption(data.formula("on_call_export") + "; each person's month in their own time zone.")
+    st.caption(data.describe("on_call_export") + "; each person's month in their own time zone.")
     months = months_back(scope.period.end.date())
     month = st.selectbox("Month", months, format_func=lambda m: f"{m:%B %Y}", key="export_month")
-    frame = data.load(oncall.on_call_export_month, month, team=scope.team)
+    frame = data.read(["on_call_export"], oncall.month_scope(month, scope.team, scope.config))["on_call_export"]
+    frame = frame[frame["month"] == f"{month:%Y-%m}"].reset_index(drop=True)
     if frame.empty:
         st.caption(f"Nobody was on call in {month:%B %Y}.")
         return
@@ -185,7 +188,8 @@ def export(scope: page.Scope) -> None:
 def render(scope: page.Scope) -> bool:
     """The on-call section; False (after saying so) when no schedule covers the scope."""
     st.header("On call, against the rota")
-    view = data.load(oncall.manager_view, scope.period, team=scope.team)
+    view = oncall.view_of(data.read(oncall.VIEW_NAMES, metrics.Scope(scope.period, scope.team), count=SPRINTS),
+                          SPRINTS)
     ceiling = scope.config.thresholds.paging_ceiling_per_shift
     if not view["figures"]["known"]:
         st.info(NO_SCHEDULES.format(who=format.inert(scope.who), period=scope.period.label()),

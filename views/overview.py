@@ -25,16 +25,17 @@ def _plain(value):
     return None if format.missing(value) else value
 
 
-def tiles(scope: page.Scope, comparison, bounds: dict) -> None:
+def tiles(scope: page.Scope, figures, bounds: dict) -> None:
     against = ("against the same number of days of the sprint before" if scope.in_progress
                else "against the period before")
     elapsed = elapsed_share(scope.period) if scope.is_sprint else 1.0
+    comparison = figures["compare"].set_index("metric")
     for column, (name, label) in zip(page.tile_row(len(TILES), "overview"), TILES, strict=True):
         value, previous = _plain(comparison.loc[name, "value"]), _plain(comparison.loc[name, "previous"])
         change = None if value is None or previous is None else value - previous
         column.metric(
             label, format.figure(name, value), border=True,
-            help=f"{format.sentence(data.formula(name))}. The change is {against}.",
+            help=f"{format.sentence(figures.describe(name))}. The change is {against}.",
             delta=None if change is None else format.change(name, change).replace("−", "-"),
             delta_color="off" if not change else "inverse", delta_arrow="off" if not change else "auto",
         )
@@ -86,10 +87,10 @@ def save_targets(team: str) -> None:
              icon=":material/check:")
 
 
-def trend_callouts(scope: page.Scope) -> None:
+def trend_callouts(figures) -> None:
     """Slope over the last 6 finished sprints up to the chosen one: trending down is good."""
-    frame = data.load("trends", sprints=6, team=scope.team, day=scope.period.start.date(),
-                      names=[name for name, _ in TRENDED], by_team=False)
+    frame = figures["trends"]
+    frame = frame[frame["team"].isna()]  # the scope's own figures, not each team's
     columns = st.columns(len(TRENDED))
     for column, (name, label) in zip(columns, TRENDED, strict=True):
         row = frame[frame["metric"] == name]
@@ -108,8 +109,8 @@ def trend_callouts(scope: page.Scope) -> None:
                "in progress is left out.")
 
 
-def trends(scope: page.Scope, bounds: dict) -> None:
-    frame, axis = charts.history(scope)
+def trends(scope: page.Scope, figures, bounds: dict) -> None:
+    frame, axis = charts.history(scope, figures)
     if frame.empty or not frame["alerts"].sum():
         st.info("No alerts to draw over time here.")
         return
@@ -133,14 +134,15 @@ def render() -> None:
     identity.name_input()
     page.scope_line(scope)
     bounds = data.load(team_targets.team_targets, scope.team)
-    comparison = data.load("compare", scope.period, team=scope.team)
-    tiles(scope, comparison, bounds)
-    if not comparison.loc["alerts", "value"]:
+    history, options = charts.history_read(scope)
+    figures = data.read(["compare", *history, *(["trends"] if scope.is_sprint else [])], scope.about(), **options)
+    tiles(scope, figures, bounds)
+    if not figures["compare"].set_index("metric").loc["alerts", "value"]:
         page.nothing_in_period(scope)
     targets_editor(scope, bounds)
     if scope.is_sprint:
-        trend_callouts(scope)
-    trends(scope, bounds)
+        trend_callouts(figures)
+    trends(scope, figures, bounds)
 
 
 render()

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from metrics import Period, browse, spreadsheet
+import metrics
+from metrics import Period, spreadsheet
 from metrics.targets import Target, status
 from settings import Settings
 from views import data, filters, format
@@ -34,6 +35,10 @@ class Scope:
         """The end of the period, or now if the period is still running."""
         return min(self.period.end, dt.datetime.now(dt.UTC))
 
+    def about(self, signature: str | None = None) -> metrics.Scope:
+        """What to read: the chosen period, team and service (and one signature, for a drill-down)."""
+        return metrics.Scope(self.period, self.team, self.service, signature)
+
     @property
     def in_progress(self) -> bool:
         return self.period.start < dt.datetime.now(dt.UTC) < self.period.end
@@ -51,7 +56,8 @@ def start(title: str, purpose: str, with_service: bool = False, with_period: boo
     st.caption(purpose)
     st.session_state["_stale_noted"] = False
     config = data.config()
-    teams = data.load("teams")
+    known = data.read(["teams", "services"])
+    teams = known["teams"]["team"].tolist()
     if not teams:
         empty_database()
         return None
@@ -59,8 +65,10 @@ def start(title: str, purpose: str, with_service: bool = False, with_period: boo
     period = filters.period(config) if with_period else filters.sprint_containing(config, filters.today())
     service = None
     if with_service:
-        services = data.load(browse.services, team=team)
-        service = filters.service(services)
+        services = known["services"]
+        if team:
+            services = services[services["team"] == team]
+        service = filters.service(sorted(set(services["service"])))
     is_sprint = not with_period or st.session_state.get("filter_mode") != "Dates"
     return Scope(config, teams, team, period, service, is_sprint)
 

@@ -89,14 +89,14 @@ PLAN_COLUMNS = {
                                            help="The verdict in force now; an actionable alert saves nothing as "
                                                 "an alert fix."),
     "saving": st.column_config.NumberColumn("Saving / sprint", width=96, format="%.1f h", disabled=True,
-                                            help=format.sentence(data.formula("projected_saving")) + "."),
+                                            help=format.sentence(data.describe("projected_saving")) + "."),
     "estimate": st.column_config.NumberColumn("Estimate", width=84, format="%.1f h", min_value=0.0,
                                               max_value=10_000.0, step=0.5, help="Hours the fix would take. Type "
                                               "to enter or change it; saved at once with your name."),
     "payback": st.column_config.TextColumn("Payback", width=104, disabled=True,
-                                           help=format.sentence(data.formula("payback")) + "."),
+                                           help=format.sentence(data.describe("payback")) + "."),
     "worked": st.column_config.TextColumn("Did the fix work", width=112, disabled=True,
-                                          help=format.sentence(data.formula("fix_effect")) + ". The rate after / "
+                                          help=format.sentence(data.describe("fix_effect")) + ". The rate after / "
                                                "before with its interval is on the retro."),
     "note": st.column_config.TextColumn("Note", width=80, max_chars=500,
                                         help="What the estimate assumes; type to enter or change it."),
@@ -157,7 +157,8 @@ def backlog_downloads(scope: page.Scope, plan: pd.DataFrame, window: str) -> Non
                "file has one issue per row for `gh issue create --title … --body … --label …`.")
     if not st.toggle("Prepare the backlog files", key="backlog_ready"):
         return
-    noisy = data.load("noisy", saving_window(scope.config, filters.today()), team=scope.team)
+    over = metrics.Scope(saving_window(scope.config, filters.today()), scope.team)
+    noisy = data.read(["noisy"], over)["noisy"]
     worth = worth.merge(noisy[["signature", "diagnosis", "suggested_fix"]], on="signature", how="left")
     base, name = _app_url(), f"fix-backlog-{page.slug(scope)}"
     jira, github = st.columns(2)
@@ -171,7 +172,7 @@ def backlog_downloads(scope: page.Scope, plan: pd.DataFrame, window: str) -> Non
 
 def mark_done_form(plan: pd.DataFrame) -> None:
     st.subheader("Mark a fix done")
-    st.caption("From then on the fix's effect is measured. " + format.sentence(data.formula("fix_effect")) + ".")
+    st.caption("From then on the fix's effect is measured. " + format.sentence(data.describe("fix_effect")) + ".")
     titles = dict(zip(plan["signature"], plan["title"].fillna(plan["signature"]), strict=True))
     with st.form("fix_done", clear_on_submit=True, border=True):
         signature = st.selectbox("Alert", list(titles), key="done_signature",
@@ -212,7 +213,8 @@ def render() -> None:
                 "**Cause fix** (repair what keeps it firing): offered for alerts reviewed *actionable* that fired in "
                 "each of those sprints; saves all the hours they cost. An actionable alert's hours never count as "
                 "an alert fix's saving.")
-    plan = data.load(metrics.fix_planner, day=filters.today(), team=scope.team)
+    plan = data.read(["fix_planner"], metrics.Scope(filters.sprint_containing(scope.config, filters.today()),
+                                                    scope.team))["fix_planner"]
     if plan.empty:
         st.info("No alerts in the last three finished sprints, so nothing to weigh yet.", icon=":material/inbox:")
         return

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
-from metrics import browse
+import metrics
 from metrics.targets import team_targets
 from views import charts, data, format, page
 
@@ -14,15 +14,18 @@ FIGURES = [
     ("tta_median_s", "MTTA median"), ("tta_mean_s", "TTA mean"), ("tta_p90_s", "TTA p90"),
     ("ttr_median_s", "MTTR median"), ("ttr_mean_s", "TTR mean"), ("ttr_p90_s", "TTR p90"),
 ]
+# What the page reads, in one call (with charts.history_read()'s names when no service is chosen).
+READ = ["alerts", *(name for name, _ in FIGURES), "response_spread", "slowest"]
+MEASURES = {"tta": "Time to acknowledge", "ttr": "Time to resolve"}
 
 
-def tiles(scope: page.Scope, figures: dict, bounds: dict) -> None:
+def tiles(figures: metrics.Figures, bounds: dict) -> None:
     """Acknowledgement on one row, resolution on the next (each wraps on its own in a narrow window)."""
     places = page.tile_row(3, "acknowledge") + page.tile_row(3, "resolve")
     for column, (name, label) in zip(places, FIGURES, strict=True):
-        column.metric(label, format.duration(figures.get(name)), help=format.sentence(data.formula(name)) + ".",
+        column.metric(label, format.duration(figures[name]), help=format.sentence(figures.describe(name)) + ".",
                       border=True)
-        if line := page.target_line(name, figures.get(name), bounds.get(name), 1.0):
+        if line := page.target_line(name, figures[name], bounds.get(name), 1.0):
             column.markdown(line)
 
 
@@ -30,29 +33,31 @@ LOG_TICKS = [(0.25, "15 s"), (1, "1 min"), (5, "5 min"), (15, "15 min"), (60, "1
              (2880, "2 days")]
 
 
-def distributions(alerts: pd.DataFrame, by: str) -> None:
-    long = alerts.melt(id_vars=[by], value_vars=["tta_s", "ttr_s"], var_name="measure", value_name="seconds")
-    long = long.dropna(subset=["seconds"]).assign(
-        minutes=lambda f: f["seconds"] / 60,
-        measure=lambda f: f["measure"].map({"tta_s": "Time to acknowledge", "ttr_s": "Time to resolve"}),
-    )
-    if long.empty:
+def distributions(spread: pd.DataFrame, per: str) -> None:
+    """Box plots drawn from quartiles worked out in the database (never every alert in memory)."""
+    mine = spread[spread["per"] == per]
+    if mine.empty:
         st.caption("No acknowledged or resolved alerts in this period.")
         return
-    figure = px.box(
-        long, x=by, y="minutes", color="measure", log_y=True, points=False,
-        labels={"minutes": "Time (log scale)", by: by.title(), "measure": ""},
-        title=f"Distribution per {by}: box = middle half, line = median",
-    )
-    figure.update_layout(height=380, margin={"t": 48, "b": 8})
+    figure = go.Figure()
+    for measure, name in MEASURES.items():
+        rows = mine[mine["measure"] == measure]
+        minutes = {c: (rows[c] / 60).tolist() for c in ("q1", "median", "q3", "lower_fence", "upper_fence")}
+        figure.add_trace(go.Box(x=rows["name"].tolist(), name=name, q1=minutes["q1"], median=minutes["median"],
+                                q3=minutes["q3"], lowerfence=minutes["lower_fence"],
+                                upperfence=minutes["upper_fence"], boxpoints=False))
+    figure.update_layout(boxmode="group", height=380, margin={"t": 48, "b": 8}, legend_title_text="",
+                         title=f"Distribution per {per}: box = middle half, line = median")
     # Named ticks: a log axis's own ticks read "5, 2, 100, 5, 2, 10" (leading digits only).
-    figure.update_yaxes(tickvals=[minutes for minutes, _ in LOG_TICKS], ticktext=[text for _, text in LOG_TICKS])
+    figure.update_yaxes(type="log", title="Time (log scale)", tickvals=[minutes for minutes, _ in LOG_TICKS],
+                        ticktext=[text for _, text in LOG_TICKS])
+    figure.update_xaxes(title=per.title())
     st.plotly_chart(figure, width="stretch")
 
 
-def slowest(scope: page.Scope) -> None:
+def slowest(scope: page.Scope, figures: metrics.Figures) -> None:
     st.subheader("Slowest to resolve")
-    rows = data.load(browse.slowest, scope.period, team=scope.team, service=scope.service)
+    rows = figures["slowest"]
     if rows.empty:
         st.caption("No resolved alerts in this period.")
         return
@@ -77,14 +82,14 @@ def render() -> None:
     if scope is None:
         return
     page.scope_line(scope)
-    figures = data.load("summary", scope.period, team=scope.team, service=scope.service)
-    tiles(scope, figures, data.load(team_targets, scope.team))
-    alerts = data.load("alert_list", scope.period, team=scope.team, service=scope.service)
-    if alerts.empty:
+    history_names, options = charts.history_read(scope) if scope.service is None else ([], {})
+    figures = data.read(READ + history_names, scope.about(), **options)
+    tiles(figures, data.load(team_targets, scope.team))
+    if not figures["alerts"]:
         page.nothing_in_period(scope)
         return
-    distributions(alerts, "service" if scope.team else "team")
-    history, axis = charts.history(scope)
+    distributions(figures["response_spread"], "service" if scope.team else "team")
+    history, axis = charts.history(scope, figures)
     over = "per sprint" if scope.is_sprint else ("per week" if axis == "Week from" else "per day")
     target = data.load(team_targets, scope.team).get("tta_median_s")
     left, right = st.columns(2)
@@ -94,7 +99,7 @@ def render() -> None:
         bound = target.value / 60 if target is not None and name == "tta_median_s" else None
         column.plotly_chart(charts.per_step_lines(frame, name, title, axis, target=bound), width="stretch")
     charts.note_so_far(history)
-    slowest(scope)
+    slowest(scope, figures)
 
 
 render()

@@ -24,8 +24,14 @@ COLOURS = {"Actionable": "#27ae60", "Noise": "#c0392b", "Needs tuning": "#f39c12
 THIS_RETRO = "this retro"
 
 
-def _document(db: str, period, team, settings=None) -> report.Document:
-    return report.build(db, period, team, settings)
+# What the page shows, read in one call; once the report is asked for, the report's names (a superset).
+PAGE_NAMES = ("noisy", "retro_decisions", "repeat_offenders", "follow_through", "fix_effect", "fix_tickets")
+
+
+def names() -> tuple[str, ...]:
+    """What the page reads in its one call: with the report's figures once the report is asked for."""
+    return tuple(dict.fromkeys((*PAGE_NAMES, *report.DOCUMENT_NAMES))) if st.session_state.get("report_ready") \
+        else PAGE_NAMES
 
 
 # --- saving ------------------------------------------------------------------------------------
@@ -154,32 +160,34 @@ def queue_frame(ranked: pd.DataFrame, decisions: pd.DataFrame, scope: page.Scope
     })
 
 
-QUEUE_COLUMNS = {
-    "tick": st.column_config.CheckboxColumn("✓", width=36, help="Tick rows to mark several at once."),
-    "title": st.column_config.TextColumn("Alert", width=200, pinned=True, disabled=True),
-    "alerts": st.column_config.NumberColumn("Alerts", width=56, disabled=True, help=data.formula("alerts")),
-    "noise": st.column_config.ProgressColumn("Noise", width=76, min_value=0, max_value=100, format="%d%%",
-                                             help=data.formula("noise_ratio")),
-    "wake_ups": st.column_config.NumberColumn("Wake-ups", width=72, disabled=True,
-                                              help=data.formula("sleep_interruptions")),
-    "diagnosis": st.column_config.TextColumn("Diagnosis", width=140, disabled=True,
-                                             help="What the figures suggest; the usual fix is shown up close."),
-    "verdict": st.column_config.SelectboxColumn("Verdict", width=112, options=VERDICTS, format_func=format.verdict,
-                                                help=" · ".join(f"{format.verdict(k)}: {v}" for k, v in
-                                                                VERDICT_HELP.items())),
-    "note": st.column_config.TextColumn("Note", width=140, max_chars=500),
-    "given": st.column_config.TextColumn("Given", width=82, disabled=True,
-                                         help="When the verdict shown was given: in this retro, or the day of an "
-                                              "earlier one that still holds."),
-}
+def queue_columns(figures: metrics.Figures) -> dict:
+    """The queue's columns, each figure with its definition (from the settings in force) as help."""
+    return {
+        "tick": st.column_config.CheckboxColumn("✓", width=36, help="Tick rows to mark several at once."),
+        "title": st.column_config.TextColumn("Alert", width=200, pinned=True, disabled=True),
+        "alerts": st.column_config.NumberColumn("Alerts", width=56, disabled=True, help=figures.describe("alerts")),
+        "noise": st.column_config.ProgressColumn("Noise", width=76, min_value=0, max_value=100, format="%d%%",
+                                                 help=figures.describe("noise_ratio")),
+        "wake_ups": st.column_config.NumberColumn("Wake-ups", width=72, disabled=True,
+                                                  help=figures.describe("sleep_interruptions")),
+        "diagnosis": st.column_config.TextColumn("Diagnosis", width=140, disabled=True,
+                                                 help="What the figures suggest; the usual fix is shown up close."),
+        "verdict": st.column_config.SelectboxColumn("Verdict", width=112, options=VERDICTS, format_func=format.verdict,
+                                                    help=" · ".join(f"{format.verdict(k)}: {v}" for k, v in
+                                                                    VERDICT_HELP.items())),
+        "note": st.column_config.TextColumn("Note", width=140, max_chars=500),
+        "given": st.column_config.TextColumn("Given", width=82, disabled=True,
+                                             help="When the verdict shown was given: in this retro, or the day of an "
+                                                  "earlier one that still holds."),
+    }
 
 
-def review_queue(scope: page.Scope, ranked: pd.DataFrame, decisions: pd.DataFrame) -> list[str]:
+def review_queue(scope: page.Scope, figures: metrics.Figures) -> list[str]:
     """The queue, verdict and note editable in place; returns the ticked signatures."""
     st.subheader("Review queue")
     st.caption("Loudest first. Pick a verdict and write a note in the table: each change is saved at once, "
                "for this period and later alerts. Tick rows to mark several at once.")
-    frame = queue_frame(ranked, decisions, scope)
+    frame = queue_frame(figures["noisy"], figures["retro_decisions"], scope)
     st.session_state["_queue_rows"] = {
         i: {"signature": r.signature, "title": r.title, "verdict": None if pd.isna(r.verdict) else r.verdict,
             "note": None if pd.isna(r.note) else r.note, "this_retro": r.given == THIS_RETRO}
@@ -187,7 +195,7 @@ def review_queue(scope: page.Scope, ranked: pd.DataFrame, decisions: pd.DataFram
     }
     key = f"queue_{st.session_state.get('queue_version', 0)}_{hash(tuple(frame['signature']))}"
     edited = st.data_editor(
-        frame, key=key, column_order=list(QUEUE_COLUMNS), column_config=QUEUE_COLUMNS, hide_index=True,
+        frame, key=key, column_order=list(columns := queue_columns(figures)), column_config=columns, hide_index=True,
         width="stretch", height=min(38 + 35 * len(frame), 38 + 35 * 16), placeholder=format.MISSING,
         disabled=["title", "alerts", "noise", "wake_ups", "diagnosis", "given", "signature"],
         on_change=_queue_edited, args=(key, scope),
@@ -207,28 +215,28 @@ def bulk_bar(scope: page.Scope, ticked: list[str]) -> None:
                       on_click=_bulk, args=(scope, ticked), key="bulk_apply")
 
 
-def up_close(scope: page.Scope, ranked: pd.DataFrame, ticked: list[str]) -> None:
+def up_close(scope: page.Scope, ranked: pd.DataFrame, decisions: pd.DataFrame, ticked: list[str]) -> None:
     st.subheader("Up close")
     chosen = signature.picker(ranked, key="retro_signature", label="Alert", preferred=ticked[0] if ticked else None)
     signature.summary(ranked[ranked["signature"] == chosen].iloc[0])
-    alerts = signature.alerts_of(scope, chosen)
+    count = int(ranked.loc[ranked["signature"] == chosen, "alerts"].iloc[0])
+    detail = signature.detail(scope, chosen, count)
     left, right = st.columns(2)
     with left:
-        signature.timeline(alerts, scope)
-        signature.who_it_paged(signature.pages_of(scope, chosen))
+        signature.timeline(detail, count)
+        signature.who_it_paged(detail["interruption_list"])
     with right:
-        signature.verdict_history(chosen, scope)
-        per_alert(scope, chosen, alerts)
+        signature.verdict_history(detail, scope)
+        per_alert(scope, chosen, detail["alert_list"], decisions)
 
 
-def per_alert(scope: page.Scope, signature_: str, alerts: pd.DataFrame) -> None:
+def per_alert(scope: page.Scope, signature_: str, alerts: pd.DataFrame, decisions: pd.DataFrame) -> None:
     """Each alert of the signature in the period, with a verdict of its own when it differs."""
     st.markdown("**Its alerts in this period**")
     if alerts.empty:
         st.caption("None.")
         return
-    own = data.load(metrics.retro_decisions, scope.period, team=scope.team)
-    own = own[own["alert_source_id"].notna()].set_index(["alert_source", "alert_source_id"])["verdict"]
+    own = decisions[decisions["alert_source_id"].notna()].set_index(["alert_source", "alert_source_id"])["verdict"]
     frame = pd.DataFrame({
         "created_at": alerts["created_at"],
         "acknowledged": format.texts(alerts["tta_s"], format.duration),
@@ -259,10 +267,11 @@ def per_alert(scope: page.Scope, signature_: str, alerts: pd.DataFrame) -> None:
     )
 
 
-def action_items(scope: page.Scope, ranked: pd.DataFrame, decisions: pd.DataFrame) -> None:
+def action_items(figures: metrics.Figures) -> None:
     st.subheader("Action items")
+    ranked, decisions = figures["noisy"], figures["retro_decisions"]
     signatures = decisions[decisions["alert_source_id"].isna()]
-    offenders = set(data.load(metrics.repeat_offenders, day=scope.period.start.date(), team=scope.team)["signature"])
+    offenders = set(figures["repeat_offenders"]["signature"])
     fixes = dict(zip(ranked["signature"], ranked["suggested_fix"], strict=True))
     actions = [metrics.reviews.action_for(r.verdict, None if pd.isna(fixes.get(r.signature)) else
                                           fixes.get(r.signature), r.signature in offenders)
@@ -288,15 +297,16 @@ def action_items(scope: page.Scope, ranked: pd.DataFrame, decisions: pd.DataFram
     )
 
 
-def still_firing(scope: page.Scope) -> None:
+def still_firing(scope: page.Scope, figures: metrics.Figures) -> None:
     st.subheader("Reviewed, and still firing")
-    st.caption(format.sentence(data.formula("follow_through")) + ".")
-    firing = data.load("still_firing", as_of=scope.as_of, team=scope.team)
+    st.caption(format.sentence(figures.describe("follow_through")) + ".")
+    follow = figures["follow_through"]
+    firing = follow[follow["status"] == "still firing"].reset_index(drop=True)
     if firing.empty:
         st.success("Every signature reviewed as noise or needs tuning has gone quiet.", icon=":material/check_circle:")
         return
     zone = scope.config.default_time_zone
-    tickets = ticket_of(data.load(fix_effect.tickets))
+    tickets = ticket_of(figures["fix_tickets"])
     page.table(firing.assign(verdict=firing["verdict"].map(format.verdict), reviewer=firing["reviewer"].fillna(
         "not named"), ticket=firing["signature"].map(tickets).fillna(format.MISSING)), {
         "title": st.column_config.TextColumn("Alert", width=190),
@@ -321,11 +331,11 @@ def _days(days: float) -> str:
     return f"{days:.0f} d" if days >= 0.5 else "< 1 d"
 
 
-def fix_results(scope: page.Scope) -> None:
+def fix_results(scope: page.Scope, figures: metrics.Figures) -> None:
     """Did the fix work: the fixes whose 28 days after reach into this period, latest per signature."""
     st.subheader("Did the fix work")
-    st.caption(format.sentence(data.formula("fix_effect")) + ".")
-    board = data.load(metrics.fix_board, as_of=scope.as_of, team=scope.team, since=scope.period.start)
+    st.caption(format.sentence(figures.describe("fix_effect")) + ".")
+    board = fix_effect.board(figures["fix_effect"], figures["fix_tickets"], outer=False)
     if board.empty:
         st.info("No fix was made in the 28 days before or during this period: a verdict of noise or needs tuning, "
                 "a fix marked done in the planner, or its ticket closed, starts one.", icon=":material/inbox:")
@@ -345,7 +355,7 @@ def fix_results(scope: page.Scope) -> None:
         "title": st.column_config.TextColumn("Alert", width=170),
         "verdict": st.column_config.TextColumn("Did it work", width=104),
         "effect_shown": st.column_config.TextColumn("Rate after / before", width=150,
-                                                    help=format.sentence(data.formula("fix_effect")) + "."),
+                                                    help=format.sentence(figures.describe("fix_effect")) + "."),
         "counts": st.column_config.TextColumn("Alerts before → after", width=150,
                                               help="Alerts in the days before the fix (up to 28), and in the days "
                                                    "since (up to 28)."),
@@ -356,15 +366,17 @@ def fix_results(scope: page.Scope) -> None:
     })
 
 
-def downloads(scope: page.Scope, ranked: pd.DataFrame) -> None:
+def downloads(scope: page.Scope, figures: metrics.Figures) -> None:
     st.subheader("Take it away")
     st.caption("The report leads with the headline and this retro's decisions; the Markdown pastes into GitHub, "
                "Confluence and Jira as it is, the HTML prints on A4.")
-    page.download_csv(ranked, f"sprint-data-{page.slug(scope)}.csv", "Sprint data (CSV)", key="report_csv")
+    page.download_csv(figures["noisy"], f"sprint-data-{page.slug(scope)}.csv", "Sprint data (CSV)", key="report_csv")
     if not st.toggle("Prepare the sprint report", key="report_ready",
                      help="Builds the report from the decisions saved so far; it follows each later change."):
         return
-    document = data.load(_document, scope.period, scope.team)
+    if not set(report.DOCUMENT_NAMES) <= set(figures):  # asked for just now: the page's read had less
+        figures = data.read(names(), scope.about(), since=scope.period.start)
+    document = report.document(data.db_path(), scope.about(), figures)
     name = f"sprint-report-{page.slug(scope)}"
     md, html, js = st.columns(3)
     markdown = report.render_markdown(document)
@@ -384,22 +396,22 @@ def render() -> None:
         return
     identity.name_input()
     page.scope_line(scope)
-    ranked = data.load("noisy", scope.period, team=scope.team)
+    figures = data.read(names(), scope.about(), since=scope.period.start)
+    ranked, decisions = figures["noisy"], figures["retro_decisions"]
     if ranked.empty:
         page.nothing_in_period(scope)
-        still_firing(scope)
-        fix_results(scope)
+        still_firing(scope, figures)
+        fix_results(scope, figures)
         return
-    decisions = data.load(metrics.retro_decisions, scope.period, team=scope.team)
     progress(ranked, set(decisions.loc[decisions["alert_source_id"].isna(), "signature"]))
     identity.unnamed_warning()
-    ticked = review_queue(scope, ranked, decisions)
+    ticked = review_queue(scope, figures)
     bulk_bar(scope, ticked)
-    up_close(scope, ranked, ticked)
-    action_items(scope, ranked, decisions)
-    still_firing(scope)
-    fix_results(scope)
-    downloads(scope, ranked)
+    up_close(scope, ranked, decisions, ticked)
+    action_items(figures)
+    still_firing(scope, figures)
+    fix_results(scope, figures)
+    downloads(scope, figures)
 
 
 render()

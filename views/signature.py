@@ -9,10 +9,10 @@ import plotly.express as px
 import streamlit as st
 
 import metrics
-from metrics import browse
 from views import data, format, page
 
 BUCKETS = {"business": "Business", "off": "Off hours", "sleep": "Sleep"}
+TIMELINE_ALERTS = 500  # the firings drawn for one signature: its latest (a loud one has thousands)
 
 
 def picker(ranked: pd.DataFrame, key: str, label: str = "Signature", preferred: str | None = None) -> str:
@@ -39,10 +39,24 @@ def summary(row: pd.Series) -> None:
     st.caption(f"Signature: {format.inert(row['signature'])}")
 
 
-def timeline(alerts: pd.DataFrame, scope: page.Scope) -> None:
-    if alerts.empty:
+def detail(scope: page.Scope, signature: str, alerts: int) -> metrics.Figures:
+    """One read for the drill-down: its latest firings (of `alerts` in the period), pages and reviews."""
+    return data.read(["alert_list", "interruption_list", "signature_reviews"], scope.about(signature),
+                     limit=TIMELINE_ALERTS, offset=max(int(alerts) - TIMELINE_ALERTS, 0))
+
+
+def timeline(figures: metrics.Figures, alerts: int) -> None:
+    """When it fired: each firing as a bar from creation to resolution (the latest ones, if many)."""
+    alerts_ = figures["alert_list"]
+    if alerts_.empty:
         st.caption("No firings in this period.")
         return
+    _draw_timeline(alerts_)
+    if alerts > len(alerts_):
+        st.caption(f"Its latest {len(alerts_):,} firings of {int(alerts):,} in the period.")
+
+
+def _draw_timeline(alerts: pd.DataFrame) -> None:
     frame = alerts.assign(
         ended=alerts["resolved_at"].fillna(pd.Timestamp(dt.datetime.now(dt.UTC))),
         state=alerts["is_transient"].map({True: "Transient", False: "Not transient"}),
@@ -77,10 +91,10 @@ def who_it_paged(pages: pd.DataFrame) -> None:
     st.caption("Pages by the person's local time of day: business hours, off hours, sleep hours (22:00–08:00).")
 
 
-def verdict_history(signature: str, scope: page.Scope) -> None:
+def verdict_history(figures: metrics.Figures, scope: page.Scope) -> None:
     """Every verdict and note given on it so far, newest first."""
     st.markdown("**Verdicts and notes so far**")
-    history = data.load(browse.reviews_of, signature)
+    history = figures["signature_reviews"]
     if history.empty:
         st.caption("Not reviewed yet.")
         return
@@ -103,13 +117,3 @@ def _applies_to(review, zone: str) -> str:
         return "alerts from then on"
     span = metrics.Period(review.period_start.to_pydatetime(), review.period_end.to_pydatetime())
     return f"alerts from {format.period(span, zone)} on"
-
-
-def alerts_of(scope: page.Scope, signature: str) -> pd.DataFrame:
-    alerts = data.load("alert_list", scope.period, team=scope.team, service=scope.service)
-    return alerts[alerts["signature"] == signature]
-
-
-def pages_of(scope: page.Scope, signature: str) -> pd.DataFrame:
-    pages = data.load("interruption_list", scope.period, team=scope.team)
-    return pages[pages["signature"] == signature]

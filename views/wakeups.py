@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+import metrics
 from metrics import elapsed_share
 from metrics.targets import team_targets
 from views import charts, data, format, on_call, page
@@ -18,14 +19,18 @@ BUCKET_COLUMNS = {
 }
 
 
-def tiles(scope: page.Scope, figures: dict) -> None:
-    names = [("interruptions", "Interruptions"), ("wake_ups", "Wake-ups"),
-             ("disturbed_nights", "Disturbed nights"), ("off_hours_interruptions", "Off-hours")]
+TILES = [("interruptions", "Interruptions"), ("wake_ups", "Wake-ups"),
+         ("disturbed_nights", "Disturbed nights"), ("off_hours_interruptions", "Off-hours")]
+# What the page reads, in one call (with charts.history_read()'s names).
+READ = [name for name, _ in TILES] + ["people_load", "interruptions_by_hour", "paging_load"]
+
+
+def tiles(scope: page.Scope, figures: metrics.Figures) -> None:
     target = data.load(team_targets, scope.team).get("wake_ups") if scope.is_sprint else None
-    for column, (name, label) in zip(page.tile_row(len(names), "wakeups"), names, strict=True):
-        column.metric(label, format.count(figures.get(name)), help=format.sentence(data.formula(name)) + ".",
+    for column, (name, label) in zip(page.tile_row(len(TILES), "wakeups"), TILES, strict=True):
+        column.metric(label, format.count(figures[name]), help=format.sentence(figures.describe(name)) + ".",
                       border=True)
-        if name == "wake_ups" and (line := page.target_line(name, figures.get(name), target,
+        if name == "wake_ups" and (line := page.target_line(name, figures[name], target,
                                                             elapsed_share(scope.period))):
             column.markdown(line)
 
@@ -42,9 +47,9 @@ def per_person(people: pd.DataFrame) -> None:
     st.plotly_chart(figure, width="stretch")
 
 
-def heatmap(interruptions: pd.DataFrame) -> None:
-    local = pd.to_datetime(interruptions["local_at"])
-    grid = pd.crosstab(local.dt.hour, local.dt.day_of_week).reindex(index=range(24), columns=range(7), fill_value=0)
+def heatmap(by_hour: pd.DataFrame) -> None:
+    grid = (by_hour.pivot_table(index="hour", columns="weekday", values="interruptions", aggfunc="sum")
+            .reindex(index=range(24), columns=range(7)).fillna(0))
     figure = px.imshow(grid.values, x=WEEKDAYS, y=[f"{h:02d}:00" for h in range(24)], aspect="auto",
                        color_continuous_scale="Reds", labels={"color": "Interruptions"},
                        title="When people were paged, in their own time zone")
@@ -52,11 +57,13 @@ def heatmap(interruptions: pd.DataFrame) -> None:
     st.plotly_chart(figure, width="stretch")
 
 
-def load_against_ceiling(scope: page.Scope) -> None:
+def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
     st.subheader("Paging load against the SRE ceiling")
-    st.caption(data.formula("paging_load") + ". Without on-call schedules every person is judged per calendar day.")
+    st.caption(format.sentence(figures.describe("paging_load"))
+               + ". Without on-call schedules every person is judged per calendar day.")
     per = st.radio("Per", ["day", "week"], horizontal=True, key="load_per")
-    load = data.load("paging_load", scope.period, team=scope.team, per=per)
+    load = figures["paging_load"]
+    load = load[load["per"] == per].reset_index(drop=True)
     if load.empty:
         st.caption("Nobody was paged in this period.")
         return
@@ -67,7 +74,7 @@ def load_against_ceiling(scope: page.Scope) -> None:
     charts.reference_line(figure, float(load["ceiling"].iloc[0]), "ceiling")
     figure.update_layout(height=360, margin={"t": 48, "b": 8})
     st.plotly_chart(figure, width="stretch")
-    over = data.load("over_ceiling", scope.period, team=scope.team, per=per)
+    over = load[load["over_ceiling"]].reset_index(drop=True)
     if over.empty:
         st.success("Nobody went over the ceiling in this period.", icon=":material/check_circle:")
     else:
@@ -86,8 +93,10 @@ def render() -> None:
     if scope is None:
         return
     page.scope_line(scope)
-    tiles(scope, data.load("summary", scope.period, team=scope.team))
-    people = data.load("people_load", scope.period, team=scope.team)
+    history, options = charts.history_read(scope)
+    figures = data.read(READ + history, scope.about(), **options)
+    tiles(scope, figures)
+    people = figures["people_load"]
     if people.empty:
         page.nothing_in_period(scope, "interruptions")
     else:
@@ -95,7 +104,7 @@ def render() -> None:
         with left:
             per_person(people)
         with right:
-            heatmap(data.load("interruption_list", scope.period, team=scope.team))
+            heatmap(figures["interruptions_by_hour"])
         page.table(people, {
             "person_name": st.column_config.TextColumn("Person", width=200),
             "interruptions": st.column_config.NumberColumn("Interruptions", width=110),
@@ -105,10 +114,10 @@ def render() -> None:
         page.download_csv(people, f"wake-ups-{page.slug(scope)}.csv", "Download per person (CSV)")
     # With schedules the ceiling is judged per shift there; without, per person and calendar day here.
     if not on_call.render(scope) and not people.empty:
-        load_against_ceiling(scope)
+        load_against_ceiling(scope, figures)
     if people.empty:
         return
-    history, axis = charts.history(scope)
+    history, axis = charts.history(scope, figures)
     over = "per sprint" if scope.is_sprint else ("per week" if axis == "Week from" else "per day")
     target = data.load(team_targets, scope.team).get("wake_ups") if scope.is_sprint else None
     left, right = st.columns(2)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import metrics
 import settings
 import store
-from ingest.status import data_gaps, source_status
+from metrics import catalog
 
 NAME = "status"
 HELP = "show per source: last sync, alerts, open alerts, quarantined records, last error"
@@ -20,13 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if store.is_local_file(args.db) and not Path(args.db).exists():  # a typo must not become a new database
         raise settings.ConfigError(f"database {store.display_name(args.db)} does not exist (--db, $ALERTHYGIENE_DB)")
-    table = source_status(args.db)
+    figures = metrics.read(args.db, ["sources", "data_gaps"], settings=settings.Settings())  # no figure needs the file
+    table = figures["sources"].drop(columns="last_ingested_at")
     if table.empty:
         print(f"{store.display_name(args.db)}: no data yet. Try: python -m ingest demo --db data/demo.duckdb")
         return 0
     print(f"database: {store.display_name(args.db)}")
     table["last_sync"] = table["last_sync"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M UTC")  # to the minute
     print(table.astype(object).where(table.notna(), "-").to_string(index=False))  # never 'None' or 'NaT'
-    for gap in data_gaps(args.db):
+    for gap in catalog.gap_lines(figures["data_gaps"]):
         print(f"read in part: {gap}")
     return 0

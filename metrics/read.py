@@ -1,0 +1,301 @@
+"""The one way to read figures: metric names and a scope in, every one from one computation of the facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+import settings as settings_module
+import store
+from metrics import aggregate, facts
+from metrics.cost import saving_sprints
+from metrics.period import Period, in_progress, previous, sprints_back, steps, weeks_back
+from metrics.registry import OPTIONS, REGISTRY, STAGES, TREND_SPRINTS, Metric, describe, metric
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+_LIMITS = {"slowest": 20, "quarantined": 500}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a read is about: a period, and optionally one team, one service and one signature."""
+
+    period: Period
+    team: str | None = None
+    service: str | None = None
+    signature: str | None = None
+
+    @property
+    def day(self) -> dt.date:
+        """The local date the period starts on (sprint and week windows count back from it)."""
+        return self.period.start.date()
+
+
+@dataclass
+class Figures(Mapping[str, Any]):
+    """The result of one read: figures as plain values, lists as tables (DataFrames on access).
+
+    Built from Arrow tables, which is also what the dashboard caches; `table(name)` gives the
+    Arrow form. `describe(name)` is the definition rendered from the settings the figures were
+    computed with.
+    """
+
+    scope: Scope | None
+    settings: Settings
+    values: dict[str, Any]
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.values:
+            raise KeyError(f"{name!r} was not read; this read has: {', '.join(self.values)}")
+        value = self.values[name]
+        if not isinstance(value, pa.Table):
+            return value
+        if name not in self._frames:
+            self._frames[name] = to_frame(value)
+        return self._frames[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getstate__(self) -> dict[str, Any]:  # cached as Arrow, never as DataFrames
+        return {"scope": self.scope, "settings": self.settings, "values": self.values}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
+    def table(self, name: str) -> pa.Table:
+        value = self.values[name]
+        if not isinstance(value, pa.Table):
+            raise TypeError(f"{name} is a figure, not a table")
+        return value
+
+    def describe(self, name: str) -> str:
+        """The definition of `name` with the thresholds and hours these figures were computed with."""
+        return describe(name, self.settings, self.scope.team if self.scope else None)
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow result as pandas: integers and booleans with gaps stay nullable, dates become dates."""
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_decimal(kind):  # DuckDB sums integers into 128-bit decimals: numbers, as .df() gives
+            column, kind = column.cast(pa.float64()), pa.float64()
+        if column.null_count and pa.types.is_integer(kind):
+            columns[name] = column.to_pandas(types_mapper={kind: pd.Int64Dtype()}.get)
+        elif column.null_count and pa.types.is_boolean(kind):
+            columns[name] = column.to_pandas(types_mapper={kind: pd.BooleanDtype()}.get)
+        else:
+            columns[name] = column.to_pandas(date_as_object=False)
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+
+
+def plain(value: Any) -> Any:
+    """A result cell as a plain Python value (None for SQL NULL / NaN)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+# --- planning: which facts each metric needs ---------------------------------------------------
+
+
+def _options(wanted: list[Metric], given: dict[str, Any]) -> None:
+    for name in given:
+        if name not in OPTIONS:
+            raise TypeError(f"unknown read option {name!r}; known: {', '.join(OPTIONS)}")
+        if not any(name in m.options for m in wanted):
+            takers = sorted(m.name for m in REGISTRY.values() if name in m.options)
+            raise TypeError(f"option {name!r} is taken by {', '.join(takers)}, none of which was asked for")
+
+
+def option_values(m: Metric, given: dict[str, Any], settings: Settings, scope: Scope | None) -> dict[str, Any]:
+    """The options `m` takes, as given or by default."""
+    values = {name: given.get(name, OPTIONS[name]) for name in m.options}
+    if "limit" in values and values["limit"] is None:
+        values["limit"] = _LIMITS.get(m.name)
+    if "hold_down_s" in values:
+        hold = values["hold_down_s"]
+        values["hold_down_s"] = float(settings.thresholds.hold_down_s if hold is None else hold)
+    if "as_of" in values:  # judged at that moment (default now), never after the period's end
+        moment = values["as_of"] or dt.datetime.now(dt.UTC)
+        values["as_of"] = min(scope.period.end, moment) if scope else moment
+    return values
+
+
+def buckets(m: Metric, scope: Scope, settings: Settings, given: dict[str, Any]) -> tuple[Period, ...]:
+    """The periods whose facts `m` reads, oldest first (each one a bucket of its figures)."""
+    count = given.get("count", OPTIONS["count"])
+    now = given.get("as_of") or dt.datetime.now(dt.UTC)
+    windows = {
+        "period": lambda: [scope.period],
+        "compare": lambda: _compared(scope.period, now),
+        "sprints": lambda: sprints_back(settings, count, scope.day),
+        "weeks": lambda: weeks_back(settings, count, scope.day),
+        "steps": lambda: steps(scope.period, 1 if scope.period.length <= dt.timedelta(days=31) else 7),
+        "trend": lambda: _finished(settings, TREND_SPRINTS, scope.day, now),
+        "repeat": lambda: sprints_back(settings, settings.thresholds.repeat_offender_sprints, scope.day),
+        "saving": lambda: saving_sprints(settings, scope.day),
+    }
+    return tuple(windows[m.window]())
+
+
+def _compared(period: Period, now: dt.datetime) -> list[Period]:
+    """The period before and the period; while the period is in progress, pro rata (METRICS.md,
+    Trends): the period before cut at the same elapsed time, its rest a bucket of its own."""
+    before = previous(period)
+    if not in_progress(period, now):
+        return [before, period]
+    cut = before.start + (now - period.start)
+    return [Period(before.start, cut), Period(cut, period.start), period]
+
+
+def _finished(settings: Settings, count: int, day: dt.date, now: dt.datetime) -> list[Period]:
+    """The last `count` sprints up to `day`'s, leaving out a sprint still in progress at `now`."""
+    periods = sprints_back(settings, count, day)
+    if in_progress(periods[-1], now):
+        periods = sprints_back(settings, count, previous(periods[-1]).start.date())
+    return periods
+
+
+@dataclass
+class _Frame:
+    """The metrics that read one list of buckets, and the frames whose buckets are among them."""
+
+    periods: tuple[Period, ...]
+    metrics: list[Metric] = field(default_factory=list)
+    within: list[_Frame] = field(default_factory=list)
+
+    @property
+    def all_metrics(self) -> list[Metric]:
+        return self.metrics + [m for frame in self.within for m in frame.metrics]
+
+    def needs_interruptions(self) -> bool:
+        return any(aggregate.reads_interruptions(m) for m in self.all_metrics)
+
+
+def plan(wanted: list[Metric], scope: Scope | None, settings: Settings, given: dict[str, Any]):
+    """The metrics that read stored tables only, and the fact computations the others share.
+
+    Metrics whose buckets are among another's (the period's among the last sprints', say)
+    are served by that one computation: an alert's facts depend on its own bucket only.
+    """
+    direct, frames = [], {}
+    for m in wanted:
+        if m.window == "tables":
+            direct.append(m)
+            continue
+        if scope is None:
+            raise ValueError(f"{m.name} needs a scope (a period, and optionally team, service, signature)")
+        periods = buckets(m, scope, settings, given)
+        frames.setdefault(periods, _Frame(periods)).metrics.append(m)
+    roots: list[_Frame] = []
+    for frame in sorted(frames.values(), key=lambda f: -len(f.periods)):
+        host = next((r for r in roots if set(frame.periods) <= set(r.periods)), None)
+        (host.within.append(frame) if host else roots.append(frame))
+    return direct, roots
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+def _values(settings: Settings, scope: Scope | None, periods: tuple[Period, ...] | None) -> dict[str, Any]:
+    if scope is None:
+        now = dt.datetime.now(dt.UTC)
+        scope = Scope(Period(now - dt.timedelta(days=1), now))
+    whole = Period(periods[0].start, periods[-1].end) if periods else scope.period
+    starts = [p.start for p in periods] if periods else [whole.start]
+    t = settings.thresholds
+    return facts.params(
+        settings,
+        whole,
+        scope.team,
+        scope.service,
+        starts,
+        scope.signature,
+        sprint_days=settings.sprint_length_days,
+        ceiling_day=t.paging_ceiling_per_shift * 2,
+        ceiling_week=t.paging_ceiling_per_shift * 14,
+        recent_from=starts[-2] if len(starts) > 1 else starts[0],  # the start of the last two buckets
+    )
+
+
+def _run_metrics(con, frame: _Frame, scope: Scope, settings: Settings, given, results: dict[str, Any]) -> None:
+    """One frame's statements, over the facts of its own buckets."""
+    values = _values(settings, scope, frame.periods)
+    facts.focus(con, values)
+    for stage_set in [STAGES[name] for name in STAGES if any(name in m.stages for m in frame.metrics)]:
+        values |= stage_set.values(frame.metrics) if stage_set.values else {}
+        facts.materialize_stages(con, stage_set.document, values)
+    figures = [m for m in frame.metrics if m.is_figure]
+    series = [m for m in frame.metrics if "figures_by_bucket" in m.sql]
+    if figures or series:
+        sql = aggregate.figures_sql(figures, everything=bool(series), by_team=aggregate.by_team(series))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE figures_by_bucket AS {sql}", facts.bound(sql, values))
+    for m in frame.metrics:
+        if not m.is_figure:
+            log.debug("running %s", m.name)
+            results[m.name] = facts.run(con, m.sql, {**values, **option_values(m, given, settings, scope)})
+    if figures:
+        row = facts.run(con, "SELECT * FROM figures_by_bucket WHERE team IS NULL", {}).to_pylist()[0]
+        results.update({m.name: plain(row[m.name]) for m in figures})
+
+
+def _run_frame(con, frame: _Frame, scope: Scope, settings: Settings, given, results: dict[str, Any]) -> None:
+    facts.materialize(con, _values(settings, scope, frame.periods), frame.needs_interruptions())
+    for part in [frame, *frame.within]:
+        _run_metrics(con, part, scope, settings, given, results)
+
+
+def read(
+    db: str | None,
+    names: Iterable[str],
+    scope: Scope | None = None,
+    settings: Settings | None = None,
+    **options: Any,
+) -> Figures:
+    """Every metric in `names` for `scope`, on one short-lived read connection.
+
+    Metrics that read the same buckets (the period, the period and the one before, the last
+    sprints, ...) share one computation of the facts. Figures come back as plain values,
+    lists as tables. An unknown name raises KeyError; an option no asked-for metric takes
+    raises TypeError. `settings=None` loads ./alerthygiene.toml (or the defaults).
+    """
+    names = list(dict.fromkeys([names] if isinstance(names, str) else names))
+    settings = settings if settings is not None else settings_module.load()
+    wanted = [metric(n) for n in names]
+    for m in wanted:
+        if m.grain == "column":
+            raise KeyError(f"{m.name} is a column of {m.of}: read {m.of!r}")
+    _options(wanted, options)
+    direct, frames = plan(wanted, scope, settings, options)
+    results: dict[str, Any] = {}
+    with store.reading(db) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        base = _values(settings, scope, None)
+        for m in direct:
+            results[m.name] = facts.run(con, m.sql, {**base, **option_values(m, options, settings, scope)})
+        if frames:
+            first = min(f.periods[0].start for f in frames)
+            last = max(f.periods[-1].end for f in frames)
+            facts.register_calendars(con, settings, facts.years_of(Period(first, last)))
+        for frame in frames:
+            _run_frame(con, frame, scope, settings, options, results)
+    return Figures(scope, settings, {name: results[name] for name in names})

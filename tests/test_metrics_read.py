@@ -1,0 +1,191 @@
+"""The read API: one call, one computation of the facts per window, loud failures, Arrow results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from metrics_fixtures import T0, alert, at, build, page, person, review
+
+import metrics
+from metrics import catalog, facts
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+S = Settings()
+P = metrics.sprint_period(S, T0.date())  # Monday 2 March 2026, UTC
+LISTS = ["noisy", "alert_list", "interruption_list", "people_load", "paging_load", "hold_down_replay",
+         "new_signatures", "hours_lost_by_signature", "interruptions_by_hour", "response_spread"]
+
+
+@pytest.fixture
+def db(tmp_path):
+    a1 = alert(at(60), ack_s=30, resolve_s=60, acknowledged_by="ann", service="api", url="https://pd/1")
+    a2 = alert(at(120), ack_s=60, resolve_s=120, service="api", url="https://pd/2")
+    a3 = alert(at(180), ack_s=90, resolve_s=180, service="api")
+    a4 = alert(at(240), ack_s=120, resolve_s=240, service="api")
+    a5 = alert(at(300), ack_s=150, resolve_s=3600, service="api", signature="api|slow")
+    w1 = alert(at(2000), resolve_s=30, team="web", service="www", signature="www|blip")
+    rows = [a1, a2, a3, a4, a5, w1, alert(P.start - dt.timedelta(days=3), resolve_s=5)]
+    notes = [page(a1, "ann"), page(a2, "bob", 30, "push"), page(a5, "ann", 0, "sms"),
+             page(a3, "cat", 0, "other")]  # a channel that could not be read: a3 keeps the fallback
+    people = [person("ann", "Asia/Kolkata"), person("bob")]
+    reviews = [review("api|slow", "noise", at(1)), review("api|slow", "actionable", at(400), note="keep it")]
+    quarantine = [
+        {"source": "pagerduty", "stream": "incidents", "record_hash": f"h{k}", "raw": "{}",
+         "reason": f"bad record {k}", "quarantined_at": at(k)} for k in range(3)
+    ]
+    return build(tmp_path / "read.duckdb", alerts=rows, notifications=notes, people=people, reviews=reviews,
+                 quarantine=quarantine)
+
+
+def test_one_read_equals_separate_reads(db):
+    names = [*metrics.figure_names(), *LISTS, "compare", "per_sprint", "trends", "repeat_offenders"]
+    together = metrics.read(db, names, metrics.Scope(P, "core"), S)
+    for name in names:
+        alone = metrics.read(db, [name], metrics.Scope(P, "core"), S)
+        if isinstance(together.values[name], pa.Table):
+            pd.testing.assert_frame_equal(together[name], alone[name], obj=name)
+        else:
+            assert together[name] == alone[name], name
+    assert list(together) == names  # in the order asked
+
+
+def test_the_facts_are_computed_once_per_window(db, monkeypatch):
+    calls = []
+    original = facts.materialize
+    monkeypatch.setattr(facts, "materialize", lambda *a, **k: calls.append(a[1]["buckets"]) or original(*a, **k))
+    metrics.read(db, [*metrics.figure_names(), *LISTS], metrics.Scope(P), S)
+    assert calls == [[P.start]]  # every figure and list of the period: one computation
+    calls.clear()
+    metrics.read(db, ["teams", "sources", "services", "quarantined", "follow_through"], settings=S)
+    assert calls == []  # lists of stored tables need no facts
+
+
+def test_figures_are_plain_values_and_lists_are_arrow_tables(db):
+    figures = metrics.read(db, ["alerts", "tta_median_s", "noisy"], metrics.Scope(P, "core"), S)
+    assert figures["alerts"] == 5 and isinstance(figures["alerts"], int)
+    assert figures["tta_median_s"] == pytest.approx(90)
+    assert isinstance(figures.table("noisy"), pa.Table) and isinstance(figures["noisy"], pd.DataFrame)
+    assert figures["noisy"]["signature"].tolist() == ["api|disk # full", "api|slow"]
+    with pytest.raises(KeyError, match="was not read"):
+        figures["flaps"]
+
+
+def test_the_cached_form_holds_arrow_not_dataframes(db):
+    figures = metrics.read(db, ["noisy"], metrics.Scope(P), S)
+    assert not figures["noisy"].empty  # converted once for the reader...
+    copy = pickle.loads(pickle.dumps(figures))
+    assert copy._frames == {} and copy.table("noisy").equals(figures.table("noisy"))  # ...but kept as Arrow
+    assert len(pickle.dumps(figures)) < 2 * figures.table("noisy").nbytes + 4096
+
+
+def test_misuse_fails_loudly_before_reading(db):
+    scope = metrics.Scope(P)
+    with pytest.raises(TypeError, match="hold_down_s.*hold_down_replay"):
+        metrics.read(db, ["noisy"], scope, S, hold_down_s=60)
+    with pytest.raises(TypeError, match="unknown read option"):
+        metrics.read(db, ["noisy"], scope, S, holddown=60)
+    with pytest.raises(KeyError, match="payback is a column of fix_planner"):
+        metrics.read(db, ["payback"], scope, S)
+    with pytest.raises(KeyError, match="noise_diagnosis is a column of noisy"):
+        metrics.read(db, ["noise_diagnosis"], scope, S)
+    with pytest.raises(ValueError, match="needs a scope"):
+        metrics.read(db, ["alerts"], None, S)
+
+
+def test_columns_are_described_with_their_table(db):
+    figures = metrics.read(db, ["fix_planner", "noisy"], metrics.Scope(P), S)
+    assert "fix estimate" in figures.describe("payback")
+    assert "last 3 finished sprints" in figures.describe("projected_saving")
+    assert "60 s of another signature" in figures.describe("noise_diagnosis")
+    assert {"projected_saving_h", "payback_sprints"} <= set(figures["fix_planner"].columns)
+    assert "diagnosis" in figures["noisy"].columns
+
+
+def test_a_signature_scope_reads_only_that_signature(db):
+    whole = metrics.read(db, ["alert_list", "interruption_list"], metrics.Scope(P), S)
+    one = metrics.read(db, ["alert_list", "interruption_list", "signature_reviews", "hold_down_replay"],
+                       metrics.Scope(P, signature="api|slow"), S, hold_down_s=60)
+    mine = whole["alert_list"][whole["alert_list"]["signature"] == "api|slow"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(one["alert_list"], mine)
+    assert one["interruption_list"]["person_id"].tolist() == ["ann"]
+    assert one["signature_reviews"]["verdict"].tolist() == ["actionable", "noise"]  # newest first
+    assert one["signature_reviews"]["note"].tolist()[0] == "keep it"
+    assert one["hold_down_replay"]["signature"].tolist() == ["api|slow"]
+
+
+def test_alert_list_pages(db):
+    scope = metrics.Scope(P)
+    everything = metrics.read(db, ["alert_list"], scope, S)["alert_list"]
+    page_two = metrics.read(db, ["alert_list"], scope, S, limit=2, offset=2)["alert_list"]
+    assert len(everything) == 6
+    assert page_two["source_id"].tolist() == everything["source_id"].tolist()[2:4]
+
+
+def test_slowest_lists_the_longest_to_resolve_with_links(db):
+    slowest = metrics.read(db, ["slowest"], metrics.Scope(P, "core"), S, limit=2)["slowest"]
+    assert slowest["ttr_s"].tolist() == [3600, 240]
+    assert slowest["title"].tolist() == ["slow", "disk # full"]
+    default = metrics.read(db, ["slowest"], metrics.Scope(P), S)["slowest"]
+    assert len(default) == 6 and default["url"].notna().sum() == 2
+
+
+def test_response_spread_gives_box_plot_statistics(db):
+    spread = metrics.read(db, ["response_spread"], metrics.Scope(P), S)["response_spread"]
+    core = spread[(spread["per"] == "team") & (spread["name"] == "core")].set_index("measure")
+    # TTR of core: 60, 120, 180, 240, 3600 s. Quartiles 120, 180, 240; IQR 120, so the upper
+    # whisker stops at the largest time within 240 + 180 = 420 s, and 3600 s lies beyond it.
+    assert (core.loc["ttr", "q1"], core.loc["ttr", "median"], core.loc["ttr", "q3"]) == (120, 180, 240)
+    assert core.loc["ttr", "lower_fence"] == 60 and core.loc["ttr", "upper_fence"] == 240
+    assert core.loc["ttr", "alerts"] == 5
+    assert core.loc["tta", "median"] == 90  # 30, 60, 90, 120, 150 s
+    www = spread[(spread["per"] == "service") & (spread["name"] == "www")]
+    assert www["measure"].tolist() == ["ttr"]  # never acknowledged: no TTA box
+
+
+def test_interruptions_by_hour_count_pages_in_local_time(db):
+    by_hour = metrics.read(db, ["interruptions_by_hour"], metrics.Scope(P), S)["interruptions_by_hour"]
+    cells = {(row.weekday, row.hour): row.interruptions for row in by_hour.itertuples()}
+    # ann in Kolkata (+05:30) paged at 01:00 and 05:00 UTC on Monday: 06:30 and 10:30 her time;
+    # bob (no zone: UTC) at 02:00:30; a3, a4 and w1 page "unknown" at created_at, in UTC.
+    assert cells == {(0, 6): 1, (0, 10): 1, (0, 2): 1, (0, 3): 1, (0, 4): 1, (1, 9): 1}
+    assert sum(cells.values()) == metrics.read(db, ["interruptions"], metrics.Scope(P), S)["interruptions"]
+
+
+def test_services_teams_sources_quarantine_and_data_gaps(db):
+    known = metrics.read(db, ["services", "teams", "sources", "quarantined", "data_gaps"], settings=S, limit=2)
+    assert known["services"].values.tolist() == [["core", "api"], ["web", "www"]]
+    assert known["teams"]["team"].tolist() == ["core", "web"]
+    assert known["sources"].set_index("source").loc["pagerduty", "quarantined"] == 3
+    assert known["quarantined"]["reason"].tolist() == ["bad record 2", "bad record 1"]  # newest, at most 2
+    assert catalog.gap_lines(known["data_gaps"]) == [
+        "pagerduty: 1 notification of unknown channel (an alert with only these gets the interruption fallback)"]
+
+
+def test_the_json_report_parses_when_queries_are_slow(tmp_path, db):
+    """DuckDB draws a progress bar on stdout for slow queries; it must never reach the JSON."""
+    slow = (
+        "import sys, duckdb\n"
+        "connect = duckdb.connect\n"
+        "def eager(*args, **kwargs):  # a query over 1 ms counts as slow: the bar would show at once\n"
+        "    con = connect(*args, **kwargs)\n"
+        "    con.execute('SET progress_bar_time = 1')\n"
+        "    return con\n"
+        "duckdb.connect = eager\n"
+        "from metrics.__main__ import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ALERTHYGIENE_DB"} | {"PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", slow, "report", "--db", db, "--sprint", T0.date().isoformat(),
+                           "--format", "json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["alerts"] == 6
