@@ -12,7 +12,7 @@ import settings as settings_module
 import store
 from advisor import cli as advisor_cli
 from metrics.period import Period, between, sprint_period
-from metrics.read import Scope, read
+from metrics.read import read
 from metrics.report import DOCUMENT_NAMES, JSON_NAMES, RENDERERS, build
 from outbound import cli as outbound_cli
 from outbound.http import SendError

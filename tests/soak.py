@@ -19,10 +19,10 @@ from pathlib import Path
 
 import requests
 
+from tests import reads
 from tests.am_servers import ALERTS_PER_BODY, TOKEN, numbered_body, start_receiver, wait_until
 from tests.conftest import ROOT
 from tests.provider_servers import FAST, FakeOnCall, iso, oncall_history, serve
-from tests import reads
 
 SYNC_SECRET = "oncall-soak-4d4d4d"
 

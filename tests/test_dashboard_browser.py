@@ -9,10 +9,10 @@ import re
 import shutil
 
 import pytest
+import reads
 
 import metrics
 import settings
-import reads
 from ingest.sources.demo import load_demo
 from tests.browser import (
     chromium_page,

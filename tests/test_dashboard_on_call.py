@@ -6,10 +6,10 @@ import csv
 import io
 
 import pytest
+import reads
 
 import metrics
 import settings
-import reads
 import store
 from metrics import oncall
 from tests.apptest import freeze_today, open_page

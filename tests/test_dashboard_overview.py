@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import reads
 from streamlit.testing.v1 import AppTest
 
 import metrics
 import settings
-import reads
 from ingest.sources.demo import load_demo
 from tests.apptest import DASHBOARD, freeze_today, open_page
 from tests.conftest import DEMO_END

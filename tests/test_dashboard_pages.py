@@ -6,11 +6,11 @@ import datetime as dt
 import shutil
 
 import pytest
+import reads
 from streamlit.testing.v1 import AppTest
 
 import metrics
 import settings
-import reads
 import store
 from tests.apptest import freeze_today, new_app, open_page
 from tests.conftest import DEMO_END

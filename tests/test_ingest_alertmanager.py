@@ -10,9 +10,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import reads
 
 import settings
-import reads
 import store
 from ingest.imports import ImportFailed
 from ingest.sources import alertmanager, alertmanager_import
@@ -240,9 +240,10 @@ def test_an_unreadable_line_fails_the_import_and_stops_the_mapping(db, tmp_path,
 
 
 def test_alerts_dropped_past_max_alerts_are_recorded_and_shown(tmp_path, capsys):
+    from reads import data_gaps
+
     from ingest.cli import main
     from ingest.load import IngestRun
-    from reads import data_gaps
 
     db = str(tmp_path / "am.duckdb")
     run = IngestRun(db, alertmanager.SOURCE)
@@ -283,9 +284,10 @@ def test_a_broken_line_after_parts_were_written_says_what_was_loaded_and_exits_1
 def test_a_file_of_payloads_records_the_alerts_dropped_as_the_receiver_does(tmp_path, capsys):
     """The bulk import (alertmanager-json) counts truncatedAlerts too, and a payload that came
     through the receiver as well counts once."""
+    from reads import data_gaps
+
     from ingest.cli import main
     from ingest.load import IngestRun
-    from reads import data_gaps
 
     db = str(tmp_path / "am.duckdb")
     run = IngestRun(db, alertmanager.SOURCE)  # the receiver got the truncated notification

@@ -14,10 +14,10 @@ import subprocess
 import sys
 
 import pytest
+import reads
 
 import metrics
 import settings
-import reads
 from ingest.sources import SOURCES, jsm, opsgenie
 from ingest.sync import Context
 from tests.provider_servers import (

@@ -13,10 +13,10 @@ import subprocess
 import sys
 
 import pytest
+import reads
 
 import metrics
 import settings
-import reads
 from ingest import lifecycle
 from ingest.sources import SOURCES
 from tests.provider_servers import FakeOnCall, oncall_account, query, run_source, scalar, serve

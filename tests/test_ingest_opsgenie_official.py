@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
-import metrics
 import reads
 from reads import data_gaps
+
+import metrics
 from tests.provider_servers import FakeOpsgenie, opsgenie_account, query, run_source, scalar, serve
 
 KEY = "og-official-SECRET-2288"

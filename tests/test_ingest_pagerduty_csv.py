@@ -10,9 +10,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import reads
 
 import metrics
-import reads
 from ingest import cli
 from ingest.sources import csv_exports
 from tests.provider_servers import FakePagerDuty, pagerduty_account, query, run_source, scalar, serve

@@ -12,10 +12,10 @@ import subprocess
 import sys
 
 import pytest
-
-import metrics
 import reads
 from reads import data_gaps
+
+import metrics
 from tests.provider_servers import FakePagerDuty, pagerduty_account, query, run_source, scalar, serve
 
 TOKEN = "pd-official-SECRET-4411"

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import requests
+from reads import source_status
 
 import settings
 import store
@@ -20,7 +21,6 @@ from ingest.http import HttpPolicy, ProviderError
 from ingest.load import saved_cursor
 from ingest.mapping import parse_time
 from ingest.sources import alertmanager, prometheus
-from reads import source_status
 from ingest.sync import SyncRequest
 from ingest.webhook_spool import PAYLOAD, read_segment
 from store.migrations import MIGRATIONS

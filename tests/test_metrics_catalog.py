@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from metrics_fixtures import T0, alert, at, build, person
-
-import metrics
 import reads
+from metrics_fixtures import T0, alert, at, build, person
 
 
 def test_teams_and_sources(tmp_path):

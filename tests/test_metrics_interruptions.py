@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+import reads
 from metrics_fixtures import T0, alert, at, build, page, person
 
 import metrics
-import reads
 from settings import Hours, Settings, TeamSettings
 
 UTC = dt.UTC

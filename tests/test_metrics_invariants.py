@@ -6,12 +6,12 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+import reads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from metrics_fixtures import T0, alert, build, page, person
 
 import metrics
-import reads
 from settings import Settings
 
 S = Settings()

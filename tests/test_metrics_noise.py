@@ -6,10 +6,10 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+import reads
 from metrics_fixtures import T0, alert, build, review
 
 import metrics
-import reads
 from settings import Settings
 
 S = Settings()

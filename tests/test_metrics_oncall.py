@@ -6,13 +6,13 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+import reads
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 import metrics
 import settings
-import reads
 from ingest.shifts import pieces
 from metrics import oncall
 from tests.metrics_fixtures import alert, build, page

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import reads
 from metrics_fixtures import T0, alert, build, page
 
 import metrics
-import reads
 from settings import Settings
 
 S = Settings()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import reads
 from metrics_fixtures import T0, alert, at, build
 
 import metrics
-import reads
 from settings import Settings
 
 S = Settings()

@@ -7,12 +7,12 @@ import json
 import shutil
 
 import pytest
+import reads
 from conftest import DEMO_END
 from outcome_servers import FakeSlack, serve
 from ticket_servers import FakeGitHub
 
 import metrics
-import reads
 from metrics import __main__ as cli
 from settings import Settings
 

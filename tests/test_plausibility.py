@@ -8,7 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from reads import summary
 
 import settings
 from ingest import cli
@@ -16,7 +19,6 @@ from ingest.mapping import FUTURE_SKEW, Mapped, implausible, map_each
 from ingest.sources import alertmanager, alertmanager_import, oncall
 from ingest.sync import Context
 from metrics import between
-from reads import summary
 from tests.provider_servers import query, scalar
 
 FIXTURES = Path(__file__).parent / "fixtures"
