@@ -17,6 +17,9 @@ class ImportOptions:
     time_zone: str | None = None  # the zone of a CSV's times written without one (a PagerDuty export's)
 
 
+NO_OPTIONS = ImportOptions()  # the defaults (frozen, so one instance serves every call)
+
+
 @dataclass(frozen=True)
 class ImportFormat:
     """`load(path, db, settings, options)` loads one file and returns its finished IngestRun."""

@@ -9,7 +9,9 @@ import re
 import tomllib
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 import metrics
 import settings

@@ -16,7 +16,15 @@ import requests
 
 import store
 from ingest.webhook_spool import PAYLOAD, Record, Spool, encode, read_segment
-from tests.am_servers import ALERTS_PER_BODY, REPO, TOKEN, free_port, numbered_body, start_receiver, wait_until
+from tests.am_servers import (
+    ALERTS_PER_BODY,
+    REPO,
+    TOKEN,
+    free_port,
+    numbered_body,
+    start_receiver,
+    wait_until,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

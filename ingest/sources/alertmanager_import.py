@@ -18,7 +18,7 @@ from tqdm import tqdm
 import settings as settings_module
 import store
 from ingest.ahead import ahead
-from ingest.imports import ImportFailed, ImportFormat, ImportOptions, register
+from ingest.imports import NO_OPTIONS, ImportFailed, ImportFormat, ImportOptions, register
 from ingest.load import IngestRun
 from ingest.mapping import FUTURE_SKEW, Mapped
 from ingest.sources import alertmanager
@@ -287,7 +287,7 @@ def dropped_alerts(path: str) -> Mapped:
     return out
 
 
-def load_file(path: str, db: str, config: settings_module.Settings, options: ImportOptions = ImportOptions()) -> IngestRun:
+def load_file(path: str, db: str, config: settings_module.Settings, options: ImportOptions = NO_OPTIONS) -> IngestRun:
     """Import a file of webhook payloads into `db`, one short write transaction per part; the
     next part is mapped while one is written."""
     if not Path(path).is_file():

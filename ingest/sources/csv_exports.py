@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import settings
 import store
-from ingest.imports import ImportFailed, ImportFormat, ImportOptions, register
+from ingest.imports import NO_OPTIONS, ImportFailed, ImportFormat, ImportOptions, register
 from ingest.load import IngestRun
 from ingest.mapping import EARLIEST_YEAR, LATEST_YEAR, Mapped, MappingError, as_json, map_each
 from ingest.signature import title_signature
@@ -421,7 +421,7 @@ _KEEP = {"alerts": {column: "keep" for column in (
 
 
 def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable, zone_required: bool = False) -> Callable:
-    def load(path: str, db: str, config: settings.Settings, options: ImportOptions = ImportOptions()) -> IngestRun:
+    def load(path: str, db: str, config: settings.Settings, options: ImportOptions = NO_OPTIONS) -> IngestRun:
         reader, handle = _reader(path)
         handle.close()
         found = resolve_columns(list(reader.fieldnames), columns, required, path)
