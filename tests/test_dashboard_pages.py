@@ -226,3 +226,28 @@ def test_without_a_name_the_page_says_so_before_and_when_saving(monkeypatch, dem
     assert [t.value for t in app.toast] == ["Targets of payments saved (not named: add your name in the sidebar)"]
     with store.reading(demo_copy) as con:
         assert con.execute("SELECT set_by FROM targets WHERE team = 'payments'").fetchall() == [(None,)]
+
+
+def test_a_loud_signatures_firings_come_page_by_page_newest_first(monkeypatch, demo_db):
+    from views import signature
+
+    monkeypatch.setattr(signature, "TIMELINE_ALERTS", 4)  # pages of 4, so the demo's loudest has several
+    app = open_page(monkeypatch, demo_db, "views/retro.py", team="search", sprint=LAST_SPRINT)
+    chosen = app.selectbox(key="retro_signature").value
+    pages = app.selectbox(key=f"firings_{chosen}")
+    count = len(pages.options)
+    assert count >= 3 and pages.options[0].startswith("1–4 of ") and pages.options[0].endswith("(newest)")
+    period = metrics.sprint_period(settings.Settings(), dt.date.fromisoformat(LAST_SPRINT))
+    every = metrics.read(demo_db, ["alert_list"], metrics.Scope(period, "search", None, chosen))["alert_list"]
+    newest_first = every.sort_values("created_at", ascending=False)["source_id"].tolist()
+
+    def listed(app) -> list[str]:
+        (alerts,) = [d for d in app.dataframe if "own_verdict" in d.value]
+        return alerts.value["source_id"].tolist()
+
+    assert listed(app) == newest_first[:4]
+    pages.set_value(4).run()  # the second page: firings 5-8
+    assert listed(app) == newest_first[4:8]
+    app.selectbox(key=f"firings_{chosen}").set_value(4 * (count - 1)).run()  # the oldest, maybe fewer than 4
+    assert listed(app) == newest_first[4 * (count - 1):]
+    assert app.selectbox(key=f"firings_{chosen}").options[-1].endswith("(oldest)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import plotly.express as px
@@ -25,6 +27,25 @@ LABELS = {
     "disturbed_nights": "Disturbed nights",
 }
 SO_FAR = " (so far)"
+
+
+def draw(build: Callable[..., go.Figure], *args: Any, where: Any = None, **kwargs: Any) -> None:
+    """Show build(*args, **kwargs) across the column (or in `where`), built once per distinct input.
+
+    Plotly takes about 0.1 s to build and validate a figure, which every rerun of every page paid;
+    a figure kept by its inputs (frames hashed by content) is only serialised. `build` must be pure:
+    it returns a figure and writes nothing to the page.
+    """
+    name = f"{build.__code__.co_filename}:{build.__qualname__}"
+    figure = _built(build, name, args, tuple(sorted(kwargs.items())))
+    (where or st).plotly_chart(figure, width="stretch")
+
+
+# Shared, never copied: a figure is only read after it is built (st.plotly_chart serialises it).
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=6 * 3600)
+def _built(_build: Callable[..., go.Figure], name: str, args: tuple, kwargs: tuple) -> go.Figure:
+    # `name` identifies `_build` in the key (functions themselves are not hashed).
+    return _build(*args, **dict(kwargs))
 
 
 def _tidy(figure: go.Figure, height: int = 360) -> go.Figure:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
-from views import data, format, page, signature
+from views import charts, data, format, page, signature
 
 DIAGNOSIS_HELP = "What the figures suggest; the usual fix is shown up close."
 ALL_TEAMS_COLUMNS = {"team": st.column_config.TextColumn("Team", width=90)}
@@ -40,7 +41,7 @@ def ranking_columns(figures: metrics.Figures) -> dict:
     }
 
 
-def ranking_chart(ranked: pd.DataFrame) -> None:
+def ranking_chart(ranked: pd.DataFrame) -> go.Figure:
     top = format.ranked_labels(ranked.head(15)).iloc[::-1]
     figure = px.bar(
         top.assign(noise=top["noise_ratio"]), x="alerts", y="label", orientation="h", color="noise",
@@ -49,7 +50,7 @@ def ranking_chart(ranked: pd.DataFrame) -> None:
         title=_ranking_title(len(top), len(ranked)), hover_data={"noise": ":.0%", "label": False},
     )
     figure.update_layout(height=480, margin={"t": 48, "b": 8}, coloraxis_colorbar={"tickformat": ".0%"})
-    st.plotly_chart(figure, width="stretch")
+    return figure
 
 
 def ranking_table(scope: page.Scope, figures: metrics.Figures) -> None:
@@ -124,7 +125,7 @@ def render() -> None:
     if ranked.empty:
         page.nothing_in_period(scope)
         return
-    ranking_chart(ranked)
+    charts.draw(ranking_chart, ranked)
     ranking_table(scope, figures)
     drill_down(scope, ranked)
 

@@ -115,14 +115,13 @@ def trends(scope: page.Scope, figures, bounds: dict) -> None:
         st.info("No alerts to draw over time here.")
         return
     over = "per sprint" if scope.is_sprint else ("per week" if axis == "Week from" else "per day")
-    st.plotly_chart(charts.per_step_bars(frame, "alerts", f"Alerts {over}, by team", axis), width="stretch")
+    charts.draw(charts.per_step_bars, frame, "alerts", f"Alerts {over}, by team", axis)
     left, right = st.columns(2)
     wake_target = bounds["wake_ups"].value if "wake_ups" in bounds and scope.is_sprint else None
-    left.plotly_chart(charts.per_step_lines(frame, "wake_ups", f"Wake-ups {over}", axis, target=wake_target),
-                      width="stretch")
+    charts.draw(charts.per_step_lines, frame, "wake_ups", f"Wake-ups {over}", axis, target=wake_target, where=left)
     noise_target = bounds["noise_ratio"].value if "noise_ratio" in bounds else None
-    right.plotly_chart(charts.per_step_lines(frame, "noise_ratio", f"Noise ratio {over}", axis, percent=True,
-                                             target=noise_target), width="stretch")
+    charts.draw(charts.per_step_lines, frame, "noise_ratio", f"Noise ratio {over}", axis, percent=True,
+                target=noise_target, where=right)
     charts.note_so_far(frame)
     page.download_csv(frame, f"over-time-{page.slug(scope)}.csv", "Download these figures (CSV)")
 

@@ -39,6 +39,10 @@ def distributions(spread: pd.DataFrame, per: str) -> None:
     if mine.empty:
         st.caption("No acknowledged or resolved alerts in this period.")
         return
+    charts.draw(distribution_figure, mine, per)
+
+
+def distribution_figure(mine: pd.DataFrame, per: str) -> go.Figure:
     figure = go.Figure()
     for measure, name in MEASURES.items():
         rows = mine[mine["measure"] == measure]
@@ -52,7 +56,7 @@ def distributions(spread: pd.DataFrame, per: str) -> None:
     figure.update_yaxes(type="log", title="Time (log scale)", tickvals=[minutes for minutes, _ in LOG_TICKS],
                         ticktext=[text for _, text in LOG_TICKS])
     figure.update_xaxes(title=per.title())
-    st.plotly_chart(figure, width="stretch")
+    return figure
 
 
 def slowest(scope: page.Scope, figures: metrics.Figures) -> None:
@@ -97,7 +101,7 @@ def render() -> None:
                                 (right, "ttr_median_s", f"MTTR {over} (minutes)")):
         frame = history.assign(**{name: history[name] / 60})
         bound = target.value / 60 if target is not None and name == "tta_median_s" else None
-        column.plotly_chart(charts.per_step_lines(frame, name, title, axis, target=bound), width="stretch")
+        charts.draw(charts.per_step_lines, frame, name, title, axis, target=bound, where=column)
     charts.note_so_far(history)
     slowest(scope, figures)
 

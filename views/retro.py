@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
 import store
 from metrics import fix_effect, report
 from metrics.fix_effect import effect_text, how_fixed
-from views import data, format, identity, page, signature
+from views import charts, data, format, identity, page, signature
 
 VERDICTS = list(format.VERDICTS)
 VERDICT_HELP = {
@@ -134,11 +135,15 @@ def progress(ranked: pd.DataFrame, decided: set[str]) -> None:
                 help="Signatures of the period given a verdict by someone looking at this period.")
     by_verdict = (ranked.assign(verdict=ranked["verdict"].map(format.verdict).replace(format.MISSING, "Not reviewed"))
                   .groupby("verdict", as_index=False)["alerts"].sum())
+    right.markdown("**The period's alerts by the verdict on their signature**")  # wraps where a chart title is cut
+    charts.draw(verdict_bars, by_verdict, where=right)
+
+
+def verdict_bars(by_verdict: pd.DataFrame) -> go.Figure:
     figure = px.bar(by_verdict, x="alerts", y="verdict", orientation="h", color="verdict",
                     color_discrete_map=COLOURS, labels={"alerts": "Alerts", "verdict": ""})
     figure.update_layout(height=170, showlegend=False, margin={"t": 8, "b": 8, "l": 8, "r": 8})
-    right.markdown("**The period's alerts by the verdict on their signature**")  # wraps where a chart title is cut
-    right.plotly_chart(figure, width="stretch")
+    return figure
 
 
 def queue_frame(ranked: pd.DataFrame, decisions: pd.DataFrame, scope: page.Scope) -> pd.DataFrame:

@@ -6,13 +6,14 @@ import datetime as dt
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
-from views import data, format, page
+from views import charts, data, format, page
 
 BUCKETS = {"business": "Business", "off": "Off hours", "sleep": "Sleep"}
-TIMELINE_ALERTS = 500  # the firings drawn for one signature: its latest (a loud one has thousands)
+TIMELINE_ALERTS = 500  # the firings drawn and listed for one signature at a time (a loud one has thousands)
 
 
 def picker(ranked: pd.DataFrame, key: str, label: str = "Signature", preferred: str | None = None) -> str:
@@ -39,26 +40,46 @@ def summary(row: pd.Series) -> None:
     st.caption(f"Signature: {format.inert(row['signature'])}")
 
 
+def firings_page(signature: str, alerts: int) -> int:
+    """How many of its newest firings to skip: a choice of pages of TIMELINE_ALERTS when there are more."""
+    alerts = int(alerts)
+    if alerts <= TIMELINE_ALERTS:
+        return 0
+    starts = range(0, alerts, TIMELINE_ALERTS)
+
+    def label(skip: int) -> str:
+        last = min(skip + TIMELINE_ALERTS, alerts)
+        which = " (newest)" if skip == 0 else " (oldest)" if last == alerts else ""
+        return f"{skip + 1:,}–{last:,} of {alerts:,}{which}"
+
+    return st.selectbox("Firings shown, newest first", starts, format_func=label, key=f"firings_{signature}",
+                        help=f"A loud alert fires thousands of times: its firings come {TIMELINE_ALERTS} at a time.")
+
+
 def detail(scope: page.Scope, signature: str, alerts: int) -> metrics.Figures:
-    """One read for the drill-down: its latest firings (of `alerts` in the period), pages and reviews."""
+    """One read for the drill-down: one page of its firings (of `alerts` in the period), pages and reviews."""
+    newest = int(alerts) - firings_page(signature, alerts)  # the firings are read oldest first
+    offset = max(newest - TIMELINE_ALERTS, 0)
     return data.read(["alert_list", "interruption_list", "signature_reviews"], scope.about(signature),
-                     limit=TIMELINE_ALERTS, offset=max(int(alerts) - TIMELINE_ALERTS, 0))
+                     limit=newest - offset, offset=offset)
 
 
 def timeline(figures: metrics.Figures, alerts: int) -> None:
-    """When it fired: each firing as a bar from creation to resolution (the latest ones, if many)."""
+    """When it fired: each firing as a bar from creation to resolution (the page of them chosen, if many)."""
     alerts_ = figures["alert_list"]
     if alerts_.empty:
         st.caption("No firings in this period.")
         return
-    _draw_timeline(alerts_)
+    # An alert still open is drawn up to now, to the minute (so the drawn figure is kept a minute).
+    now = pd.Timestamp(dt.datetime.now(dt.UTC)).floor("min")
+    charts.draw(_timeline_figure, alerts_.assign(resolved_at=alerts_["resolved_at"].fillna(now)))
     if alerts > len(alerts_):
-        st.caption(f"Its latest {len(alerts_):,} firings of {int(alerts):,} in the period.")
+        st.caption(f"{len(alerts_):,} of its {int(alerts):,} firings in the period, as chosen above.")
 
 
-def _draw_timeline(alerts: pd.DataFrame) -> None:
+def _timeline_figure(alerts: pd.DataFrame) -> go.Figure:
     frame = alerts.assign(
-        ended=alerts["resolved_at"].fillna(pd.Timestamp(dt.datetime.now(dt.UTC))),
+        ended=alerts["resolved_at"],
         state=alerts["is_transient"].map({True: "Transient", False: "Not transient"}),
         acknowledged=format.texts(alerts["tta_s"], format.duration),
         resolved=format.texts(alerts["ttr_s"], format.duration),
@@ -73,7 +94,7 @@ def _draw_timeline(alerts: pd.DataFrame) -> None:
         title="When it fired", color_discrete_map={"Transient": "#c0392b", "Not transient": "#7f8c8d"},
     )
     figure.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8}, legend_title_text="")
-    st.plotly_chart(figure, width="stretch")
+    return figure
 
 
 def who_it_paged(pages: pd.DataFrame) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
@@ -35,7 +36,7 @@ def tiles(scope: page.Scope, figures: metrics.Figures) -> None:
             column.markdown(line)
 
 
-def per_person(people: pd.DataFrame) -> None:
+def per_person(people: pd.DataFrame) -> go.Figure:
     long = people.melt(id_vars=["person_name"], value_vars=list(BUCKET_COLUMNS), var_name="bucket",
                        value_name="count").assign(bucket=lambda f: f["bucket"].map(BUCKET_COLUMNS))
     figure = px.bar(long, x="count", y="person_name", color="bucket", orientation="h",
@@ -44,17 +45,17 @@ def per_person(people: pd.DataFrame) -> None:
                     color_discrete_map={"Business hours": "#7fb3d5", "Off hours": "#f5b041", "Sleep hours": "#c0392b"})
     figure.update_layout(height=max(260, 28 * len(people)), margin={"t": 48, "b": 8},
                          yaxis={"categoryorder": "total ascending"})
-    st.plotly_chart(figure, width="stretch")
+    return figure
 
 
-def heatmap(by_hour: pd.DataFrame) -> None:
+def heatmap(by_hour: pd.DataFrame) -> go.Figure:
     grid = (by_hour.pivot_table(index="hour", columns="weekday", values="interruptions", aggfunc="sum")
             .reindex(index=range(24), columns=range(7)).fillna(0))
     figure = px.imshow(grid.values, x=WEEKDAYS, y=[f"{h:02d}:00" for h in range(24)], aspect="auto",
                        color_continuous_scale="Reds", labels={"color": "Interruptions"},
                        title="When people were paged, in their own time zone")
     figure.update_layout(height=520, margin={"t": 48, "b": 8})
-    st.plotly_chart(figure, width="stretch")
+    return figure
 
 
 def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
@@ -67,13 +68,7 @@ def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
     if load.empty:
         st.caption("Nobody was paged in this period.")
         return
-    figure = px.scatter(load, x="day", y="interruptions", color="person_name",
-                        labels={"interruptions": f"Interruptions per person per {per}",
-                                "day": "Day" if per == "day" else "Week starting", "person_name": ""},
-                        title=f"Each dot: one person's {per}")
-    charts.reference_line(figure, float(load["ceiling"].iloc[0]), "ceiling")
-    figure.update_layout(height=360, margin={"t": 48, "b": 8})
-    st.plotly_chart(figure, width="stretch")
+    charts.draw(load_figure, load, per)
     over = load[load["over_ceiling"]].reset_index(drop=True)
     if over.empty:
         st.success("Nobody went over the ceiling in this period.", icon=":material/check_circle:")
@@ -86,6 +81,16 @@ def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
             "ceiling": st.column_config.NumberColumn("Ceiling", width=90),
         })
         page.download_csv(over, f"over-ceiling-{page.slug(scope)}.csv", "Download (CSV)")
+
+
+def load_figure(load: pd.DataFrame, per: str) -> go.Figure:
+    figure = px.scatter(load, x="day", y="interruptions", color="person_name",
+                        labels={"interruptions": f"Interruptions per person per {per}",
+                                "day": "Day" if per == "day" else "Week starting", "person_name": ""},
+                        title=f"Each dot: one person's {per}")
+    charts.reference_line(figure, float(load["ceiling"].iloc[0]), "ceiling")
+    figure.update_layout(height=360, margin={"t": 48, "b": 8})
+    return figure
 
 
 def render() -> None:
@@ -101,10 +106,8 @@ def render() -> None:
         page.nothing_in_period(scope, "interruptions")
     else:
         left, right = st.columns([3, 2])
-        with left:
-            per_person(people)
-        with right:
-            heatmap(figures["interruptions_by_hour"])
+        charts.draw(per_person, people, where=left)
+        charts.draw(heatmap, figures["interruptions_by_hour"], where=right)
         page.table(people, {
             "person_name": st.column_config.TextColumn("Person", width=200),
             "interruptions": st.column_config.NumberColumn("Interruptions", width=110),
@@ -121,10 +124,9 @@ def render() -> None:
     over = "per sprint" if scope.is_sprint else ("per week" if axis == "Week from" else "per day")
     target = data.load(team_targets, scope.team).get("wake_ups") if scope.is_sprint else None
     left, right = st.columns(2)
-    left.plotly_chart(charts.per_step_lines(history, "wake_ups", f"Wake-ups {over}", axis,
-                                            target=None if target is None else target.value), width="stretch")
-    right.plotly_chart(charts.per_step_lines(history, "disturbed_nights", f"Disturbed nights {over}", axis),
-                       width="stretch")
+    charts.draw(charts.per_step_lines, history, "wake_ups", f"Wake-ups {over}", axis,
+                target=None if target is None else target.value, where=left)
+    charts.draw(charts.per_step_lines, history, "disturbed_nights", f"Disturbed nights {over}", axis, where=right)
     charts.note_so_far(history)
 
 
