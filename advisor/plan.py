@@ -17,6 +17,7 @@ from advisor.durations import words
 from advisor.rules import RuleSet, set_duration
 from advisor.yamlpatch import PatchError
 from metrics import advice
+from metrics import display as shown
 from metrics.period import Period
 from settings import Settings
 
@@ -325,7 +326,8 @@ class _Context:
 
     @property
     def when(self) -> str:
-        return self.period.label()
+        """The period as people read it ('9 – 22 Nov 2026'), in the evidence shown to them."""
+        return shown.period(self.period, self.settings.default_time_zone)
 
     @property
     def short_when(self) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from metrics_fixtures import T0, alert, build
 
 from advisor import phrasing
 from advisor.plan import build as plan
-from metrics import sprint_period
+from metrics import display, sprint_period
 from settings import Settings
 
 SETTINGS = Settings()
@@ -80,6 +81,9 @@ def test_a_hold_down_that_hides_acknowledged_alerts_says_so_first_and_delays_not
     # Three cleared in 100 s unattended, two after someone acknowledged them: 2 min hides all five.
     assert (hold.pages_before, hold.pages_after, hold.attended_hidden, hold.delay_added_s) == (5, 0, 2, 0)
     assert hold.warning == "This would hide 2 pages someone acknowledged or marked actionable."
+    # The period as people read it, not ISO dates ("In 2026-11-09 – 2026-11-22").
+    assert hold.evidence.startswith(f"In {display.period(sprint_period(SETTINGS, T0.date()))} ")
+    assert not re.search(r"\d{4}-\d\d-\d\d", hold.evidence)
     assert hold.evidence.endswith(
         "3 of the 5 alerts of “disk #% full” (ledger) resolved within 2 min with nobody acting on them: held down "
         "2 min they would not have paged; nor would 2 that someone acknowledged or marked actionable, which also "
