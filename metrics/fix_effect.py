@@ -260,9 +260,15 @@ TICKETS = register(
         "each signature's ticket as the last `python -m metrics tickets` run read it back",
         "list",
         """
-SELECT signature, system, ticket_key, url, status, done, closed_at, synced_at
-FROM tickets
-ORDER BY signature, synced_at DESC
+SELECT t.signature, t.system, t.ticket_key, t.url, t.status, t.done, t.closed_at, t.synced_at, named.title
+FROM tickets t
+LEFT JOIN (  -- the signature's latest title, to name a ticketed alert wherever it is listed
+    SELECT signature, arg_max(title, created_at) AS title
+    FROM alerts
+    WHERE signature IN (SELECT signature FROM tickets)
+    GROUP BY signature
+) named USING (signature)
+ORDER BY t.signature, t.synced_at DESC
 """,
         "query",
         "tables",
@@ -295,9 +301,12 @@ def board(effects: pd.DataFrame, known: pd.DataFrame, outer: bool = True) -> pd.
     no fix yet have a row too."""
     latest = latest_per_signature(judge(effects))
     known = known.drop_duplicates("signature")
-    known = known.rename(columns={"status": "ticket_status", "url": "ticket_url", "done": "ticket_done"})
-    return latest.merge(known[["signature", "system", "ticket_key", "ticket_status", "ticket_url", "ticket_done"]],
-                        on="signature", how="outer" if outer else "left")
+    known = known.rename(columns={"status": "ticket_status", "url": "ticket_url", "done": "ticket_done",
+                                  "title": "ticket_title"})
+    merged = latest.merge(known[["signature", "system", "ticket_key", "ticket_status", "ticket_url", "ticket_done",
+                                 "ticket_title"]], on="signature", how="outer" if outer else "left")
+    # A signature with a ticket and no fix yet is named by its alerts' title.
+    return merged.assign(title=merged["title"].fillna(merged.pop("ticket_title")))
 
 
 def effect_text(effect: float | None, low: float | None, high: float | None, short: bool = False) -> str:

@@ -154,3 +154,15 @@ def test_fix_tickets_lists_each_ticket_as_last_read_back(tmp_path):
     board = fix_effect.fix_board(db, as_of=day(20), settings=S)
     assert list(board[["ticket_key", "fixed_by", "detail", "verdict"]].itertuples(index=False, name=None)) == [
         ("#4", "ticket", "OPS-1", "no change")]
+
+
+def test_a_ticket_for_an_alert_with_no_fix_yet_is_named_by_the_alerts_latest_title(tmp_path):
+    # The planner's Tickets table showed the raw signature ("es|cluster yellow on es-#") for these.
+    db = build(tmp_path / "t.duckdb", alerts=[alert(day(1), signature="es|yellow #", title="Cluster yellow on es-1"),
+                                              alert(day(3), signature="es|yellow #", title="Cluster yellow on es-2")])
+    store.outbound.save_tickets(db, [{"system": "jira", "signature": "es|yellow #", "ticket_key": "OPS-7", "url": None,
+                                      "status": "To Do", "done": False, "closed_at": None, "opened_at": day(4),
+                                      "synced_at": day(4)}])
+    board = fix_effect.fix_board(db, as_of=day(5), settings=S)
+    assert list(board[["signature", "title", "ticket_key"]].itertuples(index=False, name=None)) == [
+        ("es|yellow #", "Cluster yellow on es-2", "OPS-7")]
