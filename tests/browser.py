@@ -140,6 +140,9 @@ def _editing(page, grid, row: int, column: int, editor: str, attempts: int = 3):
         found = page.locator(editor).first
         try:
             found.wait_for(timeout=5_000)
+            # A key press lost to a redraw leaves the selection on a read-only neighbour: its overlay is disabled.
+            if found.is_disabled():
+                raise RuntimeError("landed on a read-only cell")
             return found
         except Exception:  # noqa: BLE001 - redrawn under us: try again
             page.keyboard.press("Escape")
