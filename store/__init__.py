@@ -1,6 +1,6 @@
-"""The one module that owns DuckDB: opening, migrations, lock retry and bulk upserts."""
+"""The one module that owns DuckDB: opening, migrations, the lock across processes, saves kept aside and bulk upserts."""
 
-from store import lock, outbound, retro
+from store import lock, outbound, pending, retro
 from store.connection import (
     DEFAULT_DB,
     DatabaseBusy,
@@ -14,6 +14,7 @@ from store.connection import (
     migrate,
     reading,
     schema_version,
+    upsert_soon,
     writing,
 )
 from store.migrations import LATEST_VERSION, PRIMARY_KEYS
@@ -34,9 +35,11 @@ __all__ = [
     "lock",
     "migrate",
     "outbound",
+    "pending",
     "reading",
     "retro",
     "schema_version",
     "upsert",
+    "upsert_soon",
     "writing",
 ]

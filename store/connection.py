@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import random
@@ -10,12 +11,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from store import lock
+from store import lock, pending
 from store.migrations import LATEST_VERSION, MIGRATIONS
+from store.upsert import upsert
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +150,8 @@ def _first_line(exc: Exception) -> str:
 def _queued(db: str, write: bool, timeout_s: float | None):
     """The cross-process lock a local file is opened under (nothing for other databases).
 
-    ALERTHYGIENE_LOCKING=retry opens without it, as earlier versions did (for comparisons).
+    ALERTHYGIENE_LOCKING=retry opens without it, as earlier versions did (for comparisons;
+    `queue-wait` keeps the lock but makes a person's saves wait for it, see upsert_soon).
     """
     if not is_local_file(db) or os.environ.get("ALERTHYGIENE_LOCKING") == "retry":
         return nullcontext()
@@ -169,11 +173,54 @@ class _QueuedOpen:
         except lock.LockTimeout as exc:
             raise DatabaseBusy(_queue_message(self.db, exc, time.monotonic() - started)) from None
         waited = time.monotonic() - started
+        turn = lock.last_turn()
+        _units.last = Unit(self.write, turn.queue_s, turn.gate_s, behind=turn.behind)
         if waited >= 0.1:  # with -v: where a slow command's time went
-            log.info("waited %.2fs to %s the database", waited, "write" if self.write else "read")
+            log.info("waited %.2fs to %s the database (%.2fs behind writers, %.2fs behind readers%s)",
+                     waited, "write" if self.write else "read", turn.queue_s, turn.gate_s,
+                     f": {'; '.join(sorted({c for _, c in turn.behind}))[:200]}" if turn.behind else "")
 
     def __exit__(self, *exc_info) -> None:
         self._hold.__exit__(*exc_info)
+
+
+@dataclass
+class Unit:
+    """Where one unit of work's time went: waiting behind writers (queue_s) and readers (gate_s),
+    opening the file (open_s) and the work itself with the file open (work_s)."""
+
+    write: bool = False
+    queue_s: float = 0.0
+    gate_s: float = 0.0
+    open_s: float = 0.0
+    work_s: float = 0.0
+    behind: list[tuple[int, str]] = field(default_factory=list)  # (pid, command) it found holding the lock
+    kept_aside: bool = False  # a save that did not get the file in time (upsert_soon)
+
+
+_units = threading.local()
+
+
+def last_unit() -> Unit:
+    """This thread's last unit of work (for timings; zeros before the first)."""
+    return getattr(_units, "last", None) or Unit()
+
+
+@contextmanager
+def _timed_open(db: str, write: bool, timeout_s: float | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Queue for the file, open it, and record in `last_unit` where the time went."""
+    _units.last = Unit(write)
+    with _queued(db, write, timeout_s):
+        unit, began = _units.last, time.monotonic()
+        con = _connect(db, read_only=not write and is_local_file(db), timeout_s=timeout_s)
+        unit.open_s, began = time.monotonic() - began, time.monotonic()
+        try:
+            yield con
+        finally:
+            _close(con)
+            unit.work_s = time.monotonic() - began
+            log.debug("%s: waited %.2fs behind writers, %.2fs behind readers; opened in %.2fs; held %.2fs",
+                      "write" if write else "read", unit.queue_s, unit.gate_s, unit.open_s, unit.work_s)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -281,18 +328,16 @@ def writing(db: str | None = None, timeout_s: float | None = None) -> Iterator[d
     """One unit of write work in one transaction; the file is closed afterwards (created if new)."""
     db = db or default_db()
     _ensure_ready(db, timeout_s, create=True)
-    with _queued(db, True, timeout_s):
-        con = _connect(db, read_only=False, timeout_s=timeout_s)
+    with _timed_open(db, True, timeout_s) as con:
+        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        finally:
-            _close(con)
+            applied = pending.apply(con, db) if is_local_file(db) else []  # saves kept aside come first
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        pending.remove(applied)  # still holding the file: no reader sees them twice
 
 
 @contextmanager
@@ -300,12 +345,67 @@ def reading(db: str | None = None, timeout_s: float | None = None) -> Iterator[d
     """A short-lived read-only connection (read-write for non-file databases); never creates one."""
     db = db or default_db()
     _ensure_ready(db, timeout_s, create=False)
-    with _queued(db, False, timeout_s):
-        con = _connect(db, read_only=is_local_file(db), timeout_s=timeout_s)
+    with _timed_open(db, False, timeout_s) as con:
+        if is_local_file(db):
+            pending.overlay(con, db)  # saves kept aside while the file was busy
+        yield con
+
+
+def upsert_soon(db: str | None, table: str, rows) -> None:
+    """Upsert a person's save: at once if the database is free within `pending.WAIT_S`, else kept
+    aside durably (seen by every reader at once) and applied by the next writer or this process."""
+    db = db or default_db()
+    if not is_local_file(db) or os.environ.get("ALERTHYGIENE_LOCKING") in ("retry", "queue-wait"):
+        with writing(db) as con:  # no file to keep rows beside, or (for comparisons) the earlier designs
+            upsert(con, table, rows)
+        return
+    try:
+        with writing(db, timeout_s=pending.WAIT_S) as con:
+            upsert(con, table, rows)
+        return
+    except DatabaseBusy:
+        pass
+    pending.keep(db, table, rows)
+    _units.last = Unit(True, kept_aside=True)
+    _apply_soon(db)
+
+
+_appliers: dict[str, threading.Thread] = {}
+APPLY_AT_EXIT_S = 5.0  # a command that kept saves aside tries this long to apply them before it exits
+
+
+@atexit.register
+def _apply_before_exit() -> None:
+    """Give this process's appliers a moment to finish; what they cannot apply stays kept for the next writer."""
+    deadline = time.monotonic() + APPLY_AT_EXIT_S
+    for thread in list(_appliers.values()):
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _apply_soon(db: str) -> None:
+    """In the background, take the database as soon as it is free and apply what is kept aside."""
+    with _OPEN_CLOSE:
+        running = _appliers.get(db)
+        if running is not None and running.is_alive():
+            return
+        thread = _appliers[db] = threading.Thread(target=_apply_kept, args=(db,), name="apply-kept", daemon=True)
+    thread.start()
+
+
+def _apply_kept(db: str) -> None:
+    """Apply kept saves when the file is free: tried briefly now and then, not waited for, since a
+    waiting writer would hold back every new reader while readers already see the kept rows."""
+    pause = 0.1
+    while pending.kept(db):
         try:
-            yield con
-        finally:
-            _close(con)
+            with writing(db, timeout_s=0.05):
+                pass  # a writer applies what is kept first
+        except DatabaseBusy:
+            time.sleep(pause)  # the next writer (a load, an import) may apply them meanwhile
+            pause = min(pause * 2, 2.0)
+        except Exception as exc:  # noqa: BLE001 - the next writer applies them; say why this one could not
+            log.warning("saves kept aside for %s are not applied yet: %s", display_name(db), _first_line(exc))
+            return
 
 
 def last_change(db: str | None = None) -> float:
@@ -313,5 +413,5 @@ def last_change(db: str | None = None) -> float:
     db = db or default_db()
     if not is_local_file(db):
         return time.time() // 60  # remote stores: refresh at most once a minute
-    stamps = [p.stat().st_mtime_ns for p in (Path(db), Path(db + ".wal")) if p.exists()]
+    stamps = [p.stat().st_mtime_ns for p in (Path(db), Path(db + ".wal"), pending.pending_dir(db)) if p.exists()]
     return float(max(stamps, default=0))

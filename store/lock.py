@@ -23,10 +23,27 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HANDOVER_MAX_S = 0.5  # the longest a finished writer waits for its waiters to get in
 _held = threading.local()  # per thread: databases whose lock this thread holds (the lock is reentrant)
+
+
+@dataclass
+class Turn:
+    """How this thread's last turn at the lock went: seconds waited behind writers (the queue) and
+    behind readers (the gate), and the commands it found holding what it waited for."""
+
+    write: bool = False
+    queue_s: float = 0.0
+    gate_s: float = 0.0
+    behind: list[tuple[int, str]] = field(default_factory=list)  # (pid, command)
+
+
+def last_turn() -> Turn:
+    """This thread's last turn (for timings: where a slow unit of work waited)."""
+    return getattr(_held, "turn", None) or Turn()
 
 
 class LockTimeout(Exception):
@@ -66,6 +83,7 @@ def _locked(db: str, timeout_s: float, write: bool) -> Iterator[None]:
         yield  # nested in this thread's own hold, or nowhere to put a lock (a read-only directory)
         return
     deadline = time.monotonic() + timeout_s
+    _held.turn = Turn(write)
     fds = _take(directory, write, deadline)
     held.add(db)
     try:
@@ -80,16 +98,23 @@ def _locked(db: str, timeout_s: float, write: bool) -> Iterator[None]:
 def _take(directory: Path, write: bool, deadline: float) -> tuple[int, ...]:
     """The descriptors to close when done: the gate, and for a writer the queue as well."""
     mode = fcntl.LOCK_EX if write else fcntl.LOCK_SH
+    turn, began = _held.turn, time.monotonic()
     queue, waiting = _try(directory / "queue", mode), None
     try:
         if queue is None:  # someone is ahead: say so, so that they hand over to us when done
+            turn.behind += [(pid, command) for pid, command, _ in holders(directory / "queue")]
             waiting = _wait_for(directory / "waiting", fcntl.LOCK_SH, deadline)
             queue = _wait_for(directory / "queue", mode, deadline)
             _release(waiting)
             waiting = None
+        turn.queue_s, began = time.monotonic() - began, time.monotonic()
         # A reader gets the gate at once (no writer holds the queue); a writer waits here for
         # the readers already reading, while its hold on the queue keeps new ones out.
-        gate = _wait_for(directory / "gate", mode, deadline)
+        gate = _try(directory / "gate", mode)
+        if gate is None:
+            turn.behind += [(pid, command) for pid, command, _ in holders(directory / "gate")]
+            gate = _wait_for(directory / "gate", mode, deadline)
+        turn.gate_s = time.monotonic() - began
     except BaseException:
         _release(queue, waiting)
         raise

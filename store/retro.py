@@ -7,7 +7,7 @@ import uuid
 
 import pyarrow as pa
 
-from store.connection import writing
+from store.connection import upsert_soon, writing
 from store.upsert import upsert
 
 VERDICTS = ("actionable", "noise", "needs-tuning", "duplicate")
@@ -53,8 +53,7 @@ def review_row(
 def save_reviews(db: str, rows: list[dict]) -> list[str]:
     """Record several reviews (from `review_row`) in one unit of work; their ids."""
     if rows:
-        with writing(db) as con:
-            upsert(con, "reviews", pa.Table.from_pylist(rows, schema=_REVIEW_SCHEMA))
+        upsert_soon(db, "reviews", pa.Table.from_pylist(rows, schema=_REVIEW_SCHEMA))
     return [row["review_id"] for row in rows]
 
 
@@ -102,8 +101,7 @@ def save_fix_estimate(
         "estimated_by": estimated_by,
         "estimated_at": estimated_at or dt.datetime.now(dt.UTC),
     }
-    with writing(db) as con:
-        upsert(con, "fix_estimates", pa.Table.from_pylist([row]))
+    upsert_soon(db, "fix_estimates", pa.Table.from_pylist([row]))
 
 
 def save_runbook_link(db: str, signature: str, url: str, added_by: str | None = None) -> None:
@@ -111,8 +109,7 @@ def save_runbook_link(db: str, signature: str, url: str, added_by: str | None = 
     if not url.startswith(("https://", "http://")):
         raise ValueError("a runbook link must start with https:// or http://")
     row = {"signature": signature, "url": url, "added_by": added_by, "added_at": dt.datetime.now(dt.UTC)}
-    with writing(db) as con:
-        upsert(con, "runbook_links", pa.Table.from_pylist([row]))
+    upsert_soon(db, "runbook_links", pa.Table.from_pylist([row]))
 
 
 # Figures a team can bound in the app (METRICS.md names them; the dashboard labels them).
@@ -129,8 +126,7 @@ def save_target(db: str, team: str, figure: str, value: float, set_by: str | Non
         raise ValueError(f"a target for {figure} must be a number >= 0 (a share <= 1 for noise_ratio), got {value!r}")
     row = {"team": team, "figure": figure, "value": float(value), "set_by": set_by,
            "set_at": dt.datetime.now(dt.UTC)}
-    with writing(db) as con:
-        upsert(con, "targets", pa.Table.from_pylist([row]))
+    upsert_soon(db, "targets", pa.Table.from_pylist([row]))
 
 
 def clear_target(db: str, team: str, figure: str) -> None:
@@ -153,8 +149,7 @@ def mark_fix_done(
         raise ValueError("a fix needs a signature")
     done_at = done_at or dt.datetime.now(dt.UTC)
     row = {"signature": signature, "done_at": done_at, "fix_kind": fix_kind, "done_by": done_by, "note": note}
-    with writing(db) as con:
-        upsert(con, "fixes_done", pa.Table.from_pylist([row], schema=_FIX_SCHEMA))
+    upsert_soon(db, "fixes_done", pa.Table.from_pylist([row], schema=_FIX_SCHEMA))
     return done_at
 
 
