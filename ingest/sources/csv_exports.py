@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import settings
 import store
+from ingest.ahead import ahead_together
 from ingest.imports import NO_OPTIONS, ImportFailed, ImportFormat, ImportOptions, register
 from ingest.load import IngestRun
 from ingest.mapping import EARLIEST_YEAR, LATEST_YEAR, Mapped, MappingError, as_json, map_each
 from ingest.signature import title_signature
 
-BATCH_ROWS = 20_000  # rows per write transaction: fewer, larger turns at the database lock (see store.lock)
+BATCH_ROWS = 20_000  # rows mapped at a time, and written in one transaction when the database is free
+BATCHES_AHEAD = 4  # mapped while waiting for the database (see store.lock): 80k rows at most in one turn
 MAX_FIELD_CHARS = 64 << 20  # csv's default limit (128 KiB) would end the whole import at one long field
 
 # Canonical field -> header names it may appear under (compared without case, spaces or punctuation).
@@ -438,19 +440,28 @@ def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable, zo
             fields = {name: (row.get(header) or "").strip() for name, header in found.items()}
             return map_row(fields, row, times, config, **extra)
 
-        def write(batch: list[dict]) -> None:
-            run.load("csv", map_each("csv", batch, map_one), merge=_KEEP)
-
         count = 0
-        try:
+
+        def mapped_batches() -> Iterator[Mapped]:
+            nonlocal count
             batch: list[dict] = []
             for _, row in _rows(path):
                 batch.append(row)
                 count += 1
                 if len(batch) >= BATCH_ROWS:
-                    write(batch)
+                    yield map_each("csv", batch, map_one)
                     batch = []
-            write(batch)
+            yield map_each("csv", batch, map_one)
+
+        try:
+            # Batches are read and mapped while earlier ones wait for the database and are written;
+            # those ready by the time the database is free are written together, in one turn.
+            with ahead_together(mapped_batches(), depth=BATCHES_AHEAD) as turns:
+                for ready in turns:
+                    mapped = ready[0]
+                    for more in ready[1:]:
+                        mapped.extend(more)
+                    run.load("csv", mapped, merge=_KEEP)
         except (ImportFailed, store.DatabaseBusy, store.DatabaseError) as exc:
             run.finish(error=str(exc))
             raise ImportFailed(str(exc)).after(run) from None
