@@ -12,6 +12,7 @@ import random
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import requests
 
+from store.pending import WAIT_S
 from tests import reads
 from tests.am_servers import ALERTS_PER_BODY, TOKEN, numbered_body, start_receiver, wait_until
 from tests.conftest import ROOT
@@ -60,7 +62,13 @@ class SoakResult:
     import_alone_s: float | None = None
     import_s: float | None = None
     import_waited_s: float = 0.0  # of import_s, waiting for the database (the lock)
+    import_behind: tuple[float, float] = (0.0, 0.0)  # of that, behind writers and behind readers
     imported: int = 0
+    import_alone_cpu_s: float = 0.0  # CPU seconds the import used alone, and with everything else:
+    import_cpu_s: float = 0.0  # wall time beyond CPU and lock waits is time the machine ran others
+    kept_left: int = 0  # saves still kept aside (store.pending) once everything has stopped
+    review_units: list[dict] = field(default_factory=list)  # per save: see unit_record
+    read_units: list[dict] = field(default_factory=list)  # per dashboard read
 
     @property
     def slowest_read_s(self) -> float:
@@ -85,13 +93,26 @@ class SoakResult:
             f"p95 {percentile(self.read_s, 95):.2f}s, slowest {self.slowest_read_s:.2f}s",
             f"reports: {len(self.report_s)}, p50 {percentile(self.report_s, 50):.2f}s, "
             f"p95 {percentile(self.report_s, 95):.2f}s",
-            f"(webhook alerts acknowledged {self.acknowledged_alerts}, syncs {self.syncs})",
+            f"(webhook alerts acknowledged {self.acknowledged_alerts}, syncs {self.syncs}; "
+            f"saves still kept aside at the end: {self.kept_left})",
         ]
+        if self.review_units:
+            kept = sum(1 for u in self.review_units if u.get("kept"))
+            lines.append(f"review saves kept aside (the file busy for over {WAIT_S}s): {kept}; the others, "
+                         "where the time went: " + spread([u for u in self.review_units if not u.get("kept")]))
+            lines.append("  waited behind: " + blame([u for u in self.review_units if not u.get("kept")]))
+        if self.read_units:
+            lines.append("dashboard reads, where the time went: " + spread(self.read_units))
         if self.import_s is not None:
             ratio = f"{self.import_ratio:.2f}x" if self.import_ratio else "-"
             lines.append(f"CSV import of {self.imported} rows: alone {self.import_alone_s:.1f}s, "
                          f"with everything else {self.import_s:.1f}s ({ratio} its time alone; "
-                         f"{self.import_waited_s:.1f}s of it waiting for the database)")
+                         f"{self.import_waited_s:.1f}s of it waiting for the database: "
+                         f"{self.import_behind[0]:.1f}s behind writers, {self.import_behind[1]:.1f}s behind readers)")
+            lines.append(f"  CPU time of the import: alone {self.import_alone_cpu_s:.1f}s, with everything else "
+                         f"{self.import_cpu_s:.1f}s; neither running nor waiting for the database (the machine "
+                         f"busy with others): alone {self.import_alone_s - self.import_alone_cpu_s:.1f}s, with "
+                         f"everything else {self.import_s - self.import_cpu_s - self.import_waited_s:.1f}s")
         return lines
 
 
@@ -101,6 +122,25 @@ def percentile(values: list[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def spread(units: list[dict]) -> str:
+    """p50/p95 of each part of units of work: waiting behind writers, behind readers, opening, working."""
+    parts = []
+    for key, name in (("queue", "behind writers"), ("gate", "behind readers"), ("open", "opening"),
+                      ("work", "working")):
+        values = [u[key] for u in units]
+        parts.append(f"{name} p50 {percentile(values, 50):.2f}s p95 {percentile(values, 95):.2f}s")
+    return "; ".join(parts)
+
+
+def blame(units: list[dict]) -> str:
+    """Whom the units waited behind: per role, how many units and their total wait."""
+    waits: dict[str, list[float]] = {}
+    for unit in units:
+        for who in unit["behind"] or (["nobody"] if unit["queue"] + unit["gate"] < 0.05 else ["unknown"]):
+            waits.setdefault(who, []).append(unit["queue"] + unit["gate"])
+    return ", ".join(f"{who} {len(w)}x ({sum(w):.1f}s)" for who, w in sorted(waits.items(), key=lambda i: -sum(i[1])))
 
 
 # --- the workers (each runs in a process of its own) ----------------------------------------------------
@@ -140,10 +180,44 @@ def post_load(url: str, stop, ready, rate: float, out: str) -> None:
     Path(out).write_text(json.dumps({"acknowledged": acknowledged, "errors": errors}))
 
 
+def role(command: str) -> str:
+    """What a process found holding the database lock was, from its command line."""
+    for words, name in (("metrics report", "report"), ("ingest sync", "sync"), ("import", "import"),
+                        ("webhook", "receiver"), (" -c ", "dashboard")):
+        if words in f" {command} ":
+            return name
+    return "other"
+
+
+def unit_record() -> dict:
+    """Where this thread's last unit of work spent its time, and whom it waited behind."""
+    import store.connection
+
+    unit = store.connection.last_unit()
+    return {"queue": unit.queue_s, "gate": unit.gate_s, "open": unit.open_s, "work": unit.work_s,
+            "behind": sorted({role(command) for _, command in unit.behind}), "kept": unit.kept_aside}
+
+
+class UnitLog:
+    """Every unit of work this process does, as `unit_record`s (from store.connection's debug log)."""
+
+    def __init__(self):
+        import logging
+
+        self.units: list[dict] = []
+        handler = logging.Handler(logging.DEBUG)
+        handler.emit = lambda record: self.units.append(unit_record()) if "held" in record.msg else None
+        logger = logging.getLogger("store.connection")
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+
+
 def click_loop(db: str, stop, ready, think_s: tuple[float, float], out: str, env: dict) -> None:
     """A person clicking through the dashboard: a page's reads on a cache miss, then a pause to look at it."""
     os.environ.update(env)
     import metrics
+
+    units = UnitLog()
 
     period = metrics.between(dt.date(2026, 1, 1), dt.date(2027, 1, 1), "UTC")
     pages = [lambda: (reads.teams(db), reads.summary(db, period)), lambda: reads.noisy(db, period),
@@ -158,7 +232,7 @@ def click_loop(db: str, stop, ready, think_s: tuple[float, float], out: str, env
             errors.append(f"read: {type(exc).__name__}: {str(exc)[:300]}")
         took.append(time.monotonic() - began)
         stop.wait(rng.uniform(*think_s))
-    Path(out).write_text(json.dumps({"took": took, "errors": errors}))
+    Path(out).write_text(json.dumps({"took": took, "errors": errors, "units": units.units}))
 
 
 def review_loop(db: str, stop, ready, pause_s: float, out: str, env: dict) -> None:
@@ -166,7 +240,7 @@ def review_loop(db: str, stop, ready, pause_s: float, out: str, env: dict) -> No
     os.environ.update(env)
     from store import retro
 
-    saved, errors, number, took = [], [], 0, []
+    saved, errors, number, took, units = [], [], 0, [], []
     ready.release()
     while not stop.is_set():
         review_id, began = f"soak-{number:06d}", time.monotonic()
@@ -177,9 +251,10 @@ def review_loop(db: str, stop, ready, pause_s: float, out: str, env: dict) -> No
         except Exception as exc:
             errors.append(f"review: {type(exc).__name__}: {str(exc)[:300]}")
         took.append(time.monotonic() - began)
+        units.append(unit_record())
         number += 1
         stop.wait(pause_s)
-    Path(out).write_text(json.dumps({"saved": saved, "errors": errors, "took": took}))
+    Path(out).write_text(json.dumps({"saved": saved, "errors": errors, "took": took, "units": units}))
 
 
 # --- commands a person or a script runs (subprocesses, driven from threads of this process) -----------------
@@ -214,10 +289,20 @@ def write_csv_export(path: Path, rows: int) -> None:
                           "high" if k % 4 else "low", "resolved"])
 
 
-def import_csv(db: str, path: Path, env: dict) -> tuple[float, subprocess.CompletedProcess]:
+def import_csv(db: str, path: Path, env: dict) -> tuple[float, subprocess.CompletedProcess, float]:
+    """Import the export: its wall time, how it ended, and the CPU seconds it used (user + system)."""
     began = time.monotonic()
-    done = command(["-m", "ingest", "-v", "import", str(path), "--format", "pagerduty-csv", "--db", db], env)
-    return time.monotonic() - began, done
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen([sys.executable, "-m", "ingest", "-v", "import", str(path), "--format",
+                                    "pagerduty-csv", "--db", db], cwd=ROOT, env={**os.environ, **env},
+                                   stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)  # wait4, not wait: it says the child's CPU time
+        process.returncode = os.waitstatus_to_exitcode(status)
+        took = time.monotonic() - began
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(process.args, process.returncode, out.read(), err.read())
+    return took, done, usage.ru_utime + usage.ru_stime
 
 
 def lock_waits(stderr: str) -> float:
@@ -226,8 +311,10 @@ def lock_waits(stderr: str) -> float:
 
 
 def import_together(db: str, path: Path, env: dict, result: SoakResult) -> None:
-    result.import_s, done = import_csv(db, path, env)
+    result.import_s, done, result.import_cpu_s = import_csv(db, path, env)
     result.import_waited_s = lock_waits(done.stderr)
+    behind = re.findall(r"\(([0-9.]+)s behind writers, ([0-9.]+)s behind readers", done.stderr)
+    result.import_behind = (sum(float(w) for w, _ in behind), sum(float(r) for _, r in behind))
     if done.returncode != 0:
         result.user_visible_errors.append(f"import exit {done.returncode}: {done.stderr.strip()[-300:]}")
 
@@ -278,7 +365,8 @@ def run_soak(work: Path, plan: SoakPlan) -> SoakResult:
     if plan.csv_rows:
         write_csv_export(export, plan.csv_rows)
         result.imported = plan.csv_rows
-        result.import_alone_s, done = import_csv(str(work / "alone.duckdb"), export, plan.env)
+        result.import_alone_s, done, result.import_alone_cpu_s = import_csv(str(work / "alone.duckdb"), export,
+                                                                            plan.env)
         if done.returncode != 0:
             result.user_visible_errors.append(f"import alone exit {done.returncode}: {done.stderr.strip()[-300:]}")
     provider = GrowingOnCall(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
@@ -350,6 +438,7 @@ def _run_workers(work, db, receiver_url, provider_url, config, plan: SoakPlan, p
 def _count(db: str, outputs: dict, provider: GrowingOnCall, plan: SoakPlan, result: SoakResult) -> None:
     import store
 
+    result.kept_left = len(store.pending.kept(db))  # the last writers (the receiver, the sync) applied them all
     load, clicks, reviews = outputs.get("load", {}), outputs.get("clicks", {}), outputs.get("reviews", {})
     result.user_visible_errors += load.get("errors", []) + clicks.get("errors", []) + reviews.get("errors", [])
     acknowledged = {sid for number in load.get("acknowledged", []) for sid in alert_ids(number)}
@@ -365,8 +454,9 @@ def _count(db: str, outputs: dict, provider: GrowingOnCall, plan: SoakPlan, resu
         result.alerts = con.execute("SELECT count(*) FROM alerts").fetchone()[0]
     result.requests = len(load.get("acknowledged", [])) + len(load.get("errors", []))
     result.acknowledged_alerts = len(acknowledged)
-    result.read_s = clicks.get("took", [])
+    result.read_s, result.read_units = clicks.get("took", []), clicks.get("units", [])
     result.reviews, result.review_s = len(reviews.get("saved", [])), reviews.get("took", [])
+    result.review_units = reviews.get("units", [])
     result.reports = len(result.report_s)
     result.lost = (len(acknowledged - set(webhook)) + len(groups - set(synced))
                    + len(set(reviews.get("saved", [])) - stored_reviews) + (plan.csv_rows - imported[1]))
