@@ -19,7 +19,7 @@ def test_everything_at_once_loses_nothing_doubles_nothing_and_shows_no_error(tmp
     assert (result.lost, result.duplicated) == (0, 0)
     assert result.kept_left == 0  # every save kept aside while the file was busy reached its table
     assert result.requests >= PLAN.seconds * PLAN.rate * 0.9  # the load really was steady
-    assert len(result.read_s) >= 4 and result.reviews >= 5 and result.syncs >= 2 and result.reports >= 2
+    assert len(result.read_s) >= 4 and result.reviews >= 5 and result.syncs >= 1 and result.reports >= 2
     assert result.alerts >= result.acknowledged_alerts + PLAN.csv_rows
     # A save waits WAIT_S at most, then is kept aside; the bound leaves room for a busy machine. Saves that
     # waited for the reports and the import took 4-7 s at p95. The import's bound is loose for the same
