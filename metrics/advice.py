@@ -705,7 +705,9 @@ def signature_labels(
     frame = _read(db, "signature_labels", period, None, settings, signatures=sorted(set(signatures)))
     result = {}
     for row in frame.to_dict("records"):
-        labels = json.loads(row["labels"]) if row["labels"] and row["source"] in LABELLED_SOURCES else {}
+        # NULL comes back as NaN when no row of the read has labels (an Alertmanager import without them).
+        text = row["labels"] if isinstance(row["labels"], str) else None
+        labels = json.loads(text) if text and row["source"] in LABELLED_SOURCES else {}
         row["labels"] = labels if isinstance(labels, dict) else {}
         row["severity"] = None if pd.isna(row["severity"]) else row["severity"]
         result[unit_key(row["signature"], row["severity"])] = row

@@ -455,6 +455,13 @@ def test_signature_labels_name_what_a_matcher_can_match(tmp_path):
     assert found["ledger|disk #% full"]["title"] == "Disk 91% full"
 
 
+def test_alertmanager_alerts_stored_without_labels_have_none(tmp_path):
+    # All labels NULL: pandas reads the column as NaN, which json.loads refused (the Advisor page broke).
+    db = build(tmp_path / "n.duckdb", alerts=[alert(sec(0), resolve_s=60, signature="DiskFull|db", source="alertmanager")])
+    found = advice.signature_labels(db, P, ["DiskFull|db"], S)
+    assert (found["DiskFull|db"]["labels"], found["DiskFull|db"]["source"]) == ({}, "alertmanager")
+
+
 def test_the_critical_and_the_warning_alert_of_one_rule_are_two_units(tmp_path):
     rows = []
     for i in range(6):  # the critical alert, and 30 s later the warning of the same rule and instance
