@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import pyarrow.compute as pc
 import streamlit as st
 
 import store
@@ -83,8 +84,9 @@ def chart(suggestions) -> None:
 def in_review(scope: page.Scope, signatures: list[str], note: str) -> bool:
     """Whether every signature already has this suggestion in the review."""
     for signature in signatures:
-        reviews = data.read(["signature_reviews"], scope.about(signature))["signature_reviews"]
-        if reviews.empty or not (reviews["note"] == note).any():
+        # The Arrow table, not a DataFrame: a page of suggestions asks this for each of their signatures.
+        notes = data.read(["signature_reviews"], scope.about(signature)).table("signature_reviews")["note"]
+        if not pc.any(pc.equal(notes, note)).as_py():
             return False
     return True
 
@@ -181,7 +183,7 @@ def render() -> None:
         st.error(f"Could not read the configuration: {exc}", icon=":material/error:")
         return
     if not plan.suggestions:
-        st.success(f"No change to suggest for {format.inert(scope.who)} in {scope.period.label()}: nothing in its "
+        st.success(f"No change to suggest for {format.inert(scope.who)} in {scope.period_label}: nothing in its "
                    "history supports one.", icon=":material/check_circle:")  # fmt: skip
         return
     hiding = sum(1 for s in plan.suggestions if s.attended_hidden)
