@@ -194,3 +194,18 @@ def test_a_thread_that_writes_and_threads_that_read_in_one_process_do_not_collid
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_a_writer_that_waited_says_how_long_behind_whom_and_how_long_it_opened_and_worked(db):
+    _created(db)
+    holder = _hold(db, "read")
+    threading.Timer(1.0, holder.kill).start()  # the report ends after a second
+    try:
+        with store.writing(db, timeout_s=30) as con:
+            con.execute("SELECT 1").fetchall()
+    finally:
+        holder.wait()
+    unit = store.connection.last_unit()
+    assert unit.write and unit.gate_s >= 0.5 and unit.queue_s < 0.5
+    assert [command for pid, command in unit.behind if pid == holder.pid][0].endswith("hold-for-test")
+    assert unit.open_s > 0 and unit.work_s > 0
