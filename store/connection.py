@@ -359,12 +359,15 @@ def upsert_soon(db: str | None, table: str, rows) -> None:
         with writing(db) as con:  # no file to keep rows beside, or (for comparisons) the earlier designs
             upsert(con, table, rows)
         return
-    try:
-        with writing(db, timeout_s=pending.WAIT_S) as con:
-            upsert(con, table, rows)
-        return
-    except DatabaseBusy:
-        pass
+    # While earlier saves are still kept aside the file has been busy: this one joins them at once
+    # (they are applied in order) rather than hold new readers back while it waits for its turn.
+    if not pending.kept(db):
+        try:
+            with writing(db, timeout_s=pending.WAIT_S) as con:
+                upsert(con, table, rows)
+            return
+        except DatabaseBusy:
+            pass
     pending.keep(db, table, rows)
     _units.last = Unit(True, kept_aside=True)
     _apply_soon(db)

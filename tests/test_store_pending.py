@@ -82,16 +82,30 @@ def test_saves_a_dead_process_kept_are_applied_by_the_next_writer_the_later_one_
             [{"team": "core", "figure": "wake_ups", "value": value, "set_by": "ana", "set_at": at}], schema=schema))
     with store.reading(db) as con:
         assert con.execute("SELECT team, value FROM targets").fetchall() == [("core", 5.0)]
-    store.retro.save_runbook_link(db, "Disk|db", "https://runbooks.example/disk")  # any writer applies them
+    with store.writing(db) as con:  # any writer (a sync, the receiver's load) applies them first
+        store.upsert(con, "runbook_links", pa.Table.from_pylist(
+            [{"signature": "Disk|db", "url": "https://runbooks.example/disk", "added_by": None, "added_at": at}]))
     assert pending.kept(db) == []
     assert _stored(db, "SELECT team, value FROM targets") == [("core", 5.0)]
     assert _stored(db, "SELECT url FROM runbook_links") == [("https://runbooks.example/disk",)]
+
+
+def test_a_save_while_saves_are_kept_aside_joins_them_at_once_and_this_process_applies_them_in_order(db):
+    _created(db)
+    pending.keep(db, "reviews", pa.Table.from_pylist([_review("r1", "kept first")]))
+    began = time.monotonic()
+    store.retro.save_reviews(db, [_review("r1", "saved after")])
+    assert time.monotonic() - began < pending.WAIT_S  # no wait for a turn the earlier saves are waiting for
+    store.connection._appliers[db].join(30)
+    assert pending.kept(db) == []
+    assert _stored(db, "SELECT note FROM reviews") == [("saved after",)]
 
 
 def test_a_kept_save_that_no_longer_fits_its_table_is_set_aside_and_writes_go_on(db):
     _created(db)
     pending.keep(db, "reviews", pa.table({"review_id": ["x"], "no_such_column": ["?"]}))
     store.retro.save_review(db, "Disk|db", "noise", review_id="r1")
+    store.connection._appliers[db].join(30)
     assert pending.kept(db) == []
     assert [p.name for p in (pending.pending_dir(db) / "failed").iterdir()][0].endswith(".reviews.arrow")
     assert _stored(db, "SELECT review_id FROM reviews") == [("r1",)]
