@@ -11,7 +11,7 @@ from advisor import output
 from advisor import plan as advisor_plan
 from advisor.durations import words
 from advisor.yamlpatch import PatchError
-from views import data, format, identity, page
+from views import charts, data, format, identity, page
 
 CHARTED = 15  # suggestions in the chart; all of them are listed below it
 KIND_HELP = {
@@ -65,20 +65,24 @@ def chart(suggestions) -> None:
     labels = [f"{i}. {plotly_text(format.short(s.title, 50))}" for i, s in enumerate(suggestions, start=1)][::-1]
     before = [s.pages_before for s in suggestions][::-1]
     after = [s.pages_after for s in suggestions][::-1]
+    # The title as text above the chart: it wraps in a narrow window, where a chart's own title is cut off.
+    st.markdown(f"**Pages {which} would have left**, replayed over the period")
+    charts.draw(replay_bars, labels, before, after)
+
+
+def replay_bars(labels: list[str], before: list[int], after: list[int]) -> go.Figure:
     figure = go.Figure(
         [
             go.Bar(y=labels, x=before, name="Pages in the period", orientation="h", marker_color="#bdc3c7"),
             go.Bar(y=labels, x=after, name="With the change", orientation="h", marker_color="#27ae60"),
         ]
     )
-    # The title as text above the chart: it wraps in a narrow window, where a chart's own title is cut off.
-    st.markdown(f"**Pages {which} would have left**, replayed over the period")
     figure.update_layout(
         barmode="group",
-        height=max(200, 90 + 46 * len(suggestions)), margin={"t": 32, "b": 8, "l": 8, "r": 8},
+        height=max(200, 90 + 46 * len(labels)), margin={"t": 32, "b": 8, "l": 8, "r": 8},
         legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}, xaxis_title="Pages",
     )  # fmt: skip
-    st.plotly_chart(figure, width="stretch")
+    return figure
 
 
 def in_review(scope: page.Scope, signatures: list[str], note: str) -> bool:
