@@ -95,19 +95,22 @@ def in_review(scope: page.Scope, signatures: list[str], note: str) -> bool:
     return True
 
 
+def _accepted(scope: page.Scope, suggestion, note: str) -> None:
+    """Save the suggestion into the review before the page is drawn again (one run, not a run and a rerun)."""
+    reviewer = identity.reviewer()  # the signed-in user, else the name this browser gave; None: unnamed
+    for signature in suggestion.signatures:
+        store.retro.save_review(data.db_path(), signature, "needs-tuning", note=note, reviewer=reviewer,
+                                period=(scope.period.start, scope.period.end))  # fmt: skip
+    st.session_state["advice_accepted"] = f"Accepted into the review: {suggestion.title}." + (
+        "" if reviewer else " Saved without a name: add yours in the sidebar.")
+
+
 def accept(scope: page.Scope, number: int, suggestion, note: str) -> None:
     if in_review(scope, suggestion.signatures, note):
         st.caption("In the review as needs-tuning, with this change as its note.")
         return
-    if st.button("Accept into the review (needs-tuning, this change as the note)", key=f"accept_{number}",
-                 icon=":material/playlist_add_check:"):  # fmt: skip
-        reviewer = identity.reviewer()  # the signed-in user, else the name this browser gave; None: unnamed
-        for signature in suggestion.signatures:
-            store.retro.save_review(data.db_path(), signature, "needs-tuning", note=note, reviewer=reviewer,
-                                    period=(scope.period.start, scope.period.end))  # fmt: skip
-        st.session_state["advice_accepted"] = f"Accepted into the review: {suggestion.title}." + (
-            "" if reviewer else " Saved without a name: add yours in the sidebar.")
-        st.rerun()
+    st.button("Accept into the review (needs-tuning, this change as the note)", key=f"accept_{number}",
+              icon=":material/playlist_add_check:", on_click=_accepted, args=(scope, suggestion, note))
 
 
 def review_note(suggestion) -> str:

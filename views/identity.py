@@ -22,7 +22,14 @@ def signed_in() -> str | None:
     return st.user.get("email") or st.user.get("name") or None
 
 
+def _normal(name: object) -> str:
+    return " ".join(str(name or "").split())[:MAX_NAME]
+
+
 def _remembered() -> str | None:
+    # The field's own value first: a save's callback may run before the field's on_change has.
+    if _WIDGET in st.session_state:
+        return _normal(st.session_state[_WIDGET]) or None
     if _SESSION in st.session_state:
         return st.session_state[_SESSION] or None
     cookie = st.context.cookies.get(COOKIE)
@@ -37,7 +44,7 @@ def reviewer() -> str | None:
 
 
 def _changed() -> None:
-    name = " ".join(str(st.session_state.get(_WIDGET) or "").split())[:MAX_NAME]
+    name = _normal(st.session_state.get(_WIDGET))
     st.session_state[_SESSION] = name
     st.session_state["_reviewer_cookie"] = name  # written to the browser on this run
 

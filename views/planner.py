@@ -175,25 +175,30 @@ def backlog_downloads(scope: page.Scope, plan: pd.DataFrame, window: str) -> Non
                            key="backlog_github", on_click="ignore")
 
 
+def _mark_done(titles: dict) -> None:
+    """Store the submitted fix before the page is drawn again, so the table above shows it in this run."""
+    signature, kind = st.session_state["done_signature"], st.session_state["done_kind"]
+    who = identity.reviewer()
+    store.retro.mark_fix_done(data.db_path(), signature, kind, note=st.session_state.get("done_note") or None,
+                              done_by=who)
+    st.session_state["_fix_marked"] = (
+        f"Marked done: the {KIND_LABELS[kind].lower()} of “{format.short(titles[signature])}”; its effect "
+        "shows in the table from now on" + ("" if who else " (not named: add your name in the sidebar)") + ".")
+
+
 def mark_done_form(plan: pd.DataFrame) -> None:
     st.subheader("Mark a fix done")
     st.caption("From then on the fix's effect is measured. " + format.sentence(data.describe("fix_effect")) + ".")
     titles = dict(zip(plan["signature"], plan["title"].fillna(plan["signature"]), strict=True))
     with st.form("fix_done", clear_on_submit=True, border=True):
-        signature = st.selectbox("Alert", list(titles), key="done_signature",
-                                 format_func=lambda s: f"{titles[s]}  ({s})")
-        kind = st.radio("Fix", list(KIND_LABELS), horizontal=True, key="done_kind", format_func=KIND_LABELS.get)
-        note = st.text_input("What was done (optional)", key="done_note", max_chars=500)
-        saved = st.form_submit_button("Mark done", type="primary", icon=":material/task_alt:")
+        st.selectbox("Alert", list(titles), key="done_signature", format_func=lambda s: f"{titles[s]}  ({s})")
+        st.radio("Fix", list(KIND_LABELS), horizontal=True, key="done_kind", format_func=KIND_LABELS.get)
+        st.text_input("What was done (optional)", key="done_note", max_chars=500)
+        # Saved in the callback, before the run: one run instead of a run and a rerun.
+        st.form_submit_button("Mark done", type="primary", icon=":material/task_alt:", on_click=_mark_done,
+                              args=(titles,))
     if message := st.session_state.pop("_fix_marked", None):
         st.success(message, icon=":material/check:")
-    if saved:
-        who = identity.reviewer()
-        store.retro.mark_fix_done(data.db_path(), signature, kind, note=note or None, done_by=who)
-        st.session_state["_fix_marked"] = (
-            f"Marked done: the {KIND_LABELS[kind].lower()} of “{format.short(titles[signature])}”; its effect "
-            "shows in the table from now on" + ("" if who else " (not named: add your name in the sidebar)") + ".")
-        st.rerun()  # the table above shows the new fix
 
 
 def _app_url() -> str | None:
