@@ -251,3 +251,22 @@ def test_a_loud_signatures_firings_come_page_by_page_newest_first(monkeypatch, d
     app.selectbox(key=f"firings_{chosen}").set_value(4 * (count - 1)).run()  # the oldest, maybe fewer than 4
     assert listed(app) == newest_first[4 * (count - 1):]
     assert app.selectbox(key=f"firings_{chosen}").options[-1].endswith("(oldest)")
+
+
+def test_paging_load_over_a_long_period_goes_by_week_and_lists_only_the_most_loaded(monkeypatch, tmp_path):
+    from metrics_fixtures import T0, alert, build, page
+
+    alerts = [alert(T0 + dt.timedelta(days=d, hours=10 + h), resolve_s=60, signature=f"api|check {h}")
+              for d in range(110) for h in range(5 + d % 2)]  # 5 or 6 pages a day: over the ceiling of 4 every day
+    db = build(tmp_path / "load.duckdb", alerts=alerts, notifications=[page(a, "ana") for a in alerts])
+    dates = {"from": T0.date().isoformat(), "to": (T0 + dt.timedelta(days=110)).date().isoformat()}
+    app = open_page(monkeypatch, db, "views/wakeups.py", team="core", **dates)
+    assert not app.exception
+    assert app.radio(key="load_per").value == "week"  # months of daily dots per person are unreadable
+    app.radio(key="load_per").set_value("day").run()
+    assert any(w.value.startswith("110 person-days over the ceiling") for w in app.warning)
+    (over,) = [d.value for d in app.dataframe if "ceiling" in d.value]
+    assert len(over) == 100 and over["interruptions"].is_monotonic_decreasing and over["interruptions"].iloc[0] == 6
+    assert any(c.value == "The 100 most loaded, highest first; all 110 are in the CSV." for c in app.caption)
+    dates["to"] = (T0 + dt.timedelta(days=14)).date().isoformat()
+    assert open_page(monkeypatch, db, "views/wakeups.py", team="core", **dates).radio(key="load_per").value == "day"

@@ -13,6 +13,7 @@ from metrics.targets import team_targets
 from views import charts, data, format, on_call, page
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+SHOWN_OVER = 100  # person-days over the ceiling listed on the page (a long period has thousands)
 BUCKET_COLUMNS = {
     "business_hours_interruptions": "Business hours",
     "off_hours_interruptions": "Off hours",
@@ -62,7 +63,9 @@ def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
     st.subheader("Paging load against the SRE ceiling")
     st.caption(format.sentence(figures.describe("paging_load"))
                + ". Without on-call schedules every person is judged per calendar day.")
-    per = st.radio("Per", ["day", "week"], horizontal=True, key="load_per")
+    # By week over long periods: a year of daily dots per person is hundreds of kilobytes and unreadable.
+    long = scope.period.end - scope.period.start > pd.Timedelta(days=62)
+    per = st.radio("Per", ["day", "week"], index=1 if long else 0, horizontal=True, key="load_per")
     load = figures["paging_load"]
     load = load[load["per"] == per].reset_index(drop=True)
     if load.empty:
@@ -73,8 +76,12 @@ def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
     if over.empty:
         st.success("Nobody went over the ceiling in this period.", icon=":material/check_circle:")
     else:
-        st.warning(f"{len(over)} person-{per}s over the ceiling:", icon=":material/warning:")
-        page.table(over, {
+        st.warning(f"{len(over):,} person-{per}s over the ceiling:", icon=":material/warning:")
+        shown = over
+        if len(over) > SHOWN_OVER:
+            shown = over.sort_values(["interruptions", "day"], ascending=False).head(SHOWN_OVER)
+            st.caption(f"The {SHOWN_OVER} most loaded, highest first; all {len(over):,} are in the CSV.")
+        page.table(shown, {
             "person_name": st.column_config.TextColumn("Person", width=200),
             "day": st.column_config.DateColumn("Day" if per == "day" else "Week starting", format=page.DAY, width=140),
             "interruptions": st.column_config.NumberColumn("Interruptions", width=110),
