@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -92,59 +93,102 @@ def upsert_staged(
     where: str | None = None,
     bucket_rows: int | None = BUCKET_ROWS,
     order: str = "rowid",
+    key_time: str | None = None,
 ) -> int:
     """Upsert the rows of `staged`, a table on `con` (rows matching `where`, in the order of its
     column `order`).
 
     The result is that of `upsert(con, table, con.table(staged).filter(where).project(columns),
     merge)`, but only keys that repeat in the batch or are already stored go through the
-    de-duplication and merge; every other row is appended with a plain INSERT. The contested
-    rows are merged in buckets of a hash of the key of about `bucket_rows` rows each (None: one
-    statement), so the merge's aggregate and updates fit in a bounded memory; keys never span
-    buckets, so the result is the same. `staged`, `where` and `order` are SQL written by the caller,
-    never data.
+    de-duplication and merge; every other row is appended with a plain INSERT. `key_time` names a
+    time column that the key fixes to within a second (an Alertmanager alert's key holds its
+    startsAt): stored keys are then looked for only among rows within the batch's range of it,
+    which DuckDB reads by skipping the row groups outside it, so the check costs the batch's
+    period, not the whole table. The contested rows are merged in buckets of a hash of the key
+    of about `bucket_rows` rows each (None: one statement), so the merge's aggregate and updates
+    fit in a bounded memory; keys never span buckets, so the result is the same. `staged`,
+    `where` and `order` are SQL written by the caller, never data.
     """
     keys = PRIMARY_KEYS[table]  # KeyError for anything but a canonical table
     names = list(columns)
     _check_batch(con, table, names, merge)
+    if key_time is not None:
+        _check_columns(con, table, [key_time])
     key_list = ", ".join(f'"{k}"' for k in keys)
     column_list = ", ".join(f'"{c}"' for c in names)
     batch = f"(SELECT {column_list}, {order} AS _ord FROM {staged}{f' WHERE {where}' if where else ''})"  # noqa: S608
+    stored, window = table, []
+    if key_time is not None:
+        low, high = con.execute(f'SELECT min("{key_time}"), max("{key_time}") FROM {batch}').fetchall()[0]  # noqa: S608
+        stored = (
+            f'(SELECT {key_list} FROM {table} WHERE "{key_time}" >= ?::TIMESTAMPTZ - INTERVAL 1 SECOND '  # noqa: S608
+            f'AND "{key_time}" <= ?::TIMESTAMPTZ + INTERVAL 1 SECOND)'
+        )
+        window = [low, high]
     contested = f"_contested_{next(_names)}"
     # Identifiers are checked against the table's own columns above.
     con.execute(
         f"CREATE TEMP TABLE {contested} AS "  # noqa: S608
         f"SELECT {key_list} FROM {batch} GROUP BY {key_list} HAVING count(*) > 1 "
-        f"UNION SELECT {key_list} FROM {batch} SEMI JOIN {table} USING ({key_list})"
+        f"UNION SELECT {key_list} FROM {batch} SEMI JOIN {stored} USING ({key_list})",
+        window,
     )
-    any_contested = con.execute(f"SELECT count(*) FROM {contested}").fetchone()[0] > 0  # noqa: S608
+    contested_rows = con.execute(f"SELECT count(*) FROM {contested}").fetchall()[0][0]  # noqa: S608
     plain = f"SELECT {column_list} FROM {batch}"  # noqa: S608
-    if any_contested:
+    if contested_rows:
         plain += f" ANTI JOIN {contested} USING ({key_list})"
-    written = con.execute(f"INSERT INTO {table} ({column_list}) {plain}").fetchone()[0]  # noqa: S608
-    if any_contested:
+    written = con.execute(f"INSERT INTO {table} ({column_list}) {plain}").fetchall()[0][0]  # noqa: S608
+    if contested_rows:
         rest = f"(SELECT * FROM {batch} SEMI JOIN {contested} USING ({key_list}))"  # noqa: S608
-        rows = con.execute(f"SELECT count(*) FROM {rest}").fetchone()[0] if bucket_rows else 0  # noqa: S608
-        buckets = max(1, -(-rows // bucket_rows)) if bucket_rows else 1
-        if buckets == 1:
-            parts = [rest]
-        else:  # the contested rows once, each with its key's bucket
-            staged_rest = f"_rest_{next(_names)}"
-            con.execute(
-                f"CREATE TEMP TABLE {staged_rest} AS "  # noqa: S608
-                f"SELECT *, hash({key_list}) % {buckets} AS _bucket FROM {rest}"
-            )
-            parts = [f"(FROM {staged_rest} WHERE _bucket = {b})" for b in range(buckets)]  # noqa: S608
-        for part in parts:
-            statement = (
-                _merge_sql(table, part, names, keys, merge)
-                if merge
-                else _replace_sql(table, part, names, keys)
-            )
-            written += con.execute(statement).fetchone()[0]
-        if buckets > 1:
-            con.execute(f"DROP TABLE {staged_rest}")
+        rows = con.execute(f"SELECT count(*) FROM {rest}").fetchall()[0][0]  # noqa: S608
+        written += _merge_contested(con, table, rest, names, keys, merge, rows, bucket_rows)
     con.execute(f"DROP TABLE {contested}")
+    return written
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> Iterator[None]:
+    """`rows` visible as the view `name` for the block. After a failed statement the transaction
+    is aborted and DuckDB refuses even to drop the view: the failure is what propagates, not that
+    refusal (the rollback drops the view)."""
+    con.register(name, rows)
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.unregister(name)
+        raise
+    con.unregister(name)
+
+
+def _merge_contested(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rest: str,
+    names: list[str],
+    keys: tuple[str, ...],
+    merge: Mapping[str, str] | None,
+    rows: int,
+    bucket_rows: int | None,
+) -> int:
+    """Merge the batch's contested rows (`rest`, a subquery) in buckets of their key's hash."""
+    key_list = ", ".join(f'"{k}"' for k in keys)
+    buckets = max(1, -(-rows // bucket_rows)) if bucket_rows else 1
+    if buckets == 1:
+        parts = [rest]
+    else:  # the contested rows once, each with its key's bucket
+        staged_rest = f"_rest_{next(_names)}"
+        con.execute(
+            f"CREATE TEMP TABLE {staged_rest} AS "  # noqa: S608
+            f"SELECT *, hash({key_list}) % {buckets} AS _bucket FROM {rest}"
+        )
+        parts = [f"(FROM {staged_rest} WHERE _bucket = {b})" for b in range(buckets)]  # noqa: S608
+    written = 0
+    for part in parts:
+        statement = _merge_sql(table, part, names, keys, merge) if merge else _replace_sql(table, part, names, keys)
+        written += con.execute(statement).fetchall()[0][0]  # fetched whole: the result is finished
+    if buckets > 1:
+        con.execute(f"DROP TABLE {staged_rest}")
     return written
 
 

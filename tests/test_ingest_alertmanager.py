@@ -239,6 +239,36 @@ def test_an_unreadable_line_fails_the_import_and_stops_the_mapping(db, tmp_path,
     assert status == "failed" and "Malformed JSON" in error
 
 
+def test_a_database_fault_mid_import_fails_the_run_in_one_line_and_keeps_the_parts_written(
+    tmp_path, db, capsys, monkeypatch
+):
+    """The reported case: the writer ran out of memory part-way and left a traceback and a run
+    marked 'running'. Here DuckDB really fails: from the third part on, its memory is capped at
+    1 MB."""
+    from ingest import cli
+
+    monkeypatch.setattr(alertmanager_import, "PART_ROWS", 7)
+    path = write_jsonl(tmp_path / "am.jsonl", _numbered_payloads(50))
+    write_part, parts = alertmanager_import.write_part, []
+
+    def starved(run, part, now):
+        parts.append(part)
+        if len(parts) == 3:
+            monkeypatch.setattr(alertmanager_import, "WRITER_SETTINGS", {"memory_limit": "1MB", "threads": "1"})
+        write_part(run, part, now)
+
+    monkeypatch.setattr(alertmanager_import, "write_part", starved)
+    assert cli.main(["import", path, "--format", "alertmanager-json", "--db", db]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"error: {path}: the import stopped: " in err and "14 alerts from the file before that point" in err
+    with store.reading(db) as con:
+        assert con.execute("SELECT count(*) FROM alerts").fetchone()[0] == 14  # the two parts written
+        status, loaded, error = con.execute("SELECT status, rows_loaded, error FROM ingest_runs").fetchone()
+    assert (status, loaded) == ("failed", 14)
+    assert error.startswith(f"{path}: the import stopped: ") and "Out of Memory" in error and "\n" not in error
+
+
 def test_alerts_dropped_past_max_alerts_are_recorded_and_shown(tmp_path, capsys):
     from reads import data_gaps
 

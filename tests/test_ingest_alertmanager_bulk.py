@@ -67,6 +67,33 @@ def test_bucketed_merge_gives_what_one_statement_and_upsert_give(tmp_path, bucke
     assert len(_table(bucketed)) == 40
 
 
+def test_stored_keys_are_looked_for_within_a_second_of_the_batch_times(tmp_path):
+    """With key_time the check reads only stored rows near the batch's times; a key holds its time
+    to the second, so a stored row of the same key may lie up to a second away and must be found."""
+    db = str(tmp_path / "k.duckdb")
+    second = dt.timedelta(seconds=1)
+    stored = [{"source": "s", "source_id": f"k{n}", "signature": "x|y", "created_at": T0 + n * 60 * second,
+               "title": f"old{n}", "resolved_at": None, "severity": "page"} for n in range(3)]  # fmt: skip
+    with store.writing(db) as con:
+        store.upsert(con, "alerts", pa.Table.from_pylist(stored))
+    # k1 again, 0.9 s earlier than stored (the same second of startsAt in its key), and a new key
+    batch = pa.Table.from_pylist([
+        {"source": "s", "source_id": "k1", "signature": "x|y", "created_at": T0 + 60 * second - 0.9 * second,
+         "title": None, "resolved_at": T0 + 2 * 60 * second, "severity": None},
+        {"source": "s", "source_id": "k9", "signature": "x|y", "created_at": T0 + 30 * second,
+         "title": "new", "resolved_at": None, "severity": None},
+    ])  # fmt: skip
+    with store.writing(db) as con:
+        con.register("_rows", batch)
+        con.execute("CREATE TEMP TABLE _staged AS FROM _rows")
+        written = upsert_module.upsert_staged(con, "alerts", "_staged", COLUMNS, merge=MERGE, key_time="created_at")
+    assert written == 2
+    by_key = {row[1]: row for row in _table(db)}
+    assert len(by_key) == 4
+    assert by_key["k1"][2:] == ("old1", "x|y", T0 + 60 * second - 0.9 * second, T0 + 2 * 60 * second, "page")
+    assert by_key["k9"][2] == "new" and by_key["k0"][2] == "old0"
+
+
 def _payloads(count: int, repeat_every: int) -> list[dict]:
     """Payloads of 3 alerts each; every `repeat_every`-th payload repeats an earlier alert resolved."""
     out = []
@@ -136,6 +163,23 @@ def test_many_parts_and_bucketed_merges_give_the_rows_of_one_part(tmp_path, monk
     alertmanager_import.load_file(path, parted, CONFIG)
     assert _alerts(parted) == expected
     assert sorted(set(_quarantine(parted))) == sorted(rejected)
+
+
+def test_a_run_of_unusable_alerts_is_quarantined_a_part_at_a_time(tmp_path, monkeypatch):
+    """The reported case: past some line every alert of a 10M-alert file was in the future, no
+    usable row came to close a part, and the rejected alerts were held until memory ran out."""
+    future = [{"receiver": "r", "alerts": [{"status": "firing", "labels": {"alertname": "Later"},
+                                            "startsAt": f"2100-01-01T00:00:{k:02d}Z"}]} for k in range(30)]  # fmt: skip
+    path = _write(tmp_path / "am.jsonl", _payloads(4, 99) + future)  # 12 usable, 1 without alertname, 30 later
+    monkeypatch.setattr(alertmanager_import, "BATCH_ROWS", 5)
+    parts = list(alertmanager_import.mapped_parts(path, CONFIG, T0, part_rows=7))
+    assert [part.rows.num_rows for part in parts][:2] == [7, 5] and sum(p.rows.num_rows for p in parts) == 12
+    assert max(len(part.rejected) for part in parts) < 7 + 5  # a part's rejects, plus one batch's at most
+    assert sum(len(part.rejected) for part in parts) == 31
+    db = str(tmp_path / "am.duckdb")
+    run = alertmanager_import.load_file(path, db, CONFIG)
+    assert (run.totals.by_table["alerts"], run.totals.quarantined) == (12, 31)
+    assert sum(reason.startswith("created_at is in the future") for reason, _ in _quarantine(db)) == 30
 
 
 def test_the_import_gives_its_connection_settings_back():

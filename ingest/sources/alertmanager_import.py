@@ -22,7 +22,7 @@ from ingest.imports import NO_OPTIONS, ImportFailed, ImportFormat, ImportOptions
 from ingest.load import IngestRun
 from ingest.mapping import FUTURE_SKEW, Mapped
 from ingest.sources import alertmanager
-from store.upsert import upsert_staged
+from store.upsert import registered, upsert_staged
 
 STREAM = "import"
 # Usable alerts per write transaction: one DuckDB row group, so every transaction but the last
@@ -181,7 +181,9 @@ def mapped_parts(
     path: str, config: settings_module.Settings, ingested_at: dt.datetime, part_rows: int | None = None
 ) -> Generator[Part, None, None]:
     """The file's alerts, mapped by an in-memory DuckDB of its own and streamed as parts of
-    `part_rows` (default PART_ROWS) usable rows; the last part holds the rest."""
+    `part_rows` (default PART_ROWS) usable rows; the last part holds the rest. Rejected alerts
+    travel with the part they were read in, and a run of `part_rows` of them is a part of its
+    own: a file of unusable alerts is quarantined a part at a time, never held whole."""
     part_rows = part_rows or PART_ROWS
     con = duckdb.connect()
     try:
@@ -202,6 +204,9 @@ def mapped_parts(
                 yield Part(rows.slice(0, part_rows), rejected)
                 rest = rows.slice(part_rows)
                 pending, count, rejected = rest.to_batches(), rest.num_rows, []
+            if len(rejected) >= part_rows:
+                yield Part(pa.Table.from_batches(pending, schema=schema), rejected)
+                pending, count, rejected = [], 0, []
         if count or rejected:
             yield Part(pa.Table.from_batches(pending, schema=schema), rejected)
     finally:
@@ -221,7 +226,11 @@ def _batches(reader: pa.RecordBatchReader, path: str) -> Iterator[pa.RecordBatch
 
 
 def _unreadable(path: str, error: Exception) -> ImportFailed:
-    return ImportFailed(f"{path}: not Alertmanager webhook payloads: {str(error).splitlines()[0]}")
+    return ImportFailed(f"{path}: not Alertmanager webhook payloads: {_first_line(error)}")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 @contextmanager
@@ -248,13 +257,12 @@ def _set(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
 def write_part(run: IngestRun, part: Part, now: dt.datetime) -> None:
     """Upsert one part and quarantine its rejects in one write transaction (a unit of work)."""
     with store.writing(run.db) as con, _settings(con, WRITER_SETTINGS):
-        con.register("_am_import", part.rows.append_column("_ord", pa.array(range(part.rows.num_rows), pa.int64())))
-        try:
+        rows = part.rows.append_column("_ord", pa.array(range(part.rows.num_rows), pa.int64()))
+        with registered(con, "_am_import", rows):
             written = upsert_staged(
-                con, "alerts", "_am_import", ROW_COLUMNS, merge=alertmanager.WEBHOOK_MERGE["alerts"], order="_ord"
+                con, "alerts", "_am_import", ROW_COLUMNS, merge=alertmanager.WEBHOOK_MERGE["alerts"], order="_ord",
+                key_time="created_at",  # the key holds startsAt, to the second
             )
-        finally:
-            con.unregister("_am_import")
         rejects = Mapped()
         for text, reason in part.rejected:
             rejects.reject(STREAM, text, reason)
@@ -306,6 +314,10 @@ def load_file(path: str, db: str, config: settings_module.Settings, options: Imp
             failure = _unreadable(path, exc)
         except ImportFailed as exc:
             failure = exc
+        except (duckdb.Error, store.DatabaseBusy, store.DatabaseError, MemoryError, OSError) as exc:
+            # Not the file's fault (the database, the disk, memory): the parts written stay and the
+            # run is closed as failed, so it never reads as still running.
+            failure = ImportFailed(f"{path}: the import stopped: {_first_line(exc)}")
         else:
             failure = None
     if failure is None:
