@@ -1,22 +1,40 @@
-"""Benchmark: the sprint report from DuckDB SQL against a pandas baseline over the same rows.
+"""Benchmark: the report as whole processes, against pandas on Parquet and one DuckDB query.
 
-Run by hand from the repository root (not a test):
+Run by hand from the repository root (not a test), one benchmark at a time:
 
-    python bench/bench_report.py                    # 1,000,000 alerts, then a 10x longer history
-    python bench/bench_report.py --alerts 200000 --history-factor 0
+    python bench/bench_report.py                             # 1M and 3M alerts, median of 3 runs
+    python bench/bench_report.py --sizes 10000000 --runs 1   # 10M (builds a 10M database first)
+    python bench/bench_report.py --sizes 1000000 --order shuffled
 
-It builds a database of synthetic alerts with DuckDB's range() (one team of twenty gets a
-sprint of a few thousand alerts), times the sprint report for one team (summary + noisy
-ranking + interruptions per person) through the metrics API, computes the same figures with
-pandas from the same rows loaded in memory, checks that both agree, and prints the ratios.
+For each size it builds a synthetic history with DuckDB's range() (`--days-per-million` days per
+million alerts, so every size has the same density and a sprint holds the same alerts: the
+sprint case at 10M is the 1M case with a ten times longer history). `--order shuffled` stores the
+rows in random order, as a backfill merged over a live history would. It exports the rows the
+figures need to Parquet, then times, each as a whole process (wall time and the process's own
+peak memory):
+
+- ours: `python -m metrics report --format json`, the whole history of all teams, and one
+  team's last finished sprint;
+- pandas: a process that reads the Parquet files and computes the summary figures, the noisy
+  ranking and interruptions per person for the same scope (the figures of the JSON report that
+  a plain pandas program can reproduce; its figures are checked against ours);
+- query: one DuckDB query over the same database computing the summary counts, response-time
+  statistics and the per-signature ranking (GROUPING SETS): how fast the engine reads those rows
+  at all, a floor rather than the same definitions.
+
+It prints one table: each case's time and peak, and ours as a ratio of each baseline.
+Targets (issue 14): whole history within 1x pandas and < 1 GB at 1M, within 2x pandas and
+< 4 GB at 10M; the sprint <= 1 s at 10M, and 10x longer history < 1.3x the time.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import math
+import statistics
 import sys
 import tempfile
 import time
@@ -27,14 +45,16 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import metrics  # noqa: E402
-import store  # noqa: E402
 from settings import Settings  # noqa: E402
+
+# metrics and store are imported where they are used: the pandas process computes its figures
+# without them, as a plain pandas program would.
 
 log = logging.getLogger("bench")
 END = dt.datetime(2026, 3, 16, tzinfo=dt.UTC)  # a sprint boundary with the default settings
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney", None]
 PAGING = ("phone", "sms", "push")
+TEAM = "team3"
 
 GENERATE = """
 INSERT INTO alerts (source, source_id, title, signature, service, team, created_at, acknowledged_at,
@@ -66,6 +86,7 @@ SELECT CASE WHEN u_src < 0.7 THEN 'pagerduty' ELSE 'alertmanager' END,
     CASE WHEN u_src >= 0.7 THEN true END,
     CASE WHEN sig % 7 = 0 THEN 'https://runbooks.example/' || sig END
 FROM shaped
+ORDER BY CASE WHEN $shuffled THEN hash(i) ELSE i END
 """
 
 NOTIFY = """
@@ -78,13 +99,15 @@ WHERE source = 'pagerduty'
 """
 
 
-def build(path: str, alerts: int, span_days: float) -> None:
-    """A synthetic history of `alerts` alerts over `span_days` days ending at END."""
+def build(path: str, alerts: int, span_days: float, shuffled: bool = False) -> None:
+    """A synthetic history of `alerts` alerts over `span_days` days ending at END (stored in time
+    order, or shuffled)."""
+    import store
+
     started = time.perf_counter()
     with store.writing(path) as con:
-        con.execute("SET enable_progress_bar = false")
         con.execute("SELECT setseed(0.42)")
-        con.execute(GENERATE, {"n": alerts, "end": END, "span_s": span_days * 86400})
+        con.execute(GENERATE, {"n": alerts, "end": END, "span_s": span_days * 86400, "shuffled": shuffled})
         con.execute(NOTIFY)
         people = pd.DataFrame(
             {
@@ -110,31 +133,35 @@ def build(path: str, alerts: int, span_days: float) -> None:
     )
 
 
-# --- the report through the metrics API (DuckDB) ----------------------------------------------
+EXPORTS = {  # what the pandas baseline reads
+    "alerts": "SELECT source, source_id, signature, team, created_at, acknowledged_at, resolved_at, "
+    "acknowledged_by, auto_resolved FROM alerts",
+    "notifications": "SELECT * FROM notifications",
+    "people": "SELECT source, person_id, name, time_zone FROM people",
+    "reviews": "SELECT * FROM reviews",
+}
 
 
-def duckdb_report(db: str, period: metrics.Period, team: str, config: Settings) -> dict:
-    figures = metrics.read(db, [*metrics.figure_names(), "noisy", "people_load"], metrics.Scope(period, team), config)
-    return {"summary": {n: figures[n] for n in metrics.figure_names()}, "noisy": figures["noisy"],
-            "people": figures["people_load"]}
+def export(db: str, folder: Path) -> None:
+    """The rows the pandas baseline needs, as Parquet files in `folder`."""
+    import store
+
+    folder.mkdir(exist_ok=True)
+    with store.reading(db) as con:
+        for name, query in EXPORTS.items():
+            con.execute(f"COPY ({query}) TO '{folder / name}.parquet' (FORMAT parquet)")  # noqa: S608 (our own names)
 
 
 # --- the same figures with pandas ------------------------------------------------------------
 
 
-def load(db: str) -> dict[str, pd.DataFrame]:
-    """Every row the report needs, in memory."""
-    with store.reading(db) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        return {
-            "alerts": con.execute(
-                "SELECT source, source_id, signature, team, created_at, acknowledged_at, resolved_at, "
-                "acknowledged_by, auto_resolved FROM alerts"
-            ).df(),
-            "notifications": con.execute("SELECT * FROM notifications").df(),
-            "people": con.execute("SELECT source, person_id, name, time_zone FROM people").df(),
-            "reviews": con.execute("SELECT * FROM reviews").df(),
-        }
+def load(folder: Path) -> dict[str, pd.DataFrame]:
+    """Every row the report needs, in memory, from the Parquet files."""
+    data = {name: pd.read_parquet(folder / f"{name}.parquet") for name in EXPORTS}
+    for frame in data.values():  # Parquet keeps the instants; the figures are read in UTC
+        for column in frame.select_dtypes("datetimetz").columns:
+            frame[column] = frame[column].dt.tz_convert("UTC")
+    return data
 
 
 def _flags(scope: pd.DataFrame, alerts: pd.DataFrame, period, t) -> pd.DataFrame:
@@ -210,14 +237,14 @@ def _interruptions(scope, data, config: Settings) -> pd.DataFrame:
     return pages
 
 
-def pandas_report(data: dict[str, pd.DataFrame], period, team: str, config: Settings) -> dict:
+def pandas_report(data: dict[str, pd.DataFrame], period, team: str | None, config: Settings) -> dict:
+    """The summary figures, the noisy ranking and interruptions per person of `team` (None: all)."""
     t = config.thresholds
     alerts = data["alerts"]
-    scope = alerts[
-        (alerts["created_at"] >= period.start)
-        & (alerts["created_at"] < period.end)
-        & (alerts["team"] == team)
-    ]
+    chosen = (alerts["created_at"] >= period.start) & (alerts["created_at"] < period.end)
+    if team is not None:
+        chosen &= alerts["team"] == team
+    scope = alerts[chosen]
     scope = _flags(scope.copy(), alerts, period, t)
     first = alerts.groupby("signature")["created_at"].min()
     history = alerts.groupby("source")["created_at"].min()
@@ -232,8 +259,7 @@ def pandas_report(data: dict[str, pd.DataFrame], period, team: str, config: Sett
         right_on="reviewed_at",
         by="signature",
     )
-    first_verdict = reviews.groupby("signature")["verdict"].first()
-    verdict = in_force["verdict"].fillna(in_force["signature"].map(first_verdict))
+    verdict = in_force["verdict"]  # these reviews name no retro period: each holds from when it was given
     pages = _interruptions(scope, data, config)
     sleep = pages[pages["bucket"] == "sleep"]
     n = len(scope)
@@ -280,104 +306,190 @@ def pandas_report(data: dict[str, pd.DataFrame], period, team: str, config: Sett
     return {"summary": summary, "noisy": noisy, "people": people}
 
 
-# --- comparing and timing --------------------------------------------------------------------
+# --- one DuckDB query ---------------------------------------------------------------------------
+
+QUERY = """
+WITH scope AS (
+    SELECT signature, created_at, resolved_at,
+        epoch(acknowledged_at - created_at) AS tta, epoch(resolved_at - created_at) AS ttr,
+        resolved_at IS NOT NULL AND acknowledged_at IS NULL AS unack,
+        coalesce(created_at - lag(resolved_at) OVER (PARTITION BY signature ORDER BY created_at)
+            < to_seconds($flap_s), false) AS flap,
+        auto_resolved
+    FROM alerts
+    WHERE created_at >= $start AND created_at < $end AND ($team IS NULL OR team = $team)
+)
+SELECT signature, count(*) AS alerts, median(tta), avg(tta), quantile_cont(tta, 0.9),
+    median(ttr), avg(ttr), quantile_cont(ttr, 0.9), count(*) FILTER (WHERE unack),
+    count(*) FILTER (WHERE auto_resolved), count(*) FILTER (WHERE unack AND ttr <= $transient_s),
+    count(*) FILTER (WHERE flap), avg((unack OR flap)::INTEGER)
+FROM scope
+GROUP BY GROUPING SETS ((), (signature))
+ORDER BY alerts DESC, signature
+"""
 
 
-def agree(sql: dict, pds: dict) -> list[str]:
-    """Figures where the two implementations differ (empty when they agree)."""
+# --- the cases and their processes -----------------------------------------------------------
+
+
+def scope_of(
+    case: str, days: float, config: Settings
+) -> tuple[dt.datetime, dt.datetime, str | None, list[str]]:
+    """The period's start and end, the team and the `python -m metrics report` arguments of a case."""
+    import metrics
+
+    if case == "sprint":
+        period = metrics.sprint_period(config, (END - dt.timedelta(days=1)).date())
+        return period.start, period.end, TEAM, ["--sprint", period.start.date().isoformat(), "--team", TEAM]
+    first = (END - dt.timedelta(days=days)).date()
+    period = metrics.between(first, END.date())
+    return period.start, period.end, None, ["--from", first.isoformat(), "--to", END.date().isoformat()]
+
+
+class Period:
+    """The period as pandas_report reads it (start, end)."""
+
+    def __init__(self, start: str, end: str):
+        self.start, self.end = pd.Timestamp(start), pd.Timestamp(end)
+
+
+def pandas_child(args: argparse.Namespace) -> None:
+    """The pandas baseline as a process of its own: prints its summary figures as JSON."""
+    period = Period(args.start, args.end)
+    result = pandas_report(load(Path(args.data)), period, args.team or None, Settings())["summary"]
+    json.dump(result, sys.stdout, default=float)
+
+
+# The one-query baseline: a process that imports DuckDB only.
+QUERY_PROCESS = """
+import json, sys, duckdb
+query, params = sys.argv[2], json.loads(sys.argv[3])
+con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("SET enable_progress_bar = false")
+rows = con.execute(query, params).fetchall()
+json.dump({"alerts": rows[0][1], "signatures": len(rows) - 1}, sys.stdout)
+"""
+
+
+def agree(ours: dict, pandas_figures: dict) -> list[str]:
+    """Figures where the report and the pandas baseline differ (empty when they agree)."""
     problems = []
-    for name, expected in pds["summary"].items():
-        got = sql["summary"][name]
+    for name, expected in pandas_figures.items():
+        if name not in ours:
+            continue
+        got = ours[name]
         same = (got is None and expected is None) or (
             got is not None
             and expected is not None
             and math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-6)
         )
         if not same:
-            problems.append(f"{name}: duckdb {got} vs pandas {expected}")
-    columns = [
-        "signature",
-        "alerts",
-        "transient",
-        "flaps",
-        "unacknowledged",
-        "interruptions",
-        "sleep_interruptions",
-    ]
-    left = sql["noisy"][columns].astype(str).reset_index(drop=True)
-    right = pds["noisy"][columns].astype({c: int for c in columns[1:]}).astype(str)
-    if not left.equals(right):
-        problems.append("noisy ranking differs")
-    ratio = np.allclose(sql["noisy"]["noise_ratio"], pds["noisy"]["noise_ratio"])
-    if not ratio:
-        problems.append("noisy noise_ratio differs")
-    people = sql["people"].sort_values(["source", "person_id"])[["person_id", "interruptions", "wake_ups"]]
-    expected = pds["people"].sort_values(["source", "person_id"])[["person_id", "interruptions", "wake_ups"]]
-    if people.astype(str).values.tolist() != expected.astype(str).values.tolist():
-        problems.append("interruptions per person differ")
+            problems.append(f"{name}: ours {got} vs pandas {expected}")
     return problems
 
 
-def best_of(runs: int, func, *args):
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = func(*args)
-        times.append(time.perf_counter() - started)
-    return min(times), result
+def measure(argv: list[str], runs: int, out: Path) -> tuple[float, float]:
+    """Median wall time and largest peak of `runs` runs of `argv`; the last run's stdout in `out`."""
+    from bench.process import timed
+
+    results = [timed(argv, out) for _ in range(runs)]
+    return statistics.median(t for t, _ in results), max(m for _, m in results)
 
 
-def measure(db: str, config: Settings, team: str, runs: int, with_pandas: bool) -> dict:
-    period = metrics.sprint_period(config, (END - dt.timedelta(days=1)).date())
-    sql_s, sql = best_of(runs, duckdb_report, db, period, team, config)
-    result = {"sql_s": sql_s, "alerts_in_sprint": sql["summary"]["alerts"]}
-    if with_pandas:
-        load_s, data = best_of(1, load, db)
-        compute_s, pds = best_of(runs, pandas_report, data, period, team, config)
-        result.update(load_s=load_s, compute_s=compute_s, problems=agree(sql, pds))
-    return result
+def bench_size(alerts: int, args: argparse.Namespace, folder: Path) -> list[dict]:
+    days = args.days_per_million * alerts / 1_000_000
+    name = f"{alerts}-{days:.0f}d-{args.order}"
+    db, parquet = str(folder / f"{name}.duckdb"), folder / f"{name}.parquet"
+    if not Path(db).exists():  # a database kept in --work from an earlier run is used again
+        build(db, alerts, days, shuffled=args.order == "shuffled")
+        export(db, parquet)
+    config = Settings()
+    rows = []
+    for case in args.cases:
+        start, end, team, scope_args = scope_of(case, days, config)
+        out = folder / f"{alerts}-{case}"
+        ours = measure([sys.executable, "-m", "metrics", "report", "--db", db, *scope_args, "--format", "json"],
+                       args.runs, out.with_suffix(".ours.json"))  # fmt: skip
+        pandas_run = measure(
+            [sys.executable, str(Path(__file__).resolve()), "--child", "pandas", "--data",
+             str(parquet), "--start", start.isoformat(), "--end", end.isoformat(),
+             "--team", team or ""],
+            args.runs, out.with_suffix(".pandas.json"),
+        )  # fmt: skip
+        params = {"start": start.isoformat(), "end": end.isoformat(), "team": team,
+                  "flap_s": config.thresholds.flap_s, "transient_s": config.thresholds.transient_s}  # fmt: skip
+        query = measure([sys.executable, "-c", QUERY_PROCESS, db, QUERY, json.dumps(params)], args.runs,
+                        out.with_suffix(".query.json"))  # fmt: skip
+        report = json.loads(out.with_suffix(".ours.json").read_text())
+        problems = agree(report, json.loads(out.with_suffix(".pandas.json").read_text()))
+        rows.append({"alerts": alerts, "days": days, "case": case, "ours": ours, "pandas": pandas_run,
+                     "query": query, "in_scope": report["alerts"], "problems": problems})  # fmt: skip
+        log.info("%s alerts, %s: ours %.2fs, pandas %.2fs, query %.2fs", f"{alerts:,}", case, ours[0],
+                 pandas_run[0], query[0])  # fmt: skip
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| alerts | case (alerts in scope) | ours | pandas on Parquet | ours / pandas | one DuckDB query | ours / query |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        (ours, ours_mb), (pds, pds_mb), (query, query_mb) = row["ours"], row["pandas"], row["query"]
+        lines.append(
+            f"| {row['alerts']:,} | {row['case']} ({row['in_scope']:,}) | {ours:.2f} s, {ours_mb:,.0f} MB "
+            f"| {pds:.2f} s, {pds_mb:,.0f} MB | {ours / pds:.2f}x | {query:.2f} s, {query_mb:,.0f} MB "
+            f"| {ours / query:.1f}x |"
+        )
+    sprints = [row for row in rows if row["case"] == "sprint"]
+    if len(sprints) > 1:
+        base = sprints[0]
+        for row in sprints[1:]:
+            lines.append(f"sprint with {row['alerts'] / base['alerts']:.0f}x longer history: "
+                         f"{row['ours'][0] / base['ours'][0]:.2f}x the time (target < 1.3x)")  # fmt: skip
+    for row in rows:
+        verdict = "yes" if not row["problems"] else "NO: " + "; ".join(row["problems"])
+        lines.append(f"figures agree with pandas, {row['alerts']:,} {row['case']}: {verdict}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--alerts", type=int, default=1_000_000)
-    parser.add_argument("--days", type=float, default=365, help="history length of the base database")
-    parser.add_argument("--history-factor", type=int, default=10, help="0 skips the longer-history run")
-    parser.add_argument("--team", default="team3")
-    parser.add_argument("--runs", type=int, default=3, help="best of N timings")
+    parser.add_argument("--sizes", default="1000000,3000000", help="alert counts, comma-separated")
+    parser.add_argument(
+        "--days-per-million", type=float, default=365, help="history length per million alerts"
+    )
+    parser.add_argument(
+        "--cases", default="whole,sprint", help="whole (history, all teams), sprint (one team)"
+    )
+    parser.add_argument(
+        "--order", choices=("time", "shuffled"), default="time", help="how the rows are stored"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="median of N runs of each process")
+    parser.add_argument(
+        "--work", help="folder that keeps the databases for later runs (default: a temporary one)"
+    )
+    parser.add_argument("--child", choices=("pandas",), help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--start", help=argparse.SUPPRESS)
+    parser.add_argument("--end", help=argparse.SUPPRESS)
+    parser.add_argument("--team", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        pandas_child(args)
+        return 0
+    args.cases = args.cases.split(",")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = Settings()
-    with tempfile.TemporaryDirectory() as folder:
-        base = str(Path(folder) / "base.duckdb")
-        build(base, args.alerts, args.days)
-        first = measure(base, config, args.team, args.runs, with_pandas=True)
-        pandas_total = first["load_s"] + first["compute_s"]
-        print(
-            f"alerts: {args.alerts:,} over {args.days:.0f} days; team {args.team}: "
-            f"{first['alerts_in_sprint']:,} alerts in the sprint"
-        )
-        print(f"duckdb report (summary + noisy + interruptions per person): {first['sql_s'] * 1000:.0f} ms")
-        print(f"pandas: load {first['load_s'] * 1000:.0f} ms + compute {first['compute_s'] * 1000:.0f} ms")
-        print(f"speed-up vs pandas load+compute: {pandas_total / first['sql_s']:.1f}x (target >= 10x)")
-        print(
-            f"speed-up vs pandas compute only (rows already in memory): "
-            f"{first['compute_s'] / first['sql_s']:.1f}x"
-        )
-        print("figures agree: " + ("yes" if not first["problems"] else "NO: " + "; ".join(first["problems"])))
-        status = 0 if not first["problems"] else 1
-        if args.history_factor:
-            longer = str(Path(folder) / "longer.duckdb")
-            build(longer, args.alerts * args.history_factor, args.days * args.history_factor)
-            second = measure(longer, config, args.team, args.runs, with_pandas=False)
-            print(
-                f"{args.history_factor}x longer history ({args.alerts * args.history_factor:,} alerts): "
-                f"{second['sql_s'] * 1000:.0f} ms, {second['sql_s'] / first['sql_s']:.2f}x the time "
-                f"(target < 2x); {second['alerts_in_sprint']:,} alerts in the sprint"
-            )
-    return status
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.work or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        for size in (int(s) for s in args.sizes.split(",")):
+            rows += bench_size(size, args, folder)
+    print(table(rows))
+    return 1 if any(row["problems"] for row in rows) else 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import json
 import multiprocessing
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.process import timed  # noqa: E402
 from tests.am_servers import start_receiver  # noqa: E402
 
 TOKEN = "bench-token"
@@ -91,24 +91,17 @@ def _pending(server) -> int:
 
 
 def write_file(path: Path, alerts: int, per: int) -> None:
-    rnd, base = random.Random(1), dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    """`alerts` alerts 7 s apart, the last an hour ago (an alert in the future is quarantined)."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    rnd, base = random.Random(1), now - dt.timedelta(seconds=7 * alerts + 3600)
     with open(path, "w") as out:
         for first in range(0, alerts, per):
             out.write(json.dumps(make_payload(rnd, first, min(per, alerts - first), base)) + "\n")
 
 
 def _timed(code: str, *argv: str) -> tuple[float, float]:
-    """Run `code` in a fresh interpreter; its wall time and its own peak memory (MB).
-
-    The peak is that process's (wait4), not the largest of all children so far."""
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", code, *argv], cwd=REPO)
-    _, status, usage = os.wait4(child.pid, 0)
-    took = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise subprocess.CalledProcessError(child.returncode, child.args)
-    return took, usage.ru_maxrss / 1024
+    """Run `code` in a fresh interpreter; its wall time and its own peak memory (MB)."""
+    return timed([sys.executable, "-c", code, *argv])
 
 
 DUCKDB_READ = """
