@@ -21,6 +21,9 @@ from ingest.shifts import Replace, pieces, utc_day
 from ingest.windows import Window, iso, parse_iso, plan, split
 
 log = logging.getLogger(__name__)
+# Shift windows written in one transaction: a first sync of years of schedules would otherwise open the
+# database once per 30-day window. Their deletes and rows never overlap (windows partition the time).
+SHIFT_WINDOWS_PER_LOAD = 12
 
 
 # --- declarations: what a provider module writes -------------------------------------------------
@@ -246,11 +249,15 @@ class _Job:
         start, end = self._bounds(parse_iso(self.run.cursor(stream.name)))
         targets: list[ScheduleRef | None] = [None] if spec.schedules is None else self._schedules(spec.schedules)
         log.info("%s %s: %s to %s, %d schedules", self.run.source, stream.name, iso(start), iso(end), len(targets))
+        batch = Mapped()
         for target in targets:
             path = stream.path if target is None else spec.path(target)
             for window in plan(utc_day(start), end, spec.max_span):
-                self._load_shifts(stream, path, target, window, bar)
-        self.run.load(stream.name, Mapped(), cursor=iso(end))
+                batch.extend(self._fetch_shifts(stream, path, target, window, bar))
+                if len(batch.replaces) >= SHIFT_WINDOWS_PER_LOAD:
+                    self.run.load(stream.name, batch)
+                    batch = Mapped()
+        self.run.load(stream.name, batch, cursor=iso(end))
 
     def _schedules(self, listing: Schedules) -> list[ScheduleRef]:
         refs = []
@@ -259,8 +266,9 @@ class _Job:
                      and (ref := listing.ref(record, self.ctx)) is not None]
         return refs
 
-    def _load_shifts(self, stream: Stream, path: str, target: ScheduleRef | None, window: Window, bar: tqdm) -> None:
-        """One schedule's window, loaded whole (it replaces those days); halved at an offset cap."""
+    def _fetch_shifts(self, stream: Stream, path: str, target: ScheduleRef | None, window: Window,
+                      bar: tqdm) -> Mapped:
+        """One schedule's window, whole (it replaces those days when loaded); halved at an offset cap."""
         spec = stream.shifts
         mapped = Mapped(replaces=[Replace(self.run.source, window, target.schedule_id if target else None)])
         try:
@@ -271,12 +279,13 @@ class _Job:
             halves = split(window, 2)
             if len(halves) < 2:
                 raise ProviderError(f"{self.run.source} {stream.name}: too many shifts at {iso(window.start)}") from None
+            both = Mapped()
             for half in halves:
-                self._load_shifts(stream, path, target, half, bar)
-            return
+                both.extend(self._fetch_shifts(stream, path, target, half, bar))
+            return both
         self.ctx.learn(mapped)
         mapped.rows["on_call_shifts"] = list(pieces(mapped.rows.get("on_call_shifts", ()), window))
-        self.run.load(stream.name, mapped)
+        return mapped
 
     def _now(self) -> dt.datetime:
         return self.request.now or dt.datetime.now(dt.UTC)
