@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -37,6 +38,23 @@ def report_fuzz_counts():
     """Prints, after this module's tests, how many generated records each fuzz test fed (run with -s)."""
     yield
     print("fuzz examples tried:", json.dumps(TRIED, sort_keys=True))
+
+
+@functools.cache
+def _migrated() -> bytes:
+    """An empty database at the current schema, as bytes: each generated example starts from a copy
+    rather than running every migration again."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "empty.duckdb"
+        with store.writing(str(path)):
+            pass
+        return path.read_bytes()
+
+
+def fresh_db(folder: str) -> str:
+    path = Path(folder) / "fuzz.duckdb"
+    path.write_bytes(_migrated())
+    return str(path)
 
 
 def tally(name: str, tried: int, quarantined: int) -> None:
@@ -174,7 +192,7 @@ def test_generated_provider_records_map_and_load_or_go_to_quarantine(name):
         good_ids = {r["id"] for ok, r in batch if ok}
         assert good_ids <= {row[key].split(":")[0] for row in mapped.rows.get(table, [])}
         with tempfile.TemporaryDirectory() as tmp:
-            db = str(Path(tmp) / "fuzz.duckdb")
+            db = fresh_db(tmp)
             load(db, source, name, mapped)
             assert_loaded(db, source, table, key, mapped)
 
@@ -191,7 +209,7 @@ def test_opsgenie_log_lines_never_crash_the_mapping():
         tally("opsgenie logs", len(batch), len(mapped.rejected))
         assert len(mapped.rows.get("events", [])) + len(mapped.rejected) <= len(batch)
         with tempfile.TemporaryDirectory() as tmp:
-            load(str(Path(tmp) / "fuzz.duckdb"), opsgenie.SOURCE, "alert_logs", mapped)
+            load(fresh_db(tmp), opsgenie.SOURCE, "alert_logs", mapped)
 
     check()
 
@@ -238,7 +256,7 @@ def test_generated_webhook_payloads_map_and_load_or_go_to_quarantine():
         else:
             assert mapped.count("alerts") == 0 and len(mapped.rejected) == 1
         with tempfile.TemporaryDirectory() as tmp:
-            db = str(Path(tmp) / "fuzz.duckdb")
+            db = fresh_db(tmp)
             load(db, alertmanager.SOURCE, alertmanager.STREAM, mapped, alertmanager.WEBHOOK_MERGE)
             assert_loaded(db, alertmanager.SOURCE, "alerts", "source_id", mapped)
 
@@ -364,7 +382,7 @@ def test_generated_csv_files_load_every_good_row_and_quarantine_every_bad_one():
         numbers = st.sets(st.integers(1, len(rows)), max_size=2)
         broken, short = data.draw(numbers), data.draw(numbers)
         with tempfile.TemporaryDirectory() as tmp:
-            path, db = Path(tmp) / "export.csv", str(Path(tmp) / "fuzz.duckdb")
+            path, db = Path(tmp) / "export.csv", fresh_db(tmp)
             path.write_bytes(csv_bytes(rows, broken, short))
             run = FORMATS["pagerduty-csv"].load(str(path), db, CONFIG, ImportOptions(date_order="mdy"))
             loaded = count(db, "SELECT count(*) FROM alerts")

@@ -7,6 +7,7 @@ The account's time zone is America/Lima (UTC−5 all year): 10:00 there is 15:00
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,12 +27,21 @@ def utc(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=UTC)
 
 
-@pytest.fixture
-def synced(monkeypatch, db):
-    """The API's account, synced first (7 incidents, its users with e-mails and time zones)."""
-    with serve(FakePagerDuty(TOKEN, pagerduty_account())) as url:
-        result = run_source(monkeypatch, db, "pagerduty", url, TOKEN, now=utc(2026, 3, 3), since=utc(2015, 10, 1))
+@pytest.fixture(scope="module")
+def synced_once(tmp_path_factory) -> Path:
+    """The API's account (7 incidents, its users with e-mails and time zones), synced once: the sync walks ten
+    years of windows."""
+    db = tmp_path_factory.mktemp("pd-api") / "synced.duckdb"
+    with pytest.MonkeyPatch.context() as monkeypatch, serve(FakePagerDuty(TOKEN, pagerduty_account())) as url:
+        result = run_source(monkeypatch, str(db), "pagerduty", url, TOKEN, now=utc(2026, 3, 3), since=utc(2015, 10, 1))
     assert result.status == "ok", result.error
+    return db
+
+
+@pytest.fixture
+def synced(synced_once, db) -> str:
+    """A copy of the synced account for one test to import into."""
+    shutil.copyfile(synced_once, db)
     return db
 
 

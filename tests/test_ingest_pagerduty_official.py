@@ -34,13 +34,20 @@ def fake():
     return FakePagerDuty(TOKEN, pagerduty_account())
 
 
-@pytest.fixture
-def synced(monkeypatch, tmp_path, fake):
-    db = str(tmp_path / "pd.duckdb")
-    with serve(fake) as url:
+@pytest.fixture(scope="module")
+def account(tmp_path_factory) -> tuple[str, FakePagerDuty]:
+    """The account synced once for the tests that only read it: the sync walks ten years of windows."""
+    fake = FakePagerDuty(TOKEN, pagerduty_account())
+    db = str(tmp_path_factory.mktemp("pd-official") / "pd.duckdb")
+    with pytest.MonkeyPatch.context() as monkeypatch, serve(fake) as url:
         result = run_source(monkeypatch, db, "pagerduty", url, TOKEN, now=NOW, since=SINCE)
     assert result.status == "ok", result.error
-    return db
+    return db, fake
+
+
+@pytest.fixture
+def synced(account) -> str:
+    return account[0]
 
 
 def alert(db: str, source_id: str) -> dict:
@@ -62,8 +69,8 @@ def test_the_official_examples_map_as_published(synced):
     assert query(synced, "SELECT name, team FROM services") == [("My Application Service", "Engineering")]
 
 
-def test_log_entries_are_asked_for_with_their_channels(synced, fake):
-    asked = fake.served("/log_entries")
+def test_log_entries_are_asked_for_with_their_channels(account):
+    asked = account[1].served("/log_entries")
     assert asked and all(r.query.get("include[]") == ["channels"] for r in asked)
 
 
