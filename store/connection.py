@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DB = "data/alerts.duckdb"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
+DEFAULT_WRITE_LOCK_TIMEOUT_S = 120.0
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<cmd>.+?) \(PID (?P<pid>\d+)\)")
 
 
@@ -58,12 +59,19 @@ def display_name(db: str) -> str:
     return _CREDENTIAL.sub(r"\1***", db)
 
 
-def lock_timeout_s() -> float:
+def lock_timeout_s(write: bool = False) -> float:
+    """How long to wait for the database: ALERTHYGIENE_LOCK_TIMEOUT, else 30 s to read and 120 s to write.
+
+    A writer waits longer: it is a sync, an import or a load, which must not fail because the
+    machine is busy (a sync timed out after 30 s behind reads slowed by a load average of 10);
+    a person's save never waits that long (see upsert_soon).
+    """
+    default = DEFAULT_WRITE_LOCK_TIMEOUT_S if write else DEFAULT_LOCK_TIMEOUT_S
     raw = os.environ.get("ALERTHYGIENE_LOCK_TIMEOUT")
     try:
-        return float(raw) if raw else DEFAULT_LOCK_TIMEOUT_S
+        return float(raw) if raw else default
     except ValueError:
-        return DEFAULT_LOCK_TIMEOUT_S
+        return default
 
 
 def _is_lock_conflict(exc: Exception) -> bool:
@@ -118,7 +126,7 @@ def _no_progress_bar(con: duckdb.DuckDBPyConnection) -> None:
 
 def _connect(db: str, read_only: bool, timeout_s: float | None) -> duckdb.DuckDBPyConnection:
     """Connect, retrying DuckDB's own lock conflicts with capped exponential backoff and jitter."""
-    timeout_s = lock_timeout_s() if timeout_s is None else timeout_s
+    timeout_s = lock_timeout_s(not read_only) if timeout_s is None else timeout_s
     started = time.monotonic()
     delay = 0.05
     while True:
@@ -155,7 +163,7 @@ def _queued(db: str, write: bool, timeout_s: float | None):
     """
     if not is_local_file(db) or os.environ.get("ALERTHYGIENE_LOCKING") == "retry":
         return nullcontext()
-    return _QueuedOpen(db, write, lock_timeout_s() if timeout_s is None else timeout_s)
+    return _QueuedOpen(db, write, lock_timeout_s(write) if timeout_s is None else timeout_s)
 
 
 class _QueuedOpen:
@@ -209,6 +217,7 @@ def last_unit() -> Unit:
 @contextmanager
 def _timed_open(db: str, write: bool, timeout_s: float | None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Queue for the file, open it, and record in `last_unit` where the time went."""
+    timeout_s = lock_timeout_s(write) if timeout_s is None else timeout_s
     _units.last = Unit(write)
     with _queued(db, write, timeout_s):
         unit, began = _units.last, time.monotonic()
