@@ -27,6 +27,14 @@ def require_tool(*names: str) -> str:
     pytest.skip(message)
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests take turns on one test worker: two Chromiums and their dashboards at once only slow
+    each other past their timeouts on a small machine."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture
 def db(tmp_path) -> str:
     """A path for a fresh database file."""
