@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import settings as settings_module
@@ -148,6 +151,21 @@ def _scope(args: argparse.Namespace) -> tuple[str, Period, settings_module.Setti
     return db, period, config
 
 
+@contextlib.contextmanager
+def c_output_to_stderr() -> Iterator[None]:
+    """While the figures are computed, whatever native code prints goes to stderr, so that stdout carries
+    the report alone. DuckDB draws its progress bar on the process's stdout once a query runs long; the
+    bar is off on our connections, yet one reached the JSON in a test run on a busy machine."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def report(args: argparse.Namespace) -> str:
     db, period, config = _scope(args)
     names = JSON_NAMES if args.format == "json" else DOCUMENT_NAMES
@@ -158,7 +176,8 @@ def advise(args: argparse.Namespace) -> int:
     """Print the patch; exit 1 when a patched file fails promtool or amtool (it is printed all the same)."""
     db, period, config = _scope(args)
     try:
-        text, plan = advisor_cli.advise(args, db, period, config)
+        with c_output_to_stderr():
+            text, plan = advisor_cli.advise(args, db, period, config)
     except advisor_cli.ConfigurationError as exc:
         raise UsageError(str(exc)) from None
     sys.stdout.write(text)
@@ -187,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
             return advise(args)
         if args.command in ("post", "tickets"):
             return outcome(args)
-        sys.stdout.write(report(args))
+        with c_output_to_stderr():
+            text = report(args)
+        sys.stdout.write(text)
     except UsageError as exc:
         print(f"python -m metrics: error: {exc}", file=sys.stderr)
         return 2
