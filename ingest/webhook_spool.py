@@ -14,6 +14,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
+from store.durable import fsync_dir
+
 log = logging.getLogger(__name__)
 
 MAGIC = b"AHS1"
@@ -132,7 +134,7 @@ class Spool:
         self._next += 1
         self._fd = os.open(self._current, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._written = 0
-        _fsync_dir(self.dir)  # the new file's name is durable before anything in it is acknowledged
+        fsync_dir(self.dir)  # the new file's name is durable before anything in it is acknowledged
 
     def _close_segment(self) -> None:
         if self._fd is not None:
@@ -156,7 +158,7 @@ class Spool:
     def remove(self, segment: Path) -> None:
         """Forget a segment whose records have all been committed to the database."""
         segment.unlink(missing_ok=True)
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     def pending(self) -> int:
         return len(list(self.dir.glob("*" + SUFFIX)))
@@ -166,10 +168,3 @@ class Spool:
             self._close_segment()
         self._lock_file.close()
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

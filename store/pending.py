@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc
 
+from store.durable import fsync_dir
 from store.migrations import PRIMARY_KEYS
 from store.upsert import upsert
 
@@ -55,7 +56,7 @@ def keep(db: str, table: str, rows: pa.Table) -> Path:
         handle.flush()
         os.fsync(handle.fileno())
     partial.rename(final)
-    _sync_dir(directory)
+    fsync_dir(directory)
     return final
 
 
@@ -105,7 +106,7 @@ def remove(paths: list[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
     if paths:
-        _sync_dir(paths[0].parent)
+        fsync_dir(paths[0].parent)
 
 
 def overlay(con: duckdb.DuckDBPyConnection, db: str) -> None:
@@ -147,11 +148,3 @@ def _set_aside(path: Path, why: str) -> None:
     path.rename(failed / path.name)
     log.warning("a save kept aside could not be applied (%s); it is in %s", why, failed / path.name)
 
-
-def _sync_dir(directory: Path) -> None:
-    """Make a rename or removal in `directory` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
