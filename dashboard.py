@@ -27,6 +27,7 @@ PAGES = {
     ],
     "People and time": [
         st.Page("views/wakeups.py", title="Wake-ups and load", icon=":material/bedtime:"),
+        st.Page("views/on_call.py", title="On call", icon=":material/support_agent:"),
         st.Page("views/response.py", title="Response times", icon=":material/timer:"),
     ],
     "Planning": [

@@ -37,6 +37,7 @@ PAGES = {
     "Sprint retro": "views/retro.py",
     "Advisor": "views/advice.py",
     "Wake-ups and load": "views/wakeups.py",
+    "On call": "views/on_call.py",
     "Response times": "views/response.py",
     "Fix planner": "views/planner.py",
     "Data": "views/data_sources.py",

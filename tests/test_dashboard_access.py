@@ -14,7 +14,7 @@ AUTH = {
     "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
 }
 PAGES = ["views/overview.py", "views/noisy.py", "views/retro.py", "views/advice.py", "views/wakeups.py",
-         "views/response.py", "views/planner.py", "views/data_sources.py"]
+         "views/on_call.py", "views/response.py", "views/planner.py", "views/data_sources.py"]
 
 
 def _app(monkeypatch, db: str, auth: dict | None) -> AppTest:

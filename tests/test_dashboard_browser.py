@@ -35,6 +35,7 @@ PAGES = {
     "sprint-retro": ("retro", "[data-testid='stDownloadButton']"),
     "advisor": ("advice", "[data-testid='stButton']"),  # the first suggestion's accept button
     "wake-ups": ("wakeups", ".js-plotly-plot"),
+    "on-call": ("on_call", "[data-testid='stDownloadButton']"),  # the monthly export, last on the page
     "response-times": ("response", "[data-testid='stDataFrame']"),
     "fix-planner": ("planner", "[data-testid='stDataFrame']"),
     "data": ("data_sources", "[data-testid='stDataFrame']"),

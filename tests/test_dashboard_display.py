@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.apptest import freeze_today, open_page
 
-PAGES = ["views/overview.py", "views/noisy.py", "views/retro.py", "views/advice.py", "views/wakeups.py", "views/response.py",
-         "views/planner.py", "views/data_sources.py"]
+PAGES = ["views/overview.py", "views/noisy.py", "views/retro.py", "views/advice.py", "views/wakeups.py", "views/on_call.py",
+         "views/response.py", "views/planner.py", "views/data_sources.py"]
 # What a reader must never see: missing values spelled out, machine timestamps, snake_case names.
 RAW_VALUE = re.compile(r"\b(None|nan|NaN|NaT|null|undefined)\b|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\+00:00")
 RAW_NAME = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
@@ -122,7 +122,8 @@ def test_a_page_on_demo_data_shows_no_raw_values_or_names(monkeypatch, demo_db, 
     assert _problems(app) == []
 
 
-@pytest.mark.parametrize("page", ["views/overview.py", "views/noisy.py", "views/wakeups.py", "views/response.py"])
+@pytest.mark.parametrize("page", ["views/overview.py", "views/noisy.py", "views/wakeups.py", "views/on_call.py",
+                                  "views/response.py"])
 def test_a_page_over_free_dates_for_all_teams_shows_no_raw_values_or_names(monkeypatch, demo_db, page):
     app = open_page(monkeypatch, demo_db, page, **{"from": "2026-09-01", "to": "2026-11-20"})
     assert not app.exception

@@ -27,7 +27,7 @@ LONG = "A" * 5000
 FORMULA = "=cmd|' /C calc'!A0"
 TITLES = [f"Disk {SCRIPT} full", f"CPU {IMG} high", f"Queue {LINK} stuck", f"**bold** _it_ `code` {LONG}",
           "{{7*7}} ${7*7} %s %n \u202eevil\u202c", FORMULA]
-PAGES = ["", "noisy", "retro", "advice", "wakeups", "response", "planner", "data_sources"]
+PAGES = ["", "noisy", "retro", "advice", "wakeups", "on_call", "response", "planner", "data_sources"]
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ PAGES = {
     "views/retro.py": "Sprint retro",
     "views/advice.py": "Advisor",
     "views/wakeups.py": "Wake-ups and paging load",
+    "views/on_call.py": "On call, against the rota",
     "views/response.py": "Response times",
     "views/planner.py": "Fix planner",
     "views/data_sources.py": "Data",

@@ -1,4 +1,4 @@
-"""The manager's view of on-call load on the Wake-ups page: per person against the rota, breaks, fairness, export."""
+"""On call: the manager's view of load against the rota, per person, breaks, fairness and the monthly export."""
 
 from __future__ import annotations
 
@@ -45,15 +45,15 @@ def tiles(figures: dict, ceiling: int) -> None:
         column.metric(label, value, help=help_text, border=True)
 
 
-def trend_table(view: dict, ceiling: int) -> None:
+def trend_table(view: dict, ceiling: int, zone: str) -> None:
     """One row per person: team, schedules, this period's figures and sparklines over the sprints."""
     trend = view["trend"]
     people = view["people"]
     sprints = view["sprints"]
     st.subheader("Per person, against the rota")
-    first, last = sprints[0].label().split(" – ")[0], sprints[-1].label().split(" – ")[-1]
+    span = format.period(metrics.Period(sprints[0].start, sprints[-1].end), zone)
     st.caption(f"Trend: pages per 12 hours on call; nights trend: disturbed nights; each in the last "
-               f"{len(sprints)} sprints ({first} to {last}). The other columns are for the chosen period: pages "
+               f"{len(sprints)} sprints ({span}). The other columns are for the chosen period: pages "
                f"per 12 h on call (the ceiling is {ceiling}), pages as backup and off rota, and the share of "
                "on-call nights someone was woken on call.")
     if people.empty:
@@ -91,11 +91,11 @@ def trend_table(view: dict, ceiling: int) -> None:
     )
 
 
-def breaks(view: dict) -> None:
+def breaks(view: dict, zone: str) -> None:
     st.subheader("Who needs a break")
     recent = view["sprints"][-2:]
-    st.caption(f"Over the last two sprints ({recent[0].label().split(' – ')[0]} to "
-               f"{recent[-1].label().split(' – ')[-1]}): " + data.describe("who_needs_a_break") + ".")
+    span = format.period(metrics.Period(recent[0].start, recent[-1].end), zone)
+    st.caption(f"Over the last two sprints ({span}): " + data.describe("who_needs_a_break") + ".")
     frame = view["breaks"]
     worn = frame[(frame["longest_run"] >= 2) | (frame["broken_nights_before_working_day"] > 0)
                  | (frame["shifts_over_ceiling"] > 0)]
@@ -190,20 +190,27 @@ def export(scope: page.Scope) -> None:
                       f"Download {month:%B %Y} (CSV, {len(frame)} people)", key="on_call_export_csv")
 
 
-def render(scope: page.Scope) -> bool:
-    """The on-call section; False (after saying so) when no schedule covers the scope."""
-    st.header("On call, against the rota")
+def render() -> None:
+    scope = page.start("On call, against the rota",
+                       "Who carried the rota: pages per 12 hours on call, broken nights, fairness per schedule, and "
+                       "each person's on-call hours for compensation or time off.")
+    if scope is None:
+        return
+    page.scope_line(scope)
     view = oncall.view_of(data.read(oncall.VIEW_NAMES, metrics.Scope(scope.period, scope.team), count=SPRINTS),
                           SPRINTS)
-    ceiling = scope.config.thresholds.paging_ceiling_per_shift
     if not view["figures"]["known"]:
-        st.info(NO_SCHEDULES.format(who=format.inert(scope.who), period=scope.period.label()),
+        st.info(NO_SCHEDULES.format(who=format.inert(scope.who), period=scope.period_label),
                 icon=":material/event_busy:")
-        return False
+        return
+    ceiling = scope.config.thresholds.paging_ceiling_per_shift
     tiles(view["figures"], ceiling)
-    trend_table(view, ceiling)
-    breaks(view)
+    zone = scope.config.default_time_zone
+    trend_table(view, ceiling, zone)
+    breaks(view, zone)
     over_ceiling(view, ceiling)
     fairness(view)
     export(scope)
-    return True
+
+
+render()

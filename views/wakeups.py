@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
-from metrics import elapsed_share
+from metrics import elapsed_share, oncall
 from metrics.targets import team_targets
-from views import charts, data, format, on_call, page
+from views import charts, data, format, page
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 SHOWN_OVER = 100  # person-days over the ceiling listed on the page (a long period has thousands)
@@ -24,7 +24,7 @@ BUCKET_COLUMNS = {
 TILES = [("interruptions", "Interruptions"), ("wake_ups", "Wake-ups"),
          ("disturbed_nights", "Disturbed nights"), ("off_hours_interruptions", "Off-hours")]
 # What the page reads, in one call (with charts.history_read()'s names).
-READ = [name for name, _ in TILES] + ["people_load", "interruptions_by_hour", "paging_load"]
+READ = [name for name, _ in TILES] + ["people_load", "interruptions_by_hour", "paging_load", "on_call_figures"]
 
 
 def tiles(scope: page.Scope, figures: metrics.Figures) -> None:
@@ -100,6 +100,12 @@ def load_figure(load: pd.DataFrame, per: str) -> go.Figure:
     return figure
 
 
+def on_call_pointer() -> None:
+    """On-call schedules cover this period: the load against the rota has a page of its own."""
+    st.page_link("views/on_call.py", label="On call, against the rota: pages per 12-hour shift, breaks, fairness",
+                 icon=":material/support_agent:")
+
+
 def render() -> None:
     scope = page.start("Wake-ups and paging load", "Who was interrupted, when in their own day, and how often.")
     if scope is None:
@@ -122,11 +128,13 @@ def render() -> None:
             "disturbed_nights": st.column_config.NumberColumn("Disturbed nights", width=130),
         })
         page.download_csv(people, f"wake-ups-{page.slug(scope)}.csv", "Download per person (CSV)")
-    # With schedules the ceiling is judged per shift there; without, per person and calendar day here.
-    if not on_call.render(scope) and not people.empty:
-        load_against_ceiling(scope, figures)
     if people.empty:
         return
+    # With schedules the ceiling is judged per 12-hour shift on the On call page; without, per person and day here.
+    if oncall.figures_of(figures["on_call_figures"])["known"]:
+        on_call_pointer()
+    else:
+        load_against_ceiling(scope, figures)
     history, axis = charts.history(scope, figures)
     over = "per sprint" if scope.is_sprint else ("per week" if axis == "Week from" else "per day")
     target = data.load(team_targets, scope.team).get("wake_ups") if scope.is_sprint else None
