@@ -112,25 +112,33 @@ signatures AS (  -- the co-firing units: signatures, split by severity for Prome
     FROM in_period GROUP BY signature, severity
 ),
 numbered AS (
-    SELECT (row_number() OVER ())::INTEGER AS id, s.sig, epoch(p.created_at) AS t
+    SELECT (row_number() OVER ())::INTEGER AS id, s.sig, s.in_team, epoch(p.created_at) AS t
     FROM in_period AS p
     JOIN signatures AS s ON s.signature = p.signature AND s.severity IS NOT DISTINCT FROM p.severity
 ),
 slotted AS (  -- each alert with its slot and the previous and next alert of its own signature
-    SELECT id, sig, t, floor(t / $window_s)::BIGINT AS slot,
+    SELECT id, sig, t, floor(t / $window_s)::BIGINT AS slot, in_team,
         lag(t) OVER same AS prev_t, lag(id) OVER same AS prev_id,
         lead(t) OVER same AS next_t, lead(id) OVER same AS next_id
     FROM numbered
     WINDOW same AS (PARTITION BY sig ORDER BY t, id)
 ),
+near AS (SELECT *, unnest([slot, slot - 1]) AS near FROM slotted),
+candidates AS (  -- only pairs with a unit of the team's are kept (related, below): a's side the team's,
+    -- or else b's, each an equi-join with the team's alerts on one side, not every alert with every other
+    SELECT a.id AS a_id, a.sig AS a_sig, a.t AS a_t, a.next_t AS a_next_t, a.next_id AS a_next_id, b.*
+    FROM slotted AS a JOIN near AS b ON b.near = a.slot WHERE a.in_team
+    UNION ALL
+    SELECT a.id, a.sig, a.t, a.next_t, a.next_id, b.*
+    FROM (FROM slotted WHERE NOT in_team) AS a JOIN (FROM near WHERE in_team) AS b ON b.near = a.slot
+),
 later AS (  -- each unordered pair once: b created after a (ties by id), in a's slot or the next
-    SELECT a.sig AS sig_a, b.sig AS sig_b, b.t - a.t AS lead_s,
-        (b.prev_t IS NULL OR b.prev_t < a.t OR (b.prev_t = a.t AND b.prev_id < a.id))
-            AND (b.prev_t IS NULL OR a.t - b.prev_t > $window_s) AS a_has_b_after_only,
-        a.next_t IS NULL OR a.next_t > b.t OR (a.next_t = b.t AND a.next_id > b.id) AS b_has_a_before
-    FROM slotted AS a
-    JOIN (SELECT *, unnest([slot, slot - 1]) AS near FROM slotted) AS b ON b.near = a.slot
-    WHERE a.sig <> b.sig AND b.t - a.t <= $window_s AND (b.t > a.t OR (b.t = a.t AND b.id > a.id))
+    SELECT a_sig AS sig_a, sig AS sig_b, t - a_t AS lead_s,
+        (prev_t IS NULL OR prev_t < a_t OR (prev_t = a_t AND prev_id < a_id))
+            AND (prev_t IS NULL OR a_t - prev_t > $window_s) AS a_has_b_after_only,
+        a_next_t IS NULL OR a_next_t > t OR (a_next_t = t AND a_next_id > id) AS b_has_a_before
+    FROM candidates
+    WHERE a_sig <> sig AND t - a_t <= $window_s AND (t > a_t OR (t = a_t AND id > a_id))
 ),
 oriented AS (
     SELECT sig_a, sig_b, count(*) AS support,

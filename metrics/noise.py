@@ -75,22 +75,45 @@ def _ranking_sql() -> str:
     hours_lost = metric("hours_lost").sql  # over the joined per-signature columns below
     fixes = " ".join(f"WHEN '{d}' THEN '{f}'" for d, f in FIXES.items())
     return f"""
-WITH nearby AS (  -- every alert created in the period or within the grouping window of it, in time order
-    SELECT rowid AS id, signature, created_at, epoch_us(created_at) AS t,
-        signature IS DISTINCT FROM lag(signature) OVER w AS run_starts, epoch_us(lag(created_at) OVER w) AS before_t,
-        signature IS DISTINCT FROM lead(signature) OVER w AS run_ends, epoch_us(lead(created_at) OVER w) AS after_t
+WITH scoped AS (  -- the scope's alerts, each in its slot of the grouping window's width
+    SELECT id, signature, epoch_us(created_at) AS t,
+        floor(epoch_us(created_at) / ($grouping_s * 1e6))::BIGINT AS slot
+    FROM alert_facts
+),
+by_slot AS (  -- every alert within the window of the period in those slots and their neighbours,
+              -- per slot and signature: the first and last alert
+    SELECT floor(epoch_us(created_at) / ($grouping_s * 1e6))::BIGINT AS slot, signature,
+        min(epoch_us(created_at)) AS first_t, max(epoch_us(created_at)) AS last_t
     FROM alerts
     WHERE created_at >= $start - to_seconds($grouping_s) AND created_at < $end + to_seconds($grouping_s)
-    WINDOW w AS (ORDER BY created_at, signature)
+      AND floor(epoch_us(created_at) / ($grouping_s * 1e6))::BIGINT IN (SELECT unnest([slot - 1, slot, slot + 1]) FROM scoped)
+    GROUP BY ALL
 ),
-co_fire AS (  -- a sweep, not a range join: consecutive alerts of one signature form a run, and the
-              -- nearest alerts of other signatures are those just before and just after the run
-    SELECT id,
-        t - max(before_t) FILTER (WHERE run_starts) OVER upto <= $grouping_s * 1e6
-        OR min(after_t) FILTER (WHERE run_ends) OVER onwards - t <= $grouping_s * 1e6 AS co_fired
-    FROM nearby
-    WINDOW upto AS (ORDER BY created_at, signature ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
-           onwards AS (ORDER BY created_at, signature ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)
+ends AS (  -- each slot's signature with the latest alert and the one with the earliest
+    SELECT slot, count(*) AS signatures, arg_max(signature, last_t) AS last_signature, max(last_t) AS last_t,
+        arg_min(signature, first_t) AS first_signature, min(first_t) AS first_t
+    FROM by_slot GROUP BY slot
+),
+slots AS (  -- and the latest and the earliest alert of the slot's other signatures
+    SELECT e.slot, e.signatures, e.last_signature, e.last_t, e.first_signature, e.first_t,
+        max(b.last_t) FILTER (WHERE b.signature <> e.last_signature) AS other_last_t,
+        min(b.first_t) FILTER (WHERE b.signature <> e.first_signature) AS other_first_t
+    FROM ends AS e JOIN by_slot AS b USING (slot)
+    GROUP BY ALL
+),
+co_fire AS (  -- an alert of another signature within the window: any other in the alert's own slot,
+              -- or the latest other in the slot before, or the earliest other in the slot after
+              -- (hash aggregates and equi-joins on slots: the work grows with the alerts, no sort)
+    SELECT f.id,
+        here.signatures > 1 OR here.last_signature <> f.signature
+        OR coalesce(CASE WHEN before.last_signature <> f.signature THEN before.last_t ELSE before.other_last_t END
+                    >= f.t - $grouping_s * 1e6, false)
+        OR coalesce(CASE WHEN after.first_signature <> f.signature THEN after.first_t ELSE after.other_first_t END
+                    <= f.t + $grouping_s * 1e6, false) AS co_fired
+    FROM scoped AS f
+    JOIN slots AS here ON here.slot = f.slot
+    LEFT JOIN slots AS before ON before.slot = f.slot - 1
+    LEFT JOIN slots AS after ON after.slot = f.slot + 1
 ),
 by_signature AS (
     SELECT signature, {per_alert},

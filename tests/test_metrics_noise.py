@@ -110,6 +110,37 @@ def diagnosis_db(tmp_path):
     return build(tmp_path / "d.duckdb", alerts=rows, reviews=reviews)
 
 
+def test_an_alert_co_fires_with_another_signatures_alert_within_the_window_whatever_its_team_or_slot(tmp_path):
+    """Within the grouping window (60 s, inclusive) of an alert of another signature, of any team,
+    before the period too; never of its own signature. The engine finds neighbours by slots of the
+    window's width, so some pairs here straddle a slot boundary (T0 is on a whole minute)."""
+    def c(s):
+        return alert(sec(s), ack_s=1, resolve_s=10, signature="c|x")
+
+    def other(s, team="core"):
+        return alert(sec(s), ack_s=1, resolve_s=10, signature="o|y", team=team)
+
+    start = (P.start - T0).total_seconds()
+    rows = [
+        c(10_000), other(10_060),  # exactly the window after: co-fired
+        c(20_000), c(20_030), other(19_939.999),  # 60.001 s before; a neighbour of its own signature only
+        c(30_000), other(30_000),  # the same instant
+        c(40_000), other(40_059.5, team="edge"),  # another team's alert counts
+        c(50_100.5), other(50_040.5),  # 60 s before, in the slot before
+        c(60_159), other(60_099),  # 60 s before, in the slot before, not at its start
+        c(70_170), other(70_230.001),  # 60.001 s after, in the next slot: not
+        c(start + 20), other(start - 30),  # just before the period
+        # the nearest alert in the next slot is of its own signature; another's, 61.5 s after: not
+        c(80_039), c(80_041), other(80_100.5),  # (the second one co-fires, 59.5 s)
+        # the latest in the slot before is of its own signature; another's 60.5 s before: not
+        c(90_001), c(89_999), other(89_940.5),  # (the second one co-fires, same slot)
+    ]
+    db = build(tmp_path / "c.duckdb", alerts=rows)
+    ranked = reads.noisy(db, P, settings=S).set_index("signature")
+    assert ranked.loc["c|x", "alerts"] == 13
+    assert ranked.loc["c|x", "co_fired"] == 8
+
+
 def test_diagnoses_and_suggested_fixes(diagnosis_db):
     ranked = reads.noisy(diagnosis_db, P, settings=S).set_index("signature")
     assert ranked.loc["t|transient", "diagnosis"] == "mostly transient"
