@@ -117,8 +117,22 @@ def test_a_retro_done_in_the_browser_ends_in_a_report_with_every_decision(live_d
         name.press("Enter")
         settled(page)
         queue = _grid_with(page, "Verdict")
-        verdict, note, tick = (grid_column(queue, t) for t in ("Verdict", "Note", "✓"))
+        verdict, note, tick, given = (grid_column(queue, t) for t in ("Verdict", "Note", "✓", "Given"))
         titles = [grid_text(queue, 0, row) for row in range(7)]
+        # Verdicts from earlier retros hold until changed; ticked, they are confirmed as this retro's.
+        from_before = [row for row in range(7) if grid_text(queue, given, row) not in ("—", "this retro")]
+        assert from_before, "the demo's queue shows verdicts given in earlier retros"
+        held = [grid_text(queue, verdict, row) for row in from_before]
+        for row in from_before:
+            toggle(page, queue, row, tick)
+            settled(page)
+        confirm = f"Confirm {len(from_before)} earlier verdict" + ("s" if len(from_before) > 1 else "")
+        screenshot(page, "retro-confirm-earlier")
+        page.get_by_role("button", name=confirm).click()
+        _saved(page, "confirmed for this retro")
+        queue = _grid_with(page, "Verdict")
+        assert [grid_text(queue, given, row) for row in from_before] == ["this retro"] * len(from_before)
+        assert [grid_text(queue, verdict, row) for row in from_before] == held
         for row, chosen, text in DECISIONS:
             choose_in(page, queue, row, verdict, chosen)
             _saved(page, f"{chosen.lower()}")

@@ -57,8 +57,9 @@ def _save(rows: list[dict], what: str) -> None:
 def _queue_edited(key: str, scope: page.Scope) -> None:
     """Save each row whose verdict or note changed in the queue (the grid's edits since it was drawn).
 
-    A verdict shown from an earlier retro is this retro's decision once touched: choosing it again
-    confirms it for this period, and its old note is not carried over unless kept on purpose.
+    A verdict shown from an earlier retro becomes this retro's decision once its note is written or
+    its verdict changed; its old note is not carried over. Picking the verdict a row already shows
+    sends no edit at all: the bulk bar's "Confirm" keeps earlier verdicts for this period.
     """
     shown = st.session_state.get("_queue_rows", {})
     changed, reviewer = [], identity.reviewer()
@@ -89,10 +90,21 @@ def _queue_edited(key: str, scope: page.Scope) -> None:
 
 def _bulk(scope: page.Scope, ticked: list[str]) -> None:
     verdict = st.session_state.get("bulk_verdict")
+    _save_ticked(scope, {s: verdict for s in ticked}, f"{format.verdict(verdict).lower()} for {len(ticked)} signatures")
+
+
+def _confirm(scope: page.Scope, earlier: dict[str, str]) -> None:
+    """Make the verdicts shown from earlier retros (signature → verdict) this retro's decisions."""
+    what = f"{len(earlier)} earlier verdict" + ("s" if len(earlier) > 1 else "") + " confirmed for this retro"
+    _save_ticked(scope, earlier, what)
+
+
+def _save_ticked(scope: page.Scope, verdicts: dict[str, str], what: str) -> None:
     note = (st.session_state.get("bulk_note") or "").strip() or None
     reviewer = identity.reviewer()
-    rows = [store.retro.review_row(s, verdict, note=note, reviewer=reviewer, period=_period(scope)) for s in ticked]
-    _save(rows, f"{format.verdict(verdict).lower()} for {len(rows)} signatures")
+    rows = [store.retro.review_row(s, v, note=note, reviewer=reviewer, period=_period(scope))
+            for s, v in verdicts.items()]
+    _save(rows, what)
     st.session_state["queue_version"] = st.session_state.get("queue_version", 0) + 1  # clears the ticks
     st.session_state["bulk_note"] = ""
 
@@ -191,7 +203,8 @@ def review_queue(scope: page.Scope, figures: metrics.Figures) -> list[str]:
     """The queue, verdict and note editable in place; returns the ticked signatures."""
     st.subheader("Review queue")
     st.caption("Loudest first. Pick a verdict and write a note in the table: each change is saved at once, "
-               "for this period and later alerts. Tick rows to mark several at once.")
+               "for this period and later alerts. Tick rows to mark several at once, or to confirm verdicts "
+               "given in an earlier retro (their day is under Given).")
     frame = queue_frame(figures["noisy"], figures["retro_decisions"], scope)
     st.session_state["_queue_rows"] = {
         i: {"signature": r.signature, "title": r.title, "verdict": None if pd.isna(r.verdict) else r.verdict,
@@ -211,6 +224,9 @@ def review_queue(scope: page.Scope, figures: metrics.Figures) -> list[str]:
 def bulk_bar(scope: page.Scope, ticked: list[str]) -> None:
     if not ticked:
         return
+    shown = {row["signature"]: row for row in st.session_state.get("_queue_rows", {}).values()}
+    earlier = {s: shown[s]["verdict"] for s in ticked
+               if s in shown and shown[s]["verdict"] and not shown[s]["this_retro"]}
     with st.container(border=True):
         st.markdown(f"**{len(ticked)} ticked.** Mark them all:")
         verdict, note, button = st.columns([2, 3, 2], vertical_alignment="bottom")
@@ -218,6 +234,11 @@ def bulk_bar(scope: page.Scope, ticked: list[str]) -> None:
         note.text_input("Note (optional)", key="bulk_note", max_chars=500)
         button.button(f"Mark {len(ticked)} ticked", type="primary", icon=":material/done_all:",
                       on_click=_bulk, args=(scope, ticked), key="bulk_apply")
+        if earlier:
+            st.caption(f"{len(earlier)} of them show a verdict from an earlier retro, which holds until changed. "
+                       "Confirm keeps each one's verdict as this retro's decision (with the note above, if any).")
+            st.button(f"Confirm {len(earlier)} earlier verdict" + ("s" if len(earlier) > 1 else ""),
+                      icon=":material/task_alt:", on_click=_confirm, args=(scope, earlier), key="bulk_confirm")
 
 
 def up_close(scope: page.Scope, ranked: pd.DataFrame, decisions: pd.DataFrame, ticked: list[str]) -> None:
