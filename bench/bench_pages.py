@@ -31,13 +31,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
-
 import settings  # noqa: E402
 from bench import bench_report  # noqa: E402
 from ingest.sources.demo import load_demo  # noqa: E402
-from tests.browser import choose_in, chromium_page, grid_column, grid_text, streamlit_server, type_into  # noqa: E402
+from tests.browser import (  # noqa: E402
+    Runs,
+    choose_in,
+    chromium_page,
+    grid_column,
+    grid_text,
+    runs_of,
+    streamlit_server,
+    type_into,
+)
 
 PAGES = {
     "Overview": "?team=payments",
@@ -59,28 +65,6 @@ SETTLED = """() => {
     const grids = document.querySelectorAll('[data-testid="stDataFrame"]').length;
     return document.querySelectorAll('[data-testid="stDataFrame"] canvas').length >= grids;
 }"""
-
-
-class Runs:
-    """What passes over the page's websocket: the script runs Streamlit reports finished (ScriptFinished
-    messages), and when the page last asked for a run (a BackMsg rerun, as a committed edit sends)."""
-
-    def __init__(self, page) -> None:
-        self.finished = 0
-        self.asked: list[float] = []  # when the page asked for each run
-        page.on("websocket", self._watch)
-
-    def _watch(self, socket) -> None:
-        socket.on("framereceived", self._received)
-        socket.on("framesent", self._sent)
-
-    def _received(self, payload) -> None:
-        if isinstance(payload, bytes) and ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
-            self.finished += 1
-
-    def _sent(self, payload) -> None:
-        if isinstance(payload, bytes) and BackMsg.FromString(payload).WhichOneof("type") == "rerun_script":
-            self.asked.append(time.perf_counter())
 
 
 def settle_time(page, runs: Runs, go) -> float:
@@ -184,7 +168,7 @@ def visits(page, runs: Runs, url: str, team: str, count: int) -> list[tuple]:
 def measure(db: str, team: str, args) -> tuple:
     """Each page's settle times, a verdict's and an estimate's save, and the server's peak memory, on `db`."""
     with streamlit_server(db) as url, chromium_page(args.width, 1600) as page:
-        runs = Runs(page)
+        runs = runs_of(page)
         rows = visits(page, runs, url, team, args.visits)
         page.goto(f"{url}/retro?team={team}")
         verdict = save_time(page, runs, "Verdict", "Verdict", 3, ("Noise", "Needs tuning"), None)
@@ -224,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         load_demo(demo, settings.Settings(), seed=7, days=180)
         print(f"demo history loaded in {time.perf_counter() - started:.1f} s")
         with streamlit_server(empty) as url, chromium_page(args.width, 1600) as page:
-            runs = Runs(page)
+            runs = runs_of(page)
             linked = [settle_time(page, runs, by_link(page, f"{url}/")) for _ in range(args.visits)]
             clicked = []
             for _ in range(args.visits):

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.conftest import require_tool
 
@@ -64,9 +66,54 @@ def streamlit_server(env_db: str | None, workdir: Path | None = None) -> Iterato
             process.kill()
 
 
+class Runs:
+    """The script runs as the page's websocket shows them. Streamlit 1.67 draws no status widget while a
+    run is under way, so this is how a test knows the app is busy: the page asked for a run
+    (BackMsg rerun_script) or one started (new_session) after the last one finished (script_finished)."""
+
+    def __init__(self, page) -> None:
+        self.finished = 0  # runs reported finished
+        self.asked: list[float] = []  # when the page asked for each run (perf_counter)
+        self._events = 0  # websocket frames of interest, in the order they passed
+        self._busy_since = 0  # the event that last asked for or started a run
+        self._idle_since = 0  # the event that last finished one
+        page.on("websocket", self._watch)
+
+    @property
+    def busy(self) -> bool:
+        return self._busy_since > self._idle_since
+
+    def _watch(self, socket) -> None:
+        socket.on("framereceived", self._received)
+        socket.on("framesent", self._sent)
+
+    def _received(self, payload) -> None:
+        if not isinstance(payload, bytes):
+            return
+        kind = ForwardMsg.FromString(payload).WhichOneof("type")
+        if kind == "new_session":
+            self._events += 1
+            self._busy_since = self._events
+        elif kind == "script_finished":
+            self._events += 1
+            self._idle_since = self._events
+            self.finished += 1
+
+    def _sent(self, payload) -> None:
+        if isinstance(payload, bytes) and BackMsg.FromString(payload).WhichOneof("type") == "rerun_script":
+            self._events += 1
+            self._busy_since = self._events
+            self.asked.append(time.perf_counter())
+
+
+def runs_of(page) -> Runs:
+    """The Runs that chromium_page() attached to `page`."""
+    return page.alerthygiene_runs
+
+
 @contextmanager
 def chromium_page(width: int = 1400, height: int = 1000):
-    """A Playwright page in Debian's headless Chromium (no browser download)."""
+    """A Playwright page in Debian's headless Chromium (no browser download), its script runs watched."""
     executable = require_tool("/usr/bin/chromium", "chromium")
     from playwright.sync_api import sync_playwright
 
@@ -75,6 +122,7 @@ def chromium_page(width: int = 1400, height: int = 1000):
         try:
             context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
             page = context.new_page()
+            page.alerthygiene_runs = Runs(page)
             yield page
         finally:
             browser.close()
@@ -83,9 +131,7 @@ def chromium_page(width: int = 1400, height: int = 1000):
 def wait_for_app(page, ready: str, timeout_ms: int = 60_000) -> None:
     """Until the element `ready` shows and Streamlit has finished running the script."""
     page.wait_for_selector(ready, timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
-    )
+    _idle(page, timeout_ms)
     if page.locator("[data-testid='stPlotlyChart']").count():
         page.wait_for_selector(".js-plotly-plot", timeout=timeout_ms)  # plotly loads lazily
 
@@ -102,13 +148,21 @@ def screenshot(page, name: str) -> Path:
 ROW_PX = 35  # Streamlit's default row height, the header's too
 
 
+def _idle(page, timeout_ms: int) -> None:
+    """Until no run is asked for or under way."""
+    runs, deadline = runs_of(page), time.monotonic() + timeout_ms / 1000
+    while runs.busy:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the app was still running after {timeout_ms} ms")
+        page.wait_for_timeout(25)  # Playwright delivers the websocket's frames while it waits
+
+
 def settled(page, timeout_ms: int = 60_000) -> None:
-    """Until Streamlit has finished the run a change started (and stays finished for a moment)."""
+    """Until Streamlit has finished the runs a change started, and stays idle a moment (a grid asks for a
+    second run once it is redrawn, and the browser draws a run's last messages after it has ended)."""
     for _ in range(2):
         page.wait_for_timeout(400)
-        page.wait_for_function(
-            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
-        )
+        _idle(page, timeout_ms)
 
 
 def grid_text(grid, column: int, row: int) -> str:
