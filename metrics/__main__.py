@@ -13,12 +13,12 @@ from pathlib import Path
 
 import settings as settings_module
 import store
-from advisor import cli as advisor_cli
 from metrics.period import Period, between, sprint_period
-from metrics.read import read
+from metrics.read import Scope, read
 from metrics.report import DOCUMENT_NAMES, JSON_NAMES, RENDERERS, build
-from outbound import cli as outbound_cli
-from outbound.http import SendError
+
+# The advisor and the outbound commands (and the HTTP client they bring) are imported only when
+# their command runs: a report needs none of them, and importing them costs a fifth of a second.
 
 EPILOG = """\
 examples:
@@ -35,12 +35,17 @@ class UsageError(Exception):
     """Bad usage or configuration: exit 2 with a one-line message."""
 
 
+class CommandFailed(Exception):
+    """A source or destination failed: exit 1 with a one-line message."""
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, no usage dump
         raise UsageError(message)
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; `command` (the one asked for) gets its full arguments, the others their help line."""
     top = Parser(prog="python -m metrics", description="Alert hygiene metrics from the command line.")
     commands = top.add_subparsers(dest="command", required=True, parser_class=Parser)
     report = commands.add_parser(
@@ -52,29 +57,48 @@ def parser() -> argparse.ArgumentParser:
     )
     _scope_arguments(report)
     report.add_argument("--format", choices=sorted(RENDERERS), default="markdown", help="default: markdown")
-    advise = commands.add_parser(
-        "advise",
-        help="print the changes to alerting the history supports, as a patch",
-        description="Turn the alert history into changes to Prometheus rules and the Alertmanager "
-        "configuration (or paging providers' settings), each replayed over the period first.",
-        epilog=advisor_cli.EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _scope_arguments(advise)
-    advisor_cli.add_arguments(advise)
-    post = _command(commands, "post", "post the sprint digest to Slack, Teams or a webhook",
+    advise_help = "print the changes to alerting the history supports, as a patch"
+    post_help = "post the sprint digest to Slack, Teams or a webhook"
+    tickets_help = "open or update one Jira or GitHub ticket per fix, and read their status"
+    if command != "advise":
+        commands.add_parser("advise", help=advise_help)
+    else:
+        from advisor import cli as advisor_cli
+
+        advise = commands.add_parser(
+            "advise",
+            help=advise_help,
+            description="Turn the alert history into changes to Prometheus rules and the Alertmanager "
+            "configuration (or paging providers' settings), each replayed over the period first.",
+            epilog=advisor_cli.EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _scope_arguments(advise)
+        advisor_cli.add_arguments(advise)
+    if command not in ("post", "tickets"):
+        commands.add_parser("post", help=post_help)
+        commands.add_parser("tickets", help=tickets_help)
+        return top
+    from outbound import cli as outbound_cli
+
+    post = _command(commands, "post", post_help,
                     "Post the sprint's digest (headline figures, the retro's decisions, the noisiest alerts, reviewed "
                     "alerts still firing, whether fixes worked, links back) to chat, once per sprint.",
                     outbound_cli.POST_EPILOG)
     _scope_arguments(post, dates="sprint")
     outbound_cli.add_post_arguments(post)
-    tickets = _command(commands, "tickets", "open or update one Jira or GitHub ticket per fix, and read their status",
+    tickets = _command(commands, "tickets", tickets_help,
                        "One ticket per chosen signature (title, diagnosis, suggested fix with the advisor's patch, "
                        "figures, estimate, a link back), found again by its label so a second run updates it.",
                        outbound_cli.TICKETS_EPILOG)
     _scope_arguments(tickets, dates="none")
     outbound_cli.add_ticket_arguments(tickets)
     return top
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command named on the command line (the first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def _command(commands, name: str, help_text: str, description: str, epilog: str) -> argparse.ArgumentParser:
@@ -131,10 +155,11 @@ def check_db(db: str) -> None:
         raise UsageError(f"database {db} does not exist (load one with `python -m ingest demo` or sync)")
 
 
-def check_team(db: str, team: str | None) -> None:
-    if team is None:
+def check_team(db: str, team: str | None, period: Period) -> None:
+    """An unknown team is bad usage; the known ones are listed only then (listing them reads every alert)."""
+    if team is None or read(db, ["team_known"], Scope(period, team)).rows("team_known")[0]["known"]:
         return
-    known = read(db, ["teams"])["teams"]["team"].tolist()
+    known = [row["team"] for row in read(db, ["teams"]).rows("teams")]
     if team not in known:
         raise UsageError(f"unknown team {team!r}; known teams: {', '.join(known) or 'none yet'}")
 
@@ -147,7 +172,7 @@ def _scope(args: argparse.Namespace) -> tuple[str, Period, settings_module.Setti
     db = args.db or store.default_db()
     period = period_of(args, config)
     check_db(db)
-    check_team(db, args.team)
+    check_team(db, args.team, period)
     return db, period, config
 
 
@@ -174,12 +199,16 @@ def report(args: argparse.Namespace) -> str:
 
 def advise(args: argparse.Namespace) -> int:
     """Print the patch; exit 1 when a patched file fails promtool or amtool (it is printed all the same)."""
+    from advisor import cli as advisor_cli
+
     db, period, config = _scope(args)
     try:
         with c_output_to_stderr():
             text, plan = advisor_cli.advise(args, db, period, config)
     except advisor_cli.ConfigurationError as exc:
         raise UsageError(str(exc)) from None
+    except advisor_cli.SourceError as exc:
+        raise CommandFailed(str(exc)) from None
     sys.stdout.write(text)
     for failure in plan.checks_failed:
         print(f"python -m metrics: the patched {failure}", file=sys.stderr)
@@ -188,6 +217,9 @@ def advise(args: argparse.Namespace) -> int:
 
 def outcome(args: argparse.Namespace) -> int:
     """`post` and `tickets`: the outcome where the team works."""
+    from outbound import cli as outbound_cli
+    from outbound.http import SendError
+
     db, period, config = _scope(args)
     try:
         if args.command == "post":
@@ -195,13 +227,16 @@ def outcome(args: argparse.Namespace) -> int:
         return outbound_cli.run_tickets(args, db, config)
     except outbound_cli.Misconfigured as exc:
         raise UsageError(str(exc)) from None
+    except SendError as exc:
+        raise CommandFailed(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings_module.install_redaction()
     try:
-        args = parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else argv
+        args = parser(_command_in(argv)).parse_args(argv)
         if args.command == "advise":
             return advise(args)
         if args.command in ("post", "tickets"):
@@ -212,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"python -m metrics: error: {exc}", file=sys.stderr)
         return 2
-    except (store.DatabaseBusy, store.DatabaseError, advisor_cli.SourceError, SendError) as exc:
+    except (store.DatabaseBusy, store.DatabaseError, CommandFailed) as exc:
         print(f"python -m metrics: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 import settings as settings_module
 from metrics.period import Period
-from metrics.read import Scope, read
+from metrics.read import Scope, plain, read
 from metrics.registry import Metric, option, parameters, register, term
 from settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where advice is computed: registering these metrics must not load it (a report
+# reads none of them and would start half a second later).
 
 # Sources whose labels are Prometheus labels: there one label set is one series, and rules match labels.
 LABELLED_SOURCES = ("alertmanager",)
@@ -79,7 +85,7 @@ def _unit(alias: str) -> str:
 def unit_key(signature: str, severity: str | None) -> str:
     """What co-firing tells apart: a signature, split by severity for Prometheus alerts (the critical and
     the warning alert of one rule are two alerts: Alertmanager's own example inhibits one by the other)."""
-    return signature if severity is None or pd.isna(severity) else f"{signature} [{severity}]"
+    return signature if plain(severity) is None else f"{signature} [{severity}]"
 
 
 # Co-firing with equi-joins only, and without deduplicating pairs (both measured in bench/bench_advice.py):
@@ -535,6 +541,8 @@ def shared_labels(
 
 
 def _with_shared(db, period, settings, frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     if frame.empty:
         return frame.assign(shared_labels=pd.Series(dtype=object), spread_s=pd.Series(dtype=float))
     detail = shared_labels(db, period, zip(frame["unit_a"], frame["unit_b"], strict=True), settings)
@@ -554,6 +562,8 @@ def inhibition_candidates(
     Rows: unit_a (source), unit_b (target), their signatures and severities, the co-firing figures,
     shared_labels, equal (the shared labels but alertname), pages_before (B's alerts for the team),
     pages_removed, attended_hidden; those hiding an attended page first, then by pages removed."""
+    import pandas as pd
+
     settings = settings if settings is not None else settings_module.load()
     a = settings.advice
     cofiring = co_firing(db, period, team, settings) if cofiring is None else cofiring
@@ -689,6 +699,8 @@ def grouping_replay(
     settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Per group, in order: pages_before (its alerts for the team) and pages_after (bursts)."""
+    import pandas as pd
+
     param = [
         {"grp": i, "units": list(g.units), "signatures": list(g.signatures),
          "paths": None if g.group_by == ALL_LABELS else [label_path(n) for n in g.group_by]}
@@ -717,7 +729,7 @@ def signature_labels(
         text = row["labels"] if isinstance(row["labels"], str) else None
         labels = json.loads(text) if text and row["source"] in LABELLED_SOURCES else {}
         row["labels"] = labels if isinstance(labels, dict) else {}
-        row["severity"] = None if pd.isna(row["severity"]) else row["severity"]
+        row["severity"] = plain(row["severity"])
         result[unit_key(row["signature"], row["severity"])] = row
     return result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,9 @@ SHARE_SUFFIXES = ("_share", "_rate", "_ratio", "_coverage")
 def missing(value: Any) -> bool:
     """True for SQL NULL in any of its Python and pandas forms."""
     if value is None:
+        return True
+    pandas = sys.modules.get("pandas")  # pd.NA has no truth value: it is missing by identity
+    if pandas is not None and value is pandas.NA:
         return True
     try:
         return bool(value != value) or (isinstance(value, float) and math.isnan(value))  # NaN, NaT, pd.NA

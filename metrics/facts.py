@@ -403,18 +403,13 @@ def team_config(settings: Settings) -> list[dict[str, Any]]:
     return rows
 
 
-_CONFIG_SCHEMA = pa.schema(
-    [
-        ("key", pa.string()),
-        ("time_zone", pa.string()),
-        ("business_start", pa.time64("us")),
-        ("business_end", pa.time64("us")),
-        ("sleep_start", pa.time64("us")),
-        ("sleep_end", pa.time64("us")),
-        ("working_days", pa.list_(pa.int32())),
-    ]
-)
-_HOLIDAY_SCHEMA = pa.schema([("key", pa.string()), ("day", pa.date32()), ("name", pa.string())])
+# The calendars are bound as lists of structs, not registered as Arrow tables: building an Arrow
+# table from Python values loads pandas, which a command-line report does without.
+_CONFIG_TABLE = """CREATE OR REPLACE TEMP TABLE team_config AS
+SELECT unnest($rows::STRUCT(key VARCHAR, time_zone VARCHAR, business_start TIME, business_end TIME,
+                            sleep_start TIME, sleep_end TIME, working_days INTEGER[])[], recursive := true)"""
+_HOLIDAY_TABLE = """CREATE OR REPLACE TEMP TABLE team_holidays AS
+SELECT unnest($rows::STRUCT(key VARCHAR, day DATE, name VARCHAR)[], recursive := true)"""
 
 
 def holiday_rows(config: list[dict[str, Any]], years: range) -> list[dict[str, Any]]:
@@ -431,13 +426,10 @@ def holiday_rows(config: list[dict[str, Any]], years: range) -> list[dict[str, A
 
 
 def register_calendars(con: duckdb.DuckDBPyConnection, settings: Settings, years: range) -> None:
-    """Register team_config and team_holidays (built in Python) for the interruption facts."""
+    """Tables team_config and team_holidays (built in Python) for the interruption facts."""
     config = team_config(settings)
-    columns = {name: [row[name] for row in config] for name in _CONFIG_SCHEMA.names}
-    con.register("team_config", pa.Table.from_pydict(columns, schema=_CONFIG_SCHEMA))
-    days = holiday_rows(config, years)
-    holiday_columns = {name: [row[name] for row in days] for name in _HOLIDAY_SCHEMA.names}
-    con.register("team_holidays", pa.Table.from_pydict(holiday_columns, schema=_HOLIDAY_SCHEMA))
+    con.execute(_CONFIG_TABLE, {"rows": [{key: row[key] for key in row if key != "holidays"} for row in config]})
+    con.execute(_HOLIDAY_TABLE, {"rows": holiday_rows(config, years)})
 
 
 def years_of(period: Period) -> range:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from metrics.period import Period
-from metrics.read import Scope, read
+from metrics.read import Scope, plain, read
 from metrics.registry import Metric, option, parameters, register, term
 from settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WINDOW_DAYS = 28  # at most this many days on each side of the fix
 MIN_DAYS_AFTER = 7  # an effect needs at least this many days after the fix
@@ -130,16 +132,34 @@ def latest_per_signature(effects: pd.DataFrame) -> pd.DataFrame:
     return effects.drop_duplicates("signature", keep="first").reset_index(drop=True)
 
 
+def latest_rows(effects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """latest_per_signature for plain rows (newest first)."""
+    seen: set[str] = set()
+    return [row for row in effects if not (row["signature"] in seen or seen.add(row["signature"]))]
+
+
+JUDGED = ("effect", "low", "high", "verdict")
+
+
 def judge(frame: pd.DataFrame) -> pd.DataFrame:
     """Add effect, low, high and verdict to rows of counts and days on each side."""
-    judged = [
-        judgement(int(row.alerts_after), float(row.days_after), int(row.alerts_before), float(row.days_before))
-        for row in frame.itertuples(index=False)
-    ]
+    import pandas as pd
+
+    judged = [_judged(row) for row in frame.to_dict("records")]
     frame = frame.copy()
-    for i, name in enumerate(("effect", "low", "high", "verdict")):
+    for i, name in enumerate(JUDGED):
         frame[name] = [item[i] for item in judged] if judged else pd.Series(dtype=object)
     return frame
+
+
+def judged(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """judge for plain rows (Figures.rows): each row with effect, low, high and verdict."""
+    return [row | dict(zip(JUDGED, _judged(row), strict=True)) for row in rows]
+
+
+def _judged(row: dict[str, Any]) -> tuple[float | None, float | None, float | None, str]:
+    return judgement(int(row["alerts_after"]), float(row["days_after"]), int(row["alerts_before"]),
+                     float(row["days_before"]))
 
 
 def judgement(
@@ -312,9 +332,9 @@ def board(effects: pd.DataFrame, known: pd.DataFrame, outer: bool = True) -> pd.
 def effect_text(effect: float | None, low: float | None, high: float | None, short: bool = False) -> str:
     """'×0.20 (95 %: 0.05–0.61)', or short '×0.20 (0.05–0.61)'; 'new' without a rate before; '–' without an
     interval."""
-    if low is None or pd.isna(low):
+    if plain(low) is None:
         return "–"
-    shown = ("new" if short else "new after the fix") if effect is None or pd.isna(effect) else f"×{effect:.2f}"
+    shown = ("new" if short else "new after the fix") if plain(effect) is None else f"×{effect:.2f}"
     upper = "∞" if math.isinf(high) else f"{high:.2f}"
     return f"{shown} ({'' if short else '95 %: '}{low:.2f}–{upper})"
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 import settings as settings_module
 from metrics.period import Period, between, sprints_back
 from metrics.read import Figures, Scope, plain, read
 from metrics.registry import Metric, Stages, parameters, register, stages, term
 from settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The on-call stages, computed after the facts (metrics/facts.py) on the same connection, each
 # reading those above it. A person is a person key (the facts' `persons`: the same e-mail, else
@@ -438,9 +440,10 @@ def gini(values: list[float]) -> float:
         return con.execute(sql, {"v": list(values)}).fetchone()[0]
 
 
-def figures_of(frame: pd.DataFrame) -> dict[str, Any]:
-    """The on_call_figures row as plain values with `known`; every one None without schedule data."""
-    row = {k: plain(v) for k, v in frame.iloc[0].to_dict().items()}
+def figures_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The on_call_figures row (of Figures.rows) as plain values with `known`; every one None without
+    schedule data."""
+    row = {k: plain(v) for k, v in rows[0].items()}
     if not row.pop("has_schedules"):
         return {name: None for name in row} | {"known": False}
     return row | {"known": True}
@@ -458,7 +461,7 @@ def view_of(figures: Figures, sprints: int = 12) -> dict[str, Any]:
     periods = sprints_back(figures.settings, sprints, figures.scope.day)
     return {"trend": figures["on_call_trend"], "people": figures["on_call_people"], "fairness": figures["fairness"],
             "over": figures["shifts_over_ceiling"], "breaks": figures["who_needs_a_break"],
-            "figures": figures_of(figures["on_call_figures"]), "sprints": periods}
+            "figures": figures_of(figures.rows("on_call_figures")), "sprints": periods}
 
 
 def manager_view(db: str | None, period: Period, team: str | None = None, sprints: int = 12,
@@ -490,10 +493,10 @@ REPORT_NAMES = ("on_call_figures", "on_call_people", "fairness")
 
 def report(figures: Figures) -> dict[str, Any] | None:
     """The report's on-call part from a read of REPORT_NAMES; None without schedule data."""
-    scope = figures_of(figures["on_call_figures"])
+    scope = figures_of(figures.rows("on_call_figures"))
     if not scope["known"]:
         return None
-    return {"figures": scope, "people": figures["on_call_people"], "fairness": figures["fairness"]}
+    return {"figures": scope, "people": figures.rows("on_call_people"), "fairness": figures.rows("fairness")}
 
 
 def report_json(part: dict[str, Any]) -> dict[str, Any]:
@@ -506,5 +509,5 @@ def report_json(part: dict[str, Any]) -> dict[str, Any]:
         "off_rota_pages": figures["off_rota_pages"],
         "fairness": [{"schedule": row["schedule"], "people": int(row["people"]), "pages": plain(row["pages"]),
                       "pages_gini": plain(row["pages_gini"]), "off_and_sleep_hours_gini": plain(row["hours_gini"])}
-                     for row in part["fairness"].to_dict("records")],
+                     for row in part["fairness"]],
     }

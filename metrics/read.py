@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
 import settings as settings_module
@@ -19,6 +19,12 @@ from metrics.cost import saving_sprints
 from metrics.period import Period, in_progress, previous, sprints_back, steps, weeks_back
 from metrics.registry import OPTIONS, REGISTRY, STAGES, TREND_SPRINTS, Metric, describe, metric
 from settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported only where a table becomes a DataFrame: the command-line report works on
+# Arrow and plain rows, and importing pandas would cost it half a second.
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +70,9 @@ class Figures(Mapping[str, Any]):
             self._frames[name] = to_frame(value)
         return self._frames[name]
 
+    def __contains__(self, name: object) -> bool:  # without building the DataFrame __getitem__ would
+        return name in self.values
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.values)
 
@@ -82,6 +91,10 @@ class Figures(Mapping[str, Any]):
             raise TypeError(f"{name} is a figure, not a table")
         return value
 
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        """A table as plain rows (see `records`), without pandas."""
+        return records(self.table(name))
+
     def describe(self, name: str) -> str:
         """The definition of `name` with the thresholds and hours these figures were computed with."""
         return describe(name, self.settings, self.scope.team if self.scope else None)
@@ -89,6 +102,8 @@ class Figures(Mapping[str, Any]):
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """An Arrow result as pandas: integers and booleans with gaps stay nullable, dates become dates."""
+    import pandas as pd
+
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         kind = column.type
@@ -103,9 +118,34 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
 
 
+def records(table: pa.Table) -> list[dict[str, Any]]:
+    """An Arrow result as a list of dicts of Python values: None for NULL, decimals as floats (as in
+    `to_frame`: DuckDB sums integers into 128-bit decimals), moments as datetimes in UTC.
+
+    Arrow turns a timestamp with a time zone into Python through pandas (loading it), so those
+    columns are read as UTC wall times and given their zone here.
+    """
+    zoned = []
+    for index, (name, kind) in enumerate(zip(table.schema.names, table.schema.types, strict=True)):
+        if pa.types.is_decimal(kind):
+            table = table.set_column(index, name, table.column(index).cast(pa.float64()))
+        elif pa.types.is_timestamp(kind) and kind.tz is not None:
+            table = table.set_column(index, name, table.column(index).cast(pa.timestamp(kind.unit)))
+            zoned.append(name)
+    rows = table.to_pylist()
+    for row in rows if zoned else ():
+        for name in zoned:
+            if row[name] is not None:
+                row[name] = row[name].replace(tzinfo=dt.UTC)
+    return rows
+
+
 def plain(value: Any) -> Any:
     """A result cell as a plain Python value (None for SQL NULL / NaN)."""
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None:
+        return None
+    pandas = sys.modules.get("pandas")  # pandas' missing values exist only once pandas is loaded
+    if pandas is not None and (value is pandas.NA or value is pandas.NaT):
         return None
     if hasattr(value, "item"):
         value = value.item()
@@ -254,7 +294,7 @@ def _run_metrics(con, frame: _Frame, scope: Scope, settings: Settings, given, re
             log.debug("running %s", m.name)
             results[m.name] = facts.run(con, m.sql, {**values, **option_values(m, given, settings, scope)})
     if figures:
-        row = facts.run(con, "SELECT * FROM figures_by_bucket WHERE team IS NULL", {}).to_pylist()[0]
+        row = records(facts.run(con, "SELECT * FROM figures_by_bucket WHERE team IS NULL", {}))[0]
         results.update({m.name: plain(row[m.name]) for m in figures})
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
-
 from metrics import display, report
 from metrics.fix_effect import effect_text, how_fixed
 from metrics.period import Period
@@ -25,17 +23,16 @@ def build(db: str, period: Period, team: str | None, settings: Settings, now: dt
     doc = report.build(db, period, team, settings, now)
     base = settings.outcome.dashboard_url
     link = _linker(base, team, period)
-    fixes = doc.fixes if doc.fixes is not None else pd.DataFrame()
     return Digest(
         title=f"Alert hygiene: {team or 'all teams'}, sprint of {display.period(period, doc.time_zone)}",
         period=period,
         team=team,
         in_progress=doc.in_progress,
         figures=[_figure(name, doc) for name in report.HEADLINE],
-        decisions=[_decision(row) for row in doc.decisions.to_dict("records")],
-        noisy=[_noisy(row, link) for row in doc.noisy.head(settings.outcome.digest_noisy).to_dict("records")],
-        still_firing=[_firing(row, doc, link) for row in doc.still_firing.to_dict("records")],
-        fixes=[_fix(row, doc, link) for row in fixes.to_dict("records")],
+        decisions=[_decision(row) for row in doc.decisions],
+        noisy=[_noisy(row, link) for row in doc.noisy[:settings.outcome.digest_noisy]],
+        still_firing=[_firing(row, doc, link) for row in doc.still_firing or []],
+        fixes=[_fix(row, doc, link) for row in doc.fixes or []],
         links={name: dashboard_link(base, page, team, period) for name, page in PAGES.items()} if base else {},
         footer=f"Figures as of {display.when(min(now, period.end), doc.time_zone)}; each is defined in the dashboard.",
     )

@@ -149,7 +149,7 @@ def sources(db) -> dict[str, dict[str, Any]]:
 def on_call_figures(db, period, team=None, settings=None) -> dict[str, Any]:
     from metrics import oncall
 
-    return oncall.figures_of(one(db, "on_call_figures", metrics.Scope(period, team), settings))
+    return oncall.figures_of(one(db, "on_call_figures", metrics.Scope(period, team), settings).to_dict("records"))
 
 
 def on_call_people(db, period, team=None, settings=None) -> pd.DataFrame:

@@ -171,6 +171,25 @@ def test_services_teams_sources_quarantine_and_data_gaps(db):
         "pagerduty: 1 notification of unknown channel (an alert with only these gets the interruption fallback)"]
 
 
+def test_syncs_and_team_known_agree_with_sources_and_teams_without_counting_alerts(db):
+    """The report's footer reads `syncs` (each source's last sync) and the CLI's team check `team_known`:
+    the same sources and last syncs as `sources`, the same teams as `teams`."""
+    import store
+
+    with store.writing(db) as con:
+        con.execute("INSERT INTO ingest_runs (run_id, source, started_at, finished_at, status) VALUES "
+                    "('r1', 'pagerduty', $t, $t, 'ok'), ('r2', 'pagerduty', $u, NULL, 'failed'), "
+                    "('r3', 'jsm', $t, $t, 'ok')", {"t": at(10), "u": at(20)})
+    known = metrics.read(db, ["sources", "syncs", "teams"], settings=S)
+    syncs, sources = known.rows("syncs"), known.rows("sources")
+    assert [row["source"] for row in syncs] == [row["source"] for row in sources] == ["jsm", "pagerduty"]
+    assert [(row["last_sync"], row["last_status"]) for row in syncs] == [
+        (row["last_sync"], row["last_status"]) for row in sources] == [(at(10), "ok"), (at(10), "failed")]
+    for team in ["core", "web", "nobody"]:
+        found = metrics.read(db, ["team_known"], metrics.Scope(P, team), S).rows("team_known")
+        assert found == [{"known": team in known["teams"]["team"].tolist()}]
+
+
 def test_the_json_report_parses_when_queries_are_slow(tmp_path, db):
     """DuckDB draws a progress bar on stdout for slow queries; even with the bar on it never reaches the JSON."""
     slow = (
