@@ -14,7 +14,7 @@ from pathlib import Path
 import settings as settings_module
 import store
 from metrics.period import Period, between, sprint_period
-from metrics.read import Scope, read
+from metrics.read import Scope, read, read_memory
 from metrics.report import DOCUMENT_NAMES, JSON_NAMES, RENDERERS, build
 
 # The advisor and the outbound commands (and the HTTP client they bring) are imported only when
@@ -168,6 +168,10 @@ def _scope(args: argparse.Namespace) -> tuple[str, Period, settings_module.Setti
     try:
         config = settings_module.load(args.config)
     except settings_module.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        read_memory()
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
     db = args.db or store.default_db()
     period = period_of(args, config)

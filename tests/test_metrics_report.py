@@ -32,9 +32,10 @@ def db(tmp_path):
     return build(tmp_path / "report.duckdb", alerts=[hostile, quick], notifications=[page(hostile, "ann")])
 
 
-def run(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "ALERTHYGIENE_DB"}
+def run(tmp_path, *args: str, **environ: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("ALERTHYGIENE_DB", "ALERTHYGIENE_READ_MEMORY")}
     env["PYTHONPATH"] = str(ROOT)
+    env.update(environ)
     return subprocess.run([sys.executable, "-m", "metrics", *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -118,6 +119,19 @@ def test_missing_database_and_bad_config_exit_2(tmp_path, db):
     bad.write_text("[thresholds]\nflap_s = -1\n", encoding="utf-8")
     config = run(tmp_path, "report", "--db", db, "--config", str(bad))
     assert config.returncode == 2 and "thresholds.flap_s" in config.stderr
+
+
+def test_read_memory_is_a_size_and_a_small_one_gives_the_same_report(tmp_path, db):
+    """ALERTHYGIENE_READ_MEMORY caps what a read holds (DuckDB spills past it); anything but a size is
+    bad usage, in one line."""
+    wrong = run(tmp_path, "report", "--db", db, ALERTHYGIENE_READ_MEMORY="lots")
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert wrong.stderr.strip() == ("python -m metrics: error: ALERTHYGIENE_READ_MEMORY: expected a size such as "
+                                    "2GB or 500MB, got 'lots'")
+    args = ("report", "--db", db, "--sprint", T0.date().isoformat(), "--format", "json")
+    small, default = run(tmp_path, *args, ALERTHYGIENE_READ_MEMORY="64MB"), run(tmp_path, *args)
+    assert small.returncode == default.returncode == 0, small.stderr + default.stderr
+    assert {**json.loads(small.stdout), "generated": None} == {**json.loads(default.stdout), "generated": None}
 
 
 def test_help(tmp_path):
