@@ -131,7 +131,7 @@ def render() -> None:
     if people.empty:
         return
     # With schedules the ceiling is judged per 12-hour shift on the On call page; without, per person and day here.
-    if oncall.figures_of(figures["on_call_figures"])["known"]:
+    if oncall.figures_of(figures.rows("on_call_figures"))["known"]:
         on_call_pointer()
     else:
         load_against_ceiling(scope, figures)
