@@ -227,16 +227,16 @@ def build(
 ) -> Plan:
     """Every suggestion the history supports for the team, ranked by pages saved, and the patched files."""
     configs = configs or Configs()
-    cofiring = advice.co_firing(db, period, team, settings)
+    keys = configs.rules.keys() if configs.rules else None
+    first = advice.first_look(db, period, team, settings, rules=keys)
+    cofiring = first["co_firing"]
     groups = advice.grouping_candidates(db, period, team, settings, cofiring)
     inhibitions = advice.inhibition_candidates(db, period, team, settings, cofiring)
     in_groups = {frozenset(pair) for g in groups for pair in itertools.combinations(g.units, 2)}
     inhibitions = inhibitions[
         [frozenset(p) not in in_groups for p in zip(inhibitions["unit_a"], inhibitions["unit_b"], strict=True)]
     ] if not inhibitions.empty else inhibitions
-    keys = configs.rules.keys() if configs.rules else None
-    by_unit = advice.unit_advice(db, period, team, settings, rules=keys)
-    holds, flaps = by_unit["hold_down"], by_unit["hysteresis"]
+    holds, flaps = first["hold_down"], first["hysteresis"]
     involved = set(itertools.chain(*(g.signatures for g in groups), inhibitions.get("signature_a", []),
                                    inhibitions.get("signature_b", []), *holds["signatures"],
                                    *flaps["signatures"]))  # fmt: skip
@@ -462,8 +462,8 @@ class _Context:
     # --- hold-down ---------------------------------------------------------------------------
 
     def hold_downs(self, frame: pd.DataFrame) -> list[Suggestion]:
-        return [self.hold_down(row, frame[frame["unit"] == row["unit"]])
-                for row in frame[frame["advised"]].to_dict("records")]  # fmt: skip
+        curves = dict(iter(frame.groupby("unit", sort=False)))  # one pass, not a mask per unit
+        return [self.hold_down(row, curves[row["unit"]]) for row in frame[frame["advised"]].to_dict("records")]
 
     def _unit(self, unit: str, signatures: list[str]):
         rules = self.configs.rules

@@ -4,6 +4,7 @@ Run by hand from the repository root (not a test):
 
     python bench/bench_page_runs.py                      # a synthetic year of 1,000,000 alerts
     python bench/bench_page_runs.py --alerts 200000 --runs 3
+    python bench/bench_page_runs.py --work /tmp/pages   # keeps the databases for the next run
 
 It builds bench_report's synthetic history ending now (20 teams) and runs every page over the whole
 history (Dates mode, first to last day) for one team, each page in a process of its own (the heavy
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alerts", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=4, help="runs of each page (the first is cold)")
     parser.add_argument("--team", default="team3")
+    parser.add_argument("--work", help="keep the databases in this folder and reuse them (built today: the "
+                                       "history ends when it was built)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -100,16 +103,20 @@ def main(argv: list[str] | None = None) -> int:
     whole = {"team": args.team, "from": (today - dt.timedelta(days=365)).isoformat(),
              "to": (today + dt.timedelta(days=1)).isoformat()}
     with tempfile.TemporaryDirectory() as tmp:
-        empty, large = str(Path(tmp) / "empty.duckdb"), str(Path(tmp) / "large.duckdb")
+        work = Path(args.work or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        empty, large = str(work / "empty.duckdb"), str(work / f"pages-{args.alerts}.duckdb")
         with store.writing(empty):
             pass
         print("baseline: empty database", flush=True)
         base = measure(empty, args.runs, whole)
-        bench_report.END = dt.datetime.now(dt.UTC).replace(microsecond=0)  # its year ends now, as the pages'
-        started = time.perf_counter()
-        bench_report.build(large, args.alerts, 365)
-        print(f"synthetic history of {args.alerts:,} alerts built in {time.perf_counter() - started:.1f} s; "
-              f"team {args.team}, whole history ({whole['from']} to {whole['to']})", flush=True)
+        if not Path(large).exists():
+            bench_report.END = dt.datetime.now(dt.UTC).replace(microsecond=0)  # its year ends now, as the pages'
+            started = time.perf_counter()
+            bench_report.build(large, args.alerts, 365)
+            print(f"synthetic history of {args.alerts:,} alerts built in {time.perf_counter() - started:.1f} s",
+                  flush=True)
+        print(f"{large}: team {args.team}, whole history ({whole['from']} to {whole['to']})", flush=True)
         got = measure(large, args.runs, whole)
     print(f"\n{'page':<20}{'cold':>9}{'ratio':>7}{'warm':>9}{'ratio':>7}{'peak':>10}")
     missed = []

@@ -525,7 +525,10 @@ def co_firing(
 
     A unit is a signature, split by severity for Prometheus alerts (unit_a, unit_b: unit_key()). Pairs are
     kept when either fired for `team`; the probabilities count all teams' alerts."""
-    frame = _read(db, "co_firing", period, team, settings)
+    return _with_units(_read(db, "co_firing", period, team, settings))
+
+
+def _with_units(frame: pd.DataFrame) -> pd.DataFrame:
     units = {side: [unit_key(s, v) for s, v in zip(frame[f"signature_{side}"], frame[f"severity_{side}"],
                                                      strict=True)] for side in "ab"}  # fmt: skip
     return frame.assign(unit_a=units["a"], unit_b=units["b"])
@@ -746,6 +749,21 @@ def unit_advice(
     figures = read(db, ["hold_down_advice", "hysteresis_advice"], Scope(period, team), settings,
                    rules=[r.as_param() for r in rules or ()])
     return {"hold_down": figures["hold_down_advice"], "hysteresis": figures["hysteresis_advice"]}
+
+
+def first_look(
+    db: str | None,
+    period: Period,
+    team: str | None = None,
+    settings: Settings | None = None,
+    rules: Sequence[RuleKey] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """What every plan starts from, in one read (one connection, one computation of the facts):
+    {"co_firing": co_firing(...), "hold_down": ..., "hysteresis": ...} as unit_advice gives them."""
+    figures = read(db, ["co_firing", "hold_down_advice", "hysteresis_advice"], Scope(period, team), settings,
+                   rules=[r.as_param() for r in rules or ()])
+    return {"co_firing": _with_units(figures["co_firing"]), "hold_down": figures["hold_down_advice"],
+            "hysteresis": figures["hysteresis_advice"]}
 
 
 def hold_down_advice(db, period, team=None, settings=None, rules=None) -> pd.DataFrame:
