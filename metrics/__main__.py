@@ -15,7 +15,7 @@ import settings as settings_module
 import store
 from metrics.period import Period, between, sprint_period
 from metrics.read import Scope, read, read_memory
-from metrics.report import DOCUMENT_NAMES, JSON_NAMES, RENDERERS, build
+from metrics.report import DOCUMENT_NAMES, JSON_NAMES, RENDERERS, document, read_report
 
 # The advisor and the outbound commands (and the HTTP client they bring) are imported only when
 # their command runs: a report needs none of them, and importing them costs a fifth of a second.
@@ -164,7 +164,9 @@ def check_team(db: str, team: str | None, period: Period) -> None:
         raise UsageError(f"unknown team {team!r}; known teams: {', '.join(known) or 'none yet'}")
 
 
-def _scope(args: argparse.Namespace) -> tuple[str, Period, settings_module.Settings]:
+def _scope(args: argparse.Namespace, team_checked: bool = True) -> tuple[str, Period, settings_module.Settings]:
+    """The database, period and settings the options ask for; `team_checked`: an unknown --team is bad
+    usage now (a report checks it in its own read instead, sparing a connection)."""
     try:
         config = settings_module.load(args.config)
     except settings_module.ConfigError as exc:
@@ -176,7 +178,8 @@ def _scope(args: argparse.Namespace) -> tuple[str, Period, settings_module.Setti
     db = args.db or store.default_db()
     period = period_of(args, config)
     check_db(db)
-    check_team(db, args.team, period)
+    if team_checked:
+        check_team(db, args.team, period)
     return db, period, config
 
 
@@ -196,9 +199,13 @@ def c_output_to_stderr() -> Iterator[None]:
 
 
 def report(args: argparse.Namespace) -> str:
-    db, period, config = _scope(args)
+    db, period, config = _scope(args, team_checked=False)
     names = JSON_NAMES if args.format == "json" else DOCUMENT_NAMES
-    return RENDERERS[args.format](build(db, period, args.team, config, names=names))
+    now, scope = dt.datetime.now(dt.UTC), Scope(period, args.team)
+    figures = read_report(db, scope, config, now, (*names, "team_known") if args.team else names)
+    if args.team and not figures.rows("team_known")[0]["known"]:
+        check_team(db, args.team, period)  # names the known teams
+    return RENDERERS[args.format](document(db, scope, figures, now))
 
 
 def advise(args: argparse.Namespace) -> int:

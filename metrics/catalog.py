@@ -100,6 +100,18 @@ ORDER BY k.source
     )
 )
 
+TARGETS_SET = register(
+    Metric(
+        "targets_set",
+        "Targets set in the app",
+        "the bounds the scope's team set in the app: figure, value, who set it and when",
+        "list",
+        "SELECT figure, value, set_by, set_at FROM targets WHERE team = $team ORDER BY figure",
+        "query",
+        "tables",
+    )
+)
+
 TEAM_KNOWN = register(
     Metric(
         "team_known",

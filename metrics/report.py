@@ -74,7 +74,7 @@ NOISIEST = 10
 SHORT_LABELS = {"tta_median_s": "MTTA (median)", "ttr_median_s": "MTTR (median)"}
 
 # What each form reads, in one call: the JSON contract only what it prints.
-JSON_NAMES = (*JSON_FIGURES, "noisy", "retro_decisions", "repeat_offenders", "syncs", "fix_effect",
+JSON_NAMES = (*JSON_FIGURES, "noisy", "retro_decisions", "repeat_offenders", "syncs", "targets_set", "fix_effect",
               *oncall.REPORT_NAMES)
 DOCUMENT_NAMES = (*JSON_NAMES, *HEADLINE, "compare", "follow_through")
 
@@ -132,8 +132,13 @@ def build(db: str, period: Period, team: str | None, settings: Settings, now: dt
     """Read every figure and table of the report for a scope in one call (`names`: what its form shows)."""
     now = now or dt.datetime.now(dt.UTC)
     scope = Scope(period, team)
+    return document(db, scope, read_report(db, scope, settings, now, names), now)
+
+
+def read_report(db: str, scope: Scope, settings: Settings, now: dt.datetime, names: tuple[str, ...]) -> Figures:
+    """The figures a report of `names` shows (and any other `names`), in one read as of `now`."""
     since = {"since": scope.period.start} if "fix_effect" in names else {}
-    return document(db, scope, read(db, names, scope, settings, as_of=now, **since), now)
+    return read(db, names, scope, settings, as_of=now, **since)
 
 
 def _fixes(figures: Figures) -> list[dict[str, Any]] | None:
@@ -158,7 +163,7 @@ def document(db: str, scope: Scope, figures: Figures, now: dt.datetime | None = 
         elapsed=elapsed_share(period, now),
         figures={name: figures[name] for name in figures if isinstance(figures.values[name], int | float | None)},
         changes=changes,
-        targets=team_targets(db, team, settings),
+        targets=team_targets(db, team, settings, figures.rows("targets_set") if "targets_set" in figures else None),
         noisy=figures.rows("noisy"),
         decisions=figures.rows("retro_decisions"),
         still_firing=[row for row in follow if row["status"] == "still firing"] if follow is not None else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import store
 from settings import Settings
@@ -31,8 +32,12 @@ class Target:
     set_at: dt.datetime | None = None
 
 
-def team_targets(db: str | None, team: str | None, settings: Settings) -> dict[str, Target]:
-    """The team's targets by figure: set in the app, else in the configuration; none for all teams."""
+def team_targets(db: str | None, team: str | None, settings: Settings,
+                 set_in_app: list[dict[str, Any]] | None = None) -> dict[str, Target]:
+    """The team's targets by figure: set in the app, else in the configuration; none for all teams.
+
+    `set_in_app`: the rows of the metric `targets_set` when a read already holds them (else they are read).
+    """
     if not team:
         return {}
     found = {}
@@ -41,11 +46,14 @@ def team_targets(db: str | None, team: str | None, settings: Settings) -> dict[s
         value = getattr(own, key)
         if value is not None:
             found[figure] = Target(figure, float(value), "configuration")
-    with store.reading(db) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        for figure, value, set_by, set_at in con.execute(_SET_IN_APP, {"team": team}).fetchall():
-            if figure in CONFIG_KEYS:
-                found[figure] = Target(figure, float(value), "app", set_by, set_at)
+    if set_in_app is None:
+        with store.reading(db) as con:
+            con.execute("SET TimeZone = 'UTC'")
+            set_in_app = [dict(zip(("figure", "value", "set_by", "set_at"), row, strict=True))
+                          for row in con.execute(_SET_IN_APP, {"team": team}).fetchall()]
+    for row in set_in_app:
+        if row["figure"] in CONFIG_KEYS:
+            found[row["figure"]] = Target(row["figure"], float(row["value"]), "app", row["set_by"], row["set_at"])
     return found
 
 

@@ -15,7 +15,7 @@ from metrics_fixtures import T0, alert, build, page, review
 
 import metrics
 import store
-from metrics import report
+from metrics import report, targets
 from settings import Settings, TeamSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +109,10 @@ def test_the_headline_has_at_most_eight_figures_each_with_its_change_and_target(
     assert rows["MTTA (median)"][3] == "—"
     assert rows["Alerts"][1:3] == ["6", "+6"]
     assert report.as_json(doc)["targets"]["noise_ratio"] == {"at_most": 0.8, "set_in": "app", "status": "met"}
+    # the report reads the app's targets in its own read (targets_set), as team_targets reads them alone
+    set_in_app = metrics.read(db, ["targets_set"], metrics.Scope(P, "core"), S).rows("targets_set")
+    assert [(row["figure"], row["value"], row["set_by"]) for row in set_in_app] == [("noise_ratio", 0.8, "kim")]
+    assert doc.targets == targets.team_targets(db, "core", S)
 
 
 def test_a_sprint_in_progress_says_so_and_is_compared_pro_rata(db):
