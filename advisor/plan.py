@@ -228,7 +228,7 @@ def build(
     """Every suggestion the history supports for the team, ranked by pages saved, and the patched files."""
     configs = configs or Configs()
     keys = configs.rules.keys() if configs.rules else None
-    first = advice.first_look(db, period, team, settings, rules=keys)
+    first = advice.unit_advice(db, period, team, settings, rules=keys, with_co_firing=True)
     cofiring = first["co_firing"]
     groups = advice.grouping_candidates(db, period, team, settings, cofiring)
     inhibitions = advice.inhibition_candidates(db, period, team, settings, cofiring)

@@ -743,27 +743,15 @@ def unit_advice(
     team: str | None = None,
     settings: Settings | None = None,
     rules: Sequence[RuleKey] | None = None,
+    with_co_firing: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Hold-down and hysteresis advice per unit (its rule when `rules` match its alerts, else its
-    signature), from one computation of the facts: {"hold_down": ..., "hysteresis": ...}."""
-    figures = read(db, ["hold_down_advice", "hysteresis_advice"], Scope(period, team), settings,
-                   rules=[r.as_param() for r in rules or ()])
-    return {"hold_down": figures["hold_down_advice"], "hysteresis": figures["hysteresis_advice"]}
-
-
-def first_look(
-    db: str | None,
-    period: Period,
-    team: str | None = None,
-    settings: Settings | None = None,
-    rules: Sequence[RuleKey] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """What every plan starts from, in one read (one connection, one computation of the facts):
-    {"co_firing": co_firing(...), "hold_down": ..., "hysteresis": ...} as unit_advice gives them."""
-    figures = read(db, ["co_firing", "hold_down_advice", "hysteresis_advice"], Scope(period, team), settings,
-                   rules=[r.as_param() for r in rules or ()])
-    return {"co_firing": _with_units(figures["co_firing"]), "hold_down": figures["hold_down_advice"],
-            "hysteresis": figures["hysteresis_advice"]}
+    signature), from one computation of the facts: {"hold_down": ..., "hysteresis": ...}, and with
+    `with_co_firing` co_firing(...) too from the same read (what every plan starts from)."""
+    names = ["hold_down_advice", "hysteresis_advice"] + (["co_firing"] if with_co_firing else [])
+    figures = read(db, names, Scope(period, team), settings, rules=[r.as_param() for r in rules or ()])
+    found = {"hold_down": figures["hold_down_advice"], "hysteresis": figures["hysteresis_advice"]}
+    return found | ({"co_firing": _with_units(figures["co_firing"])} if with_co_firing else {})
 
 
 def hold_down_advice(db, period, team=None, settings=None, rules=None) -> pd.DataFrame:
