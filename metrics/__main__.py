@@ -11,6 +11,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
+
 import settings as settings_module
 import store
 from metrics.period import Period, between, sprint_period
@@ -260,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (store.DatabaseBusy, store.DatabaseError, CommandFailed) as exc:
         print(f"python -m metrics: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.Error as exc:  # out of memory or disk, a damaged file: one line, not a traceback
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"python -m metrics: the database could not be read: {first}", file=sys.stderr)
         return 1
     return 0
 

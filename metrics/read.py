@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pyarrow as pa
 
 import settings as settings_module
@@ -342,11 +343,27 @@ def read(
             raise KeyError(f"{m.name} is a column of {m.of}: read {m.of!r}")
     _options(wanted, options)
     direct, frames = plan(wanted, scope, settings, options)
-    results: dict[str, Any] = {}
     memory = read_memory()
+    try:
+        results = _read_all(db, direct, frames, scope, settings, options, memory)
+    except duckdb.OutOfMemoryException as exc:
+        # Not every operator spills (list aggregates, say): a read that cannot fit is done again
+        # under DuckDB's own cap rather than fail; the figures are the same either way.
+        log.warning("the read needed more than %s (%s); reading again without that cap", memory,
+                    str(exc).splitlines()[0])
+        results = _read_all(db, direct, frames, scope, settings, options, None)
+    return Figures(scope, settings, {name: results[name] for name in names})
+
+
+def _read_all(db, direct, frames, scope, settings, options, memory: str | None) -> dict[str, Any]:
+    """Every planned metric's result on one connection, DuckDB holding `memory` (None: its default)."""
+    results: dict[str, Any] = {}
     with store.reading(db) as con:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET memory_limit = '{memory}'")  # checked by read_memory: a size, nothing else
+        if memory is None:
+            con.execute("RESET memory_limit")  # the setting is the process's: an earlier read may have set it
+        else:
+            con.execute(f"SET memory_limit = '{memory}'")  # checked by read_memory: a size, nothing else
         base = _values(settings, scope, None)
         for m in direct:
             results[m.name] = facts.run(con, m.sql, {**base, **option_values(m, options, settings, scope)})
@@ -356,4 +373,4 @@ def read(
             facts.register_calendars(con, settings, facts.years_of(Period(first, last)))
         for frame in frames:
             _run_frame(con, frame, scope, settings, options, results)
-    return Figures(scope, settings, {name: results[name] for name in names})
+    return results
