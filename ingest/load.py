@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 import store
+import store.staging
 from ingest import shifts
-from ingest.mapping import Mapped
+from ingest.mapping import Mapped, canonical_table
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +47,30 @@ def saved_cursor(db: str, source: str, stream: str) -> str | None:
 class IngestRun:
     """One run of one source: records an `ingest_runs` row and loads batches into the store."""
 
-    def __init__(self, db: str, source: str):
+    def __init__(self, db: str, source: str, read: Callable[[duckdb.DuckDBPyConnection], Any] | None = None):
+        """Record the run as running. `read(con)`: what the caller needs from the store before it
+        maps anything, read in the same turn (`self.read` holds its result)."""
         self.db = db
         self.source = source
         self.run_id = uuid.uuid4().hex
         self.started_at = dt.datetime.now(dt.UTC)
         self.totals = RunTotals()
         self.warning: str | None = None  # loaded, but something the user must know (finish(partial=...))
-        with store.writing(db) as con:
-            _mark_killed_runs(db, con, self.started_at)
-            con.execute(
-                "INSERT INTO ingest_runs (run_id, source, started_at, status) VALUES (?, ?, ?, 'running')",
-                [self.run_id, source, self.started_at],
-            )
-        self._alive = store.lock.hold_run(db, self.run_id) if store.is_local_file(db) else None
+        # Held before the run is recorded, so that no other run's start takes it for a killed one.
+        self._alive = store.lock.hold_run(db, self.run_id) if store.is_local_file(db) and store.exists(db) else None
+        try:
+            with store.writing(db) as con:
+                _mark_killed_runs(db, con, self.started_at)
+                con.execute(
+                    "INSERT INTO ingest_runs (run_id, source, started_at, status) VALUES (?, ?, ?, 'running')",
+                    [self.run_id, source, self.started_at],
+                )
+                self.read = read(con) if read else None
+        except BaseException:
+            store.lock.release_run(db, self.run_id, self._alive)
+            raise
+        if self._alive is None and store.is_local_file(db):  # the database was new: its directory is there now
+            self._alive = store.lock.hold_run(db, self.run_id)
 
     def cursor(self, stream: str) -> str | None:
         """Where the last committed load of this stream stopped."""
@@ -107,6 +121,51 @@ class IngestRun:
                 )
             self._record_progress(con)
 
+    def stage(self, staging: store.staging.Staging, mapped: Mapped) -> None:
+        """Append a batch to `staging` (outside the lock; see `load_staged`), its rejects as quarantine rows."""
+        if mapped.replaces:
+            raise ValueError("a batch that replaces stored rows cannot be staged")
+        ingested_at = dt.datetime.now(dt.UTC)
+        for table in TABLE_ORDER:
+            rows = mapped.rows.get(table)
+            if rows:
+                if table == "alerts":
+                    for row in rows:
+                        row.setdefault("ingested_at", ingested_at)
+                staging.add(table, canonical_table(rows))
+        if mapped.rejected:
+            staging.add("quarantine", self._quarantine_rows(mapped, ingested_at))
+
+    def load_staged(
+        self,
+        staging: store.staging.Staging,
+        merge: Mapping[str, Mapping[str, str]] | None = None,
+        partial: str | None = None,
+    ) -> str:
+        """Upsert everything staged and close the run in as few write turns as its size allows
+        (one, for all but huge files: see store.staging.TURN_ROWS), the run's close in the last.
+
+        Tables go in TABLE_ORDER, each in turns of its rows in the order staged; a turn commits its
+        rows and the run's progress together, so an import that fails part way has written whole
+        turns, which a re-run finds stored (and, upserted on their keys, does not double).
+        """
+        turns = [(table, rows) for table in (*TABLE_ORDER, "quarantine") for rows in staging.turns(table)]
+        if not turns:
+            return self.finish(partial=partial)
+        for number, (table, rows) in enumerate(turns, 1):
+            with store.writing(self.db) as con:
+                written = staging.upsert(con, table, rows, merge=(merge or {}).get(table))
+                if table == "quarantine":
+                    self.totals.quarantined += rows[1] - rows[0]
+                else:
+                    self.totals.rows += written
+                    self.totals.by_table[table] = self.totals.by_table.get(table, 0) + written
+                if number < len(turns):
+                    self._record_progress(con)
+                else:
+                    return self.finish(partial=partial, con=con)
+        raise AssertionError("unreachable")
+
     def record_batch(self, con, written: Mapping[str, int], mapped: Mapped, at: dt.datetime) -> None:
         """For callers that upsert in bulk themselves: count their rows and quarantine their rejects
         in the same transaction (`con`)."""
@@ -140,13 +199,13 @@ class IngestRun:
             [self.totals.rows, self.totals.quarantined, self.run_id],
         )
 
-    def finish(self, error: str | None = None, partial: str | None = None) -> str:
+    def finish(self, error: str | None = None, partial: str | None = None, con=None) -> str:
         """Close the run: 'ok', 'partial' (some records quarantined, or `partial` says what is
-        missing) or 'failed'."""
+        missing) or 'failed'. With `con`, in that write transaction (the caller's last turn)."""
         self.warning = partial if not error else None
         status = "failed" if error else ("partial" if self.totals.quarantined or partial else "ok")
         error = error or partial
-        with store.writing(self.db) as con:
+        with store.writing(self.db) if con is None else contextlib.nullcontext(con) as con:
             con.execute(
                 "UPDATE ingest_runs SET finished_at = ?, status = ?, rows_loaded = ?, quarantined = ?, "
                 "error = ? WHERE run_id = ?",
@@ -174,3 +233,4 @@ def _mark_killed_runs(db: str, con, now: dt.datetime) -> None:
             con.execute("UPDATE ingest_runs SET status = 'killed', finished_at = ?, error = ? WHERE run_id = ?",
                         [now, KILLED, run_id])
             log.warning("run %s had been %s", run_id, KILLED.split(";")[0])
+    store.staging.remove_abandoned(db)  # what a killed import had staged

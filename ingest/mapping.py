@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
 from settings import EARLIEST_YEAR, LATEST_YEAR  # the one range of dates
 
 CHANNELS = ("phone", "sms", "push", "email", "chat", "other")
@@ -78,6 +80,26 @@ _TIMES = {"created_at", "acknowledged_at", "resolved_at", "ingested_at", "notifi
 _FLAGS = {"auto_resolved", "notifications_known"}
 _COUNTS = {"escalations", "occurrences", "dropped", "escalation_level"}  # INTEGER
 _NOT_TEXT = _TIMES | _FLAGS | _COUNTS
+
+
+def arrow_type(column: str) -> pa.DataType:
+    """The Arrow type of a canonical column (by its name, as `value_problem` checks it)."""
+    if column in _TIMES:
+        return pa.timestamp("us", tz="UTC")
+    if column in _FLAGS:
+        return pa.bool_()
+    if column in _COUNTS:
+        return pa.int32()
+    return pa.string()
+
+
+def canonical_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Checked canonical rows as an Arrow table typed by column, not by the values it happens to hold
+    (a column all None would otherwise have no type)."""
+    columns = list(dict.fromkeys(column for row in rows for column in row))
+    return pa.Table.from_pylist(rows, schema=pa.schema([(c, arrow_type(c)) for c in columns]))
+
+
 _NOT_UNICODE = "{column} is not valid Unicode text (a lone surrogate or bytes that are not UTF-8)"
 
 

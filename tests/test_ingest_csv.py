@@ -13,6 +13,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 import settings
+import store
+import store.staging
 from ingest import cli
 from ingest.imports import FORMATS, ImportFailed
 from ingest.mapping import MappingError, map_each
@@ -175,3 +177,74 @@ def test_a_line_the_csv_reader_cannot_take_stops_the_file_before_anything_is_wri
     err = capsys.readouterr().err
     assert "line 27: field larger than field limit" in err and err.count("\n") == 1
     assert not Path(db).exists()  # the first pass (the date order) reads every line before anything is written
+
+
+# --- staged: mapped outside the lock, then written in few turns (store.staging) ----------------------------------
+
+
+def _incidents(path: Path, ids: range, title: str = "Disk full", resolved: bool = True) -> str:
+    path.write_text("ID,Title,Created On,Resolved On,Service Name\n" + "".join(
+        f"P{k},{title},2026-03-02T09:{k % 60:02d}:00Z,{'2026-03-02T10:00:00Z' if resolved else ''},db\n"
+        for k in ids))
+    return str(path)
+
+
+def _staged_files(db: str) -> list[Path]:
+    staging = Path(db + ".staging")
+    return sorted(staging.iterdir()) if staging.exists() else []
+
+
+def test_a_failed_write_turn_leaves_no_staged_file_and_the_rerun_loads_the_rest_once(db, tmp_path, capsys,
+                                                                                     monkeypatch):
+    path = _incidents(tmp_path / "export.csv", range(50))
+    monkeypatch.setattr(csv_exports, "BATCH_ROWS", 7)  # several staged batches
+    monkeypatch.setattr(store.staging, "TURN_ROWS", 20)  # 50 rows: three turns
+    upsert, turns = store.staging.Staging.upsert, []
+
+    def second_turn_fails(self, con, table, rows, merge=None):
+        turns.append(rows)
+        if len(turns) == 2:  # the database goes away under the second turn
+            raise store.DatabaseError(f"cannot open database {db}: disk I/O error")
+        return upsert(self, con, table, rows, merge)
+
+    monkeypatch.setattr(store.staging.Staging, "upsert", second_turn_fails)
+    assert cli.main(["import", path, "--format", "pagerduty-csv", "--db", db]) == 1
+    err = capsys.readouterr().err
+    assert "disk I/O error" in err and "20 alerts from the file before that point were loaded" in err
+    assert turns == [(0, 20), (20, 40)] and _staged_files(db) == []
+    assert scalar(db, "SELECT count(*) FROM alerts") == 20
+    assert query(db, "SELECT status, rows_loaded FROM ingest_runs") == [("failed", 20)]
+
+    monkeypatch.setattr(store.staging.Staging, "upsert", upsert)
+    assert cli.main(["import", path, "--format", "pagerduty-csv", "--db", db]) == 0
+    assert query(db, "SELECT count(*), count(DISTINCT source_id) FROM alerts") == [(50, 50)]
+    assert _staged_files(db) == []
+
+
+def test_a_staged_import_keeps_what_the_store_knows_and_takes_the_first_value_of_a_repeated_row(db, tmp_path,
+                                                                                               monkeypatch):
+    monkeypatch.setattr(csv_exports, "BATCH_ROWS", 3)
+    monkeypatch.setattr(store.staging, "TURN_ROWS", 4)  # repeats fall in other batches and other turns
+    FORMATS["pagerduty-csv"].load(_incidents(tmp_path / "open.csv", range(3), resolved=False), db, settings.Settings())
+    twice = tmp_path / "twice.csv"
+    twice.write_text(_incidents_text(range(10), "First") + _incidents_text(range(10), "Second", header=False))
+    run = FORMATS["pagerduty-csv"].load(str(twice), db, settings.Settings())
+    rows = dict(query(db, "SELECT source_id, title || '/' || (resolved_at IS NOT NULL) FROM alerts"))
+    # P0..P2 were stored open as "Disk full": their title stays, the resolve they lacked is filled in.
+    assert [rows[f"P{k}"] for k in range(4)] == ["Disk full/true"] * 3 + ["First/true"]
+    assert len(rows) == 10 and run.totals.by_table["alerts"] == 20 and _staged_files(db) == []
+
+
+def _incidents_text(ids: range, title: str, header: bool = True) -> str:
+    return ("ID,Title,Created On,Resolved On,Service Name\n" if header else "") + "".join(
+        f"P{k},{title},2026-03-02T09:{k % 60:02d}:00Z,2026-03-02T10:00:00Z,db\n" for k in ids)
+
+
+def test_files_staged_by_an_import_that_was_killed_are_removed_by_the_next_run(db, tmp_path):
+    path = _incidents(tmp_path / "export.csv", range(5))
+    FORMATS["pagerduty-csv"].load(path, db, settings.Settings())
+    left = Path(db + ".staging")
+    left.mkdir()
+    (left / "0123abcd.alerts.parquet").write_bytes(b"PAR1 a killed import's half-written rows")
+    FORMATS["pagerduty-csv"].load(path, db, settings.Settings())
+    assert _staged_files(db) == [] and scalar(db, "SELECT count(*) FROM alerts") == 5

@@ -14,14 +14,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import settings
 import store
-from ingest.ahead import ahead_together
+import store.staging
 from ingest.imports import NO_OPTIONS, ImportFailed, ImportFormat, ImportOptions, register
 from ingest.load import IngestRun
 from ingest.mapping import EARLIEST_YEAR, LATEST_YEAR, Mapped, MappingError, as_json, map_each
 from ingest.signature import title_signature
 
-BATCH_ROWS = 20_000  # rows mapped at a time, and written in one transaction when the database is free
-BATCHES_AHEAD = 4  # mapped while waiting for the database (see store.lock): 80k rows at most in one turn
+BATCH_ROWS = 20_000  # rows mapped at a time and staged (store.staging): the memory an import needs
 MAX_FIELD_CHARS = 64 << 20  # csv's default limit (128 KiB) would end the whole import at one long field
 
 # Canonical field -> header names it may appear under (compared without case, spaces or punctuation).
@@ -405,12 +404,11 @@ def _date_order(path: str, found: dict[str, str], wanted: str | None) -> str:
     return decide_date_order(values, path, wanted)
 
 
-def _known_pagerduty_ids(db: str) -> dict[str, str]:
+def _known_pagerduty_ids(con) -> dict[str, str]:
     """Incident number → id of the PagerDuty incidents synced from the API."""
-    with store.reading(db) as con:
-        rows = con.execute(
-            "SELECT raw->>'$.incident_number', source_id FROM alerts "
-            "WHERE source = 'pagerduty' AND raw->>'$.incident_number' IS NOT NULL").fetchall()
+    rows = con.execute(
+        "SELECT raw->>'$.incident_number', source_id FROM alerts "
+        "WHERE source = 'pagerduty' AND raw->>'$.incident_number' IS NOT NULL").fetchall()
     return {str(number): source_id for number, source_id in rows}
 
 
@@ -431,8 +429,10 @@ def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable, zo
             _check_zone(path, found["created"])
         zone = ZoneInfo(options.time_zone or config.default_time_zone)
         times = TimeReading(zone, _date_order(path, found, options.date_order))
-        run = IngestRun(db, source)
-        extra = {"known_ids": _known_pagerduty_ids(db)} if source == "pagerduty" else {}
+        # One turn to start (with what mapping needs from the store), one to write it all: each
+        # turn waits for the reads in progress, so the file is staged first (store.staging).
+        run = IngestRun(db, source, read=_known_pagerduty_ids if source == "pagerduty" else None)
+        extra = {"known_ids": run.read} if source == "pagerduty" else {}
 
         def map_one(row: dict) -> Mapped:
             if None in row:  # DictReader's key for values beyond the header's columns
@@ -441,36 +441,30 @@ def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable, zo
             return map_row(fields, row, times, config, **extra)
 
         count = 0
-
-        def mapped_batches() -> Iterator[Mapped]:
-            nonlocal count
-            batch: list[dict] = []
-            for _, row in _rows(path):
-                batch.append(row)
-                count += 1
-                if len(batch) >= BATCH_ROWS:
-                    yield map_each("csv", batch, map_one)
-                    batch = []
-            yield map_each("csv", batch, map_one)
-
         try:
-            # Batches are read and mapped while earlier ones wait for the database and are written;
-            # those ready by the time the database is free are written together, in one turn.
-            with ahead_together(mapped_batches(), depth=BATCHES_AHEAD) as turns:
-                for ready in turns:
-                    mapped = ready[0]
-                    for more in ready[1:]:
-                        mapped.extend(more)
-                    run.load("csv", mapped, merge=_KEEP)
+            with store.staging.Staging(db, run.run_id) as staging:
+                batch: list[dict] = []
+                for _, row in _rows(path):
+                    batch.append(row)
+                    count += 1
+                    if len(batch) >= BATCH_ROWS:
+                        run.stage(staging, map_each("csv", batch, map_one))
+                        batch = []
+                run.stage(staging, map_each("csv", batch, map_one))
+                cut = (f"{count:,} rows, the most a PagerDuty export holds: it was probably cut off; export "
+                       "shorter date ranges and import each") if source == "pagerduty" and count == PAGERDUTY_EXPORT_LIMIT else None
+                run.load_staged(staging, merge=_KEEP, partial=cut)
         except (ImportFailed, store.DatabaseBusy, store.DatabaseError) as exc:
             run.finish(error=str(exc))
             raise ImportFailed(str(exc)).after(run) from None
+        except OSError as exc:  # staging: the disk beside the database is full or not writable
+            failure = ImportFailed(f"{path}: the import stopped: cannot stage its rows beside the database: "
+                                   f"{exc.strerror or exc}")
+            run.finish(error=str(failure))
+            raise failure.after(run) from None
         except BaseException as exc:
             run.finish(error=f"{type(exc).__name__}: {exc}")
             raise
-        cut = (f"{count:,} rows, the most a PagerDuty export holds: it was probably cut off; export shorter "
-               "date ranges and import each") if source == "pagerduty" and count == PAGERDUTY_EXPORT_LIMIT else None
-        run.finish(partial=cut)
         return run
 
     return load
