@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import settings
 from ingest import cli
-from ingest.ahead import ahead, ahead_together
+from ingest.ahead import ahead
 from ingest.http import Api, Client, HttpPolicy, ProviderError, wait_from_headers
 from ingest.paginators import CursorPaginator, OffsetCapReached, OffsetPaginator, Request, fetch_pages
 from ingest.windows import Window, plan, split
@@ -227,29 +227,3 @@ def test_ahead_hands_over_items_errors_and_stops_when_the_caller_stops():
     assert closed.is_set()  # the producer closed its items
     assert threading.active_count() == threads  # and its thread has ended
 
-
-def test_ahead_together_hands_a_late_caller_every_item_ready_and_no_more_than_depth():
-    produced, failed = [], threading.Event()
-
-    def numbers(fail_at: int | None = None):
-        for n in range(10):
-            if n == fail_at:
-                failed.set()
-                raise ValueError(f"bad {n}")
-            produced.append(n)
-            yield n
-
-    with ahead_together(numbers(), depth=3) as turns:
-        deadline = time.monotonic() + 5
-        while len(produced) < 3 and time.monotonic() < deadline:  # the caller is busy (waiting for the database)
-            time.sleep(0.01)
-        time.sleep(0.1)
-        assert produced == [0, 1, 2]  # depth items ahead, no further
-        assert next(turns) == [0, 1, 2]  # all of them in one turn
-        assert [n for turn in turns for n in turn] == list(range(3, 10))
-    with ahead_together(numbers(fail_at=4), depth=8) as turns:
-        failed.wait(5)
-        time.sleep(0.05)  # the failure is handed over just after it is raised
-        assert next(turns) == [0, 1, 2, 3]  # what came before the failure is handed over first
-        with pytest.raises(ValueError, match="bad 4"):
-            next(turns)
