@@ -119,13 +119,15 @@ class Staging:
             writer.close()  # idempotent: writes the footer once
 
     def close(self) -> None:
-        """Remove the staged files (and the directory, once empty)."""
+        """Remove the staged files. The directory beside the database stays (like `<db>.locks/`): an
+        import starting beside us may be about to stage into it."""
         with contextlib.suppress(Exception):
             self._finish_writing()
         for table in self._schemas:
             self.path(table).unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            self.directory.rmdir()  # only if empty: another run may be staging beside us
+        if self._temporary:
+            with contextlib.suppress(OSError):
+                self.directory.rmdir()
 
 
 def remove_abandoned(db: str) -> list[Path]:

@@ -18,6 +18,7 @@ def test_everything_at_once_loses_nothing_doubles_nothing_and_shows_no_error(tmp
     assert result.user_visible_errors == []
     assert (result.lost, result.duplicated) == (0, 0)
     assert result.kept_left == 0  # every save kept aside while the file was busy reached its table
+    assert not list((tmp_path / "soak").glob("*.staging/*"))  # the import's staged rows are gone
     assert result.requests >= PLAN.seconds * PLAN.rate * 0.9  # the load really was steady
     assert len(result.read_s) >= 4 and result.reviews >= 5 and result.syncs >= 1 and result.reports >= 2
     assert result.alerts >= result.acknowledged_alerts + PLAN.csv_rows
