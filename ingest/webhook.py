@@ -152,6 +152,7 @@ class LoaderStatus:
 
 # A database busy with another writer for longer than this makes the receiver unhealthy.
 BUSY_GRACE_S = 120.0
+YIELD_S = 10.0  # the longest a periodic load lets others waiting for the database go first
 
 
 class SpoolLoader:
@@ -213,10 +214,15 @@ class SpoolLoader:
         return len(records)
 
     def run_forever(self, stop: threading.Event, interval: float) -> None:
-        """Load, wait, repeat; a busy or failing database leaves the spool for the next round."""
-        while not stop.is_set():
-            self.safe_load()
-            stop.wait(interval)
+        """Load, wait, repeat; a busy or failing database leaves the spool for the next round.
+
+        These loads are background work (the spool keeps the data): each lets an import, a sync or
+        a read that is waiting for the database go first, for up to YIELD_S.
+        """
+        with store.lock.background(YIELD_S):
+            while not stop.is_set():
+                self.safe_load()
+                stop.wait(interval)
 
     def safe_load(self) -> None:
         """One load; a failure is logged (once while it repeats) and the spool keeps the notifications."""

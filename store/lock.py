@@ -28,6 +28,7 @@ from pathlib import Path
 
 HANDOVER_MAX_S = 0.5  # the longest a finished writer waits for its waiters to get in
 _held = threading.local()  # per thread: databases whose lock this thread holds (the lock is reentrant)
+_POLL_S = 0.02  # how often a background writer looks whether anyone still waits
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Turn:
     queue_s: float = 0.0
     gate_s: float = 0.0
     behind: list[tuple[int, str]] = field(default_factory=list)  # (pid, command)
+    yielded_s: float = 0.0  # a background writer's time letting others go first (see `background`)
 
 
 def last_turn() -> Turn:
@@ -74,6 +76,19 @@ def exclusive(db: str, timeout_s: float) -> Iterator[None]:
 
 
 @contextmanager
+def background(yield_s: float) -> Iterator[None]:
+    """Writes of this thread within the block are background work whose data is safe elsewhere (the
+    webhook receiver's spool): each first lets anyone waiting for the database go ahead, for up to
+    `yield_s`, so that an import or a sync that has waited is not queued behind a load every second."""
+    before = getattr(_held, "yield_s", 0.0)
+    _held.yield_s = yield_s
+    try:
+        yield
+    finally:
+        _held.yield_s = before
+
+
+@contextmanager
 def _locked(db: str, timeout_s: float, write: bool) -> Iterator[None]:
     held = getattr(_held, "dbs", None)
     if held is None:
@@ -84,6 +99,9 @@ def _locked(db: str, timeout_s: float, write: bool) -> Iterator[None]:
         return
     deadline = time.monotonic() + timeout_s
     _held.turn = Turn(write)
+    yield_s = getattr(_held, "yield_s", 0.0) if write else 0.0
+    if yield_s:
+        _let_others_first(directory, min(deadline, time.monotonic() + yield_s))
     fds = _take(directory, write, deadline)
     held.add(db)
     try:
@@ -122,6 +140,22 @@ def _take(directory: Path, write: bool, deadline: float) -> tuple[int, ...]:
         return gate, queue
     _release(queue)
     return (gate,)
+
+
+def _let_others_first(directory: Path, until: float) -> None:
+    """Until `until` at most, stay out of the queue while anyone waits for it or writes: a background
+    writer polls rather than waits, so it neither joins a finished writer's hand-over nor wins it."""
+    began = time.monotonic()
+    while time.monotonic() < until:
+        waiting = _try(directory / "waiting", fcntl.LOCK_EX)
+        if waiting is not None:
+            _release(waiting)
+            queue = _try(directory / "queue", fcntl.LOCK_SH)
+            if queue is not None:  # nobody waits and nobody writes: our turn
+                _release(queue)
+                break
+        time.sleep(_POLL_S)
+    _held.turn.yielded_s = time.monotonic() - began
 
 
 def _release(*fds: int | None) -> None:

@@ -209,3 +209,45 @@ def test_a_writer_that_waited_says_how_long_behind_whom_and_how_long_it_opened_a
     assert unit.write and unit.gate_s >= 0.5 and unit.queue_s < 0.5
     assert [command for pid, command in unit.behind if pid == holder.pid][0].endswith("hold-for-test")
     assert unit.open_s > 0 and unit.work_s > 0
+
+
+def test_a_background_writer_lets_a_writer_that_waits_go_first_and_for_a_bounded_time_only(db):
+    order, holding, lock_s = [], threading.Event(), 30.0
+
+    def hold(name: str, seconds: float, background_s: float = 0.0, after: threading.Event | None = None) -> None:
+        if after is not None:
+            after.wait(5)
+        with store.lock.background(background_s), store.lock.exclusive(db, lock_s):
+            order.append(name)
+            holding.set()
+            time.sleep(seconds)
+
+    sync = threading.Thread(target=hold, args=("sync", 0.6))
+    sync.start()
+    holding.wait(5)
+    # The receiver's periodic load asks first, then an import: the import goes ahead of the load.
+    load = threading.Thread(target=hold, args=("load", 0.0, 10.0))
+    load.start()
+    time.sleep(0.2)
+    imported = threading.Thread(target=hold, args=("import", 0.3))
+    imported.start()
+    for thread in (sync, load, imported):
+        thread.join(10)
+    assert order == ["sync", "import", "load"]
+
+    # Someone waiting all the time delays a background write by its bound, not for ever.
+    order.clear()
+    holding.clear()
+    long_sync = threading.Thread(target=hold, args=("sync", 2.0))
+    long_sync.start()
+    holding.wait(5)
+    waiter = threading.Thread(target=hold, args=("import", 0.0))
+    waiter.start()
+    time.sleep(0.1)
+    began = time.monotonic()
+    with store.lock.background(0.3), store.lock.exclusive(db, lock_s):
+        took = time.monotonic() - began
+        yielded = store.lock.last_turn().yielded_s
+    for thread in (long_sync, waiter):
+        thread.join(10)
+    assert 0.3 <= yielded < 1.0 and took >= 1.5  # it stopped yielding, then queued behind the sync
