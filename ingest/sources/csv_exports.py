@@ -451,9 +451,7 @@ def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable, zo
                         run.stage(staging, map_each("csv", batch, map_one))
                         batch = []
                 run.stage(staging, map_each("csv", batch, map_one))
-                cut = (f"{count:,} rows, the most a PagerDuty export holds: it was probably cut off; export "
-                       "shorter date ranges and import each") if source == "pagerduty" and count == PAGERDUTY_EXPORT_LIMIT else None
-                run.load_staged(staging, merge=_KEEP, partial=cut)
+                run.load_staged(staging, merge=_KEEP, partial=_cut_off(source, count))
         except (ImportFailed, store.DatabaseBusy, store.DatabaseError) as exc:
             run.finish(error=str(exc))
             raise ImportFailed(str(exc)).after(run) from None
@@ -468,6 +466,14 @@ def _load_csv(source: str, columns: dict, required: tuple, map_row: Callable, zo
         return run
 
     return load
+
+
+def _cut_off(source: str, rows: int) -> str | None:
+    """What to say of a PagerDuty export of exactly as many rows as an export holds (None otherwise)."""
+    if source != "pagerduty" or rows != PAGERDUTY_EXPORT_LIMIT:
+        return None
+    return (f"{rows:,} rows, the most a PagerDuty export holds: it was probably cut off; export shorter "
+            "date ranges and import each")
 
 
 def _check_zone(path: str, created: str) -> None:
