@@ -149,17 +149,18 @@ class IngestRun:
         rows and the run's progress together, so an import that fails part way has written whole
         turns, which a re-run finds stored (and, upserted on their keys, does not double).
         """
-        turns = [(table, rows) for table in (*TABLE_ORDER, "quarantine") for rows in staging.turns(table)]
+        turns = staging.turns((*TABLE_ORDER, "quarantine"))
         if not turns:
             return self.finish(partial=partial)
-        for number, (table, rows) in enumerate(turns, 1):
+        for number, pieces in enumerate(turns, 1):
             with store.writing(self.db) as con:
-                written = staging.upsert(con, table, rows, merge=(merge or {}).get(table))
-                if table == "quarantine":
-                    self.totals.quarantined += rows[1] - rows[0]
-                else:
-                    self.totals.rows += written
-                    self.totals.by_table[table] = self.totals.by_table.get(table, 0) + written
+                for table, rows in pieces:
+                    written = staging.upsert(con, table, rows, merge=(merge or {}).get(table))
+                    if table == "quarantine":
+                        self.totals.quarantined += rows[1] - rows[0]
+                    else:
+                        self.totals.rows += written
+                        self.totals.by_table[table] = self.totals.by_table.get(table, 0) + written
                 if number < len(turns):
                     self._record_progress(con)
                 else:

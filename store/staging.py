@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -83,14 +83,21 @@ class Staging:
         self._writers[table].write_table(rows.cast(schema))
         self.rows[table] = done + rows.num_rows
 
-    def tables(self) -> list[str]:
-        return [table for table, count in self.rows.items() if count]
-
-    def turns(self, table: str, turn_rows: int | None = None) -> list[tuple[int, int]]:
-        """[start, stop) ranges of the staged rows of `table`, a write turn each."""
+    def turns(self, tables: Sequence[str], turn_rows: int | None = None) -> list[list[tuple[str, tuple[int, int]]]]:
+        """The staged rows of `tables`, in that order, cut into write turns of `turn_rows` (default
+        TURN_ROWS) rows at most: per turn, (table, [start, stop) of its rows) pieces."""
         turn_rows = turn_rows or TURN_ROWS
-        count = self.rows.get(table, 0)
-        return [(start, min(start + turn_rows, count)) for start in range(0, count, turn_rows)]
+        turns, current, room = [], [], turn_rows
+        for table in tables:
+            start, count = 0, self.rows.get(table, 0)
+            while start < count:
+                take = min(room, count - start)
+                current.append((table, (start, start + take)))
+                start, room = start + take, room - take
+                if room == 0:
+                    turns.append(current)
+                    current, room = [], turn_rows
+        return [*turns, current] if current else turns
 
     def upsert(
         self,

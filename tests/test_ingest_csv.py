@@ -244,7 +244,7 @@ def test_files_staged_by_an_import_that_was_killed_are_removed_by_the_next_run(d
     path = _incidents(tmp_path / "export.csv", range(5))
     FORMATS["pagerduty-csv"].load(path, db, settings.Settings())
     left = Path(db + ".staging")
-    left.mkdir()
+    left.mkdir(exist_ok=True)  # the first import left it, empty
     (left / "0123abcd.alerts.parquet").write_bytes(b"PAR1 a killed import's half-written rows")
     FORMATS["pagerduty-csv"].load(path, db, settings.Settings())
     assert _staged_files(db) == [] and scalar(db, "SELECT count(*) FROM alerts") == 5
