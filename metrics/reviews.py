@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from metrics.registry import Metric, register
+from metrics.registry import Metric, option, register
 
 register(
     Metric(
@@ -83,6 +83,25 @@ ORDER BY reviewed_at DESC, review_id DESC
 """,
         "query",
         "tables",
+    )
+)
+
+option("signatures", ())  # review_notes (and the advice metrics): the signatures asked about
+
+register(
+    Metric(
+        "review_notes",
+        "Notes in the review",
+        "the notes given in the review on each of the signatures asked for, in any verdict",
+        "list",
+        """
+SELECT DISTINCT signature, note FROM reviews
+WHERE list_contains($signatures::VARCHAR[], signature) AND note IS NOT NULL
+ORDER BY signature, note
+""",
+        "query",
+        "tables",
+        ("signatures",),
     )
 )
 

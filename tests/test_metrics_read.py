@@ -111,6 +111,13 @@ def test_columns_are_described_with_their_table(db):
     assert "diagnosis" in figures["noisy"].columns
 
 
+def test_review_notes_of_many_signatures_come_from_one_read(db):
+    got = metrics.read(db, ["review_notes"], metrics.Scope(P), S, signatures=["api|slow", "web|none"])
+    # a review without a note gives none; a signature without reviews, no row
+    assert got["review_notes"].values.tolist() == [["api|slow", "keep it"]]
+    assert metrics.read(db, ["review_notes"], metrics.Scope(P), S, signatures=[])["review_notes"].empty
+
+
 def test_a_signature_scope_reads_only_that_signature(db):
     whole = metrics.read(db, ["alert_list", "interruption_list"], metrics.Scope(P), S)
     one = metrics.read(db, ["alert_list", "interruption_list", "signature_reviews", "hold_down_replay"],
