@@ -274,7 +274,8 @@ def test_the_html_report_fits_an_a4_page_and_prints(live_demo, tmp_path):
 
     long_title = "checkout-api " + "x" * 300  # one unbroken alert title must wrap, not widen the page
     document = report.build(live_demo, _sprints()[-2], "payments", S)
-    document.noisy.loc[0, "title"] = long_title
+    assert document.noisy, "the payments sprint has noisy alerts to render"
+    document.noisy[0]["title"] = long_title
     with chromium_page(794, 1123) as page:
         page.set_content(report.render_html(document))
         assert page.evaluate("document.documentElement.scrollWidth") <= 794
