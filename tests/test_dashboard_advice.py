@@ -61,6 +61,14 @@ def test_the_advisor_ranks_suggestions_with_replay_and_patch(monkeypatch, histor
     assert any("would delay 2 acknowledged or actionable alerts by 5 min" in w.value for w in app.warning)
     pages = {m.label: m.value for m in app.metric}
     assert pages["Suggestions"] == "6"
+    # Five in full at a time (a browser draws thirty slowly); the sixth is a page further, its number kept.
+    assert [t.split(".")[0] for t in titles[:-1]] == ["1", "2", "3", "4", "5"]
+    pager = app.selectbox(key="advice_page_6")
+    assert pager.options == ["1–5 of 6 (most pages saved)", "6 of 6"]
+    app.button(key="advice_next").click().run()  # under the fifth: on to the next ones
+    assert app.selectbox(key="advice_page_6").value == 5 and "advice_next" not in [b.key for b in app.button]
+    titles = [s.value for s in app.subheader]
+    assert len(titles) == 2 and titles[0].startswith("6. ") and titles[-1] == "The whole patch"
     # Alert text is shown as text, never as markup.
     assert any("\\<b\\>boom\\</b\\> \\*\\*\\#\\*\\*" in t for t in titles), titles
 
@@ -82,6 +90,7 @@ def test_a_suggestion_is_accepted_into_the_review_with_its_patch_as_the_note(mon
     again = open_page(monkeypatch, db, PAGE, **SPRINT)
     assert "In the review as needs-tuning, with this change as its note." in [c.value for c in again.caption]
     assert "accept_1" not in [b.key for b in again.button]
+    assert again.selectbox(key="advice_page_6").options[0] == "1–5 of 6 (most pages saved) · 1 in the review"
 
 
 def test_without_configuration_the_advice_is_in_words(monkeypatch, history_db, tmp_path):
@@ -122,11 +131,19 @@ def test_the_advisor_in_chromium(history_db, team_repository, tmp_path):
         assert page.locator("[data-testid='stException']").count() == 0
         body = page.inner_text("[data-testid='stMain']")
         assert "1. Hide PodCrash (payments, warning) while NodeDown (kubelet, critical) fires on the same node" in body
-        assert "<b>boom</b> **#**" in body  # shown as written
-        assert page.locator("[data-testid='stMain'] b").count() == 0  # never as markup
         labels = page.locator(".js-plotly-plot .ytick").all_text_contents()
-        assert any("<b>boom</b>" in label for label in labels), labels  # the chart's labels too
+        assert any("<b>boom</b>" in label for label in labels), labels  # shown as written in the chart's labels
         screenshot(page, "advisor")
+        page.get_by_role("button", name="Next: 6 of 6").click()  # the sixth is drawn in full a page further
+        wait_for_app(page, ready="text=6. ")
+        headings = page.locator("[data-testid='stMain'] h3").all_inner_texts()
+        assert [h.split(".")[0] for h in headings] == ["6", "The whole patch"], headings
+        assert "<b>boom</b> **#**" in headings[0]  # shown as written
+        assert page.locator("[data-testid='stMain'] b").count() == 0  # never as markup
+        screenshot(page, "advisor-next")
+        page.get_by_role("combobox", name="Suggestions shown in full").click()
+        page.get_by_role("option", name="1–5 of 6 (most pages saved)").click()
+        wait_for_app(page, ready="text=1. Hide PodCrash")
         page.get_by_role("button", name="Accept into the review").first.click()
         page.wait_for_selector("text=Accepted into the review", timeout=60_000)
         wait_for_app(page, ready="text=In the review as needs-tuning")

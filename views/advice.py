@@ -13,6 +13,7 @@ from advisor.yamlpatch import PatchError
 from views import charts, data, format, identity, page
 
 CHARTED = 15  # suggestions in the chart; all of them are listed below it
+SHOWN = 5  # suggestions drawn in full at a time: each is a dozen elements, and a browser drew 30 in over a second
 KIND_HELP = {
     "hold_down": "Hold-down: alerts that clear by themselves within the hold-down never page; the others page "
     "that much later.",
@@ -115,6 +116,40 @@ def accept(scope: page.Scope, number: int, suggestion, note: str, noted: set[tup
               icon=":material/playlist_add_check:", on_click=_accepted, args=(scope, suggestion, note))
 
 
+def shown_from(suggestions, noted: set[tuple[str, str]]) -> int:
+    """The index of the first suggestion drawn in full: a choice of pages of SHOWN when there are more."""
+    if len(suggestions) <= SHOWN:
+        return 0
+    accepted = [in_review(noted, s.signatures, review_note(s)) for s in suggestions]
+
+    def label(start: int) -> str:
+        done = sum(accepted[start:start + SHOWN])
+        return (span(start, len(suggestions)) + (" (most pages saved)" if start == 0 else "")
+                + (f" · {done} in the review" if done else ""))
+
+    return st.selectbox("Suggestions shown in full", range(0, len(suggestions), SHOWN), format_func=label,
+                        key=pager_key(len(suggestions)),
+                        help=f"Each change comes with its evidence, replay and patch, {SHOWN} at a time, ranked "
+                             "as in the chart.")  # fmt: skip
+
+
+def span(start: int, count: int) -> str:
+    """'6–10 of 32' for the page of suggestions from index `start` ('31 of 31' for one alone)."""
+    last = min(start + SHOWN, count)
+    return (f"{start + 1}–{last}" if last > start + 1 else f"{last}") + f" of {count}"
+
+
+def pager_key(count: int) -> str:
+    return f"advice_page_{count}"  # by count: another period's list starts again at its first page
+
+
+def next_ones(count: int, first: int) -> None:
+    """Under the last suggestion shown, the way on to the next ones (the choice above, without scrolling back)."""
+    if first + SHOWN < count:
+        st.button(f"Next: {span(first + SHOWN, count)}", icon=":material/arrow_downward:", key="advice_next",
+                  on_click=st.session_state.__setitem__, args=(pager_key(count), first + SHOWN))
+
+
 def review_note(suggestion) -> str:
     """What the review keeps: the patch (secret settings masked), else the settings to change, with the
     replay's figures."""
@@ -206,8 +241,10 @@ def render() -> None:
         st.caption("Without your rule files or Alertmanager configuration some changes are described, not "
                    "patched: add them above.")  # fmt: skip
     noted = review_notes(scope, plan.suggestions)
-    for number, suggestion in enumerate(plan.suggestions, start=1):
+    first = shown_from(plan.suggestions, noted)
+    for number, suggestion in enumerate(plan.suggestions[first:first + SHOWN], start=first + 1):
         one(scope, number, suggestion, noted)
+    next_ones(len(plan.suggestions), first)
     whole_patch(scope, plan)
 
 

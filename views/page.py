@@ -54,6 +54,7 @@ def start(title: str, purpose: str, with_service: bool = False, with_period: boo
     """Title and filters; None (after an empty-state message) when there is nothing to show."""
     st.title(title)
     st.caption(purpose)
+    st.html(TILE_STYLE)  # once a page, not once a row of tiles (the Advisor had thirty)
     st.session_state["_stale_noted"] = False
     config = data.config()
     known = data.read(["teams", "services"])
@@ -109,8 +110,8 @@ TILE_STYLE = ("<style>[class*='st-key-tiles_'] [data-testid='stMetric'] {min-wid
 
 
 def tile_row(count: int, key: str) -> list:
-    """Places for `count` figure tiles side by side, wrapping onto more rows in a narrow window (never cut off)."""
-    st.html(TILE_STYLE)
+    """Places for `count` figure tiles side by side, wrapping onto more rows in a narrow window (never cut off);
+    the page's style (drawn by start()) keeps them so."""
     row = st.container(horizontal=True, key=f"tiles_{key}")
     return [row.container(width="stretch") for _ in range(count)]
 
