@@ -37,4 +37,5 @@ PAGES = {
 }
 navigation = st.navigation(PAGES)
 st.sidebar.caption(f"Database: {store.display_name(db.path)}" + (" (demo)" if db.is_demo else ""))
-navigation.run()
+with store.read_session(db.path):  # the page's reads share one open database, closed when the run ends
+    navigation.run()

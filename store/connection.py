@@ -303,6 +303,7 @@ def _ensure_ready(db: str, timeout_s: float | None, create: bool) -> None:
                 _close(con)
         _refuse_newer(version, db)
     if version < LATEST_VERSION:
+        _release_session(db)
         with _queued(db, True, timeout_s):
             con = _connect(db, read_only=False, timeout_s=timeout_s)
             try:
@@ -310,6 +311,13 @@ def _ensure_ready(db: str, timeout_s: float | None, create: bool) -> None:
             finally:
                 _close(con)
     _migrated.add(db)
+
+
+def _release_session(db: str) -> None:
+    """Before this thread writes: its read session's database closed (it would shut the writer out)."""
+    session = _sessions.get(db)
+    if session is not None:
+        session.release()
 
 
 def _make_parent(db: str) -> None:
@@ -336,6 +344,7 @@ def check_writable(db: str, timeout_s: float | None = None) -> None:
 def writing(db: str | None = None, timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """One unit of write work in one transaction; the file is closed afterwards (created if new)."""
     db = db or default_db()
+    _release_session(db)
     _ensure_ready(db, timeout_s, create=True)
     with _timed_open(db, True, timeout_s) as con:
         con.execute("BEGIN TRANSACTION")
@@ -351,13 +360,145 @@ def writing(db: str | None = None, timeout_s: float | None = None) -> Iterator[d
 
 @contextmanager
 def reading(db: str | None = None, timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived read-only connection (read-write for non-file databases); never creates one."""
+    """A short-lived read-only connection (read-write for non-file databases); never creates one.
+
+    Within this thread's `read_session` on the same file it is a cursor of the session's open
+    database. A process's first read checks the schema on its own connection; only an older
+    schema costs another open, to migrate it.
+    """
     db = db or default_db()
-    _ensure_ready(db, timeout_s, create=False)
-    with _timed_open(db, False, timeout_s) as con:
-        if is_local_file(db):
+    if not is_local_file(db):
+        _ensure_ready(db, timeout_s, create=False)
+        with _timed_open(db, False, timeout_s) as con:
+            yield con
+        return
+    if db not in _migrated and not exists(db):
+        raise DatabaseError(f"database {display_name(db)} does not exist")
+    session = _sessions.get(db)
+    with session.cursor() if session else _timed_open(db, False, timeout_s) as con:
+        if db in _migrated or _schema_is_latest(con, db):
             pending.overlay(con, db)  # saves kept aside while the file was busy
+            yield con
+            return
+    _ensure_ready(db, timeout_s, create=False)  # an older schema: migrated first, for this and later reads
+    with reading(db, timeout_s) as con:
         yield con
+
+
+def _schema_is_latest(con: duckdb.DuckDBPyConnection, db: str) -> bool:
+    """On a read connection: True if the schema is this program's (remembered for the process); a
+    newer one is refused."""
+    version = schema_version(con)
+    _refuse_newer(version, db)
+    if version == LATEST_VERSION:
+        _migrated.add(db)
+    return version == LATEST_VERSION
+
+
+class _ThreadSessions(threading.local):
+    def __init__(self) -> None:
+        self.by_db: dict[str, _ReadSession] = {}
+
+    def get(self, db: str) -> _ReadSession | None:
+        return self.by_db.get(db)
+
+
+_sessions = _ThreadSessions()
+
+
+@contextmanager
+def read_session(db: str | None = None, timeout_s: float | None = None) -> Iterator[None]:
+    """Reads of this thread within the block share one open database (each read a cursor of its own).
+
+    For a unit of work that reads several times (a dashboard page's run): it pays the file's open
+    and close once, not once per read. It is opened at the first read, and closed at the end of the
+    block, before this thread writes, and as soon as a writer waits while no read is running, so
+    that a writer never waits longer than for the read in progress (DESIGN.md, Storage discipline).
+    Only local files; elsewhere, and nested, it changes nothing.
+    """
+    db = db or default_db()
+    if not is_local_file(db) or os.environ.get("ALERTHYGIENE_LOCKING") == "retry" or _sessions.get(db):
+        yield
+        return
+    session = _sessions.by_db[db] = _ReadSession(db, lock_timeout_s(False) if timeout_s is None else timeout_s)
+    try:
+        yield
+    finally:
+        del _sessions.by_db[db]
+        session.end()
+
+
+class _ReadSession:
+    """One thread's open read-only database, held under the shared lock; see `read_session`."""
+
+    def __init__(self, db: str, timeout_s: float):
+        self.db, self.timeout_s = db, timeout_s
+        self._in_use = threading.Lock()  # held while a read runs; the watcher closes only an idle database
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._fds: tuple[int, ...] = ()
+        self._ended = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._in_use:
+            if self._con is not None and lock.writer_waits(self.db):
+                self._close()  # its turn first: this read queues behind it
+            if self._con is None:
+                self._open()
+            cursor = self._con.cursor()  # temporary tables and settings of its own, dropped on close
+            try:
+                _no_progress_bar(cursor)
+                yield cursor
+            finally:
+                cursor.close()
+
+    def _open(self) -> None:
+        unit, began = Unit(False), time.monotonic()
+        _units.last = unit
+        try:
+            self._fds = lock.take_shared(self.db, self.timeout_s)
+        except lock.LockTimeout as exc:
+            raise DatabaseBusy(_queue_message(self.db, exc, time.monotonic() - began)) from None
+        turn = lock.last_turn()
+        unit.queue_s, unit.gate_s, unit.behind = turn.queue_s, turn.gate_s, turn.behind
+        began = time.monotonic()
+        try:
+            self._con = _connect(self.db, read_only=True, timeout_s=self.timeout_s)
+        except BaseException:
+            self._close()
+            raise
+        unit.open_s = time.monotonic() - began
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="read-session", daemon=True)
+            self._watcher.start()
+
+    def _close(self) -> None:
+        """Close the database and let go of the lock (with `_in_use` held)."""
+        if self._con is not None:
+            _close(self._con)
+            self._con = None
+        lock.release(self._fds)
+        self._fds = ()
+
+    def _watch(self) -> None:
+        while not self._ended.wait(lock.POLL_S):
+            if self._con is not None and lock.writer_waits(self.db) and self._in_use.acquire(blocking=False):
+                try:
+                    self._close()
+                finally:
+                    self._in_use.release()
+
+    def release(self) -> None:
+        """Close now (this thread is about to write); a later read opens again."""
+        with self._in_use:
+            self._close()
+
+    def end(self) -> None:
+        self._ended.set()
+        self.release()
+        if self._watcher is not None:
+            self._watcher.join()
 
 
 def upsert_soon(db: str | None, table: str, rows) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 HANDOVER_MAX_S = 0.5  # the longest a finished writer waits for its waiters to get in
 _held = threading.local()  # per thread: databases whose lock this thread holds (the lock is reentrant)
-_POLL_S = 0.02  # how often a background writer looks whether anyone still waits
+POLL_S = 0.02  # how often a background writer or a read session looks whether anyone waits
 
 
 @dataclass
@@ -142,6 +142,33 @@ def _take(directory: Path, write: bool, deadline: float) -> tuple[int, ...]:
     return (gate,)
 
 
+def take_shared(db: str, timeout_s: float) -> tuple[int, ...]:
+    """Hold the database for reading until `release`, which any thread may call: a read session's
+    hold (store.connection.read_session), which ends as soon as `writer_waits`."""
+    directory = lock_dir(db)
+    if not _ready(directory):
+        return ()
+    _held.turn = Turn(False)
+    return _take(directory, False, time.monotonic() + timeout_s)
+
+
+def release(fds: tuple[int, ...]) -> None:
+    _release(*fds)
+
+
+def writer_waits(db: str) -> bool:
+    """Whether a writer holds the queue: it waits for the readers to leave (it cannot be writing while
+    the caller holds the database for reading)."""
+    directory = lock_dir(db)
+    if not directory.is_dir():
+        return False
+    probe = _try(directory / "queue", fcntl.LOCK_SH)
+    if probe is None:
+        return True
+    _release(probe)
+    return False
+
+
 def _let_others_first(directory: Path, until: float) -> None:
     """Until `until` at most, stay out of the queue while anyone waits for it or writes: a background
     writer polls rather than waits, so it neither joins a finished writer's hand-over nor wins it."""
@@ -154,7 +181,7 @@ def _let_others_first(directory: Path, until: float) -> None:
             if queue is not None:  # nobody waits and nobody writes: our turn
                 _release(queue)
                 break
-        time.sleep(_POLL_S)
+        time.sleep(POLL_S)
     _held.turn.yielded_s = time.monotonic() - began
 
 

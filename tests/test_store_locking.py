@@ -251,3 +251,62 @@ def test_a_background_writer_lets_a_writer_that_waits_go_first_and_for_a_bounded
     for thread in (long_sync, waiter):
         thread.join(10)
     assert 0.3 <= yielded < 1.0 and took >= 1.5  # it stopped yielding, then queued behind the sync
+
+
+# --- a read session: a page's reads share one open database -----------------------------------------
+
+
+def _write_in_another_process(db: str) -> subprocess.Popen:
+    """A sync that writes one row and prints how long it waited for the database."""
+    code = textwrap.dedent(f"""
+        import time, store
+        began = time.monotonic()
+        with store.writing({db!r}, timeout_s=30) as con:
+            waited = time.monotonic() - began
+            con.execute("INSERT INTO runbook_links VALUES ('from-sync', 'https://x', NULL, now())")
+        print(f"{{waited:.3f}}", flush=True)
+    """)
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_reads_in_a_session_share_one_open_database_and_nothing_else(db):
+    _created(db)
+    with store.read_session(db):
+        with store.reading(db) as con:
+            con.execute("CREATE TEMP TABLE facts AS SELECT 1 AS x")
+            con.execute("SET TimeZone = 'Asia/Tokyo'")
+        # Between reads the file stays open: DuckDB itself refuses another process's writer.
+        other = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({db!r})"],
+                               capture_output=True, text=True, cwd=ROOT)
+        assert other.returncode != 0 and "lock" in other.stderr
+        with store.reading(db) as con:  # a read of its own: no temporary table or setting of the last one
+            assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'facts'").fetchone()[0] == 0
+            assert con.execute("SELECT current_setting('TimeZone')").fetchone()[0] != "Asia/Tokyo"
+    subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({db!r}).close()"], check=True, cwd=ROOT)
+
+
+def test_a_writer_waits_for_a_sessions_read_in_progress_only_not_for_the_rest_of_the_run(db):
+    _created(db)
+    with store.read_session(db):
+        with store.reading(db) as con:
+            con.execute("SELECT count(*) FROM runbook_links").fetchone()
+        sync = _write_in_another_process(db)  # arrives while the page draws what it read
+        time.sleep(2.0)
+        assert sync.wait(10) == 0
+        waited = float(sync.stdout.read())
+        with store.reading(db) as con:  # the next read opens again, and sees what was written
+            assert con.execute("SELECT count(*) FROM runbook_links WHERE signature = 'from-sync'").fetchone()[0] == 1
+    assert waited < 1.0
+
+
+def test_a_session_that_writes_in_its_own_thread_neither_waits_for_itself_nor_reads_stale_rows(db):
+    _created(db)
+    with store.read_session(db):
+        with store.reading(db) as con:
+            assert con.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
+        began = time.monotonic()
+        store.retro.save_review(db, "sig", "noise")
+        assert time.monotonic() - began < 2.0  # not the lock's timeout, waiting on its own read
+        with store.reading(db) as con:
+            assert con.execute("SELECT count(*) FROM reviews").fetchone()[0] == 1
