@@ -55,6 +55,7 @@ def child(db: str, page: str, runs: int, params: dict) -> None:
 
     os.environ["ALERTHYGIENE_DB"] = db
     app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
+    _components_found(app)
     for key, value in params.items():
         app.query_params[key] = value
     times = []
@@ -66,6 +67,18 @@ def child(db: str, page: str, runs: int, params: dict) -> None:
             raise SystemExit(f"{page}: {app.exception[0].value}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"times": times, "peak_mib": peak}))
+
+
+def _components_found(app) -> None:
+    """A server looks for installed components once, when it starts (Streamlit's Runtime); AppTest does
+    it at its first run, which would count half a second of server start in every page's cold run."""
+    try:
+        from streamlit.components.v2.component_manager import BidiComponentManager
+    except ImportError:  # a Streamlit without them
+        return
+    manager = BidiComponentManager()
+    manager.discover_and_register_components(start_file_watching=False)
+    app._bidi_component_manager = manager  # what AppTest's first run would set (streamlit/testing/v1/app_test.py)
 
 
 def measure(db: str, runs: int, params: dict) -> dict:
