@@ -132,20 +132,26 @@ def records(table: pa.Table) -> list[dict[str, Any]]:
     `to_frame`: DuckDB sums integers into 128-bit decimals), moments as datetimes in UTC.
 
     Arrow turns a timestamp with a time zone into Python through pandas (loading it), so those
-    columns are read as UTC wall times and given their zone here.
+    columns are read as UTC wall times (a view of the same values, no cast) and given their zone
+    here. Nothing here casts: a cast loads Arrow's compute module, 0.07 s of a command-line report.
     """
-    zoned = []
+    zoned, decimals = [], []
     for index, (name, kind) in enumerate(zip(table.schema.names, table.schema.types, strict=True)):
         if pa.types.is_decimal(kind):
-            table = table.set_column(index, name, table.column(index).cast(pa.float64()))
+            decimals.append(name)
         elif pa.types.is_timestamp(kind) and kind.tz is not None:
-            table = table.set_column(index, name, table.column(index).cast(pa.timestamp(kind.unit)))
+            wall = pa.timestamp(kind.unit)
+            column = pa.chunked_array([chunk.view(wall) for chunk in table.column(index).chunks], wall)
+            table = table.set_column(index, name, column)
             zoned.append(name)
     rows = table.to_pylist()
-    for row in rows if zoned else ():
+    for row in rows if zoned or decimals else ():
         for name in zoned:
             if row[name] is not None:
                 row[name] = row[name].replace(tzinfo=dt.UTC)
+        for name in decimals:
+            if row[name] is not None:
+                row[name] = float(row[name])
     return rows
 
 

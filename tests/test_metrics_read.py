@@ -217,3 +217,32 @@ def test_the_json_report_parses_when_queries_are_slow(tmp_path, db):
                            "--format", "json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["alerts"] == 6
+
+
+def test_records_gives_python_values_without_casts():
+    """Rows of a DuckDB result as plain values: integer sums (128-bit decimals) as floats, moments with a
+    time zone as UTC datetimes, NULL as None, across several Arrow chunks, equal to what a cast gives."""
+    import duckdb
+
+    from metrics.read import records
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Europe/Berlin'")
+    table = con.sql("""
+        SELECT sum(i)::HUGEINT::DECIMAL(38, 0) AS total, sum(i) AS plain_sum,
+            TIMESTAMPTZ '2026-03-29 00:30:00+00' + to_seconds(g * 3600) AS at,
+            CASE WHEN g % 2 = 0 THEN TIMESTAMPTZ '2026-03-01 12:00:00+00' END AS maybe_at,
+            CASE WHEN g % 3 = 0 THEN 1.5::DECIMAL(10, 2) END AS maybe_share
+        FROM range(3) AS r(g), range(4) AS s(i) GROUP BY g ORDER BY g""").to_arrow_table()
+    table = pa.concat_tables([table.slice(0, 1), table.slice(1)])  # more than one chunk
+    assert table.column("at").num_chunks == 2 and pa.types.is_decimal(table.schema.field("total").type)
+    rows = records(table)
+    assert rows == [
+        {"total": 6.0, "plain_sum": 6.0, "at": dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC),
+         "maybe_at": dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), "maybe_share": 1.5},
+        {"total": 6.0, "plain_sum": 6.0, "at": dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC),
+         "maybe_at": None, "maybe_share": None},
+        {"total": 6.0, "plain_sum": 6.0, "at": dt.datetime(2026, 3, 29, 2, 30, tzinfo=dt.UTC),
+         "maybe_at": dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), "maybe_share": None},
+    ]
+    assert [type(row["total"]) for row in rows] == [float] * 3
