@@ -53,6 +53,25 @@ def test_history_is_judged_per_source(tmp_path):
     assert only_pd["new_signature_share"] == 0
 
 
+def test_a_sources_history_is_its_first_alert_of_any_team_wherever_it_is_stored(tmp_path):
+    """The history a source has is its first alert before the period's end, of any team: here another
+    team's, stored after the period's alerts. 100 days of it make the team's signatures new; 30 do not."""
+
+    def share(history_days: int) -> float | None:
+        rows = [
+            alert(at(60), signature="a|x", team="core"),
+            alert(at(120), signature="b|y", team="core", source="opsgenie"),
+            alert(P.end + dt.timedelta(days=1), signature="c|late", team="core", source="opsgenie"),
+            alert(T0 - dt.timedelta(days=history_days), signature="o|z", team="web"),
+            alert(T0 - dt.timedelta(days=history_days - 1), signature="o|z", team="web", source="opsgenie"),
+        ]
+        db = build(tmp_path / f"h{history_days}.duckdb", alerts=rows)
+        return reads.summary(db, P, team="core", settings=S)["new_signature_share"]
+
+    assert share(100) == 1
+    assert share(30) is None
+
+
 def test_repeat_offenders_fired_in_each_of_the_last_three_sprints(tmp_path):
     sprint = dt.timedelta(days=14)
     rows = [
