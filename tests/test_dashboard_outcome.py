@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import warnings
 
 import pytest
 from outcome_servers import serve
@@ -77,6 +78,17 @@ def test_the_retro_shows_the_fixes_being_judged_in_its_sprint(monkeypatch, demo)
     assert row["ticket"] == "#87 · closed (completed)"
     firing = table(app, "alerts_since").set_index("signature")
     assert firing.loc["ledger|disk #% full on db-#", "ticket"] == "OPS-9 · To Do"  # still firing, a ticket open
+
+
+def test_without_any_ticket_the_still_firing_list_says_so_without_a_warning(monkeypatch, demo):
+    with store.writing(demo) as con:
+        con.execute("DELETE FROM tickets")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas warned of a text fill in a column of numbers (no ticket at all)
+        app = open_page(monkeypatch, demo, RETRO)
+    assert not app.exception, app.exception[0].value if app.exception else None
+    firing = table(app, "alerts_since")
+    assert len(firing) and set(firing["ticket"]) == {"—"}
 
 
 def test_tickets_opened_from_the_planner_twice_are_one_each_and_listed_with_their_link(monkeypatch, demo):

@@ -334,7 +334,7 @@ def still_firing(scope: page.Scope, figures: metrics.Figures) -> None:
     zone = scope.config.default_time_zone
     tickets = ticket_of(figures["fix_tickets"])
     page.table(firing.assign(verdict=firing["verdict"].map(format.verdict), reviewer=firing["reviewer"].fillna(
-        "not named"), ticket=firing["signature"].map(tickets).fillna(format.MISSING)), {
+        "not named"), ticket=[tickets.get(s, format.MISSING) for s in firing["signature"]]), {
         "title": st.column_config.TextColumn("Alert", width=190),
         "verdict": st.column_config.TextColumn("Verdict", width=96),
         "reviewed_at": st.column_config.DatetimeColumn("Reviewed", format=page.DAY, timezone=zone, width=96),
