@@ -119,6 +119,10 @@ def save_time(page, runs: Runs, table_header: str, column: str, row: int, option
     is drawn), and until that run has finished and the page settled again."""
     page.locator("[role=columnheader]", has_text=table_header).first.wait_for(state="attached", timeout=120_000)
     page.wait_for_function(SETTLED, timeout=120_000)
+    # The page's own run may go on below the table after it is drawn; an edit made meanwhile first waits
+    # for that run to stop, which would be timed as the save's. Edit once it has ended, as a reader does.
+    while runs.busy:
+        page.wait_for_timeout(5)
     grid = next(g for g in page.locator('[data-testid="stDataFrame"]').all()
                 if table_header in g.locator("[role=columnheader]").all_inner_texts())
     index = grid_column(grid, column)
