@@ -44,8 +44,7 @@ WITH in_period AS NOT MATERIALIZED (
     SELECT rowid AS id, source, source_id, title, signature, service, team, created_at,
         acknowledged_at, resolved_at, acknowledged_by, auto_resolved, merged_into, merged_into IS NOT NULL AS is_merged,
         notifications_known, occurrences, coalesce(runbook_url, '') <> '' AS links_runbook,
-        CASE WHEN len($buckets::TIMESTAMPTZ[]) = 1 THEN ($buckets::TIMESTAMPTZ[])[1]
-             ELSE list_filter($buckets::TIMESTAMPTZ[], lambda b: b <= created_at)[-1] END AS bucket_start
+        {bucket_start} AS bucket_start
     FROM alerts
     WHERE created_at >= $start AND created_at < $end
       AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
@@ -101,7 +100,7 @@ verdict_in_force AS (  -- the signature verdict holding latest at or before the 
           WHERE signature IN (SELECT signature FROM signature_reviews)) AS k
     ASOF JOIN signature_reviews AS r ON k.signature = r.signature AND k.created_at >= r.in_force_from
 )
-SELECT s.* EXCLUDE (links_runbook),
+SELECT s.*,
     (epoch_us(s.acknowledged_at) - epoch_us(s.created_at)) / 1e6 AS tta_s,
     (epoch_us(s.resolved_at) - epoch_us(s.created_at)) / 1e6 AS ttr_s,
     s.resolved_at IS NOT NULL AND s.acknowledged_at IS NULL AS is_unacknowledged,
@@ -109,12 +108,11 @@ SELECT s.* EXCLUDE (links_runbook),
         AND epoch_us(s.resolved_at) - epoch_us(s.created_at) <= $transient_s * 1e6 AS is_transient,
     f.is_flap,
     g.first_seen,
-    CASE WHEN g.first_seen < s.bucket_start THEN false
-         WHEN epoch_us(sh.history_from) > epoch_us(s.bucket_start) - $lookback_days * 86400e6 THEN NULL
-         ELSE true END AS is_new,
+    sh.history_from,
+    {is_new} AS is_new,
     -- a merged alert is a duplicate unless a person reviewed it otherwise (METRICS.md, Merged alert)
     coalesce(ar.verdict, CASE WHEN s.is_merged THEN 'duplicate' END, vf.verdict) AS verdict,
-    rb.signature IS NOT NULL OR s.signature IN (SELECT signature FROM runbook_links) AS has_runbook,
+    {has_runbook} AS has_runbook,
     least(greatest((epoch_us(s.resolved_at) - epoch_us(s.acknowledged_at)) / 1e6, 0), $ack_cap_s) AS ack_to_resolve_s
 FROM in_period AS s
 JOIN flaps AS f USING (id)
@@ -125,7 +123,40 @@ LEFT JOIN verdict_in_force AS vf USING (id)
 LEFT JOIN runbooks AS rb ON rb.signature = s.signature AND rb.bucket_start = s.bucket_start
 """
 
-ALERT_FACTS = ALERT_FACTS.replace("{signature_reviews}", SIGNATURE_REVIEWS.format(alerts="in_period"))
+# The columns that depend on the buckets: its bucket, new in it, a runbook in it (a link on one of
+# the signature's alerts in the bucket, or one entered in the app).
+BUCKET_START = """CASE WHEN len($buckets::TIMESTAMPTZ[]) = 1 THEN ($buckets::TIMESTAMPTZ[])[1]
+             ELSE list_filter($buckets::TIMESTAMPTZ[], lambda b: b <= created_at)[-1] END"""
+IS_NEW = """CASE WHEN {first_seen} < s.bucket_start THEN false
+         WHEN epoch_us({history_from}) > epoch_us(s.bucket_start) - $lookback_days * 86400e6 THEN NULL
+         ELSE true END"""
+HAS_RUNBOOK = "rb.signature IS NOT NULL OR s.signature IN (SELECT signature FROM runbook_links)"
+
+ALERT_FACTS = (ALERT_FACTS.replace("{signature_reviews}", SIGNATURE_REVIEWS.format(alerts="in_period"))
+               .replace("{bucket_start}", BUCKET_START).replace("{is_new}", IS_NEW.format(first_seen="g.first_seen", history_from="sh.history_from"))
+               .replace("{has_runbook}", HAS_RUNBOOK))
+
+# The facts of one frame (a list of buckets) from those computed once, with a single bucket, for the
+# span of every frame a read needs (base_alert_facts): only the bucket columns are worked out again.
+# Every other column is the alert's own whatever the span (its first sighting and its source's
+# history are of the time before it, its flap of the flap window before it).
+FRAME_FACTS = f"""
+WITH framed AS (
+    SELECT * REPLACE ({BUCKET_START} AS bucket_start)
+    FROM base_alert_facts
+    WHERE created_at >= $start AND created_at < $end
+),
+runbooks AS (SELECT DISTINCT signature, bucket_start FROM framed WHERE links_runbook)
+SELECT s.* REPLACE ({IS_NEW.format(first_seen="s.first_seen", history_from="s.history_from")} AS is_new, {HAS_RUNBOOK} AS has_runbook)
+FROM framed AS s
+LEFT JOIN runbooks AS rb ON rb.signature = s.signature AND rb.bucket_start = s.bucket_start
+"""  # noqa: S608 - constants of this module
+
+# An interruption is in its alert's bucket.
+FRAME_INTERRUPTIONS = """
+SELECT i.* REPLACE (f.bucket_start AS bucket_start)
+FROM base_interruption_facts AS i JOIN all_alert_facts AS f USING (id)
+"""
 
 # The verdicts of the scope's signatures, for the statements that need more than each alert's
 # verdict in force (the noisy ranking's verdict and note, the planner's decisions).
@@ -359,22 +390,39 @@ def source_history(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> No
     con.execute(_SOURCE_HISTORY, {"rows": rows})
 
 
-def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any], interruptions: bool) -> None:
-    """Compute the alert facts (and, when asked, the interruption facts) once, into temp tables.
+def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any], interruptions: bool,
+                into: str = "all") -> None:
+    """Compute the alert facts (and, when asked, the interruption facts) once, into temp tables
+    `{into}_alert_facts` and `{into}_interruption_facts`.
 
     Statements read them through the views `alert_facts` and `interruption_facts` (see focus).
     """
     source_history(con, values)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE all_alert_facts AS {ALERT_FACTS}", bound(ALERT_FACTS, values))
-    con.execute("CREATE OR REPLACE TEMP VIEW alert_facts AS SELECT * FROM all_alert_facts")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {into}_alert_facts AS {ALERT_FACTS}", bound(ALERT_FACTS, values))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW alert_facts AS SELECT * FROM {into}_alert_facts")  # noqa: S608 - ours
     materialize_stages(con, PEOPLE, values)
     sql = INTERRUPTION_FACTS if interruptions else f"{INTERRUPTION_FACTS} LIMIT 0"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE all_interruption_facts AS {sql}", bound(sql, values))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {into}_interruption_facts AS {sql}", bound(sql, values))
 
 
-def focus(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
+def materialize_shared(con: duckdb.DuckDBPyConnection, values: dict[str, Any], interruptions: bool) -> None:
+    """For a read whose frames have different buckets: the facts of their whole span computed once, in
+    tables `base_...`, which `materialize_frame` puts in each other frame's buckets. `values` are those
+    of the frame that spans them all, if one does (it reads these facts as they are), else of one
+    bucket over the span."""
+    materialize(con, values, interruptions, into="base")
+
+
+def materialize_frame(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
+    """One frame's facts from `materialize_shared`'s: its alerts, in its buckets (figures as `materialize`'s)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE all_alert_facts AS {FRAME_FACTS}", bound(FRAME_FACTS, values))
+    con.execute("CREATE OR REPLACE TEMP VIEW alert_facts AS SELECT * FROM all_alert_facts")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE all_interruption_facts AS {FRAME_INTERRUPTIONS}")
+
+
+def focus(con: duckdb.DuckDBPyConnection, values: dict[str, Any], facts_of: str = "all") -> None:
     """Point the views alert_facts and interruption_facts at the facts of [$start, $end) only, and
-    `buckets` at its buckets.
+    `buckets` at its buckets (the facts in tables `{facts_of}_alert_facts` and so on).
 
     A view cannot hold bound parameters, so the bounds go into a one-row table it reads.
     """
@@ -384,7 +432,7 @@ def focus(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
     con.execute(sql, bound(sql, values))
     for name in ("alert_facts", "interruption_facts"):
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM all_{name} "  # noqa: S608 - constant names
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {facts_of}_{name} "  # noqa: S608 - constant names
             "WHERE bucket_start >= (SELECT starts FROM focus) AND bucket_start < (SELECT ends FROM focus)"
         )
 

@@ -292,10 +292,11 @@ def _values(settings: Settings, scope: Scope | None, periods: tuple[Period, ...]
     )
 
 
-def _run_metrics(con, frame: _Frame, scope: Scope, settings: Settings, given, results: dict[str, Any]) -> None:
-    """One frame's statements, over the facts of its own buckets."""
+def _run_metrics(con, frame: _Frame, scope: Scope, settings: Settings, given, results: dict[str, Any],
+                 facts_of: str) -> None:
+    """One frame's statements, over the facts of its own buckets (in tables `{facts_of}_...`)."""
     values = _values(settings, scope, frame.periods)
-    facts.focus(con, values)
+    facts.focus(con, values, facts_of)
     for stage_set in [STAGES[name] for name in STAGES if any(name in m.stages for m in frame.metrics)]:
         values |= stage_set.values(frame.metrics) if stage_set.values else {}
         facts.materialize_stages(con, stage_set.document, values)
@@ -313,10 +314,22 @@ def _run_metrics(con, frame: _Frame, scope: Scope, settings: Settings, given, re
         results.update({m.name: plain(row[m.name]) for m in figures})
 
 
-def _run_frame(con, frame: _Frame, scope: Scope, settings: Settings, given, results: dict[str, Any]) -> None:
-    facts.materialize(con, _values(settings, scope, frame.periods), frame.needs_interruptions())
+def _run_frame(con, frame: _Frame, scope: Scope, settings: Settings, given, results: dict[str, Any],
+               shared: _Frame | bool) -> None:
+    """A frame's facts, then its metrics' statements. `shared`: False when the frame computes its own
+    facts; else the facts were computed once for every frame (`materialize_shared`), for this frame
+    if it is the one given, else re-bucketed for it."""
+    values = _values(settings, scope, frame.periods)
+    if shared is frame:
+        facts_of = "base"
+    elif shared:
+        facts.materialize_frame(con, values)
+        facts_of = "all"
+    else:
+        facts.materialize(con, values, frame.needs_interruptions())
+        facts_of = "all"
     for part in [frame, *frame.within]:
-        _run_metrics(con, part, scope, settings, given, results)
+        _run_metrics(con, part, scope, settings, given, results, facts_of)
 
 
 def read_memory() -> str:
@@ -374,9 +387,14 @@ def _read_all(db, direct, frames, scope, settings, options, memory: str | None) 
         for m in direct:
             results[m.name] = facts.run(con, m.sql, {**base, **option_values(m, options, settings, scope)})
         if frames:
-            first = min(f.periods[0].start for f in frames)
-            last = max(f.periods[-1].end for f in frames)
-            facts.register_calendars(con, settings, facts.years_of(Period(first, last)))
+            span = Period(min(f.periods[0].start for f in frames), max(f.periods[-1].end for f in frames))
+            facts.register_calendars(con, settings, facts.years_of(span))
+        shared: _Frame | bool = False
+        if len(frames) > 1:  # frames of different buckets (the period and its weeks): facts computed once
+            spanning = [f for f in frames if (f.periods[0].start, f.periods[-1].end) == (span.start, span.end)]
+            shared = spanning[0] if spanning else True
+            buckets = shared.periods if spanning else (span,)
+            facts.materialize_shared(con, _values(settings, scope, buckets), any(f.needs_interruptions() for f in frames))
         for frame in frames:
-            _run_frame(con, frame, scope, settings, options, results)
+            _run_frame(con, frame, scope, settings, options, results, shared)
     return results

@@ -70,6 +70,35 @@ def test_the_facts_are_computed_once_per_window(db, monkeypatch):
     assert calls == []  # lists of stored tables need no facts
 
 
+def test_frames_of_different_buckets_share_one_computation_and_keep_each_buckets_figures(tmp_path, monkeypatch):
+    """The period with its days and the period before (the Overview's read): the facts are computed once
+    for the span, and what depends on the bucket (new in it, a runbook in it, the interruption's day)
+    is each frame's own, as when each is read alone."""
+    twice = [alert(at(days=2), resolve_s=60, signature="api|twice", runbook_url="https://runbooks/twice"),
+             alert(at(days=9), resolve_s=60, signature="api|twice")]
+    rows = [alert(at(days=-200), resolve_s=5, signature="api|ancient"),  # the source's history: is_new is known
+            alert(at(days=-5), resolve_s=5, signature="api|before"), alert(at(days=3), resolve_s=5, signature="api|before"),
+            *twice]
+    db = build(tmp_path / "frames.duckdb", alerts=rows, notifications=[page(twice[1], "ann")])
+    names = ["series_over", "compare", "new_signatures", "runbook_coverage", "interruptions"]
+    calls = []
+    original = facts.materialize
+    monkeypatch.setattr(facts, "materialize", lambda *a, **k: calls.append(a[1]["buckets"]) or original(*a, **k))
+    together = metrics.read(db, names, metrics.Scope(P), S)
+    assert len(calls) == 1  # the span's facts, once
+    for name in names:
+        alone = metrics.read(db, [name], metrics.Scope(P), S)
+        if isinstance(together.values[name], pa.Table):
+            pd.testing.assert_frame_equal(together[name], alone[name], obj=name)
+        else:
+            assert together[name] == alone[name], name
+    days = together["series_over"].query("team.isna()").set_index("start")
+    second, ninth = days.loc[at(days=2)], days.loc[at(days=9)]
+    assert (second["new_signature_share"], second["runbook_coverage"]) == (1.0, 1.0)
+    assert (ninth["new_signature_share"], ninth["runbook_coverage"], ninth["interruptions"]) == (0.0, 0.0, 1)
+    assert together["runbook_coverage"] == 2 / 3 and sorted(together["new_signatures"]["signature"]) == ["api|twice"]
+
+
 def test_figures_are_plain_values_and_lists_are_arrow_tables(db):
     figures = metrics.read(db, ["alerts", "tta_median_s", "noisy"], metrics.Scope(P, "core"), S)
     assert figures["alerts"] == 5 and isinstance(figures["alerts"], int)
