@@ -7,8 +7,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 import settings as settings_module
 from metrics.period import Period
 from metrics.read import Scope, plain, read
@@ -16,6 +14,7 @@ from metrics.registry import Metric, option, parameters, register, term
 from settings import Settings
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 # pandas is imported where advice is computed: registering these metrics must not load it (a report
@@ -686,6 +685,8 @@ def grouping_candidates(
 
 def bursts(times: np.ndarray, window_s: float) -> np.ndarray:
     """Indexes of the alerts that start a page: each page takes every alert within `window_s` of its first."""
+    import numpy as np  # here: the metrics package is imported by the command-line report, which needs no numpy
+
     starts = []
     i = 0
     while i < len(times):

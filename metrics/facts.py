@@ -6,14 +6,16 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from metrics.period import Period
 from metrics.registry import PARAMETERS, Stages, stages
 from settings import Hours, Settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -364,6 +366,29 @@ def bound(sql: str, values: dict[str, Any]) -> dict[str, Any]:
 def run(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> pa.Table:
     """Execute `sql` binding only the named parameters it mentions; its result as an Arrow table."""
     return con.sql(sql, params=bound(sql, values)).to_arrow_table()
+
+
+_NUMBERS = re.compile(r"DECIMAL\(.*\)|U?HUGEINT")
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Execute `sql` as `run` does; its result as plain rows, the values `metrics.read.records` gives
+    for the Arrow table (128-bit integers and decimals as floats, moments with a zone in UTC), without
+    loading Arrow: the command-line report never imports it (0.2-0.3 s of a run)."""
+    cursor = con.execute(sql, bound(sql, values))
+    names = [column[0] for column in cursor.description]
+    kinds = [str(column[1]) for column in cursor.description]
+    numbers = [name for name, kind in zip(names, kinds, strict=True) if _NUMBERS.fullmatch(kind)]
+    zoned = [name for name, kind in zip(names, kinds, strict=True) if kind == "TIMESTAMP WITH TIME ZONE"]
+    result = [dict(zip(names, record, strict=True)) for record in cursor.fetchall()]
+    for row in result if numbers or zoned else ():
+        for name in numbers:
+            if row[name] is not None:
+                row[name] = float(row[name])
+        for name in zoned:
+            if row[name] is not None:
+                row[name] = row[name].astimezone(dt.UTC)
+    return result
 
 
 # METRICS.md, New signature: whether an alert's source has history reaching back the lookback before

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 import settings as settings_module
 import store
@@ -25,9 +24,11 @@ from settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
-# pandas is imported only where a table becomes a DataFrame: the command-line report works on
-# Arrow and plain rows, and importing pandas would cost it half a second.
+# pandas is imported only where a table becomes a DataFrame, and Arrow only where a read keeps its
+# tables as Arrow (the dashboard's cache): the command-line report reads plain rows, and importing
+# them would cost it 0.5 s and 0.2-0.3 s.
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ class Figures(Mapping[str, Any]):
     """The result of one read: figures as plain values, lists as tables (DataFrames on access).
 
     Built from Arrow tables, which is also what the dashboard caches; `table(name)` gives the
-    Arrow form. `describe(name)` is the definition rendered from the settings the figures were
+    Arrow form. A read `as_rows` holds its lists as plain rows instead (`rows(name)`; no Arrow, no
+    DataFrames). `describe(name)` is the definition rendered from the settings the figures were
     computed with.
     """
 
@@ -73,7 +75,7 @@ class Figures(Mapping[str, Any]):
         if name not in self.values:
             raise KeyError(f"{name!r} was not read; this read has: {', '.join(self.values)}")
         value = self.values[name]
-        if not isinstance(value, pa.Table):
+        if not _is_table(value):
             return value
         if name not in self._frames:
             self._frames[name] = to_frame(value)
@@ -96,22 +98,31 @@ class Figures(Mapping[str, Any]):
 
     def table(self, name: str) -> pa.Table:
         value = self.values[name]
-        if not isinstance(value, pa.Table):
+        if isinstance(value, list):
+            raise TypeError(f"{name} was read as rows, not as a table")
+        if not _is_table(value):
             raise TypeError(f"{name} is a figure, not a table")
         return value
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         """A table as plain rows (see `records`), without pandas."""
-        return records(self.table(name))
+        value = self.values[name]
+        return value if isinstance(value, list) else records(self.table(name))
 
     def describe(self, name: str) -> str:
         """The definition of `name` with the thresholds and hours these figures were computed with."""
         return describe(name, self.settings, self.scope.team if self.scope else None)
 
 
+def _is_table(value: Any) -> bool:
+    arrow = sys.modules.get("pyarrow")  # without Arrow loaded nothing is an Arrow table
+    return arrow is not None and isinstance(value, arrow.Table)
+
+
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """An Arrow result as pandas: integers and booleans with gaps stay nullable, dates become dates."""
     import pandas as pd
+    import pyarrow as pa
 
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
@@ -133,8 +144,10 @@ def records(table: pa.Table) -> list[dict[str, Any]]:
 
     Arrow turns a timestamp with a time zone into Python through pandas (loading it), so those
     columns are read as UTC wall times (a view of the same values, no cast) and given their zone
-    here. Nothing here casts: a cast loads Arrow's compute module, 0.07 s of a command-line report.
+    here. Nothing here casts: a cast loads Arrow's compute module (0.07 s).
     """
+    import pyarrow as pa
+
     zoned, decimals = [], []
     for index, (name, kind) in enumerate(zip(table.schema.names, table.schema.types, strict=True)):
         if pa.types.is_decimal(kind):
@@ -308,9 +321,9 @@ def _run_metrics(con, frame: _Frame, scope: Scope, settings: Settings, given, re
     for m in frame.metrics:
         if not m.is_figure:
             log.debug("running %s", m.name)
-            results[m.name] = facts.run(con, m.sql, {**values, **option_values(m, given, settings, scope)})
+            results[m.name] = _fetch(given)(con, m.sql, {**values, **option_values(m, given, settings, scope)})
     if figures:
-        row = records(facts.run(con, "SELECT * FROM figures_by_bucket WHERE team IS NULL", {}))[0]
+        row = _rows(given)(con, "SELECT * FROM figures_by_bucket WHERE team IS NULL", {})[0]
         results.update({m.name: plain(row[m.name]) for m in figures})
 
 
@@ -340,11 +353,26 @@ def read_memory() -> str:
     return memory
 
 
+_AS_ROWS = "_as_rows"  # the read's form, passed along with its options (no metric takes it)
+
+
+def _fetch(given: dict[str, Any]):
+    """How a statement's result is kept: plain rows for a read `as_rows`, else an Arrow table."""
+    return facts.rows if given.get(_AS_ROWS) else facts.run
+
+
+def _rows(given: dict[str, Any]):
+    """A statement's result as plain rows, through Arrow only where the read keeps Arrow anyway."""
+    return facts.rows if given.get(_AS_ROWS) else lambda *args: records(facts.run(*args))
+
+
 def read(
     db: str | None,
     names: Iterable[str],
     scope: Scope | None = None,
     settings: Settings | None = None,
+    *,
+    as_rows: bool = False,
     **options: Any,
 ) -> Figures:
     """Every metric in `names` for `scope`, on one short-lived read connection.
@@ -352,7 +380,8 @@ def read(
     Metrics that read the same buckets (the period, the period and the one before, the last
     sprints, ...) share one computation of the facts. Figures come back as plain values,
     lists as tables. An unknown name raises KeyError; an option no asked-for metric takes
-    raises TypeError. `settings=None` loads ./alerthygiene.toml (or the defaults).
+    raises TypeError. `settings=None` loads ./alerthygiene.toml (or the defaults). `as_rows`: lists
+    come back as plain rows (`Figures.rows`), and Arrow is never loaded.
     """
     names = list(dict.fromkeys([names] if isinstance(names, str) else names))
     settings = settings if settings is not None else settings_module.load()
@@ -362,6 +391,7 @@ def read(
             raise KeyError(f"{m.name} is a column of {m.of}: read {m.of!r}")
     _options(wanted, options)
     direct, frames = plan(wanted, scope, settings, options)
+    options = {**options, _AS_ROWS: as_rows}
     memory = read_memory()
     try:
         results = _read_all(db, direct, frames, scope, settings, options, memory)
@@ -385,7 +415,7 @@ def _read_all(db, direct, frames, scope, settings, options, memory: str | None) 
             con.execute(f"SET memory_limit = '{memory}'")  # checked by read_memory: a size, nothing else
         base = _values(settings, scope, None)
         for m in direct:
-            results[m.name] = facts.run(con, m.sql, {**base, **option_values(m, options, settings, scope)})
+            results[m.name] = _fetch(options)(con, m.sql, {**base, **option_values(m, options, settings, scope)})
         if frames:
             span = Period(min(f.periods[0].start for f in frames), max(f.periods[-1].end for f in frames))
             facts.register_calendars(con, settings, facts.years_of(span))

@@ -136,9 +136,10 @@ def build(db: str, period: Period, team: str | None, settings: Settings, now: dt
 
 
 def read_report(db: str, scope: Scope, settings: Settings, now: dt.datetime, names: tuple[str, ...]) -> Figures:
-    """The figures a report of `names` shows (and any other `names`), in one read as of `now`."""
+    """The figures a report of `names` shows (and any other `names`), in one read as of `now`; its
+    lists as plain rows (a report never needs Arrow or pandas)."""
     since = {"since": scope.period.start} if "fix_effect" in names else {}
-    return read(db, names, scope, settings, as_of=now, **since)
+    return read(db, names, scope, settings, as_rows=True, as_of=now, **since)
 
 
 def _fixes(figures: Figures) -> list[dict[str, Any]] | None:

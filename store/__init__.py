@@ -1,6 +1,8 @@
 """The one module that owns DuckDB: opening, migrations, the lock across processes, saves kept aside and bulk upserts."""
 
-from store import lock, outbound, pending, retro
+import importlib
+
+from store import lock, pending
 from store.connection import (
     DEFAULT_DB,
     DatabaseBusy,
@@ -45,3 +47,11 @@ __all__ = [
     "upsert_soon",
     "writing",
 ]
+
+
+def __getattr__(name: str):
+    """store.outbound and store.retro, the writers of the app's own rows, load Arrow: imported when
+    first used, so that a process that only reads never loads it."""
+    if name in ("outbound", "retro"):
+        return importlib.import_module(f"store.{name}")
+    raise AttributeError(f"module 'store' has no attribute {name!r}")

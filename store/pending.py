@@ -21,14 +21,19 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
-import pyarrow.ipc
 
 from store.durable import fsync_dir
 from store.migrations import PRIMARY_KEYS
 from store.upsert import upsert
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# Arrow is imported where kept rows are written or read: a read with nothing kept aside (the
+# command-line report, say) never loads it.
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +55,10 @@ def keep(db: str, table: str, rows: pa.Table) -> Path:
     # Names sort in the order saves were made (time first), so a later save of a key wins.
     name = f"{time.time_ns():020d}-{os.getpid()}-{next(_numbers):06d}.{table}"
     partial, final = directory / f".{name}.part", directory / f"{name}{_SUFFIX}"
+    import pyarrow.ipc
+
     with partial.open("wb") as handle:
-        with pa.ipc.new_file(handle, rows.schema) as writer:
+        with pyarrow.ipc.new_file(handle, rows.schema) as writer:
             writer.write_table(rows)
         handle.flush()
         os.fsync(handle.fileno())
@@ -70,10 +77,12 @@ def kept(db: str) -> list[Path]:
 
 def _read(path: Path) -> tuple[str, pa.Table] | None:
     """The table a kept file is for and its rows; None if it is gone (applied meanwhile)."""
+    import pyarrow.ipc
+
     table = path.name[: -len(_SUFFIX)].rsplit(".", 1)[-1]
     try:
-        with pa.memory_map(str(path)) as source:
-            return table, pa.ipc.open_file(source).read_all()
+        with pyarrow.memory_map(str(path)) as source:
+            return table, pyarrow.ipc.open_file(source).read_all()
     except FileNotFoundError:
         return None
 
@@ -118,6 +127,8 @@ def overlay(con: duckdb.DuckDBPyConnection, db: str) -> None:
             by_table.setdefault(found[0], []).append(found[1])
     if not by_table:
         return
+    import pyarrow as pa
+
     catalog = con.execute("SELECT current_database()").fetchall()[0][0]
     for table, parts in by_table.items():
         rows = pa.concat_tables(parts, promote_options="default")

@@ -8,12 +8,12 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from store.migrations import PRIMARY_KEYS
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 _names = itertools.count()
 # upsert_staged merges contested keys in hash buckets of about this many rows.
@@ -44,6 +44,8 @@ def upsert(
     keys = PRIMARY_KEYS[table]  # KeyError for anything but a canonical table
     if isinstance(rows, duckdb.DuckDBPyRelation):
         return _upsert_relation(con, table, rows, merge)
+    import pyarrow as pa  # here, not at the top: a process that only reads never loads Arrow
+
     if not isinstance(rows, pa.Table):  # a DataFrame (pandas is imported only by callers that have one)
         rows = pa.Table.from_pandas(rows, preserve_index=False)
     if rows.num_rows == 0:

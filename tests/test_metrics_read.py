@@ -257,12 +257,13 @@ def test_records_gives_python_values_without_casts():
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Europe/Berlin'")
-    table = con.sql("""
+    con.execute("""CREATE TABLE t AS
         SELECT sum(i)::HUGEINT::DECIMAL(38, 0) AS total, sum(i) AS plain_sum,
             TIMESTAMPTZ '2026-03-29 00:30:00+00' + to_seconds(g * 3600) AS at,
             CASE WHEN g % 2 = 0 THEN TIMESTAMPTZ '2026-03-01 12:00:00+00' END AS maybe_at,
             CASE WHEN g % 3 = 0 THEN 1.5::DECIMAL(10, 2) END AS maybe_share
-        FROM range(3) AS r(g), range(4) AS s(i) GROUP BY g ORDER BY g""").to_arrow_table()
+        FROM range(3) AS r(g), range(4) AS s(i) GROUP BY g ORDER BY g""")
+    table = con.sql("SELECT * FROM t").to_arrow_table()
     table = pa.concat_tables([table.slice(0, 1), table.slice(1)])  # more than one chunk
     assert table.column("at").num_chunks == 2 and pa.types.is_decimal(table.schema.field("total").type)
     rows = records(table)
@@ -275,3 +276,28 @@ def test_records_gives_python_values_without_casts():
          "maybe_at": dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), "maybe_share": None},
     ]
     assert [type(row["total"]) for row in rows] == [float] * 3
+    plain_rows = facts.rows(con, "SELECT * FROM t", {})  # without Arrow: the same values, of the same types
+    assert json.dumps(plain_rows, default=repr) == json.dumps(rows, default=repr)
+
+
+def test_a_read_as_rows_gives_the_values_an_arrow_read_gives(db):
+    """The report's form of a read: every list as plain rows equal to the Arrow read's rows, every
+    figure equal; a row read holds no tables."""
+    from metrics.report import DOCUMENT_NAMES
+
+    def typed(value):  # 5 and 5.0, or two zones of one moment, print differently in a report
+        return json.dumps(value, default=repr, sort_keys=False)
+
+    names = [*DOCUMENT_NAMES, *LISTS, "team_known", "syncs", "sources"]
+    scope = metrics.Scope(P, "core")
+    arrow = metrics.read(db, names, scope, S, as_of=P.end)
+    rows = metrics.read(db, names, scope, S, as_rows=True, as_of=P.end)
+    tables = [name for name in dict.fromkeys(names) if isinstance(arrow.values[name], pa.Table)]
+    assert len(tables) > 10 and any(arrow.table(name).num_rows for name in tables)
+    for name in dict.fromkeys(names):
+        if name in tables:
+            assert isinstance(rows.values[name], list) and typed(rows.rows(name)) == typed(arrow.rows(name)), name
+        else:
+            assert typed(rows[name]) == typed(arrow[name]), name
+    with pytest.raises(TypeError, match="read as rows"):
+        rows.table("noisy")
