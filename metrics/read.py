@@ -404,6 +404,18 @@ def read(
     return Figures(scope, settings, {name: results[name] for name in names})
 
 
+def overlapping(frames: list[_Frame]) -> bool:
+    """Whether the frames' facts pay to be computed once for their whole span: one frame lies at least
+    half within another (the period within its weeks). Frames that barely touch (a year's report and
+    the three sprints before it, for its repeat offenders) are computed each on its own: a shared
+    computation would hold a copy of the year's facts beside them (0.4 GB more at 1M alerts a year)."""
+    spans = [(f.periods[0].start, f.periods[-1].end) for f in frames]
+    return any(
+        min(a[1], b[1]) - max(a[0], b[0]) >= (a[1] - a[0]) / 2
+        for i, a in enumerate(spans) for j, b in enumerate(spans) if i != j
+    )
+
+
 def _read_all(db, direct, frames, scope, settings, options, memory: str | None) -> dict[str, Any]:
     """Every planned metric's result on one connection, DuckDB holding `memory` (None: its default)."""
     results: dict[str, Any] = {}
@@ -420,7 +432,7 @@ def _read_all(db, direct, frames, scope, settings, options, memory: str | None) 
             span = Period(min(f.periods[0].start for f in frames), max(f.periods[-1].end for f in frames))
             facts.register_calendars(con, settings, facts.years_of(span))
         shared: _Frame | bool = False
-        if len(frames) > 1:  # frames of different buckets (the period and its weeks): facts computed once
+        if overlapping(frames):  # frames of different buckets (the period and its weeks): facts computed once
             spanning = [f for f in frames if (f.periods[0].start, f.periods[-1].end) == (span.start, span.end)]
             shared = spanning[0] if spanning else True
             buckets = shared.periods if spanning else (span,)

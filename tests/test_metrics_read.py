@@ -301,3 +301,32 @@ def test_a_read_as_rows_gives_the_values_an_arrow_read_gives(db):
             assert typed(rows[name]) == typed(arrow[name]), name
     with pytest.raises(TypeError, match="read as rows"):
         rows.table("noisy")
+
+
+def test_frames_share_their_facts_only_when_one_lies_mostly_within_another():
+    """A year's report reads the year and, for its repeat offenders, the three sprints before the year's
+    start: they barely touch, so each computes its own facts (a shared computation would hold a copy
+    of the year's facts beside them). The Overview's period with its days and the period before share."""
+    from metrics.period import Period
+    from metrics.read import overlapping, plan
+    from metrics.report import JSON_NAMES
+
+    year = metrics.Scope(Period(P.end - dt.timedelta(days=365), P.end))
+    _, frames = plan([metrics.metric(n) for n in JSON_NAMES], year, S, {"as_of": P.end})
+    assert len(frames) == 2 and not overlapping(frames)
+    _, frames = plan([metrics.metric(n) for n in ("series_over", "compare")], metrics.Scope(P), S, {"as_of": P.end})
+    assert len(frames) == 2 and overlapping(frames)
+    _, frames = plan([metrics.metric(n) for n in ("alerts", "repeat_offenders")], metrics.Scope(P), S, {})
+    assert len(frames) == 1 and not overlapping(frames)  # the sprint is one of the last three: one computation
+
+
+def test_a_years_report_computes_each_frames_facts_on_its_own(db, monkeypatch):
+    from metrics.period import Period
+    from metrics.report import JSON_NAMES
+
+    def shared(*args, **kwargs):
+        raise AssertionError("the year's facts were computed for a span shared with frames that barely touch it")
+
+    monkeypatch.setattr(facts, "materialize_shared", shared)
+    year = metrics.Scope(Period(P.end - dt.timedelta(days=365), P.end))
+    assert metrics.read(db, JSON_NAMES, year, S, as_rows=True, as_of=P.end)["alerts"] > 0
