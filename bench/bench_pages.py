@@ -5,6 +5,8 @@ Run by hand from the repository root (not a test), on a quiet machine:
     python bench/bench_pages.py                  # the demo history, 5 visits a page
     python bench/bench_pages.py --visits 9 --width 1400
     python bench/bench_pages.py --alerts 1000000 # and a synthetic year of 1M alerts (20 teams)
+    python bench/bench_pages.py --alerts 1000000 --keep /tmp/pages --build-only  # build it once, then
+    python bench/bench_pages.py --alerts 1000000 --keep /tmp/pages               # measure on it
 
 It loads the demo history (seed 7, 180 days ending now) into a temporary database, starts
 `streamlit run dashboard.py` on it and drives Debian's Chromium. For each page it measures
@@ -199,13 +201,35 @@ def report(title: str, base: tuple, measured: tuple) -> list[str]:
     return slow + late
 
 
+def large_history(args, tmp: str | None = None) -> str:
+    """The synthetic year of `--alerts` alerts ending now: in `--keep` if it is there already, else built."""
+    path = Path(args.keep or tmp) / f"large-{args.alerts}.duckdb"
+    if args.keep and path.exists():
+        print(f"\nsynthetic history of {args.alerts:,} alerts kept in {path}")
+        return str(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bench_report.END = dt.datetime.now(dt.UTC).replace(microsecond=0)  # its year ends now, as the pages'
+    started = time.perf_counter()
+    bench_report.build(str(path), args.alerts, 365)
+    print(f"\nsynthetic history of {args.alerts:,} alerts built in {time.perf_counter() - started:.1f} s")
+    return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--visits", type=int, default=5, help="visits a page (the first is cold)")
     parser.add_argument("--width", type=int, default=1400, help="browser width in px")
     parser.add_argument("--alerts", type=int, default=0, help="also a synthetic year of this many alerts")
     parser.add_argument("--team", default="team3", help="the team viewed on the synthetic history")
+    parser.add_argument("--keep", help="a folder to keep the synthetic history in: built there once, then reused "
+                                       "(its year ends when it was built; a save changes one verdict and estimate)")
+    parser.add_argument("--build-only", action="store_true", help="with --keep: build the synthetic history and stop")
     args = parser.parse_args(argv)
+    if args.build_only:
+        if not (args.keep and args.alerts):
+            parser.error("--build-only needs --keep and --alerts")
+        large_history(args)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         demo, empty = str(Path(tmp) / "demo.duckdb"), str(Path(tmp) / "empty.duckdb")
         started = time.perf_counter()
@@ -224,11 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         missed = report("demo history (6 teams, about 6,400 alerts over 180 days), team payments", base,
                         measure(demo, "payments", args))
         if args.alerts:
-            large = str(Path(tmp) / "large.duckdb")
-            bench_report.END = dt.datetime.now(dt.UTC).replace(microsecond=0)  # its year ends now, as the pages'
-            started = time.perf_counter()
-            bench_report.build(large, args.alerts, 365)
-            print(f"\nsynthetic history of {args.alerts:,} alerts built in {time.perf_counter() - started:.1f} s")
+            large = large_history(args, tmp)
             missed += report(f"synthetic history ({args.alerts:,} alerts over 365 days, 20 teams), team {args.team}",
                              base, measure(large, args.team, args))
     return 0 if not missed else 1
