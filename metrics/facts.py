@@ -438,11 +438,13 @@ def materialize_shared(con: duckdb.DuckDBPyConnection, values: dict[str, Any], i
     materialize(con, values, interruptions, into="base")
 
 
-def materialize_frame(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
-    """One frame's facts from `materialize_shared`'s: its alerts, in its buckets (figures as `materialize`'s)."""
+def materialize_frame(con: duckdb.DuckDBPyConnection, values: dict[str, Any], interruptions: bool) -> None:
+    """One frame's facts from `materialize_shared`'s: its alerts, in its buckets (figures as `materialize`'s),
+    and its interruptions when asked."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE all_alert_facts AS {FRAME_FACTS}", bound(FRAME_FACTS, values))
     con.execute("CREATE OR REPLACE TEMP VIEW alert_facts AS SELECT * FROM all_alert_facts")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE all_interruption_facts AS {FRAME_INTERRUPTIONS}")
+    sql = FRAME_INTERRUPTIONS if interruptions else f"{FRAME_INTERRUPTIONS} LIMIT 0"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE all_interruption_facts AS {sql}")
 
 
 def focus(con: duckdb.DuckDBPyConnection, values: dict[str, Any], facts_of: str = "all") -> None:

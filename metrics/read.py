@@ -336,7 +336,7 @@ def _run_frame(con, frame: _Frame, scope: Scope, settings: Settings, given, resu
     if shared is frame:
         facts_of = "base"
     elif shared:
-        facts.materialize_frame(con, values)
+        facts.materialize_frame(con, values, frame.needs_interruptions())
         facts_of = "all"
     else:
         facts.materialize(con, values, frame.needs_interruptions())
