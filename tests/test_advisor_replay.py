@@ -251,6 +251,24 @@ def start_stack(work: Path, name: str, rules: str, alertmanager: str, target: st
     return [am, prom]
 
 
+def machine_slips(prometheus: Server, alertmanager: Server, seconds: float) -> list[str]:
+    """What the machine did to the replay's timing: failed scrapes, missed rule evaluations, failed sends.
+
+    The replay's premise is a scrape and an evaluation every 500 ms; a starved machine breaks it, and the
+    servers then see conditions end and start again that never did. Said beside a failure, not judged."""
+    window = f"{int(seconds) + 1}s"
+    query = f'count_over_time(up{{job="replay"}}[{window}]) - sum_over_time(up{{job="replay"}}[{window}])'
+    result = requests.get(prometheus.url + "/api/v1/query", params={"query": query}, timeout=5).json()
+    slips = {f"{prometheus.name} failed scrapes": sum(float(r["value"][1]) for r in result["data"]["result"])}
+    for server, names in ((prometheus, ("prometheus_rule_group_iterations_missed_total",)),
+                          (alertmanager, ("alertmanager_notifications_failed_total",))):  # fmt: skip
+        for line in requests.get(server.url + "/metrics", timeout=5).text.splitlines():
+            if line.startswith(names):
+                name = f'{server.name} {line.split("{")[0].split(" ")[0]}'
+                slips[name] = slips.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+    return [f"{name} {count:g}" for name, count in slips.items() if count]
+
+
 def scraped(server: Server) -> bool:
     answer = requests.get(server.url + "/api/v1/query", params={"query": "count(replay_condition)"}, timeout=2)
     result = answer.json()["data"]["result"]
@@ -292,7 +310,10 @@ def test_real_prometheus_and_alertmanager_send_the_pages_the_advisor_replays(tmp
         condition.started = time.monotonic() + LEAD_IN_S
         from_api = rules_from_prometheus(servers[1].url, {"max_attempts": 1})
         last = max(b for one in series for _, b in one.minutes)
-        time.sleep(LEAD_IN_S + last * 60 / SCALE + 6)  # the whole timeline, then the last flushes
+        played_s = LEAD_IN_S + last * 60 / SCALE + 6  # the whole timeline, then the last flushes
+        time.sleep(played_s)
+        stacks = zip(servers[::2], servers[1::2], strict=True)  # (alertmanager, prometheus) of each
+        slips = [slip for am, prom in stacks for slip in machine_slips(prom, am, played_s)]
     finally:
         for server in servers:
             server.stop()
@@ -313,4 +334,6 @@ def test_real_prometheus_and_alertmanager_send_the_pages_the_advisor_replays(tmp
         want = (suggestion.pages_before, suggestion.pages_after)
         if got != want:
             failures.append(f"{suggestion.kind} {sorted(names)}: real {got}, replay {want}")
-    assert not failures, "; ".join(failures) + "\n" + "\n".join(s.log_tail(10) for s in servers)
+    assert not failures, "; ".join(failures) + f"\nslips of the machine: {slips or 'none seen'}\n" + "\n".join(
+        s.log_tail(10) for s in servers
+    )
