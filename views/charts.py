@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
+import plotly.io as pio
 import streamlit as st
 
 import metrics
@@ -89,15 +89,54 @@ def _per_team(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["team"].notna()].reset_index(drop=True)
 
 
+def by_group(frame: pd.DataFrame, group: str, trace: Callable[..., Any], x: str, y: str, hover: str,
+             colours: dict[str, str] | None = None, **common: Any) -> list:
+    """One `trace` per value of `group`, in order of first appearance, coloured as plotly express would.
+
+    Built from columns rather than by plotly express, which groups and validates the frame again
+    per trace: a few times faster, and the figure was a large share of a page's cold run.
+    `hover` is the trace's hover template with `{name}` standing for the group's value.
+    """
+    colourway = pio.templates[pio.templates.default].layout.colorway or ("#636efa",)
+    traces = []
+    for index, (name, rows) in enumerate(frame.groupby(group, sort=False)):
+        colour = (colours or {}).get(name, colourway[index % len(colourway)])
+        traces.append(trace(x=rows[x], y=rows[y], name=str(name), legendgroup=str(name),
+                            hovertemplate=hover.replace("{name}", str(name)), colour=colour, **common))
+    return traces
+
+
+def bar_trace(colour: str, **fields: Any) -> go.Bar:
+    """A bar trace of one colour."""
+    return go.Bar(marker={"color": colour}, **fields)
+
+
+def point_trace(colour: str, lines: bool = False, **fields: Any) -> go.Scatter:
+    """Dots of one colour, joined by a line when `lines`."""
+    if lines:
+        return go.Scatter(mode="lines+markers", line={"color": colour}, **fields)
+    return go.Scatter(mode="markers", marker={"color": colour}, **fields)
+
+
+def figure_of(traces: list, x_title: str, y_title: str, **layout: Any) -> go.Figure:
+    """The traces with their axis titles, laid out as plotly express would."""
+    return go.Figure(traces, layout={"xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": y_title}},
+                                     "legend": {"tracegroupgap": 0, "title": {"text": ""}}, **layout})
+
+
 def per_step_bars(frame: pd.DataFrame, y: str, title: str, axis: str) -> go.Figure:
-    figure = px.bar(frame, x="step", y=y, color="team", labels={**LABELS, "step": axis}, title=title)
+    hover = f"{LABELS['team']}={{name}}<br>{axis}=%{{x}}<br>{LABELS.get(y, y)}=%{{y}}<extra></extra>"
+    figure = figure_of(by_group(frame, "team", bar_trace, "step", y, hover), axis, LABELS.get(y, y),
+                     title={"text": title}, barmode="relative")
     figure.update_xaxes(type="category")
     return _tidy(figure)
 
 
 def per_step_lines(frame: pd.DataFrame, y: str, title: str, axis: str, percent: bool = False,
                    target: float | None = None) -> go.Figure:
-    figure = px.line(frame, x="step", y=y, color="team", markers=True, labels={**LABELS, "step": axis}, title=title)
+    hover = f"{LABELS['team']}={{name}}<br>{axis}=%{{x}}<br>{LABELS.get(y, y)}=%{{y}}<extra></extra>"
+    figure = figure_of(by_group(frame, "team", point_trace, "step", y, hover, lines=True), axis, LABELS.get(y, y),
+                     title={"text": title})
     figure.update_xaxes(type="category")
     if percent:
         figure.update_yaxes(tickformat=".0%", rangemode="tozero")

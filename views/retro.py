@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -152,8 +151,11 @@ def progress(ranked: pd.DataFrame, decided: set[str]) -> None:
 
 
 def verdict_bars(by_verdict: pd.DataFrame) -> go.Figure:
-    figure = px.bar(by_verdict, x="alerts", y="verdict", orientation="h", color="verdict",
-                    color_discrete_map=COLOURS, labels={"alerts": "Alerts", "verdict": ""})
+    traces = charts.by_group(by_verdict, "verdict", charts.bar_trace, "alerts", "verdict", "=%{y}<br>Alerts=%{x}<extra></extra>",
+                             colours=COLOURS, orientation="h")
+    # The first verdict on top, as a horizontal bar chart reads.
+    figure = charts.figure_of(traces, "Alerts", "", barmode="relative")
+    figure.update_yaxes(categoryorder="array", categoryarray=list(by_verdict["verdict"])[::-1])
     figure.update_layout(height=170, showlegend=False, margin={"t": 8, "b": 8, "l": 8, "r": 8})
     return figure
 

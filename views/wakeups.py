@@ -91,10 +91,10 @@ def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
 
 
 def load_figure(load: pd.DataFrame, per: str) -> go.Figure:
-    figure = px.scatter(load, x="day", y="interruptions", color="person_name",
-                        labels={"interruptions": f"Interruptions per person per {per}",
-                                "day": "Day" if per == "day" else "Week starting", "person_name": ""},
-                        title=f"Each dot: one person's {per}")
+    x_title, y_title = ("Day" if per == "day" else "Week starting"), f"Interruptions per person per {per}"
+    hover = f"={{name}}<br>{x_title}=%{{x}}<br>{y_title}=%{{y}}<extra></extra>"
+    figure = charts.figure_of(charts.by_group(load, "person_name", charts.point_trace, "day", "interruptions", hover),
+                            x_title, y_title, title={"text": f"Each dot: one person's {per}"})
     charts.reference_line(figure, float(load["ceiling"].iloc[0]), "ceiling")
     figure.update_layout(height=360, margin={"t": 48, "b": 8})
     return figure
