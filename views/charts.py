@@ -101,7 +101,7 @@ def by_group(frame: pd.DataFrame, group: str, trace: Callable[..., Any], x: str,
     traces = []
     for index, (name, rows) in enumerate(frame.groupby(group, sort=False)):
         colour = (colours or {}).get(name, colourway[index % len(colourway)])
-        traces.append(trace(x=rows[x], y=rows[y], name=str(name), legendgroup=str(name),
+        traces.append(trace(x=rows[x], y=rows[y], name=str(name), legendgroup=str(name), showlegend=True,
                             hovertemplate=hover.replace("{name}", str(name)), colour=colour, **common))
     return traces
 
