@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import pytest
 
-from views import charts, retro, wakeups
+from views import charts  # the page modules draw their page when imported
 
 KEPT = ("type", "name", "legendgroup", "showlegend", "hovertemplate", "mode", "orientation")
 HISTORY = pd.DataFrame({"team": ["payments", "payments", "search", "search"], "step": ["8 Jun", "22 Jun"] * 2,
@@ -47,12 +47,12 @@ def test_load_and_verdict_figures_match_plotly_express():
     theirs = px.scatter(load, x="day", y="interruptions", color="person_name", title="Each dot: one person's week",
                         labels={"interruptions": "Interruptions per person per week", "day": "Week starting",
                                 "person_name": ""})
-    ours = wakeups.load_figure(load, "week")
+    ours = charts.load_figure(load, "week")
     assert _traces(ours) == _traces(theirs)
     assert _titles(ours) == _titles(theirs)
     by_verdict = pd.DataFrame({"verdict": ["Not reviewed", "Noise"], "alerts": [10, 30]})
     theirs = px.bar(by_verdict, x="alerts", y="verdict", orientation="h", color="verdict",
-                    color_discrete_map=retro.COLOURS, labels={"alerts": "Alerts", "verdict": ""})
-    ours = retro.verdict_bars(by_verdict)
+                    color_discrete_map=charts.VERDICT_COLOURS, labels={"alerts": "Alerts", "verdict": ""})
+    ours = charts.verdict_bars(by_verdict)
     assert _traces(ours) == _traces(theirs)
     assert list(ours.layout.yaxis.categoryarray) == list(theirs.layout.yaxis.categoryarray)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
@@ -19,8 +18,6 @@ VERDICT_HELP = {
     "needs-tuning": "real signal, wrong threshold or timing",
     "duplicate": "another alert already says this",
 }
-COLOURS = {"Actionable": "#27ae60", "Noise": "#c0392b", "Needs tuning": "#f39c12", "Duplicate": "#8e44ad",
-           "Not reviewed": "#95a5a6"}
 THIS_RETRO = "this retro"
 
 
@@ -147,17 +144,7 @@ def progress(ranked: pd.DataFrame, decided: set[str]) -> None:
     by_verdict = (ranked.assign(verdict=ranked["verdict"].map(format.verdict).replace(format.MISSING, "Not reviewed"))
                   .groupby("verdict", as_index=False)["alerts"].sum())
     right.markdown("**The period's alerts by the verdict on their signature**")  # wraps where a chart title is cut
-    charts.draw(verdict_bars, by_verdict, where=right)
-
-
-def verdict_bars(by_verdict: pd.DataFrame) -> go.Figure:
-    traces = charts.by_group(by_verdict, "verdict", charts.bar_trace, "alerts", "verdict", "=%{y}<br>Alerts=%{x}<extra></extra>",
-                             colours=COLOURS, orientation="h")
-    # The first verdict on top, as a horizontal bar chart reads.
-    figure = charts.figure_of(traces, "Alerts", "", barmode="relative")
-    figure.update_yaxes(categoryorder="array", categoryarray=list(by_verdict["verdict"])[::-1])
-    figure.update_layout(height=170, showlegend=False, margin={"t": 8, "b": 8, "l": 8, "r": 8})
-    return figure
+    charts.draw(charts.verdict_bars, by_verdict, where=right)
 
 
 def queue_frame(ranked: pd.DataFrame, decisions: pd.DataFrame, scope: page.Scope) -> pd.DataFrame:

@@ -71,7 +71,7 @@ def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
     if load.empty:
         st.caption("Nobody was paged in this period.")
         return
-    charts.draw(load_figure, load, per)
+    charts.draw(charts.load_figure, load, per)
     over = load[load["over_ceiling"]].reset_index(drop=True)
     if over.empty:
         st.success("Nobody went over the ceiling in this period.", icon=":material/check_circle:")
@@ -88,16 +88,6 @@ def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
             "ceiling": st.column_config.NumberColumn("Ceiling", width=90),
         })
         page.download_csv(over, f"over-ceiling-{page.slug(scope)}.csv", "Download (CSV)")
-
-
-def load_figure(load: pd.DataFrame, per: str) -> go.Figure:
-    x_title, y_title = ("Day" if per == "day" else "Week starting"), f"Interruptions per person per {per}"
-    hover = f"={{name}}<br>{x_title}=%{{x}}<br>{y_title}=%{{y}}<extra></extra>"
-    figure = charts.figure_of(charts.by_group(load, "person_name", charts.point_trace, "day", "interruptions", hover),
-                            x_title, y_title, title={"text": f"Each dot: one person's {per}"})
-    charts.reference_line(figure, float(load["ceiling"].iloc[0]), "ceiling")
-    figure.update_layout(height=360, margin={"t": 48, "b": 8})
-    return figure
 
 
 def on_call_pointer() -> None:
