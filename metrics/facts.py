@@ -37,6 +37,12 @@ SIGNATURE_REVIEWS = """signature_reviews AS (
 
 # Durations are worked out on epoch_us, not as INTERVALs: interval arithmetic costs ten times more.
 
+# The alerts of a scope: created in [$start, $end), of the team, service and signature when given.
+IN_SCOPE = """created_at >= $start AND created_at < $end
+  AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
+  AND ($service::VARCHAR IS NULL OR service = $service::VARCHAR)
+  AND ($signature::VARCHAR IS NULL OR signature = $signature::VARCHAR)"""
+
 # alert_facts: one row per alert created in [$start, $end) for the team/service/signature, tagged
 # with the bucket ($buckets: sorted starts of sprints, weeks or periods) it falls in. `id` is the
 # alert's row in the table: every join back to an alert is on it, never on (source, source_id).
@@ -48,10 +54,7 @@ WITH in_period AS NOT MATERIALIZED (
         notifications_known, occurrences, coalesce(runbook_url, '') <> '' AS links_runbook,
         {bucket_start} AS bucket_start
     FROM alerts
-    WHERE created_at >= $start AND created_at < $end
-      AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
-      AND ($service::VARCHAR IS NULL OR service = $service::VARCHAR)
-      AND ($signature::VARCHAR IS NULL OR signature = $signature::VARCHAR)
+    WHERE {in_scope}
 ),
 signature_ids AS (  -- the scope's signatures numbered: the flap search sorts numbers, not text
     SELECT signature, (row_number() OVER ())::INTEGER AS sig FROM (SELECT DISTINCT signature FROM in_period)
@@ -134,7 +137,7 @@ IS_NEW = """CASE WHEN {first_seen} < s.bucket_start THEN false
          ELSE true END"""
 HAS_RUNBOOK = "rb.signature IS NOT NULL OR s.signature IN (SELECT signature FROM runbook_links)"
 
-ALERT_FACTS = (ALERT_FACTS.replace("{signature_reviews}", SIGNATURE_REVIEWS.format(alerts="in_period"))
+ALERT_FACTS = (ALERT_FACTS.replace("{in_scope}", IN_SCOPE).replace("{signature_reviews}", SIGNATURE_REVIEWS.format(alerts="in_period"))
                .replace("{bucket_start}", BUCKET_START).replace("{is_new}", IS_NEW.format(first_seen="g.first_seen", history_from="sh.history_from"))
                .replace("{has_runbook}", HAS_RUNBOOK))
 
@@ -395,11 +398,7 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any]) -> li
 # its bucket depends on the source's first alert. Asked per source as the first alert in time order,
 # which DuckDB answers from the first row groups holding that source when the file is kept in time
 # order; a min() per source over every alert read the whole history (0.1-0.2 s at 10M alerts).
-_SCOPE_SOURCES = """SELECT DISTINCT source FROM alerts
-WHERE created_at >= $start AND created_at < $end
-  AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
-  AND ($service::VARCHAR IS NULL OR service = $service::VARCHAR)
-  AND ($signature::VARCHAR IS NULL OR signature = $signature::VARCHAR)"""
+_SCOPE_SOURCES = f"SELECT DISTINCT source FROM alerts WHERE {IN_SCOPE}"  # noqa: S608 - constants
 _SOURCE_FIRST = """SELECT created_at FROM alerts WHERE source = $source AND created_at < $end
 ORDER BY created_at LIMIT 1"""
 _SOURCE_HISTORY = """CREATE OR REPLACE TEMP TABLE source_history AS
