@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+import store
 from metrics.period import Period
 from metrics.registry import PARAMETERS, Stages, stages
 from settings import Hours, Settings
@@ -415,18 +416,71 @@ def source_history(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> No
 
 
 def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any], interruptions: bool,
-                into: str = "all") -> None:
-    """Compute the alert facts (and, when asked, the interruption facts) once, into temp tables
-    `{into}_alert_facts` and `{into}_interruption_facts`.
+                into: str = "all") -> str:
+    """Compute the alert facts (and, when asked, the interruption facts) once, into tables
+    `{prefix}_alert_facts` and `{prefix}_interruption_facts`; the prefix returned is `into`, or
+    that of the facts kept for the run's later reads (see the note on kept facts below).
 
     Statements read them through the views `alert_facts` and `interruption_facts` (see focus).
     """
+    session = store.keeps(con)
+    key = _kept_key(con, values) if session and into == "all" and len(values["buckets"]) == 1 else ""
+    if key and values["signature"] is not None and _kept_serve(con, key, values, interruptions):
+        return into
+    if session:  # what an earlier read kept is freed before these facts take their memory
+        for table in ("key", "alert_facts", "interruption_facts"):
+            con.execute(f"DROP TABLE IF EXISTS {_KEPT}_{table}")
+    if key and values["signature"] is None:
+        into, table = _KEPT, "TABLE"
+    else:
+        table = "TEMP TABLE"
     source_history(con, values)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {into}_alert_facts AS {ALERT_FACTS}", bound(ALERT_FACTS, values))
+    con.execute(f"CREATE OR REPLACE {table} {into}_alert_facts AS {ALERT_FACTS}", bound(ALERT_FACTS, values))
     con.execute(f"CREATE OR REPLACE TEMP VIEW alert_facts AS SELECT * FROM {into}_alert_facts")  # noqa: S608 - ours
     materialize_stages(con, PEOPLE, values)
     sql = INTERRUPTION_FACTS if interruptions else f"{INTERRUPTION_FACTS} LIMIT 0"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {into}_interruption_facts AS {sql}", bound(sql, values))
+    con.execute(f"CREATE OR REPLACE {table} {into}_interruption_facts AS {sql}", bound(sql, values))
+    if into == _KEPT:
+        con.execute(f"CREATE TABLE {_KEPT}_key AS SELECT $key AS key, $interruptions AS interruptions",
+                    {"key": key, "interruptions": interruptions})
+    return into
+
+
+# A dashboard page's run reads a scope's facts (the Noisy ranking, say), then one of its signatures'
+# (the drill-down's "signature up close"). Each alert's facts are its own, its signature's or its
+# source's, whatever else is in scope, so the signature's facts are the scope's rows of that
+# signature: the run keeps the last scope's facts (without a signature, in one bucket) in the read
+# session's database (store.KEPT), and a read of one signature of the same scope, bounds, settings
+# and calendars takes its rows from them. Outside a session (the command line) nothing is kept.
+_KEPT = f"{store.KEPT}.scope"
+_KEY_SQL = ALERT_FACTS + INTERRUPTION_FACTS + PEOPLE  # every parameter the facts depend on
+
+
+def _kept_key(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> str:
+    """What the facts depend on besides the signature: their parameters and the teams' calendars."""
+    parameters = sorted((name, value) for name, value in bound(_KEY_SQL, values).items() if name != "signature")
+    calendars = [con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()  # noqa: S608 - constant names
+                 for name in ("team_config", "team_holidays")]
+    return repr((parameters, calendars))
+
+
+def _kept_serve(con: duckdb.DuckDBPyConnection, key: str, values: dict[str, Any], interruptions: bool) -> bool:
+    """One signature's facts from the run's kept facts of its scope, if they are those (tables
+    all_alert_facts and all_interruption_facts, as `materialize` makes them); False if not."""
+    kept = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = $db AND table_name = 'scope_key'",
+                       {"db": store.KEPT}).fetchone()[0]
+    found = con.execute(f"SELECT key, interruptions FROM {_KEPT}_key").fetchone() if kept else None  # noqa: S608
+    if found is None or found[0] != key or (interruptions and not found[1]):
+        return False
+    one = {"signature": values["signature"]}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE all_alert_facts AS SELECT * FROM {_KEPT}_alert_facts "  # noqa: S608
+                "WHERE signature = $signature", one)
+    con.execute("CREATE OR REPLACE TEMP VIEW alert_facts AS SELECT * FROM all_alert_facts")
+    materialize_stages(con, PEOPLE, values)
+    which = "WHERE signature = $signature" if interruptions else "LIMIT 0"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE all_interruption_facts AS SELECT * FROM {_KEPT}_interruption_facts "  # noqa: S608
+                + which, one if interruptions else {})
+    return True
 
 
 def materialize_shared(con: duckdb.DuckDBPyConnection, values: dict[str, Any], interruptions: bool) -> None:

@@ -339,8 +339,7 @@ def _run_frame(con, frame: _Frame, scope: Scope, settings: Settings, given, resu
         facts.materialize_frame(con, values, frame.needs_interruptions())
         facts_of = "all"
     else:
-        facts.materialize(con, values, frame.needs_interruptions())
-        facts_of = "all"
+        facts_of = facts.materialize(con, values, frame.needs_interruptions())
     for part in [frame, *frame.within]:
         _run_metrics(con, part, scope, settings, given, results, facts_of)
 

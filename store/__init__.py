@@ -5,6 +5,7 @@ import importlib
 from store import lock, pending
 from store.connection import (
     DEFAULT_DB,
+    KEPT,
     DatabaseBusy,
     DatabaseError,
     check_writable,
@@ -12,6 +13,7 @@ from store.connection import (
     display_name,
     exists,
     is_local_file,
+    keeps,
     last_change,
     migrate,
     read_session,
@@ -25,6 +27,7 @@ from store.upsert import upsert
 
 __all__ = [
     "DEFAULT_DB",
+    "KEPT",
     "DatabaseBusy",
     "DatabaseError",
     "check_writable",
@@ -34,6 +37,7 @@ __all__ = [
     "display_name",
     "exists",
     "is_local_file",
+    "keeps",
     "last_change",
     "lock",
     "migrate",

@@ -377,7 +377,8 @@ def reading(db: str | None = None, timeout_s: float | None = None) -> Iterator[d
     session = _sessions.get(db)
     with session.cursor() if session else _timed_open(db, False, timeout_s) as con:
         if db in _migrated or _schema_is_latest(con, db):
-            pending.overlay(con, db)  # saves kept aside while the file was busy
+            if pending.overlay(con, db) and session:  # saves kept aside while the file was busy
+                _forget_kept(con)  # what earlier reads kept may predate them
             yield con
             return
     _ensure_ready(db, timeout_s, create=False)  # an older schema: migrated first, for this and later reads
@@ -393,6 +394,24 @@ def _schema_is_latest(con: duckdb.DuckDBPyConnection, db: str) -> bool:
     if version == LATEST_VERSION:
         _migrated.add(db)
     return version == LATEST_VERSION
+
+
+# A read session's reads may keep tables for the run's later reads in this in-memory database (a
+# page's ranking keeps its facts for the drill-down into one of its signatures). It lives as long
+# as the session's open file: a writer's turn, or the end of the session, takes it away.
+KEPT = "run_kept"
+
+
+def keeps(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` is a read of a session, whose database KEPT holds what the run's reads keep."""
+    found = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = $name", {"name": KEPT})
+    return found.fetchone()[0] > 0
+
+
+def _forget_kept(con: duckdb.DuckDBPyConnection) -> None:
+    tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = $name", {"name": KEPT})
+    for (table,) in tables.fetchall():
+        con.execute(f'DROP TABLE {KEPT}."{table}"')  # a name DuckDB listed: no quote inside
 
 
 class _ThreadSessions(threading.local):
@@ -465,6 +484,7 @@ class _ReadSession:
         began = time.monotonic()
         try:
             self._con = _connect(self.db, read_only=True, timeout_s=self.timeout_s)
+            self._con.execute(f"ATTACH ':memory:' AS {KEPT} (READ_WRITE)")
         except BaseException:
             self._close()
             raise

@@ -118,15 +118,16 @@ def remove(paths: list[Path]) -> None:
         fsync_dir(paths[0].parent)
 
 
-def overlay(con: duckdb.DuckDBPyConnection, db: str) -> None:
-    """On a read connection: each table with kept rows becomes a view of its stored rows and the kept ones."""
+def overlay(con: duckdb.DuckDBPyConnection, db: str) -> bool:
+    """On a read connection: each table with kept rows becomes a view of its stored rows and the kept
+    ones. Whether there were any."""
     by_table: dict[str, list[pa.Table]] = {}
     for path in kept(db):
         found = _read(path)
         if found is not None and found[0] in PRIMARY_KEYS:
             by_table.setdefault(found[0], []).append(found[1])
     if not by_table:
-        return
+        return False
     import pyarrow as pa
 
     catalog = con.execute("SELECT current_database()").fetchall()[0][0]
@@ -147,6 +148,7 @@ def overlay(con: duckdb.DuckDBPyConnection, db: str) -> None:
             f"SELECT * EXCLUDE (_kept_order) FROM {view} "
             f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY _kept_order DESC) = 1"
         )
+    return True
 
 
 def _quoted(name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -16,6 +17,7 @@ import pytest
 from metrics_fixtures import T0, alert, at, build, page, person, review
 
 import metrics
+import store
 from metrics import catalog, facts
 from settings import Settings
 
@@ -157,6 +159,83 @@ def test_a_signature_scope_reads_only_that_signature(db):
     assert one["signature_reviews"]["verdict"].tolist() == ["actionable", "noise"]  # newest first
     assert one["signature_reviews"]["note"].tolist()[0] == "keep it"
     assert one["hold_down_replay"]["signature"].tolist() == ["api|slow"]
+
+
+def _computing(monkeypatch) -> list:
+    """The facts computations that follow (each one looks up its sources' history first)."""
+    calls = []
+    original = facts.source_history
+    monkeypatch.setattr(facts, "source_history", lambda con, values: calls.append(values["signature"]) or original(con, values))
+    return calls
+
+
+def _same(one: metrics.Figures, other: metrics.Figures) -> None:
+    assert list(one) == list(other)
+    for name in one:
+        if isinstance(one.values[name], pa.Table):
+            pd.testing.assert_frame_equal(one[name], other[name], obj=name)
+        else:
+            assert one[name] == other[name], name
+
+
+@pytest.fixture
+def drill_db(tmp_path):
+    """Alerts whose facts depend on more than the alert: flaps, first sightings, runbooks in the period,
+    verdicts in force, one-alert verdicts, merges, and pages by name, by fallback and by rota."""
+    flapping = [alert(at(10 * k), resolve_s=60, signature="api|flappy", service="api") for k in range(4)]
+    linked = alert(at(90), resolve_s=30, signature="api|linked", runbook_url="https://runbooks/linked")
+    merged = alert(at(95), resolve_s=30, signature="api|linked", merged_into=linked["source_id"])
+    old = [alert(at(days=-20), resolve_s=60, signature="api|old"), alert(at(200), ack_s=60, resolve_s=900,
+                                                                         signature="api|old", acknowledged_by="ann")]
+    web = alert(at(300), resolve_s=30, team="web", signature="www|blip", source="alertmanager")
+    history = alert(at(days=-200), resolve_s=5, signature="api|ancient")
+    rows = [*flapping, linked, merged, *old, web, history]
+    notes = [page(flapping[0], "ann"), page(flapping[1], "bob", 30, "push"), page(flapping[2], "cat", 0, "other"),
+             page(old[1], "ann", 0, "sms")]
+    reviews = [review("api|flappy", "noise", at(1), period=P), review("api|old", "actionable", at(5)),
+               review("api|flappy", "actionable", at(2), alert=flapping[3])]
+    return build(tmp_path / "drill.duckdb", alerts=rows, notifications=notes, reviews=reviews,
+                 people=[person("ann", "Asia/Kolkata"), person("bob")])
+
+
+def test_in_a_run_a_signatures_read_takes_its_rows_of_the_scopes_facts_and_gives_what_it_gives_alone(
+        drill_db, monkeypatch):
+    """A page's drill-down into one signature of its ranking: the facts the ranking's read computed are
+    kept for the run, and each signature's read gives exactly what computing its own facts gives."""
+    db = drill_db
+    names = [*metrics.figure_names(), *LISTS, "signature_reviews"]
+    signatures = ["api|flappy", "api|linked", "api|old", "www|blip", "no|such"]
+    alone = {s: metrics.read(db, names, metrics.Scope(P, signature=s), S) for s in signatures}
+    assert alone["api|flappy"]["flaps"] == 3 and alone["api|linked"]["runbook_coverage"] == 1
+    pages = alone["api|flappy"]["interruption_list"]
+    assert alone["api|old"]["new_signatures"].empty and len(pages) == 4 and pages["fallback"].sum() == 2
+    computed = _computing(monkeypatch)
+    with store.read_session(db):
+        metrics.read(db, ["noisy"], metrics.Scope(P), S)
+        assert computed == [None]
+        for s in signatures:
+            _same(metrics.read(db, names, metrics.Scope(P, signature=s), S), alone[s])
+        assert computed == [None]  # none computed facts of its own
+        # Another scope, other settings: the kept facts are not theirs
+        web = metrics.read(db, ["alert_list"], metrics.Scope(P, "web", signature="www|blip"), S)
+        assert computed == [None, "www|blip"]
+        metrics.read(db, ["noisy"], metrics.Scope(P), S)
+        strict = Settings(thresholds=dataclasses.replace(S.thresholds, flap_s=1))
+        assert metrics.read(db, ["flaps"], metrics.Scope(P, signature="api|flappy"), strict)["flaps"] == 0
+        assert computed == [None, "www|blip", None, "api|flappy"]
+    pd.testing.assert_frame_equal(web["alert_list"], alone["www|blip"]["alert_list"])
+    computed.clear()
+    metrics.read(db, ["alert_list"], metrics.Scope(P, signature="api|old"), S)
+    assert computed == ["api|old"]  # nothing is kept outside a run
+
+
+def test_in_a_run_a_verdict_kept_aside_after_the_ranking_is_in_the_signatures_read(drill_db):
+    with store.read_session(drill_db):
+        metrics.read(drill_db, ["noisy"], metrics.Scope(P), S)
+        row = review("www|blip", "noise", at(2), period=P)
+        store.pending.keep(drill_db, "reviews", pa.Table.from_pylist([row]))
+        one = metrics.read(drill_db, ["alert_list"], metrics.Scope(P, signature="www|blip"), S)
+    assert one["alert_list"]["verdict"].tolist() == ["noise"]
 
 
 def test_alert_list_pages(db):
