@@ -1,29 +1,67 @@
-"""The figures built from graph_objects traces show what plotly express drew for the same frame."""
+"""The figures built from graph_objects traces show what plotly express drew for the same frame.
 
+Each page's figure is built both ways: ours, and the plotly express call the page made before (kept here
+as the reference). What a reader sees must be the same: each trace's kind, name, legend, hover text,
+colour, points and order, and the layout (titles, colour axis, axis order, sizes).
+"""
+
+import re
+
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import pytest
 
-from views import charts  # the page modules draw their page when imported
+from views import charts, page_charts  # the page modules draw their page when imported
 
-KEPT = ("type", "name", "legendgroup", "showlegend", "hovertemplate", "mode", "orientation")
+KEPT = ("type", "name", "legendgroup", "showlegend", "hovertemplate", "mode", "orientation", "offsetgroup")
+POINTS = ("x", "y", "z", "base")
 HISTORY = pd.DataFrame({"team": ["payments", "payments", "search", "search"], "step": ["8 Jun", "22 Jun"] * 2,
                         "wake_ups": [3, 5, 1, 0]})
 
 
+def _values(values) -> list:
+    """Points as text: the same values drawn the same, whatever their number type."""
+    return [str(v) for v in np.asarray(values, dtype=object).ravel().tolist()]
+
+
 def _traces(figure) -> list[dict]:
-    """What a reader sees of each trace: its kind, name, legend, hover text, colour and points."""
+    """What a reader sees of each trace: its kind, name, legend, hover text, colour, points and hover data."""
     seen = []
-    for trace in figure.to_plotly_json()["data"]:
-        colour = (trace.get("line") or trace.get("marker") or {}).get("color")
-        seen.append({**{k: trace.get(k, "v" if k == "orientation" else None) for k in KEPT}, "colour": colour,
-                     "x": [str(v) for v in trace["x"]], "y": [str(v) for v in trace["y"]]})
+    for trace in figure.data:
+        shown = {k: trace[k] if k in trace else None for k in KEPT}
+        shown["orientation"] = shown["orientation"] or "v"  # unset draws upright, as express's "v"
+        parts = [trace[part] for part in ("line", "marker") if part in trace]
+        colour = next((part.color for part in parts if part.color is not None), None)
+        shown["colour"] = colour if colour is None or isinstance(colour, str) else _values(colour)
+        shown["coloraxis"] = trace.coloraxis if "coloraxis" in trace else trace.marker.coloraxis
+        shown.update({k: _values(trace[k]) for k in POINTS if k in trace and trace[k] is not None})
+        # Only the hover data the hover text names: express also keeps columns it never shows.
+        used = sorted({int(i) for i in re.findall(r"customdata\[(\d+)\]", trace.hovertemplate or "")})
+        if used:
+            shown["customdata"] = [_values(np.asarray(trace.customdata, dtype=object)[:, i]) for i in used]
+        seen.append(shown)
     return seen
 
 
-def _titles(figure) -> tuple:
-    layout = figure.layout
-    return layout.title.text, layout.xaxis.title.text, layout.yaxis.title.text, layout.legend.title.text
+def _layout(figure) -> dict:
+    """The layout but for express's defaults that draw nothing (axis anchors, the template)."""
+    layout = figure.to_plotly_json()["layout"]
+    layout.pop("template", None)
+    for axis in ("xaxis", "yaxis"):
+        for default in ("anchor", "domain"):
+            layout.get(axis, {}).pop(default, None)
+        if layout.get(axis, {}).get("title", {}).get("text") == "":
+            layout[axis].pop("title")  # no title and an empty one look the same
+        if not layout.get(axis, True):
+            layout.pop(axis)
+    layout.get("legend", {}).pop("tracegroupgap", None)
+    return layout
+
+
+def _same(ours, theirs) -> None:
+    assert _traces(ours) == _traces(theirs)
+    assert _layout(ours) == _layout(theirs)
 
 
 @pytest.mark.parametrize("kind", ["lines", "bars"])
@@ -38,21 +76,105 @@ def test_per_step_charts_match_plotly_express(kind):
         theirs = px.bar(HISTORY, x="step", y="wake_ups", color="team", labels=labels, title="Wake-ups")
     theirs.update_layout(legend_title_text="")
     assert _traces(ours) == _traces(theirs)
-    assert _titles(ours) == _titles(theirs)
+    assert ours.layout.title.text == theirs.layout.title.text
+    assert ours.layout.xaxis.title.text == theirs.layout.xaxis.title.text
+    assert ours.layout.yaxis.title.text == theirs.layout.yaxis.title.text
 
 
-def test_load_and_verdict_figures_match_plotly_express():
+def test_wake_ups_figures_match_plotly_express():
     load = pd.DataFrame({"person_name": ["Amara", "Chloe", "Amara"], "interruptions": [4, 9, 2], "ceiling": 6,
                          "day": pd.to_datetime(["2026-11-02", "2026-11-02", "2026-11-09"])})
     theirs = px.scatter(load, x="day", y="interruptions", color="person_name", title="Each dot: one person's week",
                         labels={"interruptions": "Interruptions per person per week", "day": "Week starting",
                                 "person_name": ""})
-    ours = charts.load_figure(load, "week")
-    assert _traces(ours) == _traces(theirs)
-    assert _titles(ours) == _titles(theirs)
+    theirs.add_hline(y=6, line_dash="dash", line_color="#c0392b", annotation_text="ceiling",
+                     annotation_position="top left")
+    theirs.update_layout(height=360, margin={"t": 48, "b": 8}, legend_title_text="")
+    _same(page_charts.load_figure(load, "week"), theirs)
+
+    people = pd.DataFrame({"person_name": ["Amara", "Chloe"], "business_hours_interruptions": [3, 0],
+                           "off_hours_interruptions": [1, 4], "wake_ups": [0, 2]})
+    long = people.melt(id_vars=["person_name"], value_vars=list(page_charts.BUCKET_COLUMNS), var_name="bucket",
+                       value_name="count").assign(bucket=lambda f: f["bucket"].map(page_charts.BUCKET_COLUMNS))
+    theirs = px.bar(long, x="count", y="person_name", color="bucket", orientation="h",
+                    title="Interruptions per person, by local time of day",
+                    labels={"count": "Interruptions", "person_name": "", "bucket": ""},
+                    color_discrete_map={"Business hours": "#7fb3d5", "Off hours": "#f5b041", "Sleep hours": "#c0392b"})
+    theirs.update_layout(height=260, margin={"t": 48, "b": 8}, yaxis={"categoryorder": "total ascending"})
+    _same(page_charts.per_person(people), theirs)
+
+    # Monday 09:00 twice (summed), Sunday 23:00 once; every other hour is zero, midnight on top.
+    by_hour = pd.DataFrame({"weekday": [0, 0, 6], "hour": [9, 9, 23], "interruptions": [2, 3, 1]})
+    grid = np.zeros((24, 7))
+    grid[9, 0], grid[23, 6] = 5, 1
+    theirs = px.imshow(grid, x=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+                       y=[f"{h:02d}:00" for h in range(24)], aspect="auto", color_continuous_scale="Reds",
+                       labels={"color": "Interruptions"}, title="When people were paged, in their own time zone")
+    theirs.update_layout(height=520, margin={"t": 48, "b": 8})
+    theirs.update_traces(name=None)  # express names the one trace "0", which nothing shows
+    _same(page_charts.heatmap(by_hour), theirs)
+
+
+def test_noisy_and_retro_figures_match_plotly_express():
+    ranked = pd.DataFrame({"title": ["Disk full", "CPU high", "Disk full"], "alerts": [30, 12, 5],
+                           "noise_ratio": [0.9, 0.25, 0.5]})
+    top = ranked.assign(label=["1. Disk full", "2. CPU high", "3. Disk full"]).iloc[::-1]
+    theirs = px.bar(
+        top.assign(noise=top["noise_ratio"]), x="alerts", y="label", orientation="h", color="noise",
+        range_color=(0, 1), color_continuous_scale="RdYlGn_r",
+        labels={"alerts": "Alerts", "label": "", "noise": "Noise"},
+        title="All 3 signatures (colour: noise ratio)", hover_data={"noise": ":.0%", "label": False},
+    )
+    theirs.update_layout(height=480, margin={"t": 48, "b": 8}, coloraxis_colorbar={"tickformat": ".0%"})
+    ours = page_charts.ranking_chart(ranked)
+    theirs.update_layout(legend_title_text="")  # no legend is shown: the colour bar says what colour means
+    _same(ours, theirs)
+
     by_verdict = pd.DataFrame({"verdict": ["Not reviewed", "Noise"], "alerts": [10, 30]})
     theirs = px.bar(by_verdict, x="alerts", y="verdict", orientation="h", color="verdict",
-                    color_discrete_map=charts.VERDICT_COLOURS, labels={"alerts": "Alerts", "verdict": ""})
-    ours = charts.verdict_bars(by_verdict)
-    assert _traces(ours) == _traces(theirs)
-    assert list(ours.layout.yaxis.categoryarray) == list(theirs.layout.yaxis.categoryarray)
+                    color_discrete_map=page_charts.VERDICT_COLOURS, labels={"alerts": "Alerts", "verdict": ""})
+    theirs.update_yaxes(categoryorder="array", categoryarray=["Noise", "Not reviewed"])
+    theirs.update_layout(height=170, showlegend=False, margin={"t": 8, "b": 8, "l": 8, "r": 8}, legend_title_text="")
+    _same(page_charts.verdict_bars(by_verdict), theirs)
+
+
+def test_firings_timeline_matches_plotly_express():
+    alerts = pd.DataFrame({
+        "created_at": pd.to_datetime(["2026-11-02 10:00", "2026-11-02 11:00", "2026-11-03 01:00"], utc=True),
+        "resolved_at": pd.to_datetime(["2026-11-02 10:30", "2026-11-02 13:00", "2026-11-03 01:05"], utc=True),
+        "service": ["api", None, "api"], "is_transient": [True, False, True], "title": ["Disk full"] * 3,
+        "tta_s": [60.0, None, 120.0], "ttr_s": [1800.0, 7200.0, 300.0],
+    })
+    frame = alerts.assign(ended=alerts["resolved_at"], state=["Transient", "Not transient", "Transient"],
+                          acknowledged=["1 min", "—", "2 min"], resolved=["30 min", "2 h", "5 min"],
+                          service=["api", "no service", "api"])
+    theirs = px.timeline(
+        frame, x_start="created_at", x_end="ended", y="service", color="state",
+        hover_data={"title": True, "acknowledged": True, "resolved": True, "service": False, "state": False,
+                    "ended": False, "created_at": "|%d %b %H:%M"},
+        labels={"service": "", "state": "", "title": "Title", "acknowledged": "Acknowledged after",
+                "resolved": "Resolved after", "created_at": "Fired"},
+        title="When it fired", color_discrete_map={"Transient": "#c0392b", "Not transient": "#7f8c8d"},
+    )
+    theirs.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8}, legend_title_text="")
+    _same(page_charts.firings_timeline(alerts), theirs)
+
+
+def test_on_call_and_planner_figures_match_plotly_express():
+    long = pd.DataFrame({"person": ["Amara", "Chloe", "Amara", "Chloe"], "value": [3.0, 1.0, 10.5, 2.0],
+                         "what": ["Pages on call"] * 2 + ["Off/sleep hours on call"] * 2})
+    theirs = px.bar(long, x="value", y="person", color="what", barmode="group", orientation="h",
+                    labels={"value": "", "person": "", "what": ""}, title="Who carried Primary")
+    theirs.update_layout(height=240, margin={"t": 48, "b": 8}, legend={"orientation": "h", "y": -0.2})
+    _same(page_charts.carried(long, "Primary", 2), theirs)
+
+    top = pd.DataFrame({"label": ["1. Disk full (alert fix)", "2. CPU high (cause fix)", "3. Flappy (alert fix)"],
+                        "projected_saving_h": [6.25, 3.0, 1.04], "payback": ["within 1 sprint", "later", "later"]})
+    theirs = px.bar(
+        top.iloc[::-1], x="projected_saving_h", y="label", orientation="h", color="payback",
+        color_discrete_map=page_charts.PAYBACK_COLOURS,
+        labels={"projected_saving_h": "Hours a fix would save per sprint", "label": "", "payback": "Pays back"},
+        hover_data={"label": False, "projected_saving_h": ":.1f"},
+    )
+    theirs.update_layout(height=240, margin={"t": 8, "b": 8}, yaxis={"categoryorder": "total ascending"})
+    _same(page_charts.saving_bars(top), theirs)

@@ -90,19 +90,23 @@ def _per_team(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def by_group(frame: pd.DataFrame, group: str, trace: Callable[..., Any], x: str, y: str, hover: str,
-             colours: dict[str, str] | None = None, **common: Any) -> list:
+             colours: dict[str, str] | None = None, columns: dict[str, str | list[str]] | None = None,
+             **common: Any) -> list:
     """One `trace` per value of `group`, in order of first appearance, coloured as plotly express would.
 
     Built from columns rather than by plotly express, which groups and validates the frame again
     per trace: a few times faster, and the figure was a large share of a page's cold run.
-    `hover` is the trace's hover template with `{name}` standing for the group's value.
+    `hover` is the trace's hover template with `{name}` standing for the group's value; `columns` gives
+    further fields of each trace from the group's rows (a list of columns makes rows, as for customdata).
     """
     colourway = pio.templates[pio.templates.default].layout.colorway or ("#636efa",)
     traces = []
     for index, (name, rows) in enumerate(frame.groupby(group, sort=False)):
         colour = (colours or {}).get(name, colourway[index % len(colourway)])
+        fields = {field: rows[column].to_numpy() if isinstance(column, list) else rows[column]
+                  for field, column in (columns or {}).items()}
         traces.append(trace(x=rows[x], y=rows[y], name=str(name), legendgroup=str(name), showlegend=True,
-                            hovertemplate=hover.replace("{name}", str(name)), colour=colour, **common))
+                            hovertemplate=hover.replace("{name}", str(name)), colour=colour, **fields, **common))
     return traces
 
 
@@ -157,29 +161,3 @@ def note_so_far(frame: pd.DataFrame) -> None:
     """Say that the last step is a sprint still in progress, when it is."""
     if len(frame) and frame["step"].str.endswith(SO_FAR).any():
         st.caption("The sprint marked “so far” is still in progress: its bars and points are partial.")
-
-
-VERDICT_COLOURS = {"Actionable": "#27ae60", "Noise": "#c0392b", "Needs tuning": "#f39c12", "Duplicate": "#8e44ad",
-                   "Not reviewed": "#95a5a6"}
-
-
-def load_figure(load: pd.DataFrame, per: str) -> go.Figure:
-    """Wake-ups: each person's interruptions per day or week, against the team's ceiling."""
-    x_title, y_title = ("Day" if per == "day" else "Week starting"), f"Interruptions per person per {per}"
-    hover = f"={{name}}<br>{x_title}=%{{x}}<br>{y_title}=%{{y}}<extra></extra>"
-    figure = figure_of(by_group(load, "person_name", point_trace, "day", "interruptions", hover),
-                       x_title, y_title, title={"text": f"Each dot: one person's {per}"})
-    reference_line(figure, float(load["ceiling"].iloc[0]), "ceiling")
-    figure.update_layout(height=360, margin={"t": 48, "b": 8})
-    return figure
-
-
-def verdict_bars(by_verdict: pd.DataFrame) -> go.Figure:
-    """Sprint retro: the period's alerts by verdict, one horizontal bar each."""
-    traces = by_group(by_verdict, "verdict", bar_trace, "alerts", "verdict", "=%{y}<br>Alerts=%{x}<extra></extra>",
-                      colours=VERDICT_COLOURS, orientation="h")
-    # The first verdict on top, as a horizontal bar chart reads.
-    figure = figure_of(traces, "Alerts", "", barmode="relative")
-    figure.update_yaxes(categoryorder="array", categoryarray=list(by_verdict["verdict"])[::-1])
-    figure.update_layout(height=170, showlegend=False, margin={"t": 8, "b": 8, "l": 8, "r": 8})
-    return figure

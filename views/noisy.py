@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
-from views import charts, data, format, page, signature
+from views import charts, data, format, page, page_charts, signature
 
 DIAGNOSIS_HELP = "What the figures suggest; the usual fix is shown up close."
 ALL_TEAMS_COLUMNS = {"team": st.column_config.TextColumn("Team", width=90)}
 # Shown only where a provider folds repeats into one alert (Opsgenie count, OnCall alert groups).
 OCCURRENCES = st.column_config.NumberColumn(
     "Occurrences", width=86, help="alerts plus the repeats the provider folded into them (Opsgenie count, OnCall alerts)")
-
-
-def _ranking_title(shown: int, ranked: int) -> str:
-    which = (f"The {shown} loudest signatures" if ranked > shown else
-             "The only signature" if shown == 1 else f"All {shown} signatures")
-    return which + " (colour: noise ratio)"
 
 
 def ranking_columns(figures: metrics.Figures) -> dict:
@@ -39,18 +31,6 @@ def ranking_columns(figures: metrics.Figures) -> dict:
         "diagnosis": st.column_config.TextColumn("Diagnosis", width=140, help=DIAGNOSIS_HELP),
         "verdict": st.column_config.TextColumn("Verdict", width=96, help="The verdict in force at the period's end."),
     }
-
-
-def ranking_chart(ranked: pd.DataFrame) -> go.Figure:
-    top = format.ranked_labels(ranked.head(15)).iloc[::-1]
-    figure = px.bar(
-        top.assign(noise=top["noise_ratio"]), x="alerts", y="label", orientation="h", color="noise",
-        range_color=(0, 1), color_continuous_scale="RdYlGn_r",
-        labels={"alerts": "Alerts", "label": "", "noise": "Noise"},
-        title=_ranking_title(len(top), len(ranked)), hover_data={"noise": ":.0%", "label": False},
-    )
-    figure.update_layout(height=480, margin={"t": 48, "b": 8}, coloraxis_colorbar={"tickformat": ".0%"})
-    return figure
 
 
 def ranking_table(scope: page.Scope, figures: metrics.Figures) -> None:
@@ -125,7 +105,7 @@ def render() -> None:
     if ranked.empty:
         page.nothing_in_period(scope)
         return
-    charts.draw(ranking_chart, ranked)
+    charts.draw(page_charts.ranking_chart, ranked)
     ranking_table(scope, figures)
     drill_down(scope, ranked)
 

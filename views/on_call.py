@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
 from metrics import oncall
-from views import charts, data, format, page
+from views import charts, data, format, page, page_charts
 
 SPRINTS = 12  # the trend's sprints, ending with the chosen one
 NO_SCHEDULES = (
@@ -156,15 +154,7 @@ def fairness(view: dict) -> None:
     rows = rows.assign(person=rows["person"].map(names_by_key).fillna(rows["person"]).map(format.short))
     long = rows.melt(id_vars=["person"], value_vars=["pages", "unsocial_hours"], var_name="what")
     long["what"] = long["what"].map({"pages": "Pages on call", "unsocial_hours": "Off/sleep hours on call"})
-    charts.draw(carried, long, format.short(chosen, 40), len(rows), where=right)
-
-
-def carried(long: pd.DataFrame, schedule: str, people: int) -> go.Figure:
-    figure = px.bar(long, x="value", y="person", color="what", barmode="group", orientation="h",
-                    labels={"value": "", "person": "", "what": ""}, title=f"Who carried {schedule}")
-    figure.update_layout(height=max(240, 40 * people + 100), margin={"t": 48, "b": 8},
-                         legend={"orientation": "h", "y": -0.2})
-    return figure
+    charts.draw(page_charts.carried, long, format.short(chosen, 40), len(rows), where=right)
 
 
 def months_back(today: dt.date, count: int = 12) -> list[dt.date]:

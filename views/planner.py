@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
 import store
 from metrics import backlog
 from metrics.cost import saving_window
-from views import charts, data, filters, format, identity, page, tickets
+from views import charts, data, filters, format, identity, page, page_charts, tickets
 
 KIND_LABELS = {"alert": "Alert fix", "cause": "Cause fix"}
-PAYBACK_COLOURS = {"within 1 sprint": "#27ae60", "within 3 sprints": "#f1c40f", "later": "#e67e22",
-                   "no estimate yet": "#bdc3c7"}
 
 
 def _payback_bucket(sprints: float) -> str:
@@ -43,22 +39,12 @@ def chart(plan: pd.DataFrame) -> None:
         return
     # The title as text above the chart: it wraps in a narrow window, where a chart's own title is cut off.
     st.markdown("**What each fix would save per sprint** (colour: how soon it pays back)")
-    charts.draw(saving_bars, top)
-
-
-def saving_bars(top: pd.DataFrame) -> go.Figure:
-    top = format.ranked_labels(top.assign(what=[f"{format.short(t, 48)} ({KIND_LABELS[k].lower()})"
-                                                for t, k in zip(top["title"], top["fix_kind"], strict=True)]),
-                               "what")
-    figure = px.bar(
-        top.assign(payback=top["payback_sprints"].map(_payback_bucket)).iloc[::-1], x="projected_saving_h",
-        y="label", orientation="h", color="payback", color_discrete_map=PAYBACK_COLOURS,
-        labels={"projected_saving_h": "Hours a fix would save per sprint", "label": "", "payback": "Pays back"},
-        hover_data={"label": False, "projected_saving_h": ":.1f"},
-    )
-    figure.update_layout(height=max(240, 32 * len(top) + 60), margin={"t": 8, "b": 8},
-                         yaxis={"categoryorder": "total ascending"})
-    return figure
+    what = [f"{format.short(t, 48)} ({KIND_LABELS[k].lower()})"
+            for t, k in zip(top["title"], top["fix_kind"], strict=True)]
+    top = format.ranked_labels(top.assign(what=what), "what")
+    charts.draw(page_charts.saving_bars, pd.DataFrame({
+        "label": top["label"], "projected_saving_h": top["projected_saving_h"],
+        "payback": top["payback_sprints"].map(_payback_bucket)}))
 
 
 def fix_columns(plan: pd.DataFrame, board: pd.DataFrame) -> pd.Series:

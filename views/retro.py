@@ -9,7 +9,7 @@ import metrics
 import store
 from metrics import fix_effect, report
 from metrics.fix_effect import effect_text, how_fixed
-from views import charts, data, format, identity, page, signature
+from views import charts, data, format, identity, page, page_charts, signature
 
 VERDICTS = list(format.VERDICTS)
 VERDICT_HELP = {
@@ -144,7 +144,7 @@ def progress(ranked: pd.DataFrame, decided: set[str]) -> None:
     by_verdict = (ranked.assign(verdict=ranked["verdict"].map(format.verdict).replace(format.MISSING, "Not reviewed"))
                   .groupby("verdict", as_index=False)["alerts"].sum())
     right.markdown("**The period's alerts by the verdict on their signature**")  # wraps where a chart title is cut
-    charts.draw(charts.verdict_bars, by_verdict, where=right)
+    charts.draw(page_charts.verdict_bars, by_verdict, where=right)
 
 
 def queue_frame(ranked: pd.DataFrame, decisions: pd.DataFrame, scope: page.Scope) -> pd.DataFrame:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
-from views import charts, data, format, page
+from views import charts, data, format, page, page_charts
 
 BUCKETS = {"business": "Business", "off": "Off hours", "sleep": "Sleep"}
 TIMELINE_ALERTS = 500  # the firings drawn and listed for one signature at a time (a loud one has thousands)
@@ -72,29 +70,9 @@ def timeline(figures: metrics.Figures, alerts: int) -> None:
         return
     # An alert still open is drawn up to now, to the minute (so the drawn figure is kept a minute).
     now = pd.Timestamp(dt.datetime.now(dt.UTC)).floor("min")
-    charts.draw(_timeline_figure, alerts_.assign(resolved_at=alerts_["resolved_at"].fillna(now)))
+    charts.draw(page_charts.firings_timeline, alerts_.assign(resolved_at=alerts_["resolved_at"].fillna(now)))
     if alerts > len(alerts_):
         st.caption(f"{len(alerts_):,} of its {int(alerts):,} firings in the period, as chosen above.")
-
-
-def _timeline_figure(alerts: pd.DataFrame) -> go.Figure:
-    frame = alerts.assign(
-        ended=alerts["resolved_at"],
-        state=alerts["is_transient"].map({True: "Transient", False: "Not transient"}),
-        acknowledged=format.texts(alerts["tta_s"], format.duration),
-        resolved=format.texts(alerts["ttr_s"], format.duration),
-        service=alerts["service"].fillna("no service"),
-    )
-    figure = px.timeline(
-        frame, x_start="created_at", x_end="ended", y="service", color="state",
-        hover_data={"title": True, "acknowledged": True, "resolved": True, "service": False, "state": False,
-                    "ended": False, "created_at": "|%d %b %H:%M"},
-        labels={"service": "", "state": "", "title": "Title", "acknowledged": "Acknowledged after",
-                "resolved": "Resolved after", "created_at": "Fired"},
-        title="When it fired", color_discrete_map={"Transient": "#c0392b", "Not transient": "#7f8c8d"},
-    )
-    figure.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8}, legend_title_text="")
-    return figure
 
 
 def who_it_paged(pages: pd.DataFrame) -> None:

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
 from metrics import elapsed_share, oncall
 from metrics.targets import team_targets
-from views import charts, data, format, page
+from views import charts, data, format, page, page_charts
 
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 SHOWN_OVER = 100  # person-days over the ceiling listed on the page (a long period has thousands)
-BUCKET_COLUMNS = {
-    "business_hours_interruptions": "Business hours",
-    "off_hours_interruptions": "Off hours",
-    "wake_ups": "Sleep hours",
-}
 
 
 TILES = [("interruptions", "Interruptions"), ("wake_ups", "Wake-ups"),
@@ -37,28 +29,6 @@ def tiles(scope: page.Scope, figures: metrics.Figures) -> None:
             column.markdown(line)
 
 
-def per_person(people: pd.DataFrame) -> go.Figure:
-    long = people.melt(id_vars=["person_name"], value_vars=list(BUCKET_COLUMNS), var_name="bucket",
-                       value_name="count").assign(bucket=lambda f: f["bucket"].map(BUCKET_COLUMNS))
-    figure = px.bar(long, x="count", y="person_name", color="bucket", orientation="h",
-                    title="Interruptions per person, by local time of day",
-                    labels={"count": "Interruptions", "person_name": "", "bucket": ""},
-                    color_discrete_map={"Business hours": "#7fb3d5", "Off hours": "#f5b041", "Sleep hours": "#c0392b"})
-    figure.update_layout(height=max(260, 28 * len(people)), margin={"t": 48, "b": 8},
-                         yaxis={"categoryorder": "total ascending"})
-    return figure
-
-
-def heatmap(by_hour: pd.DataFrame) -> go.Figure:
-    grid = (by_hour.pivot_table(index="hour", columns="weekday", values="interruptions", aggfunc="sum")
-            .reindex(index=range(24), columns=range(7)).fillna(0))
-    figure = px.imshow(grid.values, x=WEEKDAYS, y=[f"{h:02d}:00" for h in range(24)], aspect="auto",
-                       color_continuous_scale="Reds", labels={"color": "Interruptions"},
-                       title="When people were paged, in their own time zone")
-    figure.update_layout(height=520, margin={"t": 48, "b": 8})
-    return figure
-
-
 def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
     st.subheader("Paging load against the SRE ceiling")
     st.caption(format.sentence(figures.describe("paging_load"))
@@ -71,7 +41,7 @@ def load_against_ceiling(scope: page.Scope, figures: metrics.Figures) -> None:
     if load.empty:
         st.caption("Nobody was paged in this period.")
         return
-    charts.draw(charts.load_figure, load, per)
+    charts.draw(page_charts.load_figure, load, per)
     over = load[load["over_ceiling"]].reset_index(drop=True)
     if over.empty:
         st.success("Nobody went over the ceiling in this period.", icon=":material/check_circle:")
@@ -109,12 +79,12 @@ def render() -> None:
         page.nothing_in_period(scope, "interruptions")
     else:
         left, right = st.columns([3, 2])
-        charts.draw(per_person, people, where=left)
-        charts.draw(heatmap, figures["interruptions_by_hour"], where=right)
+        charts.draw(page_charts.per_person, people, where=left)
+        charts.draw(page_charts.heatmap, figures["interruptions_by_hour"], where=right)
         page.table(people, {
             "person_name": st.column_config.TextColumn("Person", width=200),
             "interruptions": st.column_config.NumberColumn("Interruptions", width=110),
-            **{name: st.column_config.NumberColumn(label, width=120) for name, label in BUCKET_COLUMNS.items()},
+            **{name: st.column_config.NumberColumn(label, width=120) for name, label in page_charts.BUCKET_COLUMNS.items()},
             "disturbed_nights": st.column_config.NumberColumn("Disturbed nights", width=130),
         })
         page.download_csv(people, f"wake-ups-{page.slug(scope)}.csv", "Download per person (CSV)")

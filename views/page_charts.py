@@ -1,0 +1,153 @@
+"""Each page's own figures, built from graph_objects traces: pure functions of a frame, drawn by charts.draw.
+
+They draw what plotly express drew for the same frame (traces, colours, hover text, legend, axis titles and
+order; tests/test_chart_figures.py builds both and compares), at a fraction of its cost: express groups and
+validates the frame again per trace, which was a large share of a page's cold run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from settings import WEEKDAYS
+from views import format
+from views.charts import bar_trace, by_group, figure_of, point_trace, reference_line
+
+VERDICT_COLOURS = {"Actionable": "#27ae60", "Noise": "#c0392b", "Needs tuning": "#f39c12", "Duplicate": "#8e44ad",
+                   "Not reviewed": "#95a5a6"}
+# Wake-ups: the interruption columns by local time of day, with their label and colour.
+BUCKET_COLUMNS = {
+    "business_hours_interruptions": "Business hours",
+    "off_hours_interruptions": "Off hours",
+    "wake_ups": "Sleep hours",
+}
+BUCKET_COLOURS = {"Business hours": "#7fb3d5", "Off hours": "#f5b041", "Sleep hours": "#c0392b"}
+HOURS = [f"{hour:02d}:00" for hour in range(24)]
+PAYBACK_COLOURS = {"within 1 sprint": "#27ae60", "within 3 sprints": "#f1c40f", "later": "#e67e22",
+                   "no estimate yet": "#bdc3c7"}
+STATE_COLOURS = {"Transient": "#c0392b", "Not transient": "#7f8c8d"}
+RANKED = 15  # the loudest signatures drawn on the noisy page
+
+
+def _colour_scale(name: str, title: str, **bounds: float) -> dict:
+    """A layout's shared colour axis: a named scale with its colour bar titled."""
+    return {"colorbar": {"title": {"text": title}}, "colorscale": name, "autocolorscale": False, **bounds}
+
+
+# --- Wake-ups -------------------------------------------------------------------------------------
+
+
+def per_person(people: pd.DataFrame) -> go.Figure:
+    """Each person's interruptions as one horizontal bar, stacked by local time of day, most loaded on top."""
+    hover = "=%{y}<br>Interruptions=%{x}<extra></extra>"
+    traces = [bar_trace(BUCKET_COLOURS[label], x=people[column], y=people["person_name"], name=label,
+                        legendgroup=label, showlegend=True, hovertemplate=hover, orientation="h")
+              for column, label in BUCKET_COLUMNS.items()]
+    figure = figure_of(traces, "Interruptions", "", title={"text": "Interruptions per person, by local time of day"},
+                       barmode="relative")
+    figure.update_layout(height=max(260, 28 * len(people)), margin={"t": 48, "b": 8},
+                         yaxis={"categoryorder": "total ascending"})
+    return figure
+
+
+def heatmap(by_hour: pd.DataFrame) -> go.Figure:
+    """Interruptions by weekday and hour of the day, midnight at the top."""
+    grid = (by_hour.pivot_table(index="hour", columns="weekday", values="interruptions", aggfunc="sum")
+            .reindex(index=range(24), columns=range(7)).fillna(0))
+    cells = go.Heatmap(z=grid.to_numpy(), x=WEEKDAYS, y=HOURS, coloraxis="coloraxis",
+                       hovertemplate="x: %{x}<br>y: %{y}<br>Interruptions: %{z}<extra></extra>")
+    return go.Figure(cells, layout={
+        "title": {"text": "When people were paged, in their own time zone"},
+        "yaxis": {"autorange": "reversed"}, "coloraxis": _colour_scale("Reds", "Interruptions"),
+        "height": 520, "margin": {"t": 48, "b": 8},
+    })
+
+
+def load_figure(load: pd.DataFrame, per: str) -> go.Figure:
+    """Each person's interruptions per day or week, against the team's ceiling."""
+    x_title, y_title = ("Day" if per == "day" else "Week starting"), f"Interruptions per person per {per}"
+    hover = f"={{name}}<br>{x_title}=%{{x}}<br>{y_title}=%{{y}}<extra></extra>"
+    figure = figure_of(by_group(load, "person_name", point_trace, "day", "interruptions", hover),
+                       x_title, y_title, title={"text": f"Each dot: one person's {per}"})
+    reference_line(figure, float(load["ceiling"].iloc[0]), "ceiling")
+    figure.update_layout(height=360, margin={"t": 48, "b": 8})
+    return figure
+
+
+# --- Noisy alerts and Sprint retro --------------------------------------------------------------
+
+
+def ranking_title(shown: int, ranked: int) -> str:
+    which = (f"The {shown} loudest signatures" if ranked > shown else
+             "The only signature" if shown == 1 else f"All {shown} signatures")
+    return which + " (colour: noise ratio)"
+
+
+def ranking_chart(ranked: pd.DataFrame) -> go.Figure:
+    """The loudest signatures as horizontal bars, loudest on top, coloured by noise ratio (green to red)."""
+    top = format.ranked_labels(ranked.head(RANKED)).iloc[::-1]
+    bars = go.Bar(x=top["alerts"], y=top["label"], orientation="h", name="", legendgroup="", showlegend=False,
+                  marker={"color": top["noise_ratio"], "coloraxis": "coloraxis"},
+                  hovertemplate="Alerts=%{x}<br>Noise=%{marker.color:.0%}<extra></extra>")
+    figure = figure_of([bars], "Alerts", "", title={"text": ranking_title(len(top), len(ranked))}, barmode="relative",
+                       coloraxis=_colour_scale("RdYlGn_r", "Noise", cmin=0, cmax=1))
+    figure.update_layout(height=480, margin={"t": 48, "b": 8}, coloraxis_colorbar={"tickformat": ".0%"})
+    return figure
+
+
+def verdict_bars(by_verdict: pd.DataFrame) -> go.Figure:
+    """The period's alerts by verdict, one horizontal bar each."""
+    traces = by_group(by_verdict, "verdict", bar_trace, "alerts", "verdict", "=%{y}<br>Alerts=%{x}<extra></extra>",
+                      colours=VERDICT_COLOURS, orientation="h")
+    # The first verdict on top, as a horizontal bar chart reads.
+    figure = figure_of(traces, "Alerts", "", barmode="relative")
+    figure.update_yaxes(categoryorder="array", categoryarray=list(by_verdict["verdict"])[::-1])
+    figure.update_layout(height=170, showlegend=False, margin={"t": 8, "b": 8, "l": 8, "r": 8})
+    return figure
+
+
+def firings_timeline(alerts: pd.DataFrame) -> go.Figure:
+    """One signature's firings, each a bar from creation to resolution on its service's row."""
+    frame = alerts.assign(
+        duration_ms=(alerts["resolved_at"] - alerts["created_at"]) // pd.Timedelta(milliseconds=1),
+        state=alerts["is_transient"].map({True: "Transient", False: "Not transient"}),
+        acknowledged=format.texts(alerts["tta_s"], format.duration),
+        resolved=format.texts(alerts["ttr_s"], format.duration),
+        service=alerts["service"].fillna("no service"),
+    )
+    hover = ("Fired=%{base|%d %b %H:%M}<br>Title=%{customdata[0]}<br>Acknowledged after=%{customdata[1]}"
+             "<br>Resolved after=%{customdata[2]}<extra></extra>")
+    traces = by_group(frame, "state", bar_trace, "duration_ms", "service", hover, colours=STATE_COLOURS,
+                      columns={"base": "created_at", "customdata": ["title", "acknowledged", "resolved"]},
+                      orientation="h")
+    figure = figure_of(traces, "", "", title={"text": "When it fired"}, barmode="overlay")
+    figure.update_xaxes(type="date")
+    figure.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8})
+    return figure
+
+
+# --- On call and Fix planner ----------------------------------------------------------------------
+
+
+def carried(long: pd.DataFrame, schedule: str, people: int) -> go.Figure:
+    """Each person's pages and off/sleep hours on call in one schedule, side by side."""
+    traces = by_group(long, "what", bar_trace, "value", "person", "=%{y}<extra></extra>", orientation="h",
+                      alignmentgroup="True")
+    for trace in traces:
+        trace.offsetgroup = trace.name  # side by side, as a grouped bar chart of express draws them
+    figure = figure_of(traces, "", "", title={"text": f"Who carried {schedule}"}, barmode="group")
+    figure.update_layout(height=max(240, 40 * people + 100), margin={"t": 48, "b": 8},
+                         legend={"orientation": "h", "y": -0.2})
+    return figure
+
+
+def saving_bars(top: pd.DataFrame) -> go.Figure:
+    """Hours each fix would save per sprint (`label`, `projected_saving_h`), coloured by `payback`."""
+    hover = "Pays back={name}<br>Hours a fix would save per sprint=%{x:.1f}<extra></extra>"
+    traces = by_group(top.iloc[::-1], "payback", bar_trace, "projected_saving_h", "label", hover,
+                      colours=PAYBACK_COLOURS, orientation="h")
+    figure = figure_of(traces, "Hours a fix would save per sprint", "", barmode="relative")
+    figure.update_layout(height=max(240, 32 * len(top) + 60), margin={"t": 8, "b": 8}, legend_title_text="Pays back",
+                         yaxis={"categoryorder": "total ascending"})
+    return figure
