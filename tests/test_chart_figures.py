@@ -51,8 +51,6 @@ def _layout(figure) -> dict:
     for axis in ("xaxis", "yaxis"):
         for default in ("anchor", "domain"):
             layout.get(axis, {}).pop(default, None)
-        if layout.get(axis, {}).get("title", {}).get("text") == "":
-            layout[axis].pop("title")  # no title and an empty one look the same
         if not layout.get(axis, True):
             layout.pop(axis)
     layout.get("legend", {}).pop("tracegroupgap", None)

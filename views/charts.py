@@ -122,10 +122,14 @@ def point_trace(colour: str, lines: bool = False, **fields: Any) -> go.Scatter:
     return go.Scatter(mode="markers", marker={"color": colour}, **fields)
 
 
-def figure_of(traces: list, x_title: str, y_title: str, **layout: Any) -> go.Figure:
-    """The traces with their axis titles, laid out as plotly express would."""
-    return go.Figure(traces, layout={"xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": y_title}},
-                                     "legend": {"tracegroupgap": 0, "title": {"text": ""}}, **layout})
+def figure_of(traces: list, x_title: str | None, y_title: str | None, **layout: Any) -> go.Figure:
+    """The traces with their axis titles, laid out as plotly express would.
+
+    An axis title of None leaves the axis without one: an empty title still takes its room below the axis.
+    """
+    axes = {axis: {"title": {"text": title}} for axis, title in (("xaxis", x_title), ("yaxis", y_title))
+            if title is not None}
+    return go.Figure(traces, layout={**axes, "legend": {"tracegroupgap": 0, "title": {"text": ""}}, **layout})
 
 
 def per_step_bars(frame: pd.DataFrame, y: str, title: str, axis: str) -> go.Figure:

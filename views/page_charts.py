@@ -121,7 +121,7 @@ def firings_timeline(alerts: pd.DataFrame) -> go.Figure:
     traces = by_group(frame, "state", bar_trace, "duration_ms", "service", hover, colours=STATE_COLOURS,
                       columns={"base": "created_at", "customdata": ["title", "acknowledged", "resolved"]},
                       orientation="h")
-    figure = figure_of(traces, "", "", title={"text": "When it fired"}, barmode="overlay")
+    figure = figure_of(traces, None, "", title={"text": "When it fired"}, barmode="overlay")
     figure.update_xaxes(type="date")
     figure.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8})
     return figure
