@@ -135,7 +135,7 @@ def carried(long: pd.DataFrame, schedule: str, people: int) -> go.Figure:
     traces = by_group(long, "what", bar_trace, "value", "person", "=%{y}<extra></extra>", orientation="h",
                       alignmentgroup="True")
     for trace in traces:
-        trace.offsetgroup = trace.name  # side by side, as a grouped bar chart of express draws them
+        trace["offsetgroup"] = trace["name"]  # side by side, as a grouped bar chart of express draws them
     figure = figure_of(traces, "", "", title={"text": f"Who carried {schedule}"}, barmode="group")
     figure.update_layout(height=max(240, 40 * people + 100), margin={"t": 48, "b": 8},
                          legend={"orientation": "h", "y": -0.2})
