@@ -50,7 +50,7 @@ def child(db: str, page: str, runs: int, params: dict) -> None:
     from streamlit.testing.v1 import AppTest
 
     # A server has imported these long before a page is asked for: cold means its caches, not imports.
-    for module in ("plotly.express", "metrics", "advisor.plan", "views.charts"):
+    for module in ("metrics", "advisor.plan", "views.charts"):
         importlib.import_module(module)
 
     os.environ["ALERTHYGIENE_DB"] = db
