@@ -238,6 +238,17 @@ def test_in_a_run_a_verdict_kept_aside_after_the_ranking_is_in_the_signatures_re
     assert one["alert_list"]["verdict"].tolist() == ["noise"]
 
 
+@pytest.mark.parametrize("scope", [{"team": "core"}, {"service": "api"}, {"signature": "api|flappy"}])
+def test_the_facts_of_a_part_of_the_alerts_are_those_its_statement_for_all_alerts_gives(drill_db, scope):
+    values = facts.params(S, P, **scope)
+    with store.reading(drill_db) as con:
+        facts.source_history(con, values)
+        kept, scanned = (facts.rows(con, f"{sql} ORDER BY id", values)
+                         for sql in (facts.alert_facts_sql(values), facts.ALERT_FACTS))
+    assert facts.alert_facts_sql(values) != facts.ALERT_FACTS
+    assert kept == scanned and kept
+
+
 def test_alert_list_pages(db):
     scope = metrics.Scope(P)
     everything = metrics.read(db, ["alert_list"], scope, S)["alert_list"]
