@@ -123,6 +123,23 @@ def test_bulk_mapping_agrees_with_the_python_mapping(tmp_path):
                 assert got[column] == value, column
 
 
+def test_the_raw_record_of_a_payload_without_its_optional_keys_is_the_receivers(db, tmp_path):
+    """A payload without groupKey or externalURL keeps its raw record (they read null in it, as
+    the receiver writes them), and what the import stores as JSON is valid JSON."""
+    body = copy.deepcopy(payload("blinking_firing"))
+    del body["groupKey"], body["externalURL"]
+    path = write_jsonl(tmp_path / "bare.jsonl", [body])
+    want = alertmanager.map_payload(body, CONFIG).rows["alerts"]
+    bulk = sql_rows(path)
+    assert [json.loads(row["raw"]) for row in bulk] == [json.loads(row["raw"]) for row in want]
+    assert json.loads(bulk[0]["raw"])["externalURL"] is None
+    alertmanager_import.load_file(path, db, CONFIG)
+    with store.reading(db) as con:
+        assert con.execute(
+            "SELECT count(*), count(raw), bool_and(json_valid(raw) AND json_valid(labels)) FROM alerts"
+        ).fetchone() == (len(want), len(want), True)
+
+
 def test_bulk_mapping_names_the_problem_of_bad_alerts(tmp_path):
     body = payload("blinking_firing")
     good = body["alerts"][0]
@@ -176,6 +193,24 @@ def test_import_quarantines_bad_alerts_and_reports_unreadable_files(db, tmp_path
     (tmp_path / "junk.jsonl").write_text("not json\n")
     with pytest.raises(ImportFailed, match="not Alertmanager webhook payloads"):
         alertmanager_import.load_file(str(tmp_path / "junk.jsonl"), db, CONFIG)
+
+
+def test_an_alert_sent_without_a_fingerprint_is_keyed_as_the_receiver_keys_it(db, tmp_path, monkeypatch):
+    """The fingerprint is worked out from the labels, as the webhook path does; labels that are
+    not all strings have none, and the alert is quarantined with the receiver's reason."""
+    body = copy.deepcopy(payload("blinking_firing"))
+    good = body["alerts"][0]
+    del good["fingerprint"]
+    body["alerts"].append({key: value for key, value in good.items()} | {"labels": {**good["labels"], "n": 5}})
+    [want] = alertmanager.map_payload({**body, "alerts": [good]}, CONFIG).rows["alerts"]
+    monkeypatch.setattr(alertmanager_import, "dropped_alerts", lambda path: pytest.fail("no payload dropped alerts"))
+    run = alertmanager_import.load_file(write_jsonl(tmp_path / "unprinted.jsonl", [body]), db, CONFIG)
+    assert (run.totals.by_table["alerts"], run.totals.quarantined) == (1, 1)
+    assert want["source_id"].startswith(alertmanager.fingerprint(good["labels"]) + "@")
+    with store.reading(db) as con:
+        assert con.execute("SELECT source_id FROM alerts").fetchall() == [(want["source_id"],)]
+        [(reason, raw)] = con.execute("SELECT reason, raw FROM quarantine").fetchall()
+    assert reason == "labels must be an object of strings" and json.loads(raw)["labels"]["n"] == 5
 
 
 def _numbered_payloads(count: int) -> list[dict]:
