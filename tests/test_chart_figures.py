@@ -193,3 +193,15 @@ def test_no_page_imports_plotly_express():
                      if isinstance(node, ast.ImportFrom) else [])
             imports += [f"{path.name}: {name}" for name in names if name.startswith("plotly.express")]
     assert imports == []
+
+
+def test_alert_titles_in_charts_are_shown_as_written():
+    """plotly reads tags and entities in labels and hover text as markup: alert titles reach it escaped."""
+    title = "<b>boom</b> p99 < 2s & errors"
+    shown = "&lt;b&gt;boom&lt;/b&gt; p99 &lt; 2s &amp; errors"
+    ranking = page_charts.ranking_chart(pd.DataFrame({"title": [title], "alerts": [3], "noise_ratio": [0.5]}))
+    assert list(ranking.data[0].y) == [f"1. {shown}"]
+    alerts = pd.DataFrame({"created_at": pd.to_datetime(["2026-11-02 10:00"], utc=True),
+                           "resolved_at": pd.to_datetime(["2026-11-02 10:30"], utc=True), "service": ["api"],
+                           "is_transient": [True], "title": [title], "tta_s": [60.0], "ttr_s": [1800.0]})
+    assert page_charts.firings_timeline(alerts).data[0].customdata[0][0] == shown

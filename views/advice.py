@@ -54,15 +54,10 @@ def _text(uploaded) -> str:
         st.stop()
 
 
-def plotly_text(text: str) -> str:
-    """Text plotly shows as written: it reads <b>, <br> and entities in labels as markup otherwise."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def chart(suggestions) -> None:
     which = "each change" if len(suggestions) <= CHARTED else f"each of the first {CHARTED} changes"
     suggestions = suggestions[:CHARTED]
-    labels = [f"{i}. {plotly_text(format.short(s.title, 50))}" for i, s in enumerate(suggestions, start=1)][::-1]
+    labels = [f"{i}. {format.plotly_text(format.short(s.title, 50))}" for i, s in enumerate(suggestions, start=1)][::-1]
     before = [s.pages_before for s in suggestions][::-1]
     after = [s.pages_after for s in suggestions][::-1]
     # The title as text above the chart: it wraps in a narrow window, where a chart's own title is cut off.

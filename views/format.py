@@ -40,9 +40,17 @@ def short(text: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def plotly_text(text: str) -> str:
+    """Text plotly shows as written: it reads <b>, <br>, <a> and entities in labels and hover text as markup
+    otherwise (a title "<b>boom</b>" showed as a bold "boom")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def ranked_labels(frame, column: str = "title"):
-    """Add `label`: '1. <short title>' in row order; the rank keeps equal titles apart on an axis."""
-    return frame.assign(label=[f"{rank}. {short(text)}" for rank, text in enumerate(frame[column], start=1)])
+    """Add `label`: '1. <short title>' in row order, for a chart's axis (as written, see plotly_text); the rank
+    keeps equal titles apart on an axis."""
+    texts = [plotly_text(short(text)) for text in frame[column]]
+    return frame.assign(label=[f"{rank}. {text}" for rank, text in enumerate(texts, start=1)])
 
 
 def texts(series: pd.Series, show) -> pd.Series:

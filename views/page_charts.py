@@ -115,6 +115,7 @@ def firings_timeline(alerts: pd.DataFrame) -> go.Figure:
         acknowledged=format.texts(alerts["tta_s"], format.duration),
         resolved=format.texts(alerts["ttr_s"], format.duration),
         service=alerts["service"].fillna("no service"),
+        title=format.texts(alerts["title"], format.plotly_text),
     )
     hover = ("Fired=%{base|%d %b %H:%M}<br>Title=%{customdata[0]}<br>Acknowledged after=%{customdata[1]}"
              "<br>Resolved after=%{customdata[2]}<extra></extra>")
