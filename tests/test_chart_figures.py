@@ -204,4 +204,13 @@ def test_alert_titles_in_charts_are_shown_as_written():
     alerts = pd.DataFrame({"created_at": pd.to_datetime(["2026-11-02 10:00"], utc=True),
                            "resolved_at": pd.to_datetime(["2026-11-02 10:30"], utc=True), "service": ["api"],
                            "is_transient": [True], "title": [title], "tta_s": [60.0], "ttr_s": [1800.0]})
-    assert page_charts.firings_timeline(alerts).data[0].customdata[0][0] == shown
+    timeline = page_charts.firings_timeline(alerts.assign(service=["<i>api</i>"]))
+    assert timeline.data[0].customdata[0][0] == shown and list(timeline.data[0].y) == ["&lt;i&gt;api&lt;/i&gt;"]
+    # People's and teams' names too: on an axis, and as a trace's legend entry and hover.
+    people = pd.DataFrame({"person_name": ["<b>Amara</b>"], "business_hours_interruptions": [1],
+                           "off_hours_interruptions": [0], "wake_ups": [0]})
+    assert {tuple(trace.y) for trace in page_charts.per_person(people).data} == {("&lt;b&gt;Amara&lt;/b&gt;",)}
+    load = pd.DataFrame({"person_name": ["<b>Amara</b>"], "interruptions": [4], "ceiling": 6,
+                         "day": pd.to_datetime(["2026-11-02"])})
+    trace = page_charts.load_figure(load, "week").data[0]
+    assert trace.name == "&lt;b&gt;Amara&lt;/b&gt;" and trace.hovertemplate.startswith("=&lt;b&gt;Amara&lt;/b&gt;<br>")

@@ -14,7 +14,7 @@ import streamlit as st
 
 import metrics
 from metrics import display
-from views import data
+from views import data, format
 
 LABELS = {
     "step": "Sprint starting",
@@ -113,8 +113,9 @@ def by_group(frame: pd.DataFrame, group: str, trace: Callable[..., Any], x: str,
     for index, (name, start, end) in enumerate(zip(names, bounds[:-1], bounds[1:], strict=True)):
         colour = (colours or {}).get(name, colourway[index % len(colourway)])
         fields = {field: values[start:end] for field, values in in_order.items()}
-        traces.append(trace(name=str(name), legendgroup=str(name), showlegend=True,
-                            hovertemplate=hover.replace("{name}", str(name)), colour=colour, **fields, **common))
+        label = format.plotly_text(str(name))  # a team's or person's name, shown as written
+        traces.append(trace(name=label, legendgroup=label, showlegend=True,
+                            hovertemplate=hover.replace("{name}", label), colour=colour, **fields, **common))
     return traces
 
 

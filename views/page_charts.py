@@ -41,7 +41,8 @@ def _colour_scale(name: str, title: str, **bounds: float) -> dict:
 def per_person(people: pd.DataFrame) -> go.Figure:
     """Each person's interruptions as one horizontal bar, stacked by local time of day, most loaded on top."""
     hover = "=%{y}<br>Interruptions=%{x}<extra></extra>"
-    traces = [bar_trace(BUCKET_COLOURS[label], x=people[column], y=people["person_name"], name=label,
+    names = format.texts(people["person_name"], format.plotly_text)
+    traces = [bar_trace(BUCKET_COLOURS[label], x=people[column], y=names, name=label,
                         legendgroup=label, showlegend=True, hovertemplate=hover, orientation="h")
               for column, label in BUCKET_COLUMNS.items()]
     figure = figure_of(traces, "Interruptions", "", title={"text": "Interruptions per person, by local time of day"},
@@ -114,7 +115,7 @@ def firings_timeline(alerts: pd.DataFrame) -> go.Figure:
         state=alerts["is_transient"].map({True: "Transient", False: "Not transient"}),
         acknowledged=format.texts(alerts["tta_s"], format.duration),
         resolved=format.texts(alerts["ttr_s"], format.duration),
-        service=alerts["service"].fillna("no service"),
+        service=alerts["service"].fillna("no service").map(format.plotly_text),
         title=format.texts(alerts["title"], format.plotly_text),
     )
     hover = ("Fired=%{base|%d %b %H:%M}<br>Title=%{customdata[0]}<br>Acknowledged after=%{customdata[1]}"
@@ -133,6 +134,7 @@ def firings_timeline(alerts: pd.DataFrame) -> go.Figure:
 
 def carried(long: pd.DataFrame, schedule: str, people: int) -> go.Figure:
     """Each person's pages and off/sleep hours on call in one schedule, side by side."""
+    long = long.assign(person=long["person"].map(format.plotly_text))
     traces = by_group(long, "what", bar_trace, "value", "person", "=%{y}<extra></extra>", orientation="h",
                       alignmentgroup="True")
     for trace in traces:
