@@ -440,10 +440,10 @@ def source_history(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> No
 
 
 def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any], interruptions: bool,
-                into: str = "all") -> str:
+                into: str = "all", keep: bool = False) -> str:
     """Compute the alert facts (and, when asked, the interruption facts) once, into tables
-    `{prefix}_alert_facts` and `{prefix}_interruption_facts`; the prefix returned is `into`, or
-    that of the facts kept for the run's later reads (see the note on kept facts below).
+    `{prefix}_alert_facts` and `{prefix}_interruption_facts`; the prefix returned is `into`, or,
+    with `keep`, that of the facts kept for the run's later reads (see the note on kept facts below).
 
     Statements read them through the views `alert_facts` and `interruption_facts` (see focus).
     """
@@ -454,7 +454,7 @@ def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any], interrup
     if session:  # what an earlier read kept is freed before these facts take their memory
         for table in ("key", "alert_facts", "interruption_facts"):
             con.execute(f"DROP TABLE IF EXISTS {_KEPT}_{table}")
-    if key and values["signature"] is None:
+    if key and keep and values["signature"] is None:
         into, table = _KEPT, "TABLE"
     else:
         table = "TEMP TABLE"
@@ -474,7 +474,8 @@ def materialize(con: duckdb.DuckDBPyConnection, values: dict[str, Any], interrup
 # A dashboard page's run reads a scope's facts (the Noisy ranking, say), then one of its signatures'
 # (the drill-down's "signature up close"). Each alert's facts are its own, its signature's or its
 # source's, whatever else is in scope, so the signature's facts are the scope's rows of that
-# signature: the run keeps the last scope's facts (without a signature, in one bucket) in the read
+# signature: a read that is drilled into keeps its scope's facts (without a signature, in one bucket;
+# see read.DRILLED) in the read
 # session's database (store.KEPT), and a read of one signature of the same scope, bounds, settings
 # and calendars takes its rows from them. Outside a session (the command line) nothing is kept.
 _KEPT = f"{store.KEPT}.scope"

@@ -223,6 +223,9 @@ def test_in_a_run_a_signatures_read_takes_its_rows_of_the_scopes_facts_and_gives
         strict = Settings(thresholds=dataclasses.replace(S.thresholds, flap_s=1))
         assert metrics.read(db, ["flaps"], metrics.Scope(P, signature="api|flappy"), strict)["flaps"] == 0
         assert computed == [None, "www|blip", None, "api|flappy"]
+        metrics.read(db, ["alert_list"], metrics.Scope(P), S)  # a read no page drills into keeps nothing
+        metrics.read(db, ["alert_list"], metrics.Scope(P, signature="api|flappy"), S)
+        assert computed == [None, "www|blip", None, "api|flappy", None, "api|flappy"]
     pd.testing.assert_frame_equal(web["alert_list"], alone["www|blip"]["alert_list"])
     computed.clear()
     metrics.read(db, ["alert_list"], metrics.Scope(P, signature="api|old"), S)
