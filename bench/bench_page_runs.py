@@ -5,6 +5,7 @@ Run by hand from the repository root (not a test):
     python bench/bench_page_runs.py                      # a synthetic year of 1,000,000 alerts
     python bench/bench_page_runs.py --alerts 200000 --runs 3
     python bench/bench_page_runs.py --work /tmp/pages   # keeps the databases for the next run
+    python bench/bench_page_runs.py --team "All teams"  # every team's pages (the largest reads)
 
 It builds bench_report's synthetic history ending now (20 teams) and runs every page over the whole
 history (Dates mode, first to last day) for one team, each page in a process of its own (the heavy
