@@ -58,6 +58,7 @@ def test_every_command_refuses_a_database_of_a_newer_schema_in_one_line_and_chan
         ("ingest", "import", str(export), "--format", "pagerduty-csv", "--db", newer_db),
         ("ingest", "export", "--db", newer_db, "--parquet", str(tmp_path / "lake")),
         ("ingest", "demo", "--db", newer_db, "--days", "3"),
+        ("ingest", "reorder", "--db", newer_db),
         ("metrics", "report", "--db", newer_db, "--from", "2026-01-01", "--to", "2026-02-01"),
     ]
     for argv in commands:

@@ -8,10 +8,10 @@ import sys
 
 import settings
 import store
-from ingest.cli import cmd_demo, cmd_export, cmd_import, cmd_status, cmd_sync, cmd_webhook
+from ingest.cli import cmd_demo, cmd_export, cmd_import, cmd_reorder, cmd_status, cmd_sync, cmd_webhook
 
 # Each command module has NAME, HELP, add_arguments(parser) and run(args) -> exit code.
-COMMANDS = [cmd_demo, cmd_sync, cmd_import, cmd_status, cmd_webhook, cmd_export]
+COMMANDS = [cmd_demo, cmd_sync, cmd_import, cmd_status, cmd_webhook, cmd_export, cmd_reorder]
 
 EPILOG = """\
 examples:
@@ -21,6 +21,7 @@ examples:
   ALERTMANAGER_WEBHOOK_TOKEN=... python -m ingest webhook --port 9095
   python -m ingest status                              # what each source has loaded
   python -m ingest export --parquet exports/           # Hive-partitioned Parquet for other engines
+  python -m ingest reorder                             # alerts rewritten in time order, after a backfill
 
 The database is --db, else $ALERTHYGIENE_DB, else data/alerts.duckdb. Tokens come only from
 the environment. Exit codes: 0 done; 1 partly done (records quarantined or a source failed);

@@ -9,6 +9,7 @@ import metrics
 import settings
 import store
 from metrics import catalog
+from store import layout
 
 NAME = "status"
 HELP = "show per source: last sync, alerts, open alerts, quarantined records, last error"
@@ -31,4 +32,17 @@ def run(args: argparse.Namespace) -> int:
     print(table.astype(object).where(table.notna(), "-").to_string(index=False))  # never 'None' or 'NaT'
     for gap in catalog.gap_lines(figures["data_gaps"]):
         print(f"read in part: {gap}")
+    stored = _layout(args.db)
+    if stored is not None and stored.poor:
+        print(f"out of time order: a moment of the alerts' history is spread over {stored.spread:.1f} of "
+              f"{stored.row_groups} row groups, so a period read scans that much more of the table. "
+              f"Run: python -m ingest reorder --db {args.db}")
     return 0
+
+
+def _layout(db: str) -> layout.Layout | None:
+    """How the alerts lie in a database file (a remote store keeps its own layout: None)."""
+    if not store.is_local_file(db):
+        return None
+    with store.reading(db) as con:
+        return layout.layout(con)
