@@ -1,8 +1,10 @@
-"""The figures built from graph_objects traces show what plotly express drew for the same frame.
+"""The figures built from graph_objects traces show what plotly express drew for the same frame, and their
+hover text says what each value is.
 
 Each page's figure is built both ways: ours, and the plotly express call the page made before (kept here
-as the reference). What a reader sees must be the same: each trace's kind, name, legend, hover text,
-colour, points and order, and the layout (titles, colour axis, axis order, sizes).
+as the reference). What a reader sees must be the same: each trace's kind, name, legend, colour, points and
+order, and the layout (titles, colour axis, axis order, sizes). The hover text is ours, not express's
+("=Amara", "x: Thu"): each figure's is checked for the values it must name.
 """
 
 import ast
@@ -18,7 +20,7 @@ from views import charts, page_charts  # the page modules draw their page when i
 
 ROOT = Path(__file__).resolve().parent.parent
 
-KEPT = ("type", "name", "legendgroup", "showlegend", "hovertemplate", "mode", "orientation", "offsetgroup")
+KEPT = ("type", "name", "legendgroup", "showlegend", "mode", "orientation", "offsetgroup")
 POINTS = ("x", "y", "z", "base")
 HISTORY = pd.DataFrame({"team": ["payments", "payments", "search", "search"], "step": ["8 Jun", "22 Jun"] * 2,
                         "wake_ups": [3, 5, 1, 0]})
@@ -66,6 +68,21 @@ def _same(ours, theirs) -> None:
     assert _layout(ours) == _layout(theirs)
 
 
+def _hover(figure, *lines: str) -> None:
+    """Each trace's hover names every value it shows ('Label: value', never express's bare '=Amara' or
+    'x: Thu'), and the figure's hover holds each of `lines` (one trace's `lines` may be in another's)."""
+    templates = [trace.hovertemplate for trace in figure.data]
+    for template in templates:
+        assert template.endswith("<extra></extra>"), template  # no trace name box beside it
+        assert "=" not in template and not re.search(r"(^|>)[xyz]:", template), template
+        for line in template.removesuffix("<extra></extra>").split("<br>"):
+            for value in re.finditer(r"%\{", line):
+                assert re.search(r"[A-Za-z)]: $", line[: value.start()]), f"an unnamed value in {line!r}"
+    shown = "<br>".join(templates).split("<br>")
+    for line in lines:
+        assert any(line in text for text in shown), (line, templates)
+
+
 @pytest.mark.parametrize("kind", ["lines", "bars"])
 def test_per_step_charts_match_plotly_express(kind):
     labels = {**charts.LABELS, "step": "Sprint starting"}
@@ -78,6 +95,7 @@ def test_per_step_charts_match_plotly_express(kind):
         theirs = px.bar(HISTORY, x="step", y="wake_ups", color="team", labels=labels, title="Wake-ups")
     theirs.update_layout(legend_title_text="")
     assert _traces(ours) == _traces(theirs)
+    _hover(ours, "Team payments, Wake-ups: %{y:,.1~f}")
     assert ours.layout.title.text == theirs.layout.title.text
     assert ours.layout.xaxis.title.text == theirs.layout.xaxis.title.text
     assert ours.layout.yaxis.title.text == theirs.layout.yaxis.title.text
@@ -91,8 +109,13 @@ def test_wake_ups_figures_match_plotly_express():
                                 "person_name": ""})
     theirs.add_hline(y=6, line_dash="dash", line_color="#c0392b", annotation_text="ceiling",
                      annotation_position="top left")
-    theirs.update_layout(height=360, margin={"t": 48, "b": 8}, legend_title_text="")
-    _same(page_charts.load_figure(load, "week"), theirs)
+    theirs.update_layout(height=360, margin={"t": 48, "b": 8}, legend_title_text="", showlegend=True)
+    ours = page_charts.load_figure(load, "week")
+    _same(ours, theirs)
+    _hover(ours, "Person: Amara", "Person: Chloe", "Week starting: %{x|%-d %b %Y}", "Interruptions that week: %{y:,}")
+    crowd = pd.DataFrame({"person_name": [f"P{i}" for i in range(25)], "interruptions": 1, "ceiling": 6,
+                          "day": pd.Timestamp("2026-11-02")})
+    assert page_charts.load_figure(crowd, "day").layout.showlegend is False  # 25 people: each dot's hover names them
 
     people = pd.DataFrame({"person_name": ["Amara", "Chloe"], "business_hours_interruptions": [3, 0],
                            "off_hours_interruptions": [1, 4], "wake_ups": [0, 2]})
@@ -103,7 +126,10 @@ def test_wake_ups_figures_match_plotly_express():
                     labels={"count": "Interruptions", "person_name": "", "bucket": ""},
                     color_discrete_map={"Business hours": "#7fb3d5", "Off hours": "#f5b041", "Sleep hours": "#c0392b"})
     theirs.update_layout(height=260, margin={"t": 48, "b": 8}, yaxis={"categoryorder": "total ascending"})
-    _same(page_charts.per_person(people), theirs)
+    ours = page_charts.per_person(people)
+    _same(ours, theirs)
+    _hover(ours, "Person: %{y}", "Interruptions in business hours: %{x:,}", "Interruptions in off hours: %{x:,}",
+           "Interruptions in sleep hours: %{x:,}")
 
     # Monday 09:00 twice (summed), Sunday 23:00 once; every other hour is zero, midnight on top.
     by_hour = pd.DataFrame({"weekday": [0, 0, 6], "hour": [9, 9, 23], "interruptions": [2, 3, 1]})
@@ -114,7 +140,9 @@ def test_wake_ups_figures_match_plotly_express():
                        labels={"color": "Interruptions"}, title="When people were paged, in their own time zone")
     theirs.update_layout(height=520, margin={"t": 48, "b": 8})
     theirs.update_traces(name=None)  # express names the one trace "0", which nothing shows
-    _same(page_charts.heatmap(by_hour), theirs)
+    ours = page_charts.heatmap(by_hour)
+    _same(ours, theirs)
+    _hover(ours, "Day: %{x}", "Hour starting: %{y} (their local time)", "Interruptions: %{z:,.0f}")
 
 
 def test_noisy_and_retro_figures_match_plotly_express():
@@ -131,13 +159,16 @@ def test_noisy_and_retro_figures_match_plotly_express():
     ours = page_charts.ranking_chart(ranked)
     theirs.update_layout(legend_title_text="")  # no legend is shown: the colour bar says what colour means
     _same(ours, theirs)
+    _hover(ours, "Signature: %{y}", "Alerts: %{x:,}", "Noise ratio: %{marker.color:.0%}")
 
     by_verdict = pd.DataFrame({"verdict": ["Not reviewed", "Noise"], "alerts": [10, 30]})
     theirs = px.bar(by_verdict, x="alerts", y="verdict", orientation="h", color="verdict",
                     color_discrete_map=page_charts.VERDICT_COLOURS, labels={"alerts": "Alerts", "verdict": ""})
     theirs.update_yaxes(categoryorder="array", categoryarray=["Noise", "Not reviewed"])
     theirs.update_layout(height=170, showlegend=False, margin={"t": 8, "b": 8, "l": 8, "r": 8}, legend_title_text="")
-    _same(page_charts.verdict_bars(by_verdict), theirs)
+    ours = page_charts.verdict_bars(by_verdict)
+    _same(ours, theirs)
+    _hover(ours, "Verdict: %{y}", "Alerts: %{x:,}")
 
 
 def test_firings_timeline_matches_plotly_express():
@@ -159,7 +190,11 @@ def test_firings_timeline_matches_plotly_express():
         title="When it fired", color_discrete_map={"Transient": "#c0392b", "Not transient": "#7f8c8d"},
     )
     theirs.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8}, legend_title_text="")
-    _same(page_charts.firings_timeline(alerts), theirs)
+    theirs.update_xaxes(nticks=6)  # fewer date ticks than express's, which ran together in a narrow column
+    ours = page_charts.firings_timeline(alerts)
+    _same(ours, theirs)
+    _hover(ours, "Title: %{customdata[0]}", "Service: %{y}", "Fired: %{base|%-d %b %Y %H:%M}",
+           "Acknowledged after: %{customdata[1]}", "Resolved after: %{customdata[2]}", "Transient", "Not transient")
 
 
 def test_on_call_and_planner_figures_match_plotly_express():
@@ -168,7 +203,9 @@ def test_on_call_and_planner_figures_match_plotly_express():
     theirs = px.bar(long, x="value", y="person", color="what", barmode="group", orientation="h",
                     labels={"value": "", "person": "", "what": ""}, title="Who carried Primary")
     theirs.update_layout(height=240, margin={"t": 48, "b": 8}, legend={"orientation": "h", "y": -0.2})
-    _same(page_charts.carried(long, "Primary", 2), theirs)
+    ours = page_charts.carried(long, "Primary", 2)
+    _same(ours, theirs)
+    _hover(ours, "Person: %{y}", "Pages on call: %{x:,.1~f}", "Off/sleep hours on call: %{x:,.1~f}")
 
     top = pd.DataFrame({"label": ["1. Disk full (alert fix)", "2. CPU high (cause fix)", "3. Flappy (alert fix)"],
                         "projected_saving_h": [6.25, 3.0, 1.04], "payback": ["within 1 sprint", "later", "later"]})
@@ -178,8 +215,12 @@ def test_on_call_and_planner_figures_match_plotly_express():
         labels={"projected_saving_h": "Hours a fix would save per sprint", "label": "", "payback": "Pays back"},
         hover_data={"label": False, "projected_saving_h": ":.1f"},
     )
-    theirs.update_layout(height=240, margin={"t": 8, "b": 8}, yaxis={"categoryorder": "total ascending"})
-    _same(page_charts.saving_bars(top), theirs)
+    # Taller by the room above the plot, where the legend's title sat under the chart's toolbar.
+    theirs.update_layout(height=268, margin={"t": 36, "b": 8}, yaxis={"categoryorder": "total ascending"})
+    ours = page_charts.saving_bars(top)
+    _same(ours, theirs)
+    _hover(ours, "Fix: %{y}", "Hours it would save per sprint: %{x:.1f}", "Pays back: within 1 sprint",
+           "Pays back: later")
 
 
 def test_no_page_imports_plotly_express():
@@ -213,4 +254,4 @@ def test_alert_titles_in_charts_are_shown_as_written():
     load = pd.DataFrame({"person_name": ["<b>Amara</b>"], "interruptions": [4], "ceiling": 6,
                          "day": pd.to_datetime(["2026-11-02"])})
     trace = page_charts.load_figure(load, "week").data[0]
-    assert trace.name == "&lt;b&gt;Amara&lt;/b&gt;" and trace.hovertemplate.startswith("=&lt;b&gt;Amara&lt;/b&gt;<br>")
+    assert trace.name == "&lt;b&gt;Amara&lt;/b&gt;" and trace.hovertemplate.startswith("Person: &lt;b&gt;Amara&lt;/b&gt;<br>")

@@ -79,17 +79,21 @@ def _table_problems(frame) -> list[str]:
 
 
 def _chart_problems(chart) -> list[str]:
-    """Chart titles, axis titles, legends and hover labels use human names."""
+    """Chart titles, axis titles, legends and hover labels use human names; a hover names each value it shows
+    (never a bare '=Amara' or plotly's 'x: Thu')."""
     spec = json.loads(chart.proto.spec)
-    layout = spec.get("layout", {})
+    layout, problems = spec.get("layout", {}), []
     words = [str(layout.get("title", {}).get("text", ""))]
     for axis in ("xaxis", "yaxis"):
         words.append(str(layout.get(axis, {}).get("title", {}).get("text", "")))
     words.append(str(layout.get("coloraxis", {}).get("colorbar", {}).get("title", {}).get("text", "")))
     for trace in spec.get("data", []):
         words.append(str(trace.get("name", "")))
-        words += re.findall(r"([^<>=]+)=%\{", str(trace.get("hovertemplate", "")))
-    return [f"chart shows {sorted(_raw_names(w))}" for w in words if _raw_names(w)]
+        hover = str(trace.get("hovertemplate", ""))
+        words += re.findall(r"([^<>=]+)(?:=|: )%\{", hover)
+        unnamed = re.findall(r"(?:^|<br>)(?:=|[xyz]: )", hover)
+        problems += [f"chart {trace.get('name')!r} hover {hover!r} leaves a value unnamed"] if unnamed else []
+    return problems + [f"chart shows {sorted(_raw_names(w))}" for w in words if _raw_names(w)]
 
 
 def _problems(app: AppTest) -> list[str]:

@@ -68,8 +68,10 @@ def chart(suggestions) -> None:
 def replay_bars(labels: list[str], before: list[int], after: list[int]) -> go.Figure:
     figure = go.Figure(
         [
-            go.Bar(y=labels, x=before, name="Pages in the period", orientation="h", marker_color="#bdc3c7"),
-            go.Bar(y=labels, x=after, name="With the change", orientation="h", marker_color="#27ae60"),
+            go.Bar(y=labels, x=before, name="Pages in the period", orientation="h", marker_color="#bdc3c7",
+                   hovertemplate="Change: %{y}<br>Pages in the period: %{x:,}<extra></extra>"),
+            go.Bar(y=labels, x=after, name="With the change", orientation="h", marker_color="#27ae60",
+                   hovertemplate="Change: %{y}<br>Pages with the change: %{x:,}<extra></extra>"),
         ]
     )
     figure.update_layout(

@@ -154,8 +154,13 @@ def figure_of(traces: list, x_title: str | None, y_title: str | None, **layout: 
     return go.Figure(traces, layout={**axes, "legend": {"tracegroupgap": 0, "title": {"text": ""}}, **layout})
 
 
+def _step_hover(y: str, value: str = ",.1~f", unit: str = "") -> str:
+    """One team's value at a step. The hover is unified: the step heads it, one line per team below."""
+    return f"{LABELS['team']} {{name}}, {LABELS.get(y, y)}: %{{y:{value}}}{unit}<extra></extra>"
+
+
 def per_step_bars(frame: pd.DataFrame, y: str, title: str, axis: str) -> go.Figure:
-    hover = f"{LABELS['team']}={{name}}<br>{axis}=%{{x}}<br>{LABELS.get(y, y)}=%{{y}}<extra></extra>"
+    hover = _step_hover(y)
     figure = figure_of(by_group(frame, "team", bar_trace, "step", y, hover), axis, LABELS.get(y, y),
                      title={"text": title}, barmode="relative")
     figure.update_xaxes(type="category")
@@ -163,8 +168,9 @@ def per_step_bars(frame: pd.DataFrame, y: str, title: str, axis: str) -> go.Figu
 
 
 def per_step_lines(frame: pd.DataFrame, y: str, title: str, axis: str, percent: bool = False,
-                   target: float | None = None) -> go.Figure:
-    hover = f"{LABELS['team']}={{name}}<br>{axis}=%{{x}}<br>{LABELS.get(y, y)}=%{{y}}<extra></extra>"
+                   target: float | None = None, unit: str = "") -> go.Figure:
+    """`frame`'s `y` per step, a line per team; `unit` follows each value in the hover (' min')."""
+    hover = _step_hover(y, ".0%" if percent else ",.1~f", unit)
     figure = figure_of(by_group(frame, "team", point_trace, "step", y, hover, lines=True), axis, LABELS.get(y, y),
                      title={"text": title})
     figure.update_xaxes(type="category")

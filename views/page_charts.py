@@ -28,6 +28,9 @@ PAYBACK_COLOURS = {"within 1 sprint": "#27ae60", "within 3 sprints": "#f1c40f", 
                    "no estimate yet": "#bdc3c7"}
 STATE_COLOURS = {"Transient": "#c0392b", "Not transient": "#7f8c8d"}
 RANKED = 15  # the loudest signatures drawn on the noisy page
+LEGEND_PEOPLE = 20  # the most people the load chart's legend lists (it shows about 14 at its height, then scrolls)
+# Dates in hover text as the pages write them (metrics.display: '9 Nov 2026', '9 Nov 2026 14:05').
+DATE, MOMENT = "%-d %b %Y", "%-d %b %Y %H:%M"
 
 
 def _colour_scale(name: str, title: str, **bounds: float) -> dict:
@@ -40,10 +43,10 @@ def _colour_scale(name: str, title: str, **bounds: float) -> dict:
 
 def per_person(people: pd.DataFrame) -> go.Figure:
     """Each person's interruptions as one horizontal bar, stacked by local time of day, most loaded on top."""
-    hover = "=%{y}<br>Interruptions=%{x}<extra></extra>"
     names = format.texts(people["person_name"], format.plotly_text)
-    traces = [bar_trace(BUCKET_COLOURS[label], x=people[column], y=names, name=label,
-                        legendgroup=label, showlegend=True, hovertemplate=hover, orientation="h")
+    traces = [bar_trace(BUCKET_COLOURS[label], x=people[column], y=names, name=label, legendgroup=label,
+                        showlegend=True, orientation="h",
+                        hovertemplate=f"Person: %{{y}}<br>Interruptions in {label.lower()}: %{{x:,}}<extra></extra>")
               for column, label in BUCKET_COLUMNS.items()]
     figure = figure_of(traces, "Interruptions", "", title={"text": "Interruptions per person, by local time of day"},
                        barmode="relative")
@@ -57,7 +60,8 @@ def heatmap(by_hour: pd.DataFrame) -> go.Figure:
     grid = (by_hour.pivot_table(index="hour", columns="weekday", values="interruptions", aggfunc="sum")
             .reindex(index=range(24), columns=range(7)).fillna(0))
     cells = go.Heatmap(z=grid.to_numpy(), x=WEEKDAYS, y=HOURS, coloraxis="coloraxis",
-                       hovertemplate="x: %{x}<br>y: %{y}<br>Interruptions: %{z}<extra></extra>")
+                       hovertemplate="Day: %{x}<br>Hour starting: %{y} (their local time)"
+                                     "<br>Interruptions: %{z:,.0f}<extra></extra>")
     return go.Figure(cells, layout={
         "title": {"text": "When people were paged, in their own time zone"},
         "yaxis": {"autorange": "reversed"}, "coloraxis": _colour_scale("Reds", "Interruptions"),
@@ -68,9 +72,12 @@ def heatmap(by_hour: pd.DataFrame) -> go.Figure:
 def load_figure(load: pd.DataFrame, per: str) -> go.Figure:
     """Each person's interruptions per day or week, against the team's ceiling."""
     x_title, y_title = ("Day" if per == "day" else "Week starting"), f"Interruptions per person per {per}"
-    hover = f"={{name}}<br>{x_title}=%{{x}}<br>{y_title}=%{{y}}<extra></extra>"
+    hover = (f"Person: {{name}}<br>{x_title}: %{{x|{DATE}}}<br>Interruptions that {per}: %{{y:,}}"
+             "<extra></extra>")
     figure = figure_of(by_group(load, "person_name", point_trace, "day", "interruptions", hover),
                        x_title, y_title, title={"text": f"Each dot: one person's {per}"})
+    # A legend of a hundred people shows a dozen and scrolls: past LEGEND_PEOPLE, each dot's hover names them.
+    figure.update_layout(showlegend=load["person_name"].nunique() <= LEGEND_PEOPLE)
     reference_line(figure, float(load["ceiling"].iloc[0]), "ceiling")
     figure.update_layout(height=360, margin={"t": 48, "b": 8})
     return figure
@@ -90,7 +97,8 @@ def ranking_chart(ranked: pd.DataFrame) -> go.Figure:
     top = format.ranked_labels(ranked.head(RANKED)).iloc[::-1]
     bars = go.Bar(x=top["alerts"], y=top["label"], orientation="h", name="", legendgroup="", showlegend=False,
                   marker={"color": top["noise_ratio"], "coloraxis": "coloraxis"},
-                  hovertemplate="Alerts=%{x}<br>Noise=%{marker.color:.0%}<extra></extra>")
+                  hovertemplate="Signature: %{y}<br>Alerts: %{x:,}<br>Noise ratio: %{marker.color:.0%}"
+                                "<extra></extra>")
     figure = figure_of([bars], "Alerts", "", title={"text": ranking_title(len(top), len(ranked))}, barmode="relative",
                        coloraxis=_colour_scale("RdYlGn_r", "Noise", cmin=0, cmax=1))
     figure.update_layout(height=480, margin={"t": 48, "b": 8}, coloraxis_colorbar={"tickformat": ".0%"})
@@ -99,7 +107,7 @@ def ranking_chart(ranked: pd.DataFrame) -> go.Figure:
 
 def verdict_bars(by_verdict: pd.DataFrame) -> go.Figure:
     """The period's alerts by verdict, one horizontal bar each."""
-    traces = by_group(by_verdict, "verdict", bar_trace, "alerts", "verdict", "=%{y}<br>Alerts=%{x}<extra></extra>",
+    traces = by_group(by_verdict, "verdict", bar_trace, "alerts", "verdict", "Verdict: %{y}<br>Alerts: %{x:,}<extra></extra>",
                       colours=VERDICT_COLOURS, orientation="h")
     # The first verdict on top, as a horizontal bar chart reads.
     figure = figure_of(traces, "Alerts", "", barmode="relative")
@@ -118,13 +126,13 @@ def firings_timeline(alerts: pd.DataFrame) -> go.Figure:
         service=alerts["service"].fillna("no service").map(format.plotly_text),
         title=format.texts(alerts["title"], format.plotly_text),
     )
-    hover = ("Fired=%{base|%d %b %H:%M}<br>Title=%{customdata[0]}<br>Acknowledged after=%{customdata[1]}"
-             "<br>Resolved after=%{customdata[2]}<extra></extra>")
+    hover = (f"Title: %{{customdata[0]}}<br>Service: %{{y}}<br>Fired: %{{base|{MOMENT}}}"
+             "<br>Acknowledged after: %{customdata[1]}<br>Resolved after: %{customdata[2]}<br>{name}<extra></extra>")
     traces = by_group(frame, "state", bar_trace, "duration_ms", "service", hover, colours=STATE_COLOURS,
                       columns={"base": "created_at", "customdata": ["title", "acknowledged", "resolved"]},
                       orientation="h")
     figure = figure_of(traces, None, "", title={"text": "When it fired"}, barmode="overlay")
-    figure.update_xaxes(type="date")
+    figure.update_xaxes(type="date", nticks=6)  # in a narrow column more date ticks ran together
     figure.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8})
     return figure
 
@@ -135,7 +143,8 @@ def firings_timeline(alerts: pd.DataFrame) -> go.Figure:
 def carried(long: pd.DataFrame, schedule: str, people: int) -> go.Figure:
     """Each person's pages and off/sleep hours on call in one schedule, side by side."""
     long = long.assign(person=long["person"].map(format.plotly_text))
-    traces = by_group(long, "what", bar_trace, "value", "person", "=%{y}<extra></extra>", orientation="h",
+    traces = by_group(long, "what", bar_trace, "value", "person", "Person: %{y}<br>{name}: %{x:,.1~f}<extra></extra>",
+                      orientation="h",
                       alignmentgroup="True")
     for trace in traces:
         trace["offsetgroup"] = trace["name"]  # side by side, as a grouped bar chart of express draws them
@@ -147,10 +156,11 @@ def carried(long: pd.DataFrame, schedule: str, people: int) -> go.Figure:
 
 def saving_bars(top: pd.DataFrame) -> go.Figure:
     """Hours each fix would save per sprint (`label`, `projected_saving_h`), coloured by `payback`."""
-    hover = "Pays back={name}<br>Hours a fix would save per sprint=%{x:.1f}<extra></extra>"
+    hover = "Fix: %{y}<br>Hours it would save per sprint: %{x:.1f}<br>Pays back: {name}<extra></extra>"
     traces = by_group(top.iloc[::-1], "payback", bar_trace, "projected_saving_h", "label", hover,
                       colours=PAYBACK_COLOURS, orientation="h")
     figure = figure_of(traces, "Hours a fix would save per sprint", "", barmode="relative")
-    figure.update_layout(height=max(240, 32 * len(top) + 60), margin={"t": 8, "b": 8}, legend_title_text="Pays back",
+    # Room above the plot: the legend's title sat under the chart's toolbar.
+    figure.update_layout(height=max(268, 32 * len(top) + 88), margin={"t": 36, "b": 8}, legend_title_text="Pays back",
                          yaxis={"categoryorder": "total ascending"})
     return figure

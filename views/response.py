@@ -101,7 +101,7 @@ def render() -> None:
                                 (right, "ttr_median_s", f"MTTR {over} (minutes)")):
         frame = history.assign(**{name: history[name] / 60})
         bound = target.value / 60 if target is not None and name == "tta_median_s" else None
-        charts.draw(charts.per_step_lines, frame, name, title, axis, target=bound, where=column)
+        charts.draw(charts.per_step_lines, frame, name, title, axis, target=bound, unit=" min", where=column)
     charts.note_so_far(history)
     slowest(scope, figures)
 
