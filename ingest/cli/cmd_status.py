@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     stored = _layout(args.db)
     if stored is not None and stored.poor:
         print(f"out of time order: a moment of the alerts' history is spread over {stored.spread:.1f} of "
-              f"{stored.row_groups} row groups, so a period read scans that much more of the table. "
+              f"{stored.row_groups} row groups (1 in time order): a period read scans about that many times the rows "
+              "it needs. "
               f"Run: python -m ingest reorder --db {args.db}")
     return 0
 
