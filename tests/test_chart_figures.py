@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import pytest
 
 from views import charts, page_charts  # the page modules draw their page when imported
@@ -255,3 +256,22 @@ def test_alert_titles_in_charts_are_shown_as_written():
                          "day": pd.to_datetime(["2026-11-02"])})
     trace = page_charts.load_figure(load, "week").data[0]
     assert trace.name == "&lt;b&gt;Amara&lt;/b&gt;" and trace.hovertemplate.startswith("Person: &lt;b&gt;Amara&lt;/b&gt;<br>")
+
+
+def test_response_boxes_hover_in_words():
+    """plotly.js labels a box's own hover 'median: 5.783333' (raw minutes, fences as 'max'): an unseen dot on
+    each median carries it instead, grouped with its box, and the boxes keep their colours (traces first)."""
+    spread = pd.DataFrame({"measure": ["tta", "ttr"], "name": ["<b>api</b>", "<b>api</b>"], "q1": [120.0, 600.0],
+                           "median": [347.0, 900.0], "q3": [570.0, 3600.0], "lower_fence": [45.0, 300.0],
+                           "upper_fence": [960.0, 7200.0]})
+    figure = page_charts.distribution_figure(spread, "service")
+    assert [trace.type for trace in figure.data] == ["box", "box", "scatter", "scatter"]
+    boxes, dots = figure.data[:2], figure.data[2:]
+    assert all(box.hoverinfo == "skip" for box in boxes) and figure.layout.scattermode == "group"
+    assert [dot.offsetgroup for dot in dots] == [box.offsetgroup for box in boxes] == list(page_charts.MEASURES.values())
+    assert list(dots[0].y) == list(boxes[0].median) == [347 / 60]
+    assert list(boxes[0].x) == list(dots[0].x) == ["&lt;b&gt;api&lt;/b&gt;"]
+    assert list(dots[0].customdata[0]) == ["6 min", "2 min to 10 min", "45 s to 16 min"]
+    _hover(go.Figure(list(dots)), "Service: %{x}", "Time to acknowledge", "Time to resolve", "Median: %{customdata[0]}",
+           "Middle half: %{customdata[1]}", "Range without outliers: %{customdata[2]}")
+

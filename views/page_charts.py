@@ -83,6 +83,52 @@ def load_figure(load: pd.DataFrame, per: str) -> go.Figure:
     return figure
 
 
+# --- Response times ---------------------------------------------------------------------------
+
+MEASURES = {"tta": "Time to acknowledge", "ttr": "Time to resolve"}
+LOG_TICKS = [(0.25, "15 s"), (1, "1 min"), (5, "5 min"), (15, "15 min"), (60, "1 h"), (240, "4 h"), (960, "16 h"),
+             (2880, "2 days")]
+
+
+def distribution_figure(mine: pd.DataFrame, per: str) -> go.Figure:
+    """Response times per service or team (`per`) as box plots, from quartiles worked out in the database."""
+    figure, hovers = go.Figure(), []
+    for measure, name in MEASURES.items():
+        rows = mine[mine["measure"] == measure]
+        names = format.texts(rows["name"], format.plotly_text).tolist()  # services' and teams' names as written
+        minutes = {c: (rows[c] / 60).tolist() for c in ("q1", "median", "q3", "lower_fence", "upper_fence")}
+        figure.add_trace(go.Box(x=names, name=name, q1=minutes["q1"], median=minutes["median"],
+                                q3=minutes["q3"], lowerfence=minutes["lower_fence"],
+                                upperfence=minutes["upper_fence"], boxpoints=False, hoverinfo="skip",
+                                offsetgroup=name, legendgroup=name))
+        hovers.append(_box_hover(rows, names, name, per, minutes["median"]))
+    # After the boxes, which take their colours from the theme in trace order.
+    figure.add_traces(hovers)
+    figure.update_layout(boxmode="group", scattermode="group", height=380, margin={"t": 48, "b": 8},
+                         legend_title_text="", modebar_remove=["select", "lasso"],
+                         title=f"Distribution per {per}: box = middle half, line = median")
+    # Named ticks: a log axis's own ticks read "5, 2, 100, 5, 2, 10" (leading digits only).
+    figure.update_yaxes(type="log", title="Time (log scale)", tickvals=[minutes for minutes, _ in LOG_TICKS],
+                        ticktext=[text for _, text in LOG_TICKS])
+    figure.update_xaxes(title=per.title())
+    return figure
+
+
+def _box_hover(rows: pd.DataFrame, names: list[str], name: str, per: str, medians: list[float]) -> go.Scatter:
+    """An unseen dot on each box's median that carries its hover: plotly.js ignores a box's hover template and
+    labels its figures 'q1', 'max' in raw minutes ('median: 5.783333')."""
+    def span(low: str, high: str) -> list[str]:
+        return [f"{format.duration(a)} to {format.duration(b)}" for a, b in zip(rows[low], rows[high], strict=True)]
+
+    texts = list(zip(format.texts(rows["median"], format.duration), span("q1", "q3"),
+                     span("lower_fence", "upper_fence"), strict=True))
+    return go.Scatter(x=names, y=medians, mode="markers", offsetgroup=name, legendgroup=name,
+                      showlegend=False, marker={"size": 24, "opacity": 0, "symbol": "square"}, customdata=texts,
+                      hovertemplate=f"{per.title()}: %{{x}}<br>{name}<br>Median: %{{customdata[0]}}"
+                                    "<br>Middle half: %{customdata[1]}<br>Range without outliers: %{customdata[2]}"
+                                    "<extra></extra>")
+
+
 # --- Noisy alerts and Sprint retro --------------------------------------------------------------
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 import metrics
 from metrics.targets import team_targets
-from views import charts, data, format, page
+from views import charts, data, format, page, page_charts
 
 FIGURES = [
     ("tta_median_s", "MTTA median"), ("tta_mean_s", "TTA mean"), ("tta_p90_s", "TTA p90"),
@@ -16,7 +15,6 @@ FIGURES = [
 ]
 # What the page reads, in one call (with charts.history_read()'s names when no service is chosen).
 READ = ["alerts", *(name for name, _ in FIGURES), "response_spread", "slowest"]
-MEASURES = {"tta": "Time to acknowledge", "ttr": "Time to resolve"}
 
 
 def tiles(figures: metrics.Figures, bounds: dict) -> None:
@@ -29,34 +27,13 @@ def tiles(figures: metrics.Figures, bounds: dict) -> None:
             column.markdown(line)
 
 
-LOG_TICKS = [(0.25, "15 s"), (1, "1 min"), (5, "5 min"), (15, "15 min"), (60, "1 h"), (240, "4 h"), (960, "16 h"),
-             (2880, "2 days")]
-
-
 def distributions(spread: pd.DataFrame, per: str) -> None:
     """Box plots drawn from quartiles worked out in the database (never every alert in memory)."""
     mine = spread[spread["per"] == per]
     if mine.empty:
         st.caption("No acknowledged or resolved alerts in this period.")
         return
-    charts.draw(distribution_figure, mine, per)
-
-
-def distribution_figure(mine: pd.DataFrame, per: str) -> go.Figure:
-    figure = go.Figure()
-    for measure, name in MEASURES.items():
-        rows = mine[mine["measure"] == measure]
-        minutes = {c: (rows[c] / 60).tolist() for c in ("q1", "median", "q3", "lower_fence", "upper_fence")}
-        figure.add_trace(go.Box(x=rows["name"].tolist(), name=name, q1=minutes["q1"], median=minutes["median"],
-                                q3=minutes["q3"], lowerfence=minutes["lower_fence"],
-                                upperfence=minutes["upper_fence"], boxpoints=False))
-    figure.update_layout(boxmode="group", height=380, margin={"t": 48, "b": 8}, legend_title_text="",
-                         title=f"Distribution per {per}: box = middle half, line = median")
-    # Named ticks: a log axis's own ticks read "5, 2, 100, 5, 2, 10" (leading digits only).
-    figure.update_yaxes(type="log", title="Time (log scale)", tickvals=[minutes for minutes, _ in LOG_TICKS],
-                        ticktext=[text for _, text in LOG_TICKS])
-    figure.update_xaxes(title=per.title())
-    return figure
+    charts.draw(page_charts.distribution_figure, mine, per)
 
 
 def slowest(scope: page.Scope, figures: metrics.Figures) -> None:
