@@ -83,11 +83,11 @@ def rewrite(con: duckdb.DuckDBPyConnection, memory: str = REWRITE_MEMORY) -> Non
     con.execute(_OWN_DEFINITION.sub("CREATE TABLE alerts_in_time_order(", definition))
     con.execute(f"SET memory_limit = '{memory_size(memory)}'")
     con.execute("SET preserve_insertion_order = true")
-    try:
-        con.execute("INSERT INTO alerts_in_time_order SELECT * FROM alerts ORDER BY created_at, source, source_id")
-    finally:
-        con.execute("RESET memory_limit")
-        con.execute("RESET preserve_insertion_order")
+    con.execute("INSERT INTO alerts_in_time_order SELECT * FROM alerts ORDER BY created_at, source, source_id")
+    # Not in a `finally`: after a failure the transaction refuses every statement, and the writer's
+    # connection (whose database holds the settings) is closed by the caller anyway.
+    con.execute("RESET memory_limit")
+    con.execute("RESET preserve_insertion_order")
     con.execute("DROP TABLE alerts")
     con.execute("ALTER TABLE alerts_in_time_order RENAME TO alerts")
 

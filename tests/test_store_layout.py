@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -142,3 +144,33 @@ def test_reorder_refuses_a_missing_database_and_a_bad_memory_size(tmp_path, caps
     narrow_history(db, shuffled=True, rows=10)
     assert ingest_main(["reorder", "--db", db, "--memory", "1GB; DROP TABLE alerts"]) == 2
     assert capsys.readouterr().err.startswith("error: --memory: not a memory size")
+
+
+def test_a_reorder_killed_while_its_sort_spills_leaves_the_table_as_it_was_and_a_rerun_completes(tmp_path, capsys):
+    db = str(tmp_path / "killed.duckdb")
+    narrow_history(db, shuffled=True, rows=200_000)
+    before = stored(db)
+    reorder = subprocess.Popen([sys.executable, "-m", "ingest", "reorder", "--db", db, "--memory", "32MB"],
+                               cwd=ROOT, stdout=subprocess.DEVNULL)
+    spill = Path(db + ".tmp")  # DuckDB's temp directory: the sort spills there, long before the commit
+    deadline = time.monotonic() + 60
+    while reorder.poll() is None and not (spill.exists() and any(spill.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert reorder.poll() is None, "the reorder ended before its sort spilled"
+    reorder.send_signal(signal.SIGKILL)
+    reorder.wait(timeout=30)
+    assert stored(db) == before
+    assert ingest_main(["reorder", "--db", db]) == 0
+    assert capsys.readouterr().out.startswith("rewrote 200,000 alerts")
+    after = stored(db)
+    assert after["in_time_order"] and sorted(after["rows"]) == sorted(before["rows"])
+
+
+def test_a_reorder_out_of_memory_says_so_in_one_line_and_keeps_the_table(tmp_path, capsys):
+    db = str(tmp_path / "tight.duckdb")
+    narrow_history(db, shuffled=True, rows=200_000)
+    before = stored(db)
+    assert ingest_main(["reorder", "--db", db, "--memory", "1MB"]) == 1
+    assert capsys.readouterr().err == ("error: reorder needs more than --memory 1MB here; the alerts are left as "
+                                       "they were: try a larger --memory\n")
+    assert stored(db) == before

@@ -6,6 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
+import duckdb
+
 import settings
 import store
 from store import layout
@@ -35,7 +37,14 @@ def run(args: argparse.Namespace) -> int:
         if before.in_order:
             print(f"{before.rows:,} alerts are already stored in created_at order: nothing to do")
             return 0
-        layout.rewrite(con, args.memory)
+        try:
+            layout.rewrite(con, args.memory)
+        except duckdb.OutOfMemoryException:
+            raise store.DatabaseError(f"reorder needs more than --memory {args.memory} here; the alerts are "
+                                      "left as they were: try a larger --memory") from None
+        except duckdb.Error as exc:  # a full disk, say: the transaction is rolled back
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise store.DatabaseError(f"reorder failed; the alerts are left as they were: {first}") from None
         after = layout.layout(con)
     print(f"rewrote {after.rows:,} alerts in created_at order in {time.monotonic() - began:.1f}s: "
           f"a moment of their history was spread over {before.spread:.1f} row groups of {before.row_groups}, "
