@@ -191,7 +191,8 @@ def test_firings_timeline_matches_plotly_express():
         title="When it fired", color_discrete_map={"Transient": "#c0392b", "Not transient": "#7f8c8d"},
     )
     theirs.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8}, legend_title_text="")
-    theirs.update_xaxes(nticks=6)  # fewer date ticks than express's, which ran together in a narrow column
+    # Fewer date ticks than express's, which ran together in a narrow column, written as the pages write dates.
+    theirs.update_xaxes(nticks=5, tickformatstops=page_charts.DATE_TICKS)
     ours = page_charts.firings_timeline(alerts)
     _same(ours, theirs)
     _hover(ours, "Title: %{customdata[0]}", "Service: %{y}", "Fired: %{base|%-d %b %Y %H:%M}",

@@ -31,6 +31,11 @@ RANKED = 15  # the loudest signatures drawn on the noisy page
 LEGEND_PEOPLE = 20  # the most people the load chart's legend lists (it shows about 14 at its height, then scrolls)
 # Dates in hover text as the pages write them (metrics.display: '9 Nov 2026', '9 Nov 2026 14:05').
 DATE, MOMENT = "%-d %b %Y", "%-d %b %Y %H:%M"
+_DAY_MS = 86_400_000
+# A date axis's ticks by their spacing: hours within a day, then days ('9 Nov'), then months ('Nov 2026').
+DATE_TICKS = [{"dtickrange": [None, _DAY_MS], "value": "%-d %b %H:%M"},
+              {"dtickrange": [_DAY_MS, 28 * _DAY_MS], "value": "%-d %b"},
+              {"dtickrange": [28 * _DAY_MS, None], "value": "%b %Y"}]
 
 
 def _colour_scale(name: str, title: str, **bounds: float) -> dict:
@@ -178,7 +183,8 @@ def firings_timeline(alerts: pd.DataFrame) -> go.Figure:
                       columns={"base": "created_at", "customdata": ["title", "acknowledged", "resolved"]},
                       orientation="h")
     figure = figure_of(traces, None, "", title={"text": "When it fired"}, barmode="overlay")
-    figure.update_xaxes(type="date", nticks=6)  # in a narrow column more date ticks ran together
+    # At most 5 date ticks (more ran together in a narrow column), written as the page writes dates.
+    figure.update_xaxes(type="date", nticks=5, tickformatstops=DATE_TICKS)
     figure.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8})
     return figure
 
