@@ -126,14 +126,19 @@ def test_status_advises_a_reorder_only_when_period_reads_scan_more_and_reorder_r
     advice = status(shuffled, capsys).splitlines()[-1]
     assert advice.startswith("out of time order: a moment of the alerts' history is spread over 5.0 of 5 row groups")
     assert advice.endswith(f"Run: python -m ingest reorder --db {shuffled}")
+    export = tmp_path / "incidents.csv"
+    export.write_text("ID,Title,Created On\nP1,Disk full,2026-03-02T09:00:00Z\n")
+    for db, advised in ((ordered, False), (shuffled, True)):  # an import says so where it happened
+        assert ingest_main(["import", str(export), "--format", "pagerduty-csv", "--db", db]) == 0
+        assert ("Run: python -m ingest reorder" in capsys.readouterr().err) is advised
 
     assert ingest_main(["reorder", "--db", shuffled]) == 0
-    assert capsys.readouterr().out.startswith("rewrote 500,000 alerts in created_at order in ")
+    assert capsys.readouterr().out.startswith("rewrote 500,001 alerts in created_at order in ")
     assert "out of time order" not in status(shuffled, capsys)
     with store.reading(shuffled) as con:
-        assert layout.layout(con) == layout.Layout(rows=500_000, row_groups=5, spread=1.0)
+        assert layout.layout(con) == layout.Layout(rows=500_001, row_groups=5, spread=1.0)
     assert ingest_main(["reorder", "--db", shuffled]) == 0  # a second run leaves it alone
-    assert capsys.readouterr().out == "500,000 alerts are already stored in created_at order: nothing to do\n"
+    assert capsys.readouterr().out == "500,001 alerts are already stored in created_at order: nothing to do\n"
 
 
 def test_reorder_refuses_a_missing_database_and_a_bad_memory_size(tmp_path, capsys):

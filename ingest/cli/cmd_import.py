@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import settings
 import store
+from ingest.cli import cmd_status
 from ingest.imports import FORMATS, ImportFailed, ImportOptions
 from ingest.sources import (
     alertmanager_import,  # noqa: F401 - registers alertmanager-json
@@ -51,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     loaded = (f"{totals.by_table.get('on_call_shifts', 0)} shift pieces (within one UTC day each)"
               if args.format == "shifts-csv" else f"{totals.by_table.get('alerts', 0)} alerts")
     print(f"{args.file}: {loaded} loaded into {args.db} as source {run_.source}")
+    advice = cmd_status.reorder_advice(args.db) if args.format != "shifts-csv" else None
+    if advice:  # a backfill merged over a live history: say so where it happened
+        print(advice, file=sys.stderr)
     if run_.warning:
         print(f"warning: {run_.warning}", file=sys.stderr)
     if totals.quarantined:

@@ -32,18 +32,21 @@ def run(args: argparse.Namespace) -> int:
     print(table.astype(object).where(table.notna(), "-").to_string(index=False))  # never 'None' or 'NaT'
     for gap in catalog.gap_lines(figures["data_gaps"]):
         print(f"read in part: {gap}")
-    stored = _layout(args.db)
-    if stored is not None and stored.poor:
-        print(f"out of time order: a moment of the alerts' history is spread over {stored.spread:.1f} of "
-              f"{stored.row_groups} row groups (1 in time order): a period read scans about that many times the rows "
-              "it needs. "
-              f"Run: python -m ingest reorder --db {args.db}")
+    advice = reorder_advice(args.db)
+    if advice:
+        print(advice)
     return 0
 
 
-def _layout(db: str) -> layout.Layout | None:
-    """How the alerts lie in a database file (a remote store keeps its own layout: None)."""
+def reorder_advice(db: str) -> str | None:
+    """A line saying the alerts are stored far out of time order, with the command that fixes it; None if
+    they are not (or for a remote store, which keeps its own layout)."""
     if not store.is_local_file(db):
         return None
     with store.reading(db) as con:
-        return layout.layout(con)
+        stored = layout.layout(con)
+    if not stored.poor:
+        return None
+    return (f"out of time order: a moment of the alerts' history is spread over {stored.spread:.1f} of "
+            f"{stored.row_groups} row groups (1 in time order): a period read scans about that many times the "
+            f"rows it needs. Run: python -m ingest reorder --db {db}")
