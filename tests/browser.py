@@ -219,10 +219,26 @@ def choose_in(page, grid, row: int, column: int, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def toggle(page, grid, row: int, column: int) -> None:
-    """Tick or untick a checkbox cell."""
-    _select_cell(page, grid, row, column)
-    page.keyboard.press(" ")
+def toggle(page, grid, row: int, column: int, attempts: int = 3) -> None:
+    """Tick or untick a checkbox cell, and wait until the grid shows it changed.
+
+    On a loaded machine a key press can reach the grid before it has taken the click's selection (the
+    space then lands on a read-only cell and nothing changes), so the change itself is waited for, and
+    the toggle retried, rather than trusting that the keys arrived.
+    """
+    before = grid_text(grid, column, row)
+    for _ in range(attempts):
+        _select_cell(page, grid, row, column)
+        page.keyboard.press(" ")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if grid_text(grid, column, row) != before:
+                return
+            page.wait_for_timeout(100)
+        settled(page)  # a redraw may have swallowed the keys: let it end before trying again
+        if grid_text(grid, column, row) != before:
+            return
+    raise AssertionError(f"the checkbox in row {row} did not change after {attempts} tries")
 
 
 def overflowing_grids(page) -> list[int]:
