@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from store import lock, pending
+from store import layout, lock, pending
 from store.migrations import LATEST_VERSION, MIGRATIONS
 from store.upsert import upsert
 
@@ -347,6 +347,8 @@ def writing(db: str | None = None, timeout_s: float | None = None) -> Iterator[d
     _release_session(db)
     _ensure_ready(db, timeout_s, create=True)
     with _timed_open(db, True, timeout_s) as con:
+        if is_local_file(db):
+            layout.remove_leftover_spill(db)  # nobody else has the file open now: see there
         con.execute("BEGIN TRANSACTION")
         try:
             applied = pending.apply(con, db) if is_local_file(db) else []  # saves kept aside come first

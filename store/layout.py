@@ -9,17 +9,25 @@ period read scans the whole table. `rewrite` puts the table back in order, on re
 
 from __future__ import annotations
 
+import logging
 import re
+import shutil
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
+
+log = logging.getLogger(__name__)
 
 # Below this many row groups a period read costs little whatever the order: nothing to advise.
 MIN_ROW_GROUPS = 4
 # A moment of history spread over this many row groups (1 is ideal) is worth a rewrite.
 POOR_SPREAD = 2.0
-# The rewrite's sort spills to disk beyond this (DuckDB's temp directory beside the file).
+# The rewrite's sort spills to disk beyond this, into `spill_directory`.
 REWRITE_MEMORY = "1GB"
+# Held while this process rewrites: the only time anything of it spills into `spill_directory`.
+_REWRITING = threading.Lock()
 _OWN_DEFINITION = re.compile(r"^CREATE TABLE alerts\(", re.IGNORECASE)
 
 
@@ -66,14 +74,52 @@ def layout(con: duckdb.DuckDBPyConnection) -> Layout:
     return Layout(rows=rows, row_groups=groups, spread=max(spread, 1.0) if groups else 1.0)
 
 
-def rewrite(con: duckdb.DuckDBPyConnection, memory: str = REWRITE_MEMORY) -> None:
+def spill_directory(db: str) -> Path:
+    """Where a rewrite of `db` spills its sort: a directory of its own beside the file.
+
+    Not DuckDB's default `<db>.tmp`, which every reader of the file spills into too: nothing but a
+    rewrite, inside a write turn, ever writes here, so whatever is here outside one was left by a
+    rewrite that died (killed, out of power) and is safe to remove (`remove_leftover_spill`).
+    """
+    return Path(db + ".reorder.tmp")
+
+
+def remove_leftover_spill(db: str) -> None:
+    """At the start of a write turn on `db`: remove what a dead rewrite's sort left on disk.
+
+    A write turn holds the store's exclusive lock and DuckDB's own read-write lock on the file, so
+    no other process has the file open, let alone rewrites it; in this process `_REWRITING` says
+    whether a rewrite runs (only possible without the store's lock, ALERTHYGIENE_LOCKING=retry).
+    DuckDB removes a finished or failed sort's files itself; only a killed one leaves any.
+    """
+    directory = spill_directory(db)
+    if not directory.exists() or not _REWRITING.acquire(blocking=False):
+        return
+    try:
+        shutil.rmtree(directory)
+        log.info("removed the spill files a killed reorder left in %s", directory)
+    except OSError as exc:  # never fails the write it precedes; the next write turn tries again
+        log.warning("could not remove the spill files a killed reorder left in %s: %s", directory,
+                    exc.strerror or exc)
+    finally:
+        _REWRITING.release()
+
+
+def rewrite(con: duckdb.DuckDBPyConnection, memory: str = REWRITE_MEMORY, spill: Path | None = None) -> None:
     """Rewrite `alerts` in `created_at` order, within the caller's transaction and write turn.
 
     The new table is made from the table's own definition (every column added since, the primary
     key, the column compression), filled with every row sorted, and takes the old one's place; a
     failure anywhere before the commit leaves the table as it was. DuckDB stores a plain INSERT's
-    rows in its ORDER BY (with insertion order preserved, its default).
+    rows in its ORDER BY (with insertion order preserved, its default). The sort spills into
+    `spill` (the caller's `spill_directory`), which DuckDB cannot switch back from afterwards: the
+    write turn's connection is closed after it anyway.
     """
+    with _REWRITING:
+        _rewrite(con, memory, spill)
+
+
+def _rewrite(con: duckdb.DuckDBPyConnection, memory: str, spill: Path | None) -> None:
     definition = con.execute(
         "SELECT sql FROM duckdb_tables() WHERE table_name = 'alerts' AND schema_name = 'main'"
     ).fetchone()[0]
@@ -81,6 +127,8 @@ def rewrite(con: duckdb.DuckDBPyConnection, memory: str = REWRITE_MEMORY) -> Non
         raise RuntimeError(f"unexpected definition of table alerts: {definition[:60]}")
     con.execute("DROP TABLE IF EXISTS alerts_in_time_order")  # left by nothing (one transaction), but cheap
     con.execute(_OWN_DEFINITION.sub("CREATE TABLE alerts_in_time_order(", definition))
+    if spill is not None:
+        con.execute("SET temp_directory = $dir", {"dir": str(spill)})
     con.execute(f"SET memory_limit = '{memory_size(memory)}'")
     con.execute("SET preserve_insertion_order = true")
     con.execute("INSERT INTO alerts_in_time_order SELECT * FROM alerts ORDER BY created_at, source, source_id")

@@ -151,24 +151,35 @@ def test_reorder_refuses_a_missing_database_and_a_bad_memory_size(tmp_path, caps
     assert capsys.readouterr().err.startswith("error: --memory: not a memory size")
 
 
-def test_a_reorder_killed_while_its_sort_spills_leaves_the_table_as_it_was_and_a_rerun_completes(tmp_path, capsys):
+def test_a_reorder_killed_while_its_sort_spills_leaves_the_table_as_it_was_its_spill_goes_and_a_rerun_completes(
+        tmp_path, capsys):
     db = str(tmp_path / "killed.duckdb")
     narrow_history(db, shuffled=True, rows=200_000)
     before = stored(db)
     reorder = subprocess.Popen([sys.executable, "-m", "ingest", "reorder", "--db", db, "--memory", "32MB"],
                                cwd=ROOT, stdout=subprocess.DEVNULL)
-    spill = Path(db + ".tmp")  # DuckDB's temp directory: the sort spills there, long before the commit
+    spill = layout.spill_directory(db)  # the sort spills there, long before the commit
     deadline = time.monotonic() + 60
     while reorder.poll() is None and not (spill.exists() and any(spill.iterdir())) and time.monotonic() < deadline:
         time.sleep(0.005)
+    reorder.send_signal(signal.SIGSTOP)  # frozen mid-sort, holding the file as a live reorder does
     assert reorder.poll() is None, "the reorder ended before its sort spilled"
+    with pytest.raises(store.DatabaseBusy):  # a live reorder's spill is never another writer's to remove
+        with store.writing(db, timeout_s=0.2):
+            pass
+    assert any(spill.iterdir()) and not Path(db + ".tmp").exists()  # not where readers spill
     reorder.send_signal(signal.SIGKILL)
     reorder.wait(timeout=30)
+    assert any(spill.iterdir()), "the killed sort left nothing to clean up"
     assert stored(db) == before
+    with store.writing(db):  # the next write turn, whatever it writes, removes what the dead run left
+        pass
+    assert not spill.exists()
     assert ingest_main(["reorder", "--db", db]) == 0
     assert capsys.readouterr().out.startswith("rewrote 200,000 alerts")
     after = stored(db)
     assert after["in_time_order"] and sorted(after["rows"]) == sorted(before["rows"])
+    assert not spill.exists() and not Path(db + ".tmp").exists()  # a finished sort leaves nothing behind
 
 
 def test_a_reorder_out_of_memory_says_so_in_one_line_and_keeps_the_table(tmp_path, capsys):

@@ -18,7 +18,7 @@ HELP = "rewrite the alerts in time order (after a backfill; `status` says when i
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory", default=layout.REWRITE_MEMORY,
-                        help="memory for the sort; beyond it DuckDB spills to disk beside the database "
+                        help="memory for the sort; beyond it DuckDB spills to disk beside the database (<db>.reorder.tmp) "
                              f"(default {layout.REWRITE_MEMORY})")
 
 
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{before.rows:,} alerts are already stored in created_at order: nothing to do")
             return 0
         try:
-            layout.rewrite(con, args.memory)
+            layout.rewrite(con, args.memory, layout.spill_directory(args.db))
         except duckdb.OutOfMemoryException:
             raise store.DatabaseError(f"reorder needs more than --memory {args.memory} here; the alerts are "
                                       "left as they were: try a larger --memory") from None
