@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from conftest import DEMO_END
 import store
 from ingest.cli import main as ingest_main
 from store import layout
+from tests.provider_servers import BASE_URLS, SECRETS, FakePagerDuty, pagerduty_history, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,7 +120,8 @@ def status(db: str, capsys) -> str:
     return capsys.readouterr().out
 
 
-def test_status_advises_a_reorder_only_when_period_reads_scan_more_and_reorder_runs_once(tmp_path, capsys):
+def test_status_advises_a_reorder_only_when_period_reads_scan_more_and_reorder_runs_once(tmp_path, capsys,
+                                                                                         monkeypatch):
     ordered, shuffled = str(tmp_path / "ordered.duckdb"), str(tmp_path / "shuffled.duckdb")
     narrow_history(ordered, shuffled=False)
     narrow_history(shuffled, shuffled=True)
@@ -126,6 +129,20 @@ def test_status_advises_a_reorder_only_when_period_reads_scan_more_and_reorder_r
     advice = status(shuffled, capsys).splitlines()[-1]
     assert advice.startswith("out of time order: a moment of the alerts' history is spread over 5.0 of 5 row groups")
     assert advice.endswith(f"Run: python -m ingest reorder --db {shuffled}")
+    history = pagerduty_history(1, dt.datetime(2026, 11, 20, tzinfo=dt.UTC), 3600, open_last=0)
+    with serve(FakePagerDuty("pd-token", history)) as url:  # a sync says so too, where it happened
+        monkeypatch.setenv(SECRETS["pagerduty"], "pd-token")
+        monkeypatch.setenv(BASE_URLS["pagerduty"], url)
+        for db, advised in ((ordered, False), (shuffled, True)):
+            assert ingest_main(["sync", "--db", db, "--source", "pagerduty", "--since", "2026-11-20",
+                                "--until", "2026-11-21"]) == 0
+            printed = capsys.readouterr()
+            assert printed.out.startswith("pagerduty: ok, ") and "alerts 1" in printed.out
+            if advised:  # the same sentence status prints, once, on stderr
+                assert printed.err.count("\n") == 1 and printed.err.startswith(advice[:advice.index("5.0")])
+                assert printed.err.endswith(f"Run: python -m ingest reorder --db {db}\n")
+            else:
+                assert printed.err == ""
     export = tmp_path / "incidents.csv"
     export.write_text("ID,Title,Created On\nP1,Disk full,2026-03-02T09:00:00Z\n")
     for db, advised in ((ordered, False), (shuffled, True)):  # an import says so where it happened
@@ -133,12 +150,12 @@ def test_status_advises_a_reorder_only_when_period_reads_scan_more_and_reorder_r
         assert ("Run: python -m ingest reorder" in capsys.readouterr().err) is advised
 
     assert ingest_main(["reorder", "--db", shuffled]) == 0
-    assert capsys.readouterr().out.startswith("rewrote 500,001 alerts in created_at order in ")
+    assert capsys.readouterr().out.startswith("rewrote 500,002 alerts in created_at order in ")
     assert "out of time order" not in status(shuffled, capsys)
     with store.reading(shuffled) as con:
-        assert layout.layout(con) == layout.Layout(rows=500_001, row_groups=5, spread=1.0)
+        assert layout.layout(con) == layout.Layout(rows=500_002, row_groups=5, spread=1.0)
     assert ingest_main(["reorder", "--db", shuffled]) == 0  # a second run leaves it alone
-    assert capsys.readouterr().out == "500,001 alerts are already stored in created_at order: nothing to do\n"
+    assert capsys.readouterr().out == "500,002 alerts are already stored in created_at order: nothing to do\n"
 
 
 def test_reorder_refuses_a_missing_database_and_a_bad_memory_size(tmp_path, capsys):

@@ -52,9 +52,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = (f"{totals.by_table.get('on_call_shifts', 0)} shift pieces (within one UTC day each)"
               if args.format == "shifts-csv" else f"{totals.by_table.get('alerts', 0)} alerts")
     print(f"{args.file}: {loaded} loaded into {args.db} as source {run_.source}")
-    advice = cmd_status.reorder_advice(args.db) if args.format != "shifts-csv" else None
-    if advice:  # a backfill merged over a live history: say so where it happened
-        print(advice, file=sys.stderr)
+    if args.format != "shifts-csv":
+        cmd_status.advise_after_writing(args.db)
     if run_.warning:
         print(f"warning: {run_.warning}", file=sys.stderr)
     if totals.quarantined:

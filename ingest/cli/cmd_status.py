@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import metrics
@@ -13,6 +14,7 @@ from store import layout
 
 NAME = "status"
 HELP = "show per source: last sync, alerts, open alerts, quarantined records, last error"
+ADVICE_WAIT_S = 5.0  # after an import or a sync, the longest the reorder advice waits for the file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,12 +40,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def reorder_advice(db: str) -> str | None:
+def advise_after_writing(db: str) -> None:
+    """After an import or a sync stored alerts (a backfill merged over a live history is where the
+    order is lost): the reorder advice on stderr, where it happened. Only advice: a file kept busy
+    by another writer is not waited for long (`status` says it later)."""
+    try:
+        advice = reorder_advice(db, timeout_s=ADVICE_WAIT_S)
+    except store.DatabaseBusy:
+        return
+    if advice:
+        print(advice, file=sys.stderr)
+
+
+def reorder_advice(db: str, timeout_s: float | None = None) -> str | None:
     """A line saying the alerts are stored far out of time order, with the command that fixes it; None if
     they are not (or for a remote store, which keeps its own layout)."""
     if not store.is_local_file(db):
         return None
-    with store.reading(db) as con:
+    with store.reading(db, timeout_s) as con:
         stored = layout.layout(con)
     if not stored.poor:
         return None

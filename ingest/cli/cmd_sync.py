@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 
 import settings
+from ingest.cli import cmd_status
 from ingest.sources import SOURCES
 from ingest.sync import SyncRequest, SyncResult
 
@@ -73,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     results = [SOURCES[name].sync(args.db, config, request) for name in _selected(args, config)]
     for result in results:
         print(_summary(result))
+    if any(result.by_table.get("alerts") for result in results):
+        cmd_status.advise_after_writing(args.db)
     incomplete = [r.source for r in results if r.status != "ok"]
     if incomplete:
         print(f"incomplete: {', '.join(incomplete)}", file=sys.stderr)
