@@ -179,20 +179,62 @@ def grid_column(grid, title: str, timeout_s: float = 30) -> int:
     return headers.index(title)
 
 
+def _selected_column(grid, row: int) -> int | None:
+    """Which cell of `row` the grid has selected, from its accessible copy (None: none in that row)."""
+    ids = grid.locator(f"[id^='glide-cell-'][id$='-{row}'][aria-selected=true]").evaluate_all("cs => cs.map(c => c.id)")
+    return int(ids[0].split("-")[2]) if ids else None
+
+
+def _wait_for_selection(page, grid, row: int, column: int, timeout_s: float = 5) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _selected_column(grid, row) != column:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the grid did not select row {row}, column {column}")
+        page.wait_for_timeout(50)
+
+
 def _select_cell(page, grid, row: int, column: int) -> None:
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 12, box["y"] + ROW_PX + row * ROW_PX + ROW_PX / 2)
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
+    """Select a cell: click its row's first cell, then move one key at a time, each move waited for.
+
+    A click on a cell already selected opens its editor (a read-only one for the pinned Alert cell), which
+    swallows the keys that follow: so an editor a lost key press left open is closed first, and the click
+    is made only when nothing in the row is selected.
+    """
+    editor = page.locator("[id^='gdg-overlay']").first
+    if editor.count():  # (Escape also clears the selection, later, so it is pressed only when needed)
+        page.keyboard.press("Escape")
+        editor.wait_for(state="detached", timeout=5_000)
+    at = _selected_column(grid, row)
+    if at is None:
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 12, box["y"] + ROW_PX + row * ROW_PX + ROW_PX / 2)
+        _wait_for_selection(page, grid, row, 0)
+        at = 0
+    while at != column:
+        step = 1 if column > at else -1
+        page.keyboard.press("ArrowRight" if step > 0 else "ArrowLeft")
+        at += step
+        _wait_for_selection(page, grid, row, at)
+
+
+def _activate(page, grid, row: int, column: int, key: str) -> None:
+    """Select the cell and press `key` on it (space ticks a checkbox, Enter opens an editor).
+
+    The grid acts on that key only in the first moments after the selection moved onto the cell (measured
+    with Streamlit 1.67: yes after 100 ms, no after 300 ms), so the cell's left neighbour is selected at
+    leisure and the last move and the key are pressed back to back. Column 0 is never the target here.
+    """
+    _select_cell(page, grid, row, column - 1)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press(key)
 
 
 def _editing(page, grid, row: int, column: int, editor: str, attempts: int = 3):
     """Select a cell and open its editor; retried, as a re-run may redraw the grid meanwhile."""
     for attempt in range(attempts):
-        _select_cell(page, grid, row, column)
-        page.keyboard.press("Enter")
-        found = page.locator(editor).first
         try:
+            _activate(page, grid, row, column, "Enter")
+            found = page.locator(editor).first
             found.wait_for(timeout=5_000)
             # A key press lost to a redraw leaves the selection on a read-only neighbour: its overlay is disabled.
             if found.is_disabled():
@@ -222,23 +264,27 @@ def choose_in(page, grid, row: int, column: int, option: str) -> None:
 def toggle(page, grid, row: int, column: int, attempts: int = 3) -> None:
     """Tick or untick a checkbox cell, and wait until the grid shows it changed.
 
-    On a loaded machine a key press can reach the grid before it has taken the click's selection (the
-    space then lands on a read-only cell and nothing changes), so the change itself is waited for, and
-    the toggle retried, rather than trusting that the keys arrived.
+    On a loaded machine a key press can be lost to a redraw, so the change itself is waited for and the
+    toggle retried, rather than trusting that the keys arrived; a slow tick that did land is seen before
+    a retry and never toggled back.
     """
     before = grid_text(grid, column, row)
     for _ in range(attempts):
-        _select_cell(page, grid, row, column)
-        page.keyboard.press(" ")
+        try:
+            _activate(page, grid, row, column, " ")
+        except RuntimeError:  # a redraw took the selection: let it end, then try again
+            settled(page)
+            continue
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             if grid_text(grid, column, row) != before:
                 return
             page.wait_for_timeout(100)
-        settled(page)  # a redraw may have swallowed the keys: let it end before trying again
+        settled(page)
         if grid_text(grid, column, row) != before:
             return
-    raise AssertionError(f"the checkbox in row {row} did not change after {attempts} tries")
+    shot = screenshot(page, f"toggle-failed-row-{row}")
+    raise AssertionError(f"the checkbox in row {row} did not change after {attempts} tries (see {shot.name})")
 
 
 def overflowing_grids(page) -> list[int]:
