@@ -95,8 +95,11 @@ def unit_key(signature: str, severity: str | None) -> str:
 #  - "A alerts with a B alert near" needs no DISTINCT: an A alert has one exactly when the last B alert
 #    before it, or else the first B alert after it, is within the window; each alert knows the previous
 #    and next alert of its own signature, so each such pair is recognised on its own row;
+#  - each pair of units is counted once, in one aggregation, whichever of the two fired first (lo, hi);
+#    both ways, (A, B) and (B, A), are written out only for the related ones;
 #  - the median lead, the costliest part, is taken only for related pairs (P either way at least the
-#    lowest threshold a candidate needs): the pairs of background noise are counted, never sorted.
+#    lowest threshold a candidate needs), from their own alerts paired again: the pairs of background
+#    noise are counted as they stream out of the join, never stored or sorted.
 CO_FIRING = register(
     Metric(
         "co_firing",
@@ -137,49 +140,54 @@ candidates AS (  -- only pairs with a unit of the team's are kept (related, belo
     SELECT a.id, a.sig, a.t, a.next_t, a.next_id, b.*
     FROM (FROM slotted WHERE NOT in_team) AS a JOIN (FROM near WHERE in_team) AS b ON b.near = a.slot
 ),
-later AS (  -- each unordered pair once: b created after a (ties by id), in a's slot or the next
-    SELECT a_sig AS sig_a, sig AS sig_b, t - a_t AS lead_s,
+later AS (  -- each pair of alerts once: b created after a (ties by id), in a's slot or the next
+    SELECT least(a_sig, sig) AS lo, greatest(a_sig, sig) AS hi, a_sig < sig AS a_is_lo, t - a_t AS lead_s,
         (prev_t IS NULL OR prev_t < a_t OR (prev_t = a_t AND prev_id < a_id))
             AND (prev_t IS NULL OR a_t - prev_t > $window_s) AS a_has_b_after_only,
         a_next_t IS NULL OR a_next_t > t OR (a_next_t = t AND a_next_id > id) AS b_has_a_before
     FROM candidates
     WHERE a_sig <> sig AND t - a_t <= $window_s AND (t > a_t OR (t = a_t AND id > a_id))
 ),
-oriented AS (
-    SELECT sig_a, sig_b, count(*) AS support,
-        count(*) FILTER (WHERE a_has_b_after_only) AS a_with_b_after_only,
-        count(*) FILTER (WHERE b_has_a_before) AS b_with_a_before
-    FROM later GROUP BY sig_a, sig_b
+by_pair AS (  -- each pair of units once (lo < hi), whichever fired first: one aggregation, no transpose;
+    -- lo's alerts with a hi alert near = those with one before + those with one after only (and likewise)
+    SELECT lo, hi, count(*) AS support,
+        count(*) FILTER (WHERE CASE WHEN a_is_lo THEN a_has_b_after_only ELSE b_has_a_before END) AS lo_with_hi,
+        count(*) FILTER (WHERE CASE WHEN a_is_lo THEN b_has_a_before ELSE a_has_b_after_only END) AS hi_with_lo
+    FROM later GROUP BY lo, hi
 ),
-by_pair AS (  -- A's alerts with a B alert near = those with one before + those with one after only
-    SELECT sig_a, sig_b, sum(support)::BIGINT AS support, sum(a_with_b)::BIGINT AS a_with_b
-    FROM (SELECT sig_a, sig_b, support, a_with_b_after_only AS a_with_b FROM oriented
-          UNION ALL SELECT sig_b, sig_a, support, b_with_a_before FROM oriented)
-    GROUP BY sig_a, sig_b
-),
-related AS (
-    SELECT p.sig_a, p.sig_b, p.support, p.a_with_b / sa.alerts AS p_b_given_a,
-        r.a_with_b / sb.alerts AS p_a_given_b
+related_once AS (
+    SELECT p.lo, p.hi, p.support, p.lo_with_hi / sl.alerts AS p_hi_given_lo, p.hi_with_lo / sh.alerts AS p_lo_given_hi
     FROM by_pair AS p
-    JOIN by_pair AS r ON r.sig_a = p.sig_b AND r.sig_b = p.sig_a
-    JOIN signatures AS sa ON sa.sig = p.sig_a
-    JOIN signatures AS sb ON sb.sig = p.sig_b
-    WHERE greatest(p.a_with_b / sa.alerts, r.a_with_b / sb.alerts) >= $related
-      AND (sa.in_team OR sb.in_team)
+    JOIN signatures AS sl ON sl.sig = p.lo
+    JOIN signatures AS sh ON sh.sig = p.hi
+    WHERE greatest(p.lo_with_hi / sl.alerts, p.hi_with_lo / sh.alerts) >= $related AND (sl.in_team OR sh.in_team)
 ),
-related_later AS (  -- sorting every pair's lead would cost the most: only related pairs' (related is symmetric)
-    SELECT l.sig_a, l.sig_b, l.lead_s FROM later AS l JOIN related AS r USING (sig_a, sig_b)
+related_units AS (SELECT lo AS sig FROM related_once UNION SELECT hi FROM related_once),
+related_alerts AS (SELECT id, sig, t, slot FROM slotted SEMI JOIN related_units USING (sig)),
+leads AS (  -- only related pairs' leads are sorted (the costliest part), from their own alerts paired
+    -- again: every pair of theirs is a candidate (one of the two units is the team's), and `later` is
+    -- then read once, never stored; lo_to_hi = hi's created_at − lo's
+    SELECT least(a.sig, b.sig) AS lo, greatest(a.sig, b.sig) AS hi,
+        median(CASE WHEN a.sig < b.sig THEN b.t - a.t ELSE a.t - b.t END) AS lo_to_hi,
+        median(CASE WHEN a.sig < b.sig THEN a.t - b.t ELSE b.t - a.t END) AS hi_to_lo
+    FROM related_alerts AS a
+    JOIN (SELECT *, unnest([slot, slot - 1]) AS near FROM related_alerts) AS b ON b.near = a.slot
+    SEMI JOIN related_once AS r ON r.lo = least(a.sig, b.sig) AND r.hi = greatest(a.sig, b.sig)
+    WHERE a.sig <> b.sig AND b.t - a.t <= $window_s AND (b.t > a.t OR (b.t = a.t AND b.id > a.id))
+    GROUP BY ALL
 ),
-leads AS (
-    SELECT sig_a, sig_b, median(lead_s) AS lead_s
-    FROM (SELECT sig_a, sig_b, lead_s FROM related_later UNION ALL SELECT sig_b, sig_a, -lead_s FROM related_later)
-    GROUP BY sig_a, sig_b
+related AS (  -- both ways: (A, B) and (B, A)
+    SELECT r.lo AS sig_a, r.hi AS sig_b, r.support, r.p_hi_given_lo AS p_b_given_a,
+        r.p_lo_given_hi AS p_a_given_b, l.lo_to_hi AS lead_s
+    FROM related_once AS r JOIN leads AS l USING (lo, hi)
+    UNION ALL
+    SELECT r.hi, r.lo, r.support, r.p_lo_given_hi, r.p_hi_given_lo, l.hi_to_lo
+    FROM related_once AS r JOIN leads AS l USING (lo, hi)
 )
 SELECT sa.signature AS signature_a, sa.severity AS severity_a, sb.signature AS signature_b,
     sb.severity AS severity_b, sa.service AS service_a, sb.service AS service_b,
-    sa.alerts AS alerts_a, sb.alerts AS alerts_b, r.support, r.p_b_given_a, r.p_a_given_b, l.lead_s
+    sa.alerts AS alerts_a, sb.alerts AS alerts_b, r.support, r.p_b_given_a, r.p_a_given_b, r.lead_s
 FROM related AS r
-JOIN leads AS l USING (sig_a, sig_b)
 JOIN signatures AS sa ON sa.sig = r.sig_a
 JOIN signatures AS sb ON sb.sig = r.sig_b
 ORDER BY r.support DESC, signature_a, severity_a, signature_b, severity_b
