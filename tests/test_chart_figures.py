@@ -8,6 +8,7 @@ order, and the layout (titles, colour axis, axis order, sizes). The hover text i
 """
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -72,7 +73,8 @@ def _same(ours, theirs) -> None:
 def _hover(figure, *lines: str) -> None:
     """Each trace's hover names every value it shows ('Label: value', never express's bare '=Amara' or
     'x: Thu'), and the figure's hover holds each of `lines` (one trace's `lines` may be in another's)."""
-    templates = [trace.hovertemplate for trace in figure.data]
+    # A group's name is the trace's, which plotly.js puts in as data (%{fullData.name}).
+    templates = [trace.hovertemplate.replace("%{fullData.name}", trace.name or "") for trace in figure.data]
     for template in templates:
         assert template.endswith("<extra></extra>"), template  # no trace name box beside it
         assert "=" not in template and not re.search(r"(^|>)[xyz]:", template), template
@@ -256,7 +258,9 @@ def test_alert_titles_in_charts_are_shown_as_written():
     load = pd.DataFrame({"person_name": ["<b>Amara</b>"], "interruptions": [4], "ceiling": 6,
                          "day": pd.to_datetime(["2026-11-02"])})
     trace = page_charts.load_figure(load, "week").data[0]
-    assert trace.name == "&lt;b&gt;Amara&lt;/b&gt;" and trace.hovertemplate.startswith("Person: &lt;b&gt;Amara&lt;/b&gt;<br>")
+    assert trace.name == "&lt;b&gt;Amara&lt;/b&gt;" and trace.hovertemplate.startswith("Person: %{fullData.name}<br>")
+    long = pd.DataFrame({"person": ["Amara"], "value": [3.0], "what": ["Pages on call"]})
+    assert page_charts.carried(long, "<b>Primary</b>", 1).layout.title.text == "Who carried &lt;b&gt;Primary&lt;/b&gt;"
 
 
 def test_response_boxes_hover_in_words():
@@ -276,3 +280,75 @@ def test_response_boxes_hover_in_words():
     _hover(go.Figure(list(dots)), "Service: %{x}", "Time to acknowledge", "Time to resolve", "Median: %{customdata[0]}",
            "Middle half: %{customdata[1]}", "Range without outliers: %{customdata[2]}")
 
+
+
+# A name as a person, team, service or alert may carry it: plotly's template syntax and markup, as text.
+HOSTILE = "db %{y} primary <b>x</b> &amp; %{x|%Y}"
+
+
+@pytest.fixture(scope="module")
+def plotly_js_page():
+    """A Chromium page with plotly.js loaded, to draw figures into and hover them."""
+    import plotly.offline
+
+    from tests.browser import chromium_page
+
+    with chromium_page(1000, 700) as page:
+        page.set_content("<html><body><div id='chart' style='width:960px;height:640px'></div></body></html>")
+        page.add_script_tag(content=plotly.offline.get_plotlyjs())
+        yield page
+
+
+def hover_lines(page, figure: go.Figure) -> list[str]:
+    """Every line plotly.js shows on hovering each point of each hovered trace, as the reader sees it."""
+    page.evaluate("f => Plotly.newPlot('chart', f.data, f.layout)", json.loads(figure.to_json()))
+    lines = []
+    for curve, trace in enumerate(figure.data):
+        if trace.hoverinfo == "skip" or trace.type == "heatmap":
+            continue
+        for point in range(len(trace.y if trace.y is not None else trace.x)):
+            lines += page.evaluate(
+                """([curve, point]) => {
+                    Plotly.Fx.hover('chart', [{curveNumber: curve, pointNumber: point}]);
+                    return [...document.querySelectorAll('.hoverlayer text')].flatMap(text => {
+                        const parts = text.querySelectorAll('tspan.line');
+                        return parts.length ? [...parts].map(part => part.textContent) : [text.textContent];
+                    });
+                }""", [curve, point])
+    return lines
+
+
+@pytest.mark.browser
+def test_names_reach_the_hover_as_text_in_plotly_js(plotly_js_page):
+    """plotly.js reads %{…} in a hover template: a name spliced into one showed a value, not the name."""
+    people = pd.DataFrame({"person_name": [HOSTILE], "business_hours_interruptions": [1],
+                           "off_hours_interruptions": [2], "wake_ups": [0]})
+    load = pd.DataFrame({"person_name": [HOSTILE, "Chloe"], "interruptions": [4, 2], "ceiling": 6,
+                         "day": pd.to_datetime(["2026-11-02", "2026-11-02"])})
+    alerts = pd.DataFrame({"created_at": pd.to_datetime(["2026-11-02 10:00"], utc=True),
+                           "resolved_at": pd.to_datetime(["2026-11-02 10:30"], utc=True), "service": [HOSTILE],
+                           "is_transient": [True], "title": [HOSTILE], "tta_s": [60.0], "ttr_s": [1800.0]})
+    spread = pd.DataFrame({"measure": ["tta", "ttr"], "name": [HOSTILE] * 2, "q1": [60.0] * 2,
+                           "median": [120.0] * 2, "q3": [300.0] * 2, "lower_fence": [30.0] * 2,
+                           "upper_fence": [600.0] * 2})
+    carried = pd.DataFrame({"person": [HOSTILE], "value": [3.0], "what": ["Pages on call"]})
+    cases = {
+        "per_person": (page_charts.per_person(people), f"Person: {HOSTILE}"),
+        "load_figure": (page_charts.load_figure(load, "week"), f"Person: {HOSTILE}"),
+        "ranking_chart": (page_charts.ranking_chart(pd.DataFrame({"title": [HOSTILE], "alerts": [3],
+                                                                  "noise_ratio": [0.5]})), f"Signature: 1. {HOSTILE}"),
+        "firings_timeline (title)": (page_charts.firings_timeline(alerts), f"Title: {HOSTILE}"),
+        "firings_timeline (service)": (page_charts.firings_timeline(alerts), f"Service: {HOSTILE}"),
+        "distribution_figure": (page_charts.distribution_figure(spread, "service"), f"Service: {HOSTILE}"),
+        "carried": (page_charts.carried(carried, "Primary", 1), f"Person: {HOSTILE}"),
+        "per_step_bars": (charts.per_step_bars(HISTORY.replace({"payments": HOSTILE}), "wake_ups", "Wake-ups",
+                                               "Sprint starting"), f"Team {HOSTILE}, Wake-ups: 3"),
+        "per_step_lines": (charts.per_step_lines(HISTORY.replace({"payments": HOSTILE}), "wake_ups", "Wake-ups",
+                                                 "Sprint starting"), f"Team {HOSTILE}, Wake-ups: 3"),
+    }
+    missing = {}
+    for case, (figure, line) in cases.items():
+        shown = hover_lines(plotly_js_page, figure)
+        if line not in shown:
+            missing[case] = shown
+    assert missing == {}

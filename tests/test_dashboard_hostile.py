@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SCRIPT = "<script>window.__pwned = 'script'</script>"
 IMG = "<img src=x onerror=\"window.__pwned = 'img'\">"
 LINK = "[click me](javascript:window.__pwned='link')"
-HOSTILE_TEAM = "<img src=x onerror=\"window.__pwned = 'team'\">ops"
+HOSTILE_TEAM = "<img src=x onerror=\"window.__pwned = 'team'\">ops %{x}"
+PERSON = f"Mallory %{{y}} {SCRIPT}"  # plotly's template syntax in a name: shown as written, never read
 LONG = "A" * 5000
 FORMULA = "=cmd|' /C calc'!A0"
 TITLES = [f"Disk {SCRIPT} full", f"CPU {IMG} high", f"Queue {LINK} stuck", f"**bold** _it_ `code` {LONG}",
@@ -55,7 +56,7 @@ def hostile_db(tmp_path_factory) -> str:
         store.upsert(con, "alerts", pa.Table.from_pylist(alerts))
         store.upsert(con, "notifications", pa.Table.from_pylist(notifications))
         store.upsert(con, "people", pa.Table.from_pylist([{
-            "source": "demo", "person_id": "PX1", "name": f"Mallory {SCRIPT}", "time_zone": "Europe/Berlin",
+            "source": "demo", "person_id": "PX1", "name": PERSON, "time_zone": "Europe/Berlin",
             "team": HOSTILE_TEAM}]))
         con.execute("INSERT INTO quarantine VALUES ('demo', 'incidents', 'h1', ?, ?, NULL, now())",
                     [f"{{\"title\": \"{IMG}\"}}", f"bad record {SCRIPT}"])
@@ -72,6 +73,24 @@ def _inert(page) -> None:
     assert width[0] <= width[1] + 2, f"the page is wider than the window: {width}"
 
 
+def _hover_lines(page, per_chart: int = 3) -> list[str]:
+    """The hover text of the first few dots of each chart on the page, line by line, as the mouse shows it."""
+    lines = []
+    for chart in page.locator(".js-plotly-plot").all():
+        points = chart.locator(".scatterlayer .point")
+        for index in range(min(points.count(), per_chart)):
+            points.nth(index).scroll_into_view_if_needed()
+            box = points.nth(index).bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            chart.locator(".hoverlayer text").first.wait_for(timeout=5000)
+            lines += chart.evaluate("""chart => [...chart.querySelectorAll('.hoverlayer text')].flatMap(text => {
+                const parts = text.querySelectorAll('tspan.line');
+                return parts.length ? [...parts].map(part => part.textContent) : [text.textContent];
+            })""")
+            screenshot(page, "hostile-wakeups-hover")
+    return lines
+
+
 def test_hostile_text_renders_inert_on_every_page(hostile_db, tmp_path):
     db = str(tmp_path / "h.duckdb")
     shutil.copy(hostile_db, db)
@@ -84,6 +103,10 @@ def test_hostile_text_renders_inert_on_every_page(hostile_db, tmp_path):
             page.wait_for_timeout(1500)
             wait_for_app(page, ready="[data-testid='stMainBlockContainer'] h1")
             _inert(page)
+            if path == "wakeups":  # a person's and a team's name in the charts' hover, as written
+                shown = _hover_lines(page)
+                assert f"Person: {PERSON}" in shown, shown
+                assert any(line.startswith(f"Team {HOSTILE_TEAM}, Wake-ups: ") for line in shown), shown
             screenshot(page, f"hostile-{path or 'overview'}")
         # The hostile team name is shown, as text, in the filter.
         assert page.get_by_text("ops", exact=False).count() >= 1

@@ -97,7 +97,7 @@ def by_group(frame: pd.DataFrame, group: str, trace: Callable[..., Any], x: str,
 
     Built from columns rather than by plotly express, which groups and validates the frame again
     per trace: a few times faster, and the figure was a large share of a page's cold run.
-    `hover` is the trace's hover template with `{name}` standing for the group's value; `columns` gives
+    `hover` is the traces' hover template with `{name}` standing for the group's value; `columns` gives
     further fields of each trace from the group's rows (a list of columns makes rows, as for customdata).
     Rows without a group are left out, as a group-by leaves them.
     """
@@ -109,13 +109,15 @@ def by_group(frame: pd.DataFrame, group: str, trace: Callable[..., Any], x: str,
     wanted = {"x": x, "y": y, **(columns or {})}
     in_order = {field: (frame[column].to_numpy() if isinstance(column, list) else _points(frame[column]))[order]
                 for field, column in wanted.items()}
+    # The name reaches the hover as data: spliced into the template, a "%{y}" in a person's name was read.
+    template = hover.replace("{name}", "%{fullData.name}")
     traces = []
     for index, (name, start, end) in enumerate(zip(names, bounds[:-1], bounds[1:], strict=True)):
         colour = (colours or {}).get(name, colourway[index % len(colourway)])
         fields = {field: values[start:end] for field, values in in_order.items()}
         label = format.plotly_text(str(name))  # a team's or person's name, shown as written
-        traces.append(trace(name=label, legendgroup=label, showlegend=True,
-                            hovertemplate=hover.replace("{name}", label), colour=colour, **fields, **common))
+        traces.append(trace(name=label, legendgroup=label, showlegend=True, hovertemplate=template,
+                            colour=colour, **fields, **common))
     return traces
 
 

@@ -200,7 +200,7 @@ def carried(long: pd.DataFrame, schedule: str, people: int) -> go.Figure:
                       alignmentgroup="True")
     for trace in traces:
         trace["offsetgroup"] = trace["name"]  # side by side, as a grouped bar chart of express draws them
-    figure = figure_of(traces, "", "", title={"text": f"Who carried {schedule}"}, barmode="group")
+    figure = figure_of(traces, "", "", title={"text": f"Who carried {format.plotly_text(schedule)}"}, barmode="group")
     figure.update_layout(height=max(240, 40 * people + 100), margin={"t": 48, "b": 8},
                          legend={"orientation": "h", "y": -0.2})
     return figure
