@@ -277,7 +277,15 @@ def _refuse_newer(version: int, db: str | None = None) -> None:
         )
 
 
+# Databases whose schema this process has checked (and migrated), by `file_key`.
 _migrated: set[str] = set()
+
+
+def file_key(db: str) -> str:
+    """One name per database for what a process remembers of it: a local file by its resolved absolute
+    path (`x.duckdb`, `./x.duckdb` and a symlink to it are one file; `data/alerts.duckdb` is another file
+    after a chdir), anything else as given."""
+    return os.path.realpath(db) if is_local_file(db) else db
 
 
 def _ensure_ready(db: str, timeout_s: float | None, create: bool) -> None:
@@ -286,7 +294,7 @@ def _ensure_ready(db: str, timeout_s: float | None, create: bool) -> None:
     A reader never creates anything: a local file that does not exist is an error, not a new
     empty database. A database of a newer schema is refused by readers and writers alike.
     """
-    if db in _migrated:
+    if file_key(db) in _migrated:
         return
     present = exists(db)
     if not present and not create:
@@ -310,7 +318,7 @@ def _ensure_ready(db: str, timeout_s: float | None, create: bool) -> None:
                 migrate(con)
             finally:
                 _close(con)
-    _migrated.add(db)
+    _migrated.add(file_key(db))
 
 
 def _release_session(db: str) -> None:
@@ -374,11 +382,12 @@ def reading(db: str | None = None, timeout_s: float | None = None) -> Iterator[d
         with _timed_open(db, False, timeout_s) as con:
             yield con
         return
-    if db not in _migrated and not exists(db):
+    checked = file_key(db) in _migrated
+    if not checked and not exists(db):
         raise DatabaseError(f"database {display_name(db)} does not exist")
     session = _sessions.get(db)
     with session.cursor() if session else _timed_open(db, False, timeout_s) as con:
-        if db in _migrated or _schema_is_latest(con, db):
+        if checked or _schema_is_latest(con, db):
             if pending.overlay(con, db) and session:  # saves kept aside while the file was busy
                 _forget_kept(con)  # what earlier reads kept may predate them
             yield con
@@ -394,7 +403,7 @@ def _schema_is_latest(con: duckdb.DuckDBPyConnection, db: str) -> bool:
     version = schema_version(con)
     _refuse_newer(version, db)
     if version == LATEST_VERSION:
-        _migrated.add(db)
+        _migrated.add(file_key(db))
     return version == LATEST_VERSION
 
 

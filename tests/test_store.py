@@ -240,3 +240,32 @@ def test_a_writer_waits_for_a_reader_of_the_same_process(db):
     assert time.monotonic() - started >= 0.2
     with store.reading(db) as con:
         assert con.execute("SELECT value FROM targets").fetchone() == (2.0,)
+
+
+def test_a_database_is_checked_once_per_file_however_its_path_is_written(tmp_path, monkeypatch):
+    """The process's memo of checked schemas is per file: the same file by a relative path, `./`, a symlink or
+    its absolute path is checked once, and the same relative path after a chdir is another file, checked anew."""
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir(), there.mkdir()
+    with store.writing(str(here / "alerts.duckdb")):
+        pass
+    (tmp_path / "link.duckdb").symlink_to(here / "alerts.duckdb")
+    old = duckdb.connect(str(there / "alerts.duckdb"))
+    store.migrate(old, target=2)  # an older schema, written by an earlier version
+    old.close()
+    store.connection._migrated.clear()  # a fresh process
+    checks = []
+    checked = store.connection.schema_version
+    monkeypatch.setattr(store.connection, "schema_version", lambda con: checks.append(1) or checked(con))
+
+    monkeypatch.chdir(here)
+    for spelling in ("alerts.duckdb", "./alerts.duckdb", str(tmp_path / "link.duckdb"), str(here / "alerts.duckdb"),
+                     "../here/alerts.duckdb"):
+        with store.reading(spelling) as con:
+            assert con.execute("SELECT count(*) FROM alerts").fetchone() == (0,)
+    assert len(checks) == 1
+
+    monkeypatch.chdir(there)  # the same words, another file: its older schema is found and migrated
+    with store.reading("alerts.duckdb") as con:
+        assert checked(con) == store.LATEST_VERSION
+        assert "runbook_links" in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
