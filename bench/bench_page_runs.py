@@ -6,6 +6,7 @@ Run by hand from the repository root (not a test):
     python bench/bench_page_runs.py --alerts 200000 --runs 3
     python bench/bench_page_runs.py --work /tmp/pages   # keeps the databases for the next run
     python bench/bench_page_runs.py --team "All teams"  # every team's pages (the largest reads)
+    python bench/bench_page_runs.py --pages "Advisor,Response times"  # only these pages
 
 It builds bench_report's synthetic history ending now (20 teams) and runs every page over the whole
 history (Dates mode, first to last day) for one team, each page in a process of its own (the heavy
@@ -82,10 +83,11 @@ def _components_found(app) -> None:
     app._bidi_component_manager = manager  # what AppTest's first run would set (streamlit/testing/v1/app_test.py)
 
 
-def measure(db: str, runs: int, params: dict) -> dict:
-    """Each page in a process of its own: {page: (cold s, warm median s, peak MiB)}."""
+def measure(db: str, runs: int, params: dict, pages: list[str]) -> dict:
+    """Each of `pages` in a process of its own: {page: (cold s, warm median s, peak MiB)}."""
     result = {}
-    for name, page in PAGES.items():
+    for name in pages:
+        page = PAGES[name]
         out = subprocess.run([sys.executable, __file__, "--child", db, page, str(runs), json.dumps(params)],
                              capture_output=True, text=True, check=True, cwd=ROOT).stdout
         got = json.loads(out.strip().splitlines()[-1])
@@ -101,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alerts", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=4, help="runs of each page (the first is cold)")
     parser.add_argument("--team", default="team3")
+    parser.add_argument("--pages", help="only these pages, by name, comma-separated (default: every page)")
     parser.add_argument("--work", help="keep the databases in this folder and reuse them (built today: the "
                                        "history ends when it was built)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -109,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         db, page, runs, params = args.child
         child(db, page, int(runs), json.loads(params))
         return 0
+
+    pages = [name.strip() for name in args.pages.split(",")] if args.pages else list(PAGES)
+    unknown = [name for name in pages if name not in PAGES]
+    if unknown:
+        parser.error(f"unknown page {unknown[0]!r}; the pages: {', '.join(PAGES)}")
 
     import store
     from bench import bench_report
@@ -123,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         with store.writing(empty):
             pass
         print("baseline: empty database", flush=True)
-        base = measure(empty, args.runs, whole)
+        base = measure(empty, args.runs, whole, pages)
         if not Path(large).exists():
             bench_report.END = dt.datetime.now(dt.UTC).replace(microsecond=0)  # its year ends now, as the pages'
             started = time.perf_counter()
@@ -131,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"synthetic history of {args.alerts:,} alerts built in {time.perf_counter() - started:.1f} s",
                   flush=True)
         print(f"{large}: team {args.team}, whole history ({whole['from']} to {whole['to']})", flush=True)
-        got = measure(large, args.runs, whole)
+        got = measure(large, args.runs, whole, pages)
     print(f"\n{'page':<20}{'cold':>9}{'ratio':>7}{'warm':>9}{'ratio':>7}{'peak':>10}")
     missed = []
     for name, (cold, warm, peak) in got.items():
