@@ -427,10 +427,10 @@ def _forget_kept(con: duckdb.DuckDBPyConnection) -> None:
 
 class _ThreadSessions(threading.local):
     def __init__(self) -> None:
-        self.by_db: dict[str, _ReadSession] = {}
+        self.by_db: dict[str, _ReadSession] = {}  # by `file_key`: a read of the file however written joins it
 
     def get(self, db: str) -> _ReadSession | None:
-        return self.by_db.get(db)
+        return self.by_db.get(file_key(db))
 
 
 _sessions = _ThreadSessions()
@@ -450,11 +450,12 @@ def read_session(db: str | None = None, timeout_s: float | None = None) -> Itera
     if not is_local_file(db) or os.environ.get("ALERTHYGIENE_LOCKING") == "retry" or _sessions.get(db):
         yield
         return
-    session = _sessions.by_db[db] = _ReadSession(db, lock_timeout_s(False) if timeout_s is None else timeout_s)
+    key = file_key(db)
+    session = _sessions.by_db[key] = _ReadSession(db, lock_timeout_s(False) if timeout_s is None else timeout_s)
     try:
         yield
     finally:
-        del _sessions.by_db[db]
+        del _sessions.by_db[key]
         session.end()
 
 

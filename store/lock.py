@@ -94,7 +94,8 @@ def _locked(db: str, timeout_s: float, write: bool) -> Iterator[None]:
     if held is None:
         held = _held.dbs = set()
     directory = lock_dir(db)
-    if db in held or not _ready(directory):
+    key = os.path.realpath(db)  # the file, however its path is written: `./x.duckdb` nests in `x.duckdb`
+    if key in held or not _ready(directory):
         yield  # nested in this thread's own hold, or nowhere to put a lock (a read-only directory)
         return
     deadline = time.monotonic() + timeout_s
@@ -103,11 +104,11 @@ def _locked(db: str, timeout_s: float, write: bool) -> Iterator[None]:
     if yield_s:
         _let_others_first(directory, min(deadline, time.monotonic() + yield_s))
     fds = _take(directory, write, deadline)
-    held.add(db)
+    held.add(key)
     try:
         yield
     finally:
-        held.discard(db)
+        held.discard(key)
         _release(*fds)
         if write:  # a reader never shuts anyone out by coming back: no hand-over needed
             _hand_over(directory)

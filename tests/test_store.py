@@ -269,3 +269,15 @@ def test_a_database_is_checked_once_per_file_however_its_path_is_written(tmp_pat
     with store.reading("alerts.duckdb") as con:
         assert checked(con) == store.LATEST_VERSION
         assert "runbook_links" in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def test_one_thread_holds_one_file_however_its_path_is_written(tmp_path, monkeypatch):
+    """A write lock taken again by `./x.duckdb` inside one taken by `x.duckdb` nests (it waited for itself), and a
+    read by another spelling within a read session is one of the session's reads."""
+    monkeypatch.chdir(tmp_path)
+    with store.writing("x.duckdb"):
+        pass
+    with store.lock.exclusive("x.duckdb", 1.0), store.lock.exclusive("./x.duckdb", 1.0):
+        pass
+    with store.read_session("x.duckdb"), store.reading(str(tmp_path / "x.duckdb")) as con:
+        assert store.keeps(con)  # only a session's reads keep tables for the run's later reads
