@@ -382,10 +382,11 @@ def reading(db: str | None = None, timeout_s: float | None = None) -> Iterator[d
         with _timed_open(db, False, timeout_s) as con:
             yield con
         return
-    checked = file_key(db) in _migrated
+    key = file_key(db)
+    checked = key in _migrated
     if not checked and not exists(db):
         raise DatabaseError(f"database {display_name(db)} does not exist")
-    session = _sessions.get(db)
+    session = _sessions.by_db.get(key)
     with session.cursor() if session else _timed_open(db, False, timeout_s) as con:
         if checked or _schema_is_latest(con, db):
             if pending.overlay(con, db) and session:  # saves kept aside while the file was busy
