@@ -66,19 +66,18 @@ resolutions AS (  -- of the scope's signatures, resolved in time to make one of 
     FROM alerts AS a JOIN signature_ids AS s USING (signature)
     WHERE a.resolved_at >= $start - to_seconds($flap_s) AND a.resolved_at < $end
 ),
-latest_resolution AS (  -- the signature's last resolution before the alert's creation
-    SELECT k.id, epoch_us(k.created_at) - epoch_us(r.resolved_at) < $flap_s * 1e6 AS recent
-    FROM keys AS k
-    ASOF LEFT JOIN resolutions AS r ON k.sig = r.sig AND k.created_at > r.resolved_at
-),
-touching AS (  -- or one at the very moment of its creation, of an alert created before it
-    SELECT DISTINCT k.id
-    FROM keys AS k
-    JOIN resolutions AS r ON r.sig = k.sig AND r.resolved_at = k.created_at AND r.created_at < k.created_at
-),
-flaps AS (  -- an earlier alert of the signature resolved less than $flap_s before the alert's creation
-    SELECT l.id, coalesce(l.recent, false) OR t.id IS NOT NULL AS is_flap
-    FROM latest_resolution AS l LEFT JOIN touching AS t USING (id)
+flaps AS (  -- an earlier alert of the signature resolved less than $flap_s before the alert's creation, or at
+    -- that very moment (of an alert created before it): one ASOF join finds both, the latest resolution ordered
+    -- before the creation, where a resolution at the moment of a creation comes before it if its alert was
+    -- created earlier, else after (`turn`; a hash join for the second case held 70 MiB more for 1M alerts)
+    SELECT k.id,
+        coalesce(epoch_us(k.created_at) - epoch_us(r.resolved_at) < $flap_s * 1e6 OR r.resolved_at = k.created_at,
+                 false) AS is_flap
+    FROM (SELECT id, sig, created_at, epoch_us(created_at) * 4 + 1 AS turn FROM keys) AS k
+    ASOF LEFT JOIN (
+        SELECT sig, resolved_at, epoch_us(resolved_at) * 4 + CASE WHEN created_at < resolved_at THEN 0 ELSE 2 END AS turn
+        FROM resolutions
+    ) AS r ON k.sig = r.sig AND k.turn > r.turn
 ),
 signature_history AS (
     SELECT signature, min(created_at) AS first_seen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -51,6 +52,25 @@ def test_flap_flags_per_alert(db):
     rows = reads.alert_list(db, P, settings=S)
     flags = rows[rows["signature"] == X].sort_values("created_at")["is_flap"].tolist()
     assert flags == [False, True, False, True, False, False, False]
+
+
+def test_a_resolution_at_the_moment_of_a_creation_makes_a_flap_only_of_an_alert_created_before_it(tmp_path):
+    rows = [
+        alert(sec(1000), ack_s=1, resolve_s=0),  # resolved the moment it fired: no flap of itself
+        alert(sec(1000), ack_s=1, resolve_s=60),  # created at that moment: no flap either
+        alert(sec(2000), ack_s=1, resolve_s=0),  # x2 resolved 940 s before: a flap
+        alert(sec(1500), ack_s=1, resolve_s=1500, signature="web|y"),  # resolved at the next one's creation
+        alert(sec(3000), ack_s=1, resolve_s=10, signature="web|y"),  # so a flap
+    ]
+    db = build(tmp_path / "m.duckdb", alerts=rows)
+    def flags(settings: Settings) -> list[bool]:
+        rows = reads.alert_list(db, P, settings=settings)
+        return rows.sort_values(["signature", "created_at", "ttr_s"])["is_flap"].tolist()
+
+    assert flags(S) == [False, False, True, False, True]
+    # With no flap window only a resolution at the very moment of a creation is left.
+    no_window = dataclasses.replace(S, thresholds=dataclasses.replace(S.thresholds, flap_s=0))
+    assert flags(no_window) == [False, False, False, False, True]
 
 
 def test_flap_counts_an_earlier_alert_before_the_period(tmp_path):
