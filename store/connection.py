@@ -18,6 +18,7 @@ import duckdb
 
 from store import layout, lock, pending
 from store.migrations import LATEST_VERSION, MIGRATIONS
+from store.paths import beside
 from store.upsert import upsert
 
 log = logging.getLogger(__name__)
@@ -599,5 +600,5 @@ def last_change(db: str | None = None) -> float:
     db = db or default_db()
     if not is_local_file(db):
         return time.time() // 60  # remote stores: refresh at most once a minute
-    stamps = [p.stat().st_mtime_ns for p in (Path(db), Path(db + ".wal"), pending.pending_dir(db)) if p.exists()]
+    stamps = [p.stat().st_mtime_ns for p in (Path(db), beside(db, ".wal"), pending.pending_dir(db)) if p.exists()]
     return float(max(stamps, default=0))

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from store.paths import beside
+
 log = logging.getLogger(__name__)
 
 # Below this many row groups a period read costs little whatever the order: nothing to advise.
@@ -81,7 +83,7 @@ def spill_directory(db: str) -> Path:
     rewrite, inside a write turn, ever writes here, so whatever is here outside one was left by a
     rewrite that died (killed, out of power) and is safe to remove (`remove_leftover_spill`).
     """
-    return Path(db + ".reorder.tmp")
+    return beside(db, ".reorder.tmp")
 
 
 def remove_leftover_spill(db: str) -> None:

@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from store.paths import beside
+
 HANDOVER_MAX_S = 0.5  # the longest a finished writer waits for its waiters to get in
 _held = threading.local()  # per thread: databases whose lock this thread holds (the lock is reentrant)
 POLL_S = 0.02  # how often a background writer or a read session looks whether anyone waits
@@ -58,7 +60,7 @@ class LockTimeout(Exception):
 
 
 def lock_dir(db: str) -> Path:
-    return Path(db + ".locks")
+    return beside(db, ".locks")
 
 
 @contextmanager

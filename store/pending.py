@@ -27,6 +27,7 @@ import duckdb
 
 from store.durable import fsync_dir
 from store.migrations import PRIMARY_KEYS
+from store.paths import beside
 from store.upsert import upsert
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ _numbers = itertools.count()
 
 
 def pending_dir(db: str) -> Path:
-    return Path(db + ".pending")
+    return beside(db, ".pending")
 
 
 def keep(db: str, table: str, rows: pa.Table) -> Path:

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from store import lock
 from store.connection import is_local_file
+from store.paths import beside
 from store.upsert import upsert_staged
 
 # Rows upserted in one write turn: a turn holds the file for seconds, not minutes (readers wait
@@ -36,7 +37,7 @@ _names = itertools.count()
 
 
 def staging_dir(db: str) -> Path:
-    return Path(db + ".staging")
+    return beside(db, ".staging")
 
 
 class Staging:

@@ -6,6 +6,7 @@ import datetime as dt
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import duckdb
@@ -281,3 +282,31 @@ def test_one_thread_holds_one_file_however_its_path_is_written(tmp_path, monkeyp
         pass
     with store.read_session("x.duckdb"), store.reading(str(tmp_path / "x.duckdb")) as con:
         assert store.keeps(con)  # only a session's reads keep tables for the run's later reads
+
+
+def test_a_database_reached_through_a_symlink_shares_the_files_beside_it(tmp_path):
+    """Its lock and the saves kept aside lie beside the file the symlink leads to, where DuckDB keeps its
+    write-ahead log: a process given the link and one given the file meet there."""
+    real, link = tmp_path / "real.duckdb", tmp_path / "link.duckdb"
+    with store.writing(str(real)):
+        pass
+    link.symlink_to(real)
+    waited = []
+
+    def write_by_the_file() -> None:
+        try:
+            with store.lock.exclusive(str(real), 0.3):
+                waited.append(False)
+        except store.lock.LockTimeout:
+            waited.append(True)
+
+    with store.lock.exclusive(str(link), 1.0):  # a writer by the link: a writer by the file waits
+        other = threading.Thread(target=write_by_the_file)
+        other.start()
+        other.join()
+    assert waited == [True]
+
+    row = store.retro.review_row("Disk|db", "noise", note="kept by the link", review_id="r1")
+    store.pending.keep(str(link), "reviews", pa.Table.from_pylist([row]))  # the file was busy: kept aside
+    with store.reading(str(real)) as con:  # a reader given the file sees it at once
+        assert con.execute("SELECT note FROM reviews").fetchall() == [("kept by the link",)]

@@ -17,6 +17,7 @@ import settings
 import store
 from ingest.webhook import DEFAULT_MAX_BODY, SlackButtons, SpoolLoader, create_app
 from ingest.webhook_spool import Spool, SpoolBusy
+from store.paths import beside
 
 NAME = "webhook"
 HELP = "receive Alertmanager webhook notifications (POST /alertmanager), spool them durably, load them"
@@ -56,7 +57,7 @@ def is_loopback(host: str) -> bool:
 def spool_dir(args: argparse.Namespace) -> str | None:
     if args.spool:
         return args.spool
-    return args.db + ".spool" if store.is_local_file(args.db) else None
+    return str(beside(args.db, ".spool")) if store.is_local_file(args.db) else None
 
 
 class _Server(uvicorn.Server):
