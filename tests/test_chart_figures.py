@@ -18,7 +18,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import pytest
 
-from views import charts, page_charts  # the page modules draw their page when imported
+from views import charts, format, page_charts  # the page modules draw their page when imported
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -341,6 +341,9 @@ def test_names_reach_the_hover_as_text_in_plotly_js(plotly_js_page):
         "firings_timeline (service)": (page_charts.firings_timeline(alerts), f"Service: {HOSTILE}"),
         "distribution_figure": (page_charts.distribution_figure(spread, "service"), f"Service: {HOSTILE}"),
         "carried": (page_charts.carried(carried, "Primary", 1), f"Person: {HOSTILE}"),
+        "saving_bars": (page_charts.saving_bars(format.ranked_labels(pd.DataFrame({
+            "what": [HOSTILE], "projected_saving_h": [2.0], "payback": ["later"]}), "what")), f"Fix: 1. {HOSTILE}"),
+        "replay_bars": (page_charts.replay_bars([f"1. {format.plotly_text(HOSTILE)}"], [3], [1]), f"Change: 1. {HOSTILE}"),
         "per_step_bars": (charts.per_step_bars(HISTORY.replace({"payments": HOSTILE}), "wake_ups", "Wake-ups",
                                                "Sprint starting"), f"Team {HOSTILE}, Wake-ups: 3"),
         "per_step_lines": (charts.per_step_lines(HISTORY.replace({"payments": HOSTILE}), "wake_ups", "Wake-ups",

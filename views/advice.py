@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 import store
@@ -10,7 +9,7 @@ from advisor import output
 from advisor import plan as advisor_plan
 from advisor.durations import words
 from advisor.yamlpatch import PatchError
-from views import charts, data, format, identity, page
+from views import charts, data, format, identity, page, page_charts
 
 CHARTED = 15  # suggestions in the chart; all of them are listed below it
 SHOWN = 5  # suggestions drawn in full at a time: each is a dozen elements, and a browser drew 30 in over a second
@@ -62,24 +61,7 @@ def chart(suggestions) -> None:
     after = [s.pages_after for s in suggestions][::-1]
     # The title as text above the chart: it wraps in a narrow window, where a chart's own title is cut off.
     st.markdown(f"**Pages {which} would have left**, replayed over the period")
-    charts.draw(replay_bars, labels, before, after)
-
-
-def replay_bars(labels: list[str], before: list[int], after: list[int]) -> go.Figure:
-    figure = go.Figure(
-        [
-            go.Bar(y=labels, x=before, name="Pages in the period", orientation="h", marker_color="#bdc3c7",
-                   hovertemplate="Change: %{y}<br>Pages in the period: %{x:,}<extra></extra>"),
-            go.Bar(y=labels, x=after, name="With the change", orientation="h", marker_color="#27ae60",
-                   hovertemplate="Change: %{y}<br>Pages with the change: %{x:,}<extra></extra>"),
-        ]
-    )
-    figure.update_layout(
-        barmode="group",
-        height=max(200, 90 + 46 * len(labels)), margin={"t": 32, "b": 8, "l": 8, "r": 8},
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}, xaxis_title="Pages",
-    )  # fmt: skip
-    return figure
+    charts.draw(page_charts.replay_bars, labels, before, after)
 
 
 def review_notes(scope: page.Scope, suggestions) -> set[tuple[str, str]]:

@@ -189,6 +189,27 @@ def firings_timeline(alerts: pd.DataFrame) -> go.Figure:
     return figure
 
 
+# --- Advisor ---------------------------------------------------------------------------------------
+
+
+def replay_bars(labels: list[str], before: list[int], after: list[int]) -> go.Figure:
+    """The Advisor's replay: pages each change (`labels`, as plotly shows text) left, beside the period's pages."""
+    figure = go.Figure(
+        [
+            go.Bar(y=labels, x=before, name="Pages in the period", orientation="h", marker_color="#bdc3c7",
+                   hovertemplate="Change: %{y}<br>Pages in the period: %{x:,}<extra></extra>"),
+            go.Bar(y=labels, x=after, name="With the change", orientation="h", marker_color="#27ae60",
+                   hovertemplate="Change: %{y}<br>Pages with the change: %{x:,}<extra></extra>"),
+        ]
+    )
+    figure.update_layout(
+        barmode="group",
+        height=max(200, 90 + 46 * len(labels)), margin={"t": 32, "b": 8, "l": 8, "r": 8},
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}, xaxis_title="Pages",
+    )  # fmt: skip
+    return figure
+
+
 # --- On call and Fix planner ----------------------------------------------------------------------
 
 
