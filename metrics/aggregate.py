@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-from metrics.registry import STAGES, Metric, of_grain, register
+from metrics.registry import STAGES, Metric, metric, of_grain, option, register
+
+# A series (series_over, per_sprint, per_week) holds every figure unless the read names the figures it
+# draws (`series_figures`): then only those and what they are worked out from, and the interruption
+# facts only if one of them needs them (Response times draws two figures of alerts: every team's year of
+# 1M alerts, half a second to two of interruption facts and a tenth of a GB for nothing).
+SERIES = ("series_over", "per_sprint", "per_week")
+option("series_figures", ())
 
 # A figure over no alerts: counts and hours are 0, averages and shares are undefined.
 _ZERO_WHEN_EMPTY = ("count", "hours")
@@ -28,10 +37,26 @@ def needed(figures: list[Metric]) -> list[Metric]:
     return [m for grain in ("alert", "interruption", "derived") for m in of_grain(grain) if m.name in names]
 
 
-def reads_interruptions(m: Metric) -> bool:
-    """Whether a metric needs the interruption facts."""
+def series_figures(series: list[Metric], given: Mapping[str, Any]) -> list[Metric] | None:
+    """The figures `series` (the metrics over figures_by_bucket) are narrowed to, or None: every figure
+    (none named, or a metric among them that shows them all, such as `compare`)."""
+    names = given.get("series_figures") or ()
+    if not names or any(m.name not in SERIES for m in series):
+        return None
+    chosen = [metric(name) for name in names]
+    for m in chosen:
+        if not m.is_figure:
+            raise TypeError(f"series_figures: {m.name} is no figure")
+    return chosen
+
+
+def reads_interruptions(m: Metric, given: Mapping[str, Any] | None = None) -> bool:
+    """Whether a metric needs the interruption facts (a series: those of the figures it is narrowed to)."""
     if m.is_figure:
         return any(n.grain == "interruption" for n in needed([m]))
+    narrowed = series_figures([m], given or {}) if m.name in SERIES else None
+    if narrowed is not None:
+        return any(n.grain == "interruption" for n in needed(narrowed))
     texts = [m.sql, *(STAGES[name].document for name in m.stages)]
     return any("interruption_facts" in text or "figures_by_bucket" in text for text in texts)
 
@@ -117,26 +142,26 @@ register(
     Metric(
         "per_sprint",
         "Per sprint",
-        "every figure per sprint, for each team and for all teams together (team empty), "
+        "every figure (or those the read names) per sprint, for each team and for all teams together (team empty), "
         "over the sprints up to the period's start",
         "list",
         _SERIES.format(grain="sprint"),
         "query",
         "sprints",
-        ("count",),
+        ("count", "series_figures"),
     )
 )
 register(
     Metric(
         "per_week",
         "Per week",
-        "every figure per ISO week, for each team and for all teams together (team empty), "
+        "every figure (or those the read names) per ISO week, for each team and for all teams together (team empty), "
         "over the weeks up to the period's start",
         "list",
         _SERIES.format(grain="week"),
         "query",
         "weeks",
-        ("count",),
+        ("count", "series_figures"),
     )
 )
 register(
@@ -188,7 +213,7 @@ register(
     Metric(
         "series_over",
         "Over the dates",
-        "every figure for each team and all teams, by day over up to 31 days, else by 7-day steps "
+        "every figure (or those the read names) for each team and all teams, by day over up to 31 days, else by 7-day steps "
         "(the last may be shorter)",
         "list",
         """
@@ -199,5 +224,6 @@ FROM figures_by_bucket ORDER BY team NULLS FIRST, bucket_start
 """,
         "query",
         "steps",
+        ("series_figures",),
     )
 )

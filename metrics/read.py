@@ -255,8 +255,8 @@ class _Frame:
     def all_metrics(self) -> list[Metric]:
         return self.metrics + [m for frame in self.within for m in frame.metrics]
 
-    def needs_interruptions(self) -> bool:
-        return any(aggregate.reads_interruptions(m) for m in self.all_metrics)
+    def needs_interruptions(self, given: dict[str, Any]) -> bool:
+        return any(aggregate.reads_interruptions(m, given) for m in self.all_metrics)
 
 
 def plan(wanted: list[Metric], scope: Scope | None, settings: Settings, given: dict[str, Any]):
@@ -316,7 +316,9 @@ def _run_metrics(con, frame: _Frame, scope: Scope, settings: Settings, given, re
     figures = [m for m in frame.metrics if m.is_figure]
     series = [m for m in frame.metrics if "figures_by_bucket" in m.sql]
     if figures or series:
-        sql = aggregate.figures_sql(figures, everything=bool(series), by_team=aggregate.by_team(series))
+        narrowed = aggregate.series_figures(series, given)
+        sql = aggregate.figures_sql(figures + (narrowed or []), everything=bool(series) and narrowed is None,
+                                    by_team=aggregate.by_team(series))
         con.execute(f"CREATE OR REPLACE TEMP TABLE figures_by_bucket AS {sql}", facts.bound(sql, values))
     for m in frame.metrics:
         if not m.is_figure:
@@ -343,11 +345,11 @@ def _run_frame(con, frame: _Frame, scope: Scope, settings: Settings, given, resu
     if shared is frame:
         facts_of = "base"
     elif shared:
-        facts.materialize_frame(con, values, frame.needs_interruptions())
+        facts.materialize_frame(con, values, frame.needs_interruptions(given))
         facts_of = "all"
     else:
         drilled = any(m.name in DRILLED for m in frame.all_metrics)
-        facts_of = facts.materialize(con, values, frame.needs_interruptions(), keep=drilled)
+        facts_of = facts.materialize(con, values, frame.needs_interruptions(given), keep=drilled)
     for part in [frame, *frame.within]:
         _run_metrics(con, part, scope, settings, given, results, facts_of)
 
@@ -443,7 +445,7 @@ def _read_all(db, direct, frames, scope, settings, options, memory: str | None) 
             spanning = [f for f in frames if (f.periods[0].start, f.periods[-1].end) == (span.start, span.end)]
             shared = spanning[0] if spanning else True
             buckets = shared.periods if spanning else (span,)
-            facts.materialize_shared(con, _values(settings, scope, buckets), any(f.needs_interruptions() for f in frames))
+            facts.materialize_shared(con, _values(settings, scope, buckets), any(f.needs_interruptions(options) for f in frames))
         for frame in frames:
             _run_frame(con, frame, scope, settings, options, results, shared)
     return results

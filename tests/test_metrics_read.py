@@ -101,6 +101,38 @@ def test_frames_of_different_buckets_share_one_computation_and_keep_each_buckets
     assert together["runbook_coverage"] == 2 / 3 and sorted(together["new_signatures"]["signature"]) == ["api|twice"]
 
 
+@pytest.mark.parametrize("series", ["series_over", "per_sprint"])
+def test_a_series_narrowed_to_the_figures_drawn_gives_them_as_the_whole_series_does(db, monkeypatch, series):
+    """Response times draws two figures of its series: the others, and the interruption facts only
+    they need, are not worked out; the figures drawn are those of the whole series."""
+    names = ["alerts", "response_spread", series]
+    options = {"count": 3} if series == "per_sprint" else {}
+    whole = metrics.read(db, names, metrics.Scope(P), S, **options)
+    asked = []
+    original = facts.materialize
+    monkeypatch.setattr(facts, "materialize", lambda con, values, interruptions, *a, **k:
+                        asked.append(interruptions) or original(con, values, interruptions, *a, **k))
+    drawn = ("tta_median_s", "ttr_median_s")
+    narrowed = metrics.read(db, names, metrics.Scope(P), S, series_figures=drawn, **options)
+    assert asked and not any(asked)  # no interruption facts
+    start = "start" if series == "series_over" else "sprint_start"
+    columns = ["team", start, *drawn] + (["days"] if series == "series_over" else [])
+    assert list(narrowed[series].columns) == columns
+    pd.testing.assert_frame_equal(narrowed[series], whole[series][columns])
+    assert narrowed["response_spread"].equals(whole["response_spread"]) and narrowed["alerts"] == whole["alerts"]
+    assert whole[series]["interruptions"].notna().any()  # the whole series has them (the test would say nothing)
+
+    asked.clear()  # a figure of interruptions drawn: their facts are computed, and its values are the series'
+    paged = metrics.read(db, [series], metrics.Scope(P), S, series_figures=("interruptions",), **options)
+    assert any(asked)
+    pd.testing.assert_series_equal(paged[series]["interruptions"], whole[series]["interruptions"])
+    # The comparison, which shows every figure, still has them all.
+    both = metrics.read(db, [series, "compare"], metrics.Scope(P), S, series_figures=drawn, **options)
+    pd.testing.assert_frame_equal(both["compare"], metrics.read(db, ["compare"], metrics.Scope(P), S)["compare"])
+    with pytest.raises(TypeError, match="no figure"):
+        metrics.read(db, [series], metrics.Scope(P), S, series_figures=("noisy",), **options)
+
+
 def test_figures_are_plain_values_and_lists_are_arrow_tables(db):
     figures = metrics.read(db, ["alerts", "tta_median_s", "noisy"], metrics.Scope(P, "core"), S)
     assert figures["alerts"] == 5 and isinstance(figures["alerts"], int)

@@ -56,9 +56,11 @@ def _tidy(figure: go.Figure, height: int = 360) -> go.Figure:
     return figure
 
 
-def history_read(scope) -> tuple[list[str], dict]:
-    """The names (and options) a page adds to its read to draw `history`."""
-    return (["per_sprint"], {"count": 12}) if scope.is_sprint else (["series_over"], {})
+def history_read(scope, drawn: tuple[str, ...] = ()) -> tuple[list[str], dict]:
+    """The names (and options) a page adds to its read to draw `history`; `drawn`: the only figures it
+    draws of it (the others are then not worked out), else every figure."""
+    options = {"series_figures": drawn} if drawn else {}
+    return (["per_sprint"], {"count": 12, **options}) if scope.is_sprint else (["series_over"], options)
 
 
 def history(scope, figures: metrics.Figures | None = None) -> tuple[pd.DataFrame, str]:

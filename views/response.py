@@ -15,6 +15,7 @@ FIGURES = [
 ]
 # What the page reads, in one call (with charts.history_read()'s names when no service is chosen).
 READ = ["alerts", *(name for name, _ in FIGURES), "response_spread", "slowest"]
+DRAWN = ("tta_median_s", "ttr_median_s")  # the figures of its history it draws, per step
 
 
 def tiles(figures: metrics.Figures, bounds: dict) -> None:
@@ -63,7 +64,7 @@ def render() -> None:
     if scope is None:
         return
     page.scope_line(scope)
-    history_names, options = charts.history_read(scope) if scope.service is None else ([], {})
+    history_names, options = charts.history_read(scope, DRAWN) if scope.service is None else ([], {})
     figures = data.read(READ + history_names, scope.about(), **options)
     tiles(figures, data.load(team_targets, scope.team))
     if not figures["alerts"]:
@@ -74,8 +75,8 @@ def render() -> None:
     over = "per sprint" if scope.is_sprint else ("per week" if axis == "Week from" else "per day")
     target = data.load(team_targets, scope.team).get("tta_median_s")
     left, right = st.columns(2)
-    for column, name, title in ((left, "tta_median_s", f"MTTA {over} (minutes)"),
-                                (right, "ttr_median_s", f"MTTR {over} (minutes)")):
+    for column, name, title in zip((left, right), DRAWN, (f"MTTA {over} (minutes)", f"MTTR {over} (minutes)"),
+                                   strict=True):
         frame = history.assign(**{name: history[name] / 60})
         bound = target.value / 60 if target is not None and name == "tta_median_s" else None
         charts.draw(charts.per_step_lines, frame, name, title, axis, target=bound, unit=" min", where=column)
