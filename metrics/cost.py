@@ -10,6 +10,21 @@ from metrics.registry import SAVING_SPRINTS, Metric, parameters, register
 from settings import Settings
 
 
+# Hours are summed exactly and divided once, so they are the same in any row or thread order
+# (sums of doubles are not): handling time as whole microseconds (a HUGEINT sum), interruption
+# cost as the minutes set, to a millionth of a minute (a DECIMAL sum).
+def handling_us(seconds: str) -> str:
+    return f"round({seconds} * 1e6)::BIGINT"
+
+
+COST_MIN = "(cost_h * 60)::DECIMAL(18, 6)"
+
+
+def exact_hours(minutes: str, micros: str) -> str:
+    """Hours from a sum of cost minutes and a sum of handling microseconds (each may be NULL)."""
+    return f"(coalesce({minutes}, 0) / 60.0 + coalesce({micros}, 0) / 3.6e9)"
+
+
 @parameters
 def _planner_values(settings: Settings) -> dict:
     return {"sprints": float(SAVING_SPRINTS)}
@@ -21,7 +36,7 @@ INTERRUPTION_HOURS = register(
         "Hours lost to interruptions",
         "interruptions × cost ({cost_business} business, {cost_off} off hours, {cost_sleep} sleep hours)",
         "hours",
-        "sum(cost_h)",
+        f"coalesce(sum({COST_MIN}), 0) / 60.0",
         "interruption",
     )
 )
@@ -31,7 +46,7 @@ HANDLING_HOURS = register(
         "Hours handling alerts",
         "sum of acknowledged_at → resolved_at, capped at {ack_cap} an alert",
         "hours",
-        "coalesce(sum(ack_to_resolve_s), 0) / 3600.0",
+        f"coalesce(sum({handling_us('ack_to_resolve_s')}), 0) / 3.6e9",
     )
 )
 HOURS_LOST = register(
@@ -80,7 +95,7 @@ HOURS_BY_SIGNATURE = register(
 # signature reviewed actionable offers no alert-fix saving even for alerts before that review.
 _PLANNER_ALERTS = f"""
 WITH alert_pages AS (
-    SELECT id, count(*) AS interruptions, {INTERRUPTION_HOURS.sql} AS interruption_hours
+    SELECT id, count(*) AS interruptions, sum({COST_MIN}) AS cost_min
     FROM interruption_facts GROUP BY id
 ),
 decided AS (
@@ -93,7 +108,7 @@ decided AS (
 alert_cost AS (
     SELECT d.signature, d.title, d.team, d.created_at, d.bucket_start,
         coalesce(p.interruptions, 0) AS interruptions,
-        coalesce(p.interruption_hours, 0) + coalesce(d.ack_to_resolve_s, 0) / 3600.0 AS hours_lost,
+        p.cost_min, {handling_us("d.ack_to_resolve_s")} AS handling_us,
         CASE WHEN d.decided_verdict IN ('noise', 'needs-tuning', 'duplicate') THEN true
              WHEN d.decided_verdict = 'actionable' THEN false
              ELSE d.is_transient OR d.is_unacknowledged OR d.is_flap END AS is_noise
@@ -108,7 +123,7 @@ NOISE_HOURS = register(
         "hours lost by alerts that are noise: transient, unacknowledged, flaps, or reviewed noise, "
         "needs-tuning or duplicate; never one reviewed actionable",
         "hours",
-        "coalesce(sum(hours_lost) FILTER (WHERE is_noise), 0)",
+        exact_hours("sum(cost_min) FILTER (WHERE is_noise)", "sum(handling_us) FILTER (WHERE is_noise)"),
         "column",
         of="fix_planner",
     )
@@ -148,7 +163,7 @@ FIX_PLANNER = register(
 by_signature AS (
     SELECT signature, count(*) AS alerts, arg_max(title, created_at) AS title,
         arg_max(team, created_at) AS team, sum(interruptions) AS interruptions,
-        sum(hours_lost) AS hours_lost, {NOISE_HOURS.sql} AS noise_hours,
+        {exact_hours("sum(cost_min)", "sum(handling_us)")} AS hours_lost, {NOISE_HOURS.sql} AS noise_hours,
         count(DISTINCT bucket_start) = len($buckets::TIMESTAMPTZ[]) AS repeat_offender
     FROM alert_cost GROUP BY signature
 ),

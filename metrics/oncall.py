@@ -114,8 +114,10 @@ on_call_time AS (
         CASE WHEN s.in_sleep THEN 'sleep'
              WHEN s.working_day AND s.cuts[s.i] >= s.business_start AND s.cuts[s.i] < s.business_end THEN 'business'
              ELSE 'off' END AS time_bucket,
-        epoch(least(s.ends_at, s.seg_end, b.bucket_end) - greatest(s.starts_at, s.seg_start, b.bucket_start))
-            / 3600.0 AS hours
+        -- whole microseconds: their sums are exact, so hours (divided once, at the end) are the
+        -- same in any row or thread order
+        epoch_us(least(s.ends_at, s.seg_end, b.bucket_end)) - epoch_us(greatest(s.starts_at, s.seg_start, b.bucket_start))
+            AS us
     FROM segments AS s
     JOIN bucket_spans AS b ON b.bucket_start < least(s.ends_at, s.seg_end) AND b.bucket_end > greatest(s.starts_at, s.seg_start)
     WHERE least(s.ends_at, s.seg_end) > greatest(s.starts_at, s.seg_start)
@@ -166,16 +168,16 @@ term("night_min", lambda s, h: f"{s.thresholds.on_call_night_min_hours:g} h")
 _PER_PERSON = """
 , hours AS (
     SELECT person_key, bucket_start,
-        sum(hours) AS on_call_hours,
-        sum(hours) FILTER (WHERE time_bucket = 'business') AS business_hours,
-        sum(hours) FILTER (WHERE time_bucket = 'off') AS off_hours,
-        sum(hours) FILTER (WHERE time_bucket = 'sleep') AS sleep_hours
+        sum(us) AS on_call_us,
+        sum(us) FILTER (WHERE time_bucket = 'business') AS business_us,
+        sum(us) FILTER (WHERE time_bucket = 'off') AS off_us,
+        sum(us) FILTER (WHERE time_bucket = 'sleep') AS sleep_us
     FROM on_call_time WHERE schedule_key IS NULL GROUP BY ALL
 ),
 nights AS (  -- on-call nights, each in the bucket where it began
     SELECT person_key, night, min(bucket_start) AS bucket_start FROM on_call_time
     WHERE schedule_key IS NULL AND time_bucket = 'sleep'
-    GROUP BY ALL HAVING sum(hours) >= $night_min_h
+    GROUP BY ALL HAVING sum(us) >= $night_min_h * 3.6e9
 ),
 night_counts AS (
     SELECT n.person_key, n.bucket_start, count(*) AS on_call_nights, count(w.night) AS disturbed_on_call_nights
@@ -194,8 +196,9 @@ paged AS (
 ),
 person_bucket AS (
     SELECT r.person_key, r.person_name, r.team, r.schedules, b.bucket_start,
-        coalesce(h.on_call_hours, 0) AS on_call_hours, coalesce(h.business_hours, 0) AS business_hours,
-        coalesce(h.off_hours, 0) AS off_hours, coalesce(h.sleep_hours, 0) AS sleep_hours,
+        coalesce(h.on_call_us, 0) AS on_call_us, coalesce(h.business_us, 0) AS business_us,
+        coalesce(h.off_us, 0) AS off_us, coalesce(h.sleep_us, 0) AS sleep_us,
+        coalesce(h.on_call_us, 0) / 3.6e9 AS on_call_hours,
         coalesce(p.on_call_pages, 0) AS on_call_pages, coalesce(p.backup_pages, 0) AS backup_pages,
         coalesce(p.off_rota_pages, 0) AS off_rota_pages, coalesce(p.disturbed_nights, 0) AS disturbed_nights,
         coalesce(n.on_call_nights, 0) AS on_call_nights,
@@ -219,10 +222,10 @@ _SHARE = "CASE WHEN {d} > 0 THEN {n}::DOUBLE / {d} END"
 
 
 # The figures of a group of person_bucket rows (a person, or everyone in scope).
-_SUMS = f"""sum(on_call_hours) AS on_call_hours, sum(business_hours) AS business_hours, sum(off_hours) AS off_hours,
-    sum(sleep_hours) AS sleep_hours, sum(on_call_pages) AS on_call_pages, sum(backup_pages) AS backup_pages,
-    sum(off_rota_pages) AS off_rota_pages,
-    {_RATE.format(n="sum(on_call_pages)", h="sum(on_call_hours)")} AS interruptions_per_shift,
+_SUMS = f"""sum(on_call_us) / 3.6e9 AS on_call_hours, sum(business_us) / 3.6e9 AS business_hours,
+    sum(off_us) / 3.6e9 AS off_hours, sum(sleep_us) / 3.6e9 AS sleep_hours,
+    sum(on_call_pages) AS on_call_pages, sum(backup_pages) AS backup_pages, sum(off_rota_pages) AS off_rota_pages,
+    {_RATE.format(n="sum(on_call_pages)", h="(sum(on_call_us) / 3.6e9)")} AS interruptions_per_shift,
     sum(on_call_nights) AS on_call_nights, sum(disturbed_on_call_nights) AS disturbed_on_call_nights,
     {_SHARE.format(n="sum(disturbed_on_call_nights)", d="sum(on_call_nights)")} AS disturbed_on_call_nights_share"""
 
@@ -369,27 +372,27 @@ FAIRNESS = on_call(
     _sql(f"""
 , shares AS (
     SELECT s.schedule_key, any_value(s.schedule) AS schedule, s.person_key,
-        coalesce(sum(t.hours) FILTER (WHERE t.time_bucket IN ('off', 'sleep')), 0) AS unsocial_hours,
-        coalesce(sum(t.hours), 0) AS on_call_hours
+        coalesce(sum(t.us) FILTER (WHERE t.time_bucket IN ('off', 'sleep')), 0) AS unsocial_us,
+        coalesce(sum(t.us), 0) / 3.6e9 AS on_call_hours
     FROM schedule_on_call AS s
     LEFT JOIN on_call_time AS t ON t.schedule_key = s.schedule_key AND t.person_key = s.person_key
     GROUP BY s.schedule_key, s.person_key
 ),
 counted AS (
-    SELECT h.*, coalesce(p.pages, 0) AS pages
+    SELECT h.*, h.unsocial_us / 3.6e9 AS unsocial_hours, coalesce(p.pages, 0) AS pages
     FROM shares AS h
     LEFT JOIN (SELECT schedule_key, person_key, count(*) AS pages FROM schedule_pages GROUP BY ALL) AS p
       USING (schedule_key, person_key)
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY schedule_key ORDER BY pages) AS page_rank,
-        row_number() OVER (PARTITION BY schedule_key ORDER BY unsocial_hours) AS hour_rank
+        row_number() OVER (PARTITION BY schedule_key ORDER BY unsocial_us) AS hour_rank
     FROM counted
 )
 SELECT schedule_key, any_value(schedule) AS schedule, count(*) AS people,
-    sum(pages) AS pages, sum(unsocial_hours) AS unsocial_hours,
+    sum(pages) AS pages, sum(unsocial_us) / 3.6e9 AS unsocial_hours,
     {_GINI.format(x="pages", rank="page_rank")} AS pages_gini,
-    {_GINI.format(x="unsocial_hours", rank="hour_rank")} AS hours_gini,
+    {_GINI.format(x="unsocial_us", rank="hour_rank")} AS hours_gini,
     list(struct_pack(person := person_key, pages := pages, unsocial_hours := unsocial_hours,
                      on_call_hours := on_call_hours) ORDER BY pages DESC, person_key) AS distribution
 FROM ranked GROUP BY schedule_key ORDER BY schedule
@@ -402,11 +405,12 @@ EXPORT = on_call(
     "list",
     _sql("""
 , hours AS (
-    SELECT person_key, date_trunc('month', day)::DATE AS month, sum(hours) AS on_call_hours,
-        sum(hours) FILTER (WHERE time_bucket = 'business') AS business_hours,
-        sum(hours) FILTER (WHERE time_bucket = 'off') AS off_hours,
-        sum(hours) FILTER (WHERE time_bucket = 'sleep') AS sleep_hours,
-        sum(hours) FILTER (WHERE weekend) AS weekend_hours, sum(hours) FILTER (WHERE holiday) AS holiday_hours
+    SELECT person_key, date_trunc('month', day)::DATE AS month, sum(us) / 3.6e9 AS on_call_hours,
+        sum(us) FILTER (WHERE time_bucket = 'business') / 3.6e9 AS business_hours,
+        sum(us) FILTER (WHERE time_bucket = 'off') / 3.6e9 AS off_hours,
+        sum(us) FILTER (WHERE time_bucket = 'sleep') / 3.6e9 AS sleep_hours,
+        sum(us) FILTER (WHERE weekend) / 3.6e9 AS weekend_hours,
+        sum(us) FILTER (WHERE holiday) / 3.6e9 AS holiday_hours
     FROM on_call_time WHERE schedule_key IS NULL GROUP BY ALL
 ),
 paged AS (
