@@ -97,20 +97,30 @@ co_fired AS (  -- per signature of the scope, how many of its alerts co-fire
         FROM ends AS e JOIN by_slot AS b USING (slot)
         GROUP BY ALL
     ),
+    neighbours AS (  -- each slot with the latest alerts of the slot before and the earliest of the slot after:
+        -- one join per alert below, not three (each built a hash table of every slot)
+        SELECT slot, signatures, last_sig,
+            CASE WHEN lag(slot) OVER in_order = slot - 1 THEN lag(last_sig) OVER in_order END AS before_last_sig,
+            CASE WHEN lag(slot) OVER in_order = slot - 1 THEN lag(last_t) OVER in_order END AS before_last_t,
+            CASE WHEN lag(slot) OVER in_order = slot - 1 THEN lag(other_last_t) OVER in_order END AS before_other_last_t,
+            CASE WHEN lead(slot) OVER in_order = slot + 1 THEN lead(first_sig) OVER in_order END AS after_first_sig,
+            CASE WHEN lead(slot) OVER in_order = slot + 1 THEN lead(first_t) OVER in_order END AS after_first_t,
+            CASE WHEN lead(slot) OVER in_order = slot + 1 THEN lead(other_first_t) OVER in_order END AS after_other_first_t
+        FROM slots
+        WINDOW in_order AS (ORDER BY slot)
+    ),
     -- an alert of another signature within the window: any other in the alert's own slot, or the
     -- latest other in the slot before, or the earliest other in the slot after (hash aggregates and
-    -- equi-joins on slots: the work grows with the alerts, no sort)
+    -- an equi-join on slots: the work grows with the alerts; only the slots are sorted)
     counted AS (
         SELECT f.sig, count(*) FILTER (WHERE
-            here.signatures > 1 OR here.last_sig <> f.sig
-            OR coalesce(CASE WHEN before.last_sig <> f.sig THEN before.last_t ELSE before.other_last_t END
+            n.signatures > 1 OR n.last_sig <> f.sig
+            OR coalesce(CASE WHEN n.before_last_sig <> f.sig THEN n.before_last_t ELSE n.before_other_last_t END
                         >= f.t - $grouping_s * 1e6, false)
-            OR coalesce(CASE WHEN after.first_sig <> f.sig THEN after.first_t ELSE after.other_first_t END
+            OR coalesce(CASE WHEN n.after_first_sig <> f.sig THEN n.after_first_t ELSE n.after_other_first_t END
                         <= f.t + $grouping_s * 1e6, false)) AS co_fired
         FROM scoped AS f
-        JOIN slots AS here ON here.slot = f.slot
-        LEFT JOIN slots AS before ON before.slot = f.slot - 1
-        LEFT JOIN slots AS after ON after.slot = f.slot + 1
+        JOIN neighbours AS n ON n.slot = f.slot
         GROUP BY f.sig
     )
     SELECT n.signature, c.co_fired FROM counted AS c JOIN names AS n USING (sig)

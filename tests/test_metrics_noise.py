@@ -73,6 +73,31 @@ def test_a_resolution_at_the_moment_of_a_creation_makes_a_flap_only_of_an_alert_
     assert flags(no_window) == [False, False, False, False, True]
 
 
+def test_co_fired_counts_the_alerts_with_one_of_another_signature_within_the_window(tmp_path):
+    """Against the definition, alert by alert: alerts a few slots apart, next to each other, alone."""
+    import random
+
+    chance = random.Random(14)
+    window = S.thresholds.grouping_window_s
+    signatures = ["api|a", "api|b", "web|c", "web|d"]
+    starts = sorted(chance.randrange(0, 200 * window) for _ in range(80))
+    rows = [alert(sec(t), resolve_s=60, signature=chance.choice(signatures)) for t in starts]
+    edges = [(300 * window, "api|a"), (301 * window, "web|c"),  # exactly the window apart: both co-fire
+             (400 * window, "api|b"), (401 * window + 1, "web|d"),  # a second more: neither does
+             (500 * window - 1, "api|a"), (500 * window, "web|c"),  # either side of a slot's start
+             (600 * window, "api|b"), (600 * window + 10, "api|b")]  # one signature only: no
+    rows += [alert(sec(t), resolve_s=60, signature=signature) for t, signature in edges]
+    db = build(tmp_path / "c.duckdb", alerts=rows)
+    expected: dict[str, int] = {}
+    for row in rows:
+        near = any(other["signature"] != row["signature"]
+                   and abs((other["created_at"] - row["created_at"]).total_seconds()) <= window for other in rows)
+        expected[row["signature"]] = expected.get(row["signature"], 0) + near
+    ranked = metrics.read(db, ["noisy"], metrics.Scope(P), S)["noisy"].set_index("signature")
+    assert ranked["co_fired"].to_dict() == expected
+    assert 0 < sum(expected.values()) < len(rows)  # some co-fire, some do not
+
+
 def test_flap_counts_an_earlier_alert_before_the_period(tmp_path):
     before = alert(P.start - dt.timedelta(seconds=1000), ack_s=1, resolve_s=900)
     inside = alert(P.start + dt.timedelta(seconds=50), ack_s=1, resolve_s=10)
