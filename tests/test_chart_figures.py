@@ -73,8 +73,8 @@ def _same(ours, theirs) -> None:
 def _hover(figure, *lines: str) -> None:
     """Each trace's hover names every value it shows ('Label: value', never express's bare '=Amara' or
     'x: Thu'), and the figure's hover holds each of `lines` (one trace's `lines` may be in another's)."""
-    # A group's name is the trace's, which plotly.js puts in as data (%{fullData.name}).
-    templates = [trace.hovertemplate.replace("%{fullData.name}", trace.name or "") for trace in figure.data]
+    # A group's name is the trace's, which plotly.js puts in as data, in full, from its meta (%{meta[0]}).
+    templates = [trace.hovertemplate.replace("%{meta[0]}", (trace.meta or [""])[0]) for trace in figure.data]
     for template in templates:
         assert template.endswith("<extra></extra>"), template  # no trace name box beside it
         assert "=" not in template and not re.search(r"(^|>)[xyz]:", template), template
@@ -131,7 +131,7 @@ def test_wake_ups_figures_match_plotly_express():
     theirs.update_layout(height=260, margin={"t": 48, "b": 8}, yaxis={"categoryorder": "total ascending"})
     ours = page_charts.per_person(people)
     _same(ours, theirs)
-    _hover(ours, "Person: %{y}", "Interruptions in business hours: %{x:,}", "Interruptions in off hours: %{x:,}",
+    _hover(ours, "Person: %{customdata}", "Interruptions in business hours: %{x:,}", "Interruptions in off hours: %{x:,}",
            "Interruptions in sleep hours: %{x:,}")
 
     # Monday 09:00 twice (summed), Sunday 23:00 once; every other hour is zero, midnight on top.
@@ -183,10 +183,10 @@ def test_firings_timeline_matches_plotly_express():
     })
     frame = alerts.assign(ended=alerts["resolved_at"], state=["Transient", "Not transient", "Transient"],
                           acknowledged=["1 min", "—", "2 min"], resolved=["30 min", "2 h", "5 min"],
-                          service=["api", "no service", "api"])
+                          service=["api", "no service", "api"], named=["api", "no service", "api"])
     theirs = px.timeline(
         frame, x_start="created_at", x_end="ended", y="service", color="state",
-        hover_data={"title": True, "acknowledged": True, "resolved": True, "service": False, "state": False,
+        hover_data={"title": True, "acknowledged": True, "resolved": True, "named": True, "service": False, "state": False,
                     "ended": False, "created_at": "|%d %b %H:%M"},
         labels={"service": "", "state": "", "title": "Title", "acknowledged": "Acknowledged after",
                 "resolved": "Resolved after", "created_at": "Fired"},
@@ -197,7 +197,7 @@ def test_firings_timeline_matches_plotly_express():
     theirs.update_xaxes(nticks=5, tickformatstops=page_charts.DATE_TICKS)
     ours = page_charts.firings_timeline(alerts)
     _same(ours, theirs)
-    _hover(ours, "Title: %{customdata[0]}", "Service: %{y}", "Fired: %{base|%-d %b %Y %H:%M}",
+    _hover(ours, "Title: %{customdata[0]}", "Service: %{customdata[3]}", "Fired: %{base|%-d %b %Y %H:%M}",
            "Acknowledged after: %{customdata[1]}", "Resolved after: %{customdata[2]}", "Transient", "Not transient")
 
 
@@ -209,7 +209,7 @@ def test_on_call_and_planner_figures_match_plotly_express():
     theirs.update_layout(height=240, margin={"t": 48, "b": 8}, legend={"orientation": "h", "y": -0.2})
     ours = page_charts.carried(long, "Primary", 2)
     _same(ours, theirs)
-    _hover(ours, "Person: %{y}", "Pages on call: %{x:,.1~f}", "Off/sleep hours on call: %{x:,.1~f}")
+    _hover(ours, "Person: %{customdata}", "Pages on call: %{x:,.1~f}", "Off/sleep hours on call: %{x:,.1~f}")
 
     top = pd.DataFrame({"label": ["1. Disk full (alert fix)", "2. CPU high (cause fix)", "3. Flappy (alert fix)"],
                         "projected_saving_h": [6.25, 3.0, 1.04], "payback": ["within 1 sprint", "later", "later"]})
@@ -258,7 +258,7 @@ def test_alert_titles_in_charts_are_shown_as_written():
     load = pd.DataFrame({"person_name": ["<b>Amara</b>"], "interruptions": [4], "ceiling": 6,
                          "day": pd.to_datetime(["2026-11-02"])})
     trace = page_charts.load_figure(load, "week").data[0]
-    assert trace.name == "&lt;b&gt;Amara&lt;/b&gt;" and trace.hovertemplate.startswith("Person: %{fullData.name}<br>")
+    assert trace.name == "&lt;b&gt;Amara&lt;/b&gt;" and trace.hovertemplate.startswith("Person: %{meta[0]}<br>")
     long = pd.DataFrame({"person": ["Amara"], "value": [3.0], "what": ["Pages on call"]})
     assert page_charts.carried(long, "<b>Primary</b>", 1).layout.title.text == "Who carried &lt;b&gt;Primary&lt;/b&gt;"
 
@@ -276,8 +276,8 @@ def test_response_boxes_hover_in_words():
     assert [dot.offsetgroup for dot in dots] == [box.offsetgroup for box in boxes] == list(page_charts.MEASURES.values())
     assert list(dots[0].y) == list(boxes[0].median) == [347 / 60]
     assert list(boxes[0].x) == list(dots[0].x) == ["&lt;b&gt;api&lt;/b&gt;"]
-    assert list(dots[0].customdata[0]) == ["6 min", "2 min to 10 min", "45 s to 16 min"]
-    _hover(go.Figure(list(dots)), "Service: %{x}", "Time to acknowledge", "Time to resolve", "Median: %{customdata[0]}",
+    assert list(dots[0].customdata[0]) == ["6 min", "2 min to 10 min", "45 s to 16 min", "&lt;b&gt;api&lt;/b&gt;"]
+    _hover(go.Figure(list(dots)), "Service: %{customdata[3]}", "Time to acknowledge", "Time to resolve", "Median: %{customdata[0]}",
            "Middle half: %{customdata[1]}", "Range without outliers: %{customdata[2]}")
 
 
@@ -355,3 +355,58 @@ def test_names_reach_the_hover_as_text_in_plotly_js(plotly_js_page):
         if line not in shown:
             missing[case] = shown
     assert missing == {}
+
+
+# A team, person or service named at length (providers accept 200 characters and more), with markup and
+# template syntax in the part a chart cuts off.
+LONG = "payments-" + "very-long-team-name-" * 9 + "<b>end</b> %{y}"
+
+
+def _plot_area(page, figure: go.Figure) -> dict:
+    """The plot's own width and height as plotly.js lays it out, and the tick and legend texts it draws."""
+    page.evaluate("f => Plotly.newPlot('chart', f.data, f.layout)", json.loads(figure.to_json()))
+    return page.evaluate("""() => {
+        const size = document.getElementById('chart')._fullLayout._size;
+        const texts = selector => [...document.querySelectorAll(selector)].map(t => t.textContent);
+        return {w: size.w, h: size.h, ticks: texts('.xtick text, .ytick text'), legend: texts('.legendtext')};
+    }""")
+
+
+@pytest.mark.browser
+def test_long_names_are_cut_beside_the_plot_and_shown_whole_in_the_hover(plotly_js_page):
+    """A 200-character name took the plot's room as a legend entry or tick label: it is cut there, with an
+    ellipsis, and the hover still names it in full, as written."""
+    history = HISTORY.replace({"payments": LONG})
+    people = pd.DataFrame({"person_name": [LONG, "Chloe"], "business_hours_interruptions": [1, 2],
+                           "off_hours_interruptions": [2, 0], "wake_ups": [0, 1]})
+    spread = pd.DataFrame({"measure": ["tta", "ttr"] * 2, "name": [LONG] * 2 + ["api"] * 2, "q1": [60.0] * 4,
+                           "median": [120.0] * 4, "q3": [300.0] * 4, "lower_fence": [30.0] * 4,
+                           "upper_fence": [600.0] * 4})
+    alerts = pd.DataFrame({"created_at": pd.to_datetime(["2026-11-02 10:00"] * 2, utc=True),
+                           "resolved_at": pd.to_datetime(["2026-11-02 10:30"] * 2, utc=True), "service": [LONG, "api"],
+                           "is_transient": [True, False], "title": ["disk full"] * 2, "tta_s": [60.0] * 2,
+                           "ttr_s": [1800.0] * 2})
+    carried = pd.DataFrame({"person": [LONG, "Chloe"], "value": [3.0, 1.0], "what": ["Pages on call"] * 2})
+    load = pd.DataFrame({"person_name": [LONG, "Chloe"], "interruptions": [4, 2], "ceiling": 6,
+                         "day": pd.to_datetime(["2026-11-02", "2026-11-02"])})
+    cases = {  # each chart with the long name and with a short one in its place
+        "per_step_bars": lambda f: charts.per_step_bars(f(history), "wake_ups", "Wake-ups", "Sprint starting"),
+        "per_step_lines": lambda f: charts.per_step_lines(f(history), "wake_ups", "Wake-ups", "Sprint starting"),
+        "load_figure": lambda f: page_charts.load_figure(f(load), "week"),
+        "per_person": lambda f: page_charts.per_person(f(people)),
+        "distribution_figure": lambda f: page_charts.distribution_figure(f(spread), "service"),
+        "firings_timeline": lambda f: page_charts.firings_timeline(f(alerts)),
+        "carried": lambda f: page_charts.carried(f(carried), "Primary", 2),
+    }
+    for case, chart in cases.items():
+        long, short = chart(lambda frame: frame), chart(lambda frame: frame.replace({LONG: "payments"}))
+        drawn, plain = _plot_area(plotly_js_page, long), _plot_area(plotly_js_page, short)
+        # The plot keeps most of the room it has beside a short name (a cut name is still longer).
+        assert drawn["w"] >= 0.8 * plain["w"] and drawn["h"] >= 0.8 * plain["h"], (case, drawn, plain)
+        beside = [text for text in drawn["ticks"] + drawn["legend"] if text.startswith("payments-")]
+        assert beside, (case, drawn)
+        for text in beside:
+            assert text.endswith("…") and len(text) <= max(format.LEGEND_CHARS, format.TICK_CHARS), (case, text)
+        # In full, in lines of at most format.HOVER_CHARS (one line of 200 characters ran out of the chart).
+        shown = hover_lines(plotly_js_page, long)
+        assert LONG in "".join(shown) and max(len(line) for line in shown) < 100, (case, shown)

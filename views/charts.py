@@ -112,15 +112,28 @@ def by_group(frame: pd.DataFrame, group: str, trace: Callable[..., Any], x: str,
     in_order = {field: (frame[column].to_numpy() if isinstance(column, list) else _points(frame[column]))[order]
                 for field, column in wanted.items()}
     # The name reaches the hover as data: spliced into the template, a "%{y}" in a person's name was read.
-    template = hover.replace("{name}", "%{fullData.name}")
+    # In full, from the trace's meta: the legend draws it cut (format.LEGEND_CHARS).
+    template = hover.replace("{name}", "%{meta[0]}")
     traces = []
     for index, (name, start, end) in enumerate(zip(names, bounds[:-1], bounds[1:], strict=True)):
         colour = (colours or {}).get(name, colourway[index % len(colourway)])
         fields = {field: values[start:end] for field, values in in_order.items()}
         label = format.plotly_text(str(name))  # a team's or person's name, shown as written
-        traces.append(trace(name=label, legendgroup=label, showlegend=True, hovertemplate=template,
-                            colour=colour, **fields, **common))
+        traces.append(trace(name=format.shown_name(name, format.LEGEND_CHARS), legendgroup=label,
+                            meta=[format.hover_name(name)],
+                            showlegend=True, hovertemplate=template, colour=colour, **fields, **common))
     return traces
+
+
+def short_ticks(figure: go.Figure, axis: str, names: pd.Series) -> go.Figure:
+    """Names along a category `axis` ("x" or "y") cut at format.TICK_CHARS, so a long one cannot take the
+    plot's room; the points keep the full name (as written, format.plotly_text), which the hover shows."""
+    names = names.dropna().astype(str).unique()
+    if all(len(name) <= format.TICK_CHARS for name in names):
+        return figure  # plotly's own ticks
+    figure.update_layout({f"{axis}axis": {"tickmode": "array", "tickvals": [format.plotly_text(n) for n in names],
+                                          "ticktext": [format.shown_name(n, format.TICK_CHARS) for n in names]}})
+    return figure
 
 
 def _points(column: pd.Series) -> np.ndarray:

@@ -40,6 +40,31 @@ def short(text: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# The most characters of a name a chart draws in its legend or beside an axis: a 200-character
+# team name took the plot's width. The hover still names it in full.
+LEGEND_CHARS = 24
+TICK_CHARS = 40
+
+
+HOVER_CHARS = 60
+
+
+def shown_name(text: object, limit: int) -> str:
+    """A name as a chart draws it beside the plot: cut at `limit` with an ellipsis, shown as written.
+
+    plotly.js reads a trace's name as a template ("%{y}" in a legend entry showed nothing): a word
+    joiner, which draws nothing, keeps "%" and "{" apart."""
+    return plotly_text(short(text, limit)).replace("%{", "%\u2060{")
+
+
+def hover_name(text: object) -> str:
+    """A name in full for a hover, shown as written, in lines of at most HOVER_CHARS (a 200-character
+    name on one line ran out of the chart)."""
+    text = str(text)
+    lines = [text[start:start + HOVER_CHARS] for start in range(0, len(text), HOVER_CHARS)] or [""]
+    return "<br>".join(plotly_text(line) for line in lines)
+
+
 def plotly_text(text: str) -> str:
     """Text plotly shows as written: it reads <b>, <br>, <a> and entities in labels and hover text as markup
     otherwise (a title "<b>boom</b>" showed as a bold "boom")."""

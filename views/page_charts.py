@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from settings import WEEKDAYS
 from views import format
-from views.charts import bar_trace, by_group, figure_of, point_trace, reference_line
+from views.charts import bar_trace, by_group, figure_of, point_trace, reference_line, short_ticks
 
 VERDICT_COLOURS = {"Actionable": "#27ae60", "Noise": "#c0392b", "Needs tuning": "#f39c12", "Duplicate": "#8e44ad",
                    "Not reviewed": "#95a5a6"}
@@ -49,15 +49,18 @@ def _colour_scale(name: str, title: str, **bounds: float) -> dict:
 def per_person(people: pd.DataFrame) -> go.Figure:
     """Each person's interruptions as one horizontal bar, stacked by local time of day, most loaded on top."""
     names = format.texts(people["person_name"], format.plotly_text)
+    # The hover names them from customdata: %{y} is the axis's tick text, cut for a long name.
     traces = [bar_trace(BUCKET_COLOURS[label], x=people[column], y=names, name=label, legendgroup=label,
                         showlegend=True, orientation="h",
-                        hovertemplate=f"Person: %{{y}}<br>Interruptions in {label.lower()}: %{{x:,}}<extra></extra>")
+                        customdata=format.texts(people["person_name"], format.hover_name),
+                        hovertemplate=f"Person: %{{customdata}}<br>Interruptions in {label.lower()}: %{{x:,}}"
+                                      "<extra></extra>")
               for column, label in BUCKET_COLUMNS.items()]
     figure = figure_of(traces, "Interruptions", "", title={"text": "Interruptions per person, by local time of day"},
                        barmode="relative")
     figure.update_layout(height=max(260, 28 * len(people)), margin={"t": 48, "b": 8},
                          yaxis={"categoryorder": "total ascending"})
-    return figure
+    return short_ticks(figure, "y", people["person_name"])
 
 
 def heatmap(by_hour: pd.DataFrame) -> go.Figure:
@@ -116,7 +119,7 @@ def distribution_figure(mine: pd.DataFrame, per: str) -> go.Figure:
     figure.update_yaxes(type="log", title="Time (log scale)", tickvals=[minutes for minutes, _ in LOG_TICKS],
                         ticktext=[text for _, text in LOG_TICKS])
     figure.update_xaxes(title=per.title())
-    return figure
+    return short_ticks(figure, "x", mine["name"])
 
 
 def _box_hover(rows: pd.DataFrame, names: list[str], name: str, per: str, medians: list[float]) -> go.Scatter:
@@ -126,10 +129,10 @@ def _box_hover(rows: pd.DataFrame, names: list[str], name: str, per: str, median
         return [f"{format.duration(a)} to {format.duration(b)}" for a, b in zip(rows[low], rows[high], strict=True)]
 
     texts = list(zip(format.texts(rows["median"], format.duration), span("q1", "q3"),
-                     span("lower_fence", "upper_fence"), strict=True))
+                     span("lower_fence", "upper_fence"), format.texts(rows["name"], format.hover_name), strict=True))
     return go.Scatter(x=names, y=medians, mode="markers", offsetgroup=name, legendgroup=name,
                       showlegend=False, marker={"size": 24, "opacity": 0, "symbol": "square"}, customdata=texts,
-                      hovertemplate=f"{per.title()}: %{{x}}<br>{name}<br>Median: %{{customdata[0]}}"
+                      hovertemplate=f"{per.title()}: %{{customdata[3]}}<br>{name}<br>Median: %{{customdata[0]}}"
                                     "<br>Middle half: %{customdata[1]}<br>Range without outliers: %{customdata[2]}"
                                     "<extra></extra>")
 
@@ -175,18 +178,19 @@ def firings_timeline(alerts: pd.DataFrame) -> go.Figure:
         acknowledged=format.texts(alerts["tta_s"], format.duration),
         resolved=format.texts(alerts["ttr_s"], format.duration),
         service=alerts["service"].fillna("no service").map(format.plotly_text),
+        service_named=alerts["service"].fillna("no service").map(format.hover_name),
         title=format.texts(alerts["title"], format.plotly_text),
     )
-    hover = (f"Title: %{{customdata[0]}}<br>Service: %{{y}}<br>Fired: %{{base|{MOMENT}}}"
+    hover = (f"Title: %{{customdata[0]}}<br>Service: %{{customdata[3]}}<br>Fired: %{{base|{MOMENT}}}"
              "<br>Acknowledged after: %{customdata[1]}<br>Resolved after: %{customdata[2]}<br>{name}<extra></extra>")
     traces = by_group(frame, "state", bar_trace, "duration_ms", "service", hover, colours=STATE_COLOURS,
-                      columns={"base": "created_at", "customdata": ["title", "acknowledged", "resolved"]},
+                      columns={"base": "created_at", "customdata": ["title", "acknowledged", "resolved", "service_named"]},
                       orientation="h")
     figure = figure_of(traces, None, "", title={"text": "When it fired"}, barmode="overlay")
     # At most 5 date ticks (more ran together in a narrow column), written as the page writes dates.
     figure.update_xaxes(type="date", nticks=5, tickformatstops=DATE_TICKS)
     figure.update_layout(height=220, margin={"t": 40, "b": 8, "l": 8, "r": 8})
-    return figure
+    return short_ticks(figure, "y", alerts["service"].fillna("no service"))
 
 
 # --- Advisor ---------------------------------------------------------------------------------------
@@ -215,16 +219,17 @@ def replay_bars(labels: list[str], before: list[int], after: list[int]) -> go.Fi
 
 def carried(long: pd.DataFrame, schedule: str, people: int) -> go.Figure:
     """Each person's pages and off/sleep hours on call in one schedule, side by side."""
-    long = long.assign(person=long["person"].map(format.plotly_text))
-    traces = by_group(long, "what", bar_trace, "value", "person", "Person: %{y}<br>{name}: %{x:,.1~f}<extra></extra>",
-                      orientation="h",
-                      alignmentgroup="True")
+    people_named = long["person"]
+    long = long.assign(person=long["person"].map(format.plotly_text), named=long["person"].map(format.hover_name))
+    traces = by_group(long, "what", bar_trace, "value", "person",
+                      "Person: %{customdata}<br>{name}: %{x:,.1~f}<extra></extra>", orientation="h",
+                      columns={"customdata": "named"}, alignmentgroup="True")
     for trace in traces:
         trace["offsetgroup"] = trace["name"]  # side by side, as a grouped bar chart of express draws them
     figure = figure_of(traces, "", "", title={"text": f"Who carried {format.plotly_text(schedule)}"}, barmode="group")
     figure.update_layout(height=max(240, 40 * people + 100), margin={"t": 48, "b": 8},
                          legend={"orientation": "h", "y": -0.2})
-    return figure
+    return short_ticks(figure, "y", people_named)
 
 
 def saving_bars(top: pd.DataFrame) -> go.Figure:
