@@ -130,7 +130,7 @@ per_metric AS (
     SELECT team, metric,
         max(value) FILTER (WHERE k = n) AS value,
         max(value) FILTER (WHERE k = n - 1) AS previous,
-        regr_slope(value, k) AS slope
+        regr_slope(value, k ORDER BY k) AS slope  -- in step order: its running sums round by order
     FROM ranked GROUP BY team, metric
 )
 SELECT team, metric, value, previous, value - previous AS change, slope, slope < 0 AS trending_down
