@@ -252,21 +252,22 @@ person_aliases AS (  -- e-mails and full names that name exactly one person
 # notifications are matched to their alert once; everything after joins on its id.
 INTERRUPTION_FACTS = """
 WITH notified AS (  -- each notification with what the facts need of its alert
-    SELECT f.id, f.source, f.source_id, f.team, f.signature, f.bucket_start,
-        n.person_id, n.channel, n.notified_at
+    SELECT f.id, n.person_id, n.channel, n.notified_at
     FROM notifications AS n
     JOIN alert_facts AS f ON f.source = n.source AND f.source_id = n.alert_source_id
     -- no page precedes its alert (by a day at most: clock skew); the first bound lets the scan skip
     WHERE n.notified_at >= $start - INTERVAL 1 DAY
       AND epoch_us(n.notified_at) >= epoch_us(f.created_at) - 86400e6
 ),
-paged AS (  -- the first page of each person notified by a paging channel
-    SELECT id, any_value(source) AS person_source, person_id, min(notified_at) AS paged_at, false AS fallback,
-        any_value(source) AS source, any_value(source_id) AS source_id, any_value(team) AS team,
-        any_value(signature) AS signature, any_value(bucket_start) AS bucket_start
-    FROM notified
-    WHERE list_contains($paging_channels::VARCHAR[], channel)
-    GROUP BY id, person_id
+paged AS (  -- the first page of each person notified by a paging channel; the alert's columns are
+            -- joined after grouping on its id (carrying them through the group cost more)
+    SELECT p.id, f.source AS person_source, p.person_id, p.paged_at, false AS fallback,
+        f.source, f.source_id, f.team, f.signature, f.bucket_start
+    FROM (SELECT id, person_id, min(notified_at) AS paged_at
+          FROM notified
+          WHERE list_contains($paging_channels::VARCHAR[], channel)
+          GROUP BY id, person_id) AS p
+    JOIN alert_facts AS f USING (id)
 ),
 channels_read AS (  -- per alert with notifications: were they all of a channel that could not be read?
     SELECT id, bool_and(channel = 'other') AS all_unreadable FROM notified GROUP BY id
