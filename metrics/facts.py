@@ -294,24 +294,16 @@ fallback_paged AS (
     FROM unnotified AS u
     LEFT JOIN rota_paged AS r USING (id)
 ),
-pages AS (SELECT * FROM paged UNION ALL BY NAME SELECT * FROM fallback_paged),
-named AS (  -- each (source, id) paged, as one person whatever the source; resolved once per distinct
-            -- name, not per interruption (the alias match normalizes text: ~1M rows, a few thousand names)
-    SELECT k.person_source, k.person_id,
-        coalesce(p.person_key, a.person_key,  -- a person's id, else an e-mail or name given for one
-            CASE WHEN k.person_id = 'unknown' THEN 'unknown'
-                 WHEN k.person_id LIKE '%@%' THEN 'email:' || lower(k.person_id)
-                 ELSE 'id:' || k.person_source || ':' || k.person_id END) AS person_key
-    FROM (SELECT DISTINCT person_source, person_id FROM pages) AS k
-    LEFT JOIN persons AS p ON p.source = k.person_source AND p.person_id = k.person_id
-    LEFT JOIN person_aliases AS a
-      ON p.person_key IS NULL AND a.alias = lower(regexp_replace(trim(k.person_id), '[[:space:]]+', ' ', 'g'))
-),
-interrupted AS (  -- who each interruption went to
-    SELECT r.*, k.person_key
-    FROM pages AS r
-    JOIN named AS k ON k.person_source IS NOT DISTINCT FROM r.person_source
-                   AND k.person_id IS NOT DISTINCT FROM r.person_id
+interrupted AS (  -- who each interruption went to, as one person whatever the source
+    SELECT r.*, coalesce(p.person_key, a.person_key,  -- a person's id, else an e-mail or name given for one
+            CASE WHEN r.person_id = 'unknown' THEN 'unknown'
+                 WHEN r.person_id LIKE '%@%' THEN 'email:' || lower(r.person_id)
+                 ELSE 'id:' || r.person_source || ':' || r.person_id END) AS person_key
+    FROM (SELECT * FROM paged UNION ALL BY NAME SELECT * FROM fallback_paged) AS r
+    LEFT JOIN persons AS p ON p.source = r.person_source AND p.person_id = r.person_id
+    LEFT JOIN person_aliases AS a  -- normalized (a regexp) only where the id named no person
+      ON a.alias = CASE WHEN p.person_key IS NULL
+                        THEN lower(regexp_replace(trim(r.person_id), '[[:space:]]+', ' ', 'g')) END
 ),
 placed AS (
     SELECT i.* REPLACE (coalesce(g.person_source, i.person_source) AS person_source,
