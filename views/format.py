@@ -40,12 +40,10 @@ def short(text: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# The most characters of a name a chart draws in its legend or beside an axis: a 200-character
-# team name took the plot's width. The hover still names it in full.
+# The most characters of a name a chart draws in its legend or beside an axis (a 200-character
+# team name took the plot's width), and in one line of a hover, which names it in full.
 LEGEND_CHARS = 24
 TICK_CHARS = 40
-
-
 HOVER_CHARS = 60
 
 
